@@ -1,0 +1,46 @@
+# chatlens developer commands. `make demo` and `make test` work on a fresh machine:
+# each creates .venv and installs the locked dependencies into it first.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+DB ?= chatlens.duckdb
+
+.PHONY: demo test test-fast lint bench docs lock clean
+
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.lock
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps -e .
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/chatlens demo --db $(DB)
+
+test: $(STAMP)
+	$(PY) -m pytest -n 2
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -n 2 -m "not slow"
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/mypy
+
+bench: $(STAMP)
+	$(PY) bench/bench_simulate.py
+	$(PY) bench/bench_import.py
+
+docs: $(STAMP)
+	$(VENV)/bin/chatlens docs events --out docs/events.md
+
+# Re-resolve the pinned dependency set (run after editing pyproject.toml).
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install -q -e '.[dev]'
+	.lock-venv/bin/pip freeze --exclude-editable | grep -v '^chatlens' > requirements.lock
+	rm -rf .lock-venv
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

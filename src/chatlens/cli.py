@@ -1,0 +1,254 @@
+"""The `chatlens` command line."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import orjson
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from chatlens.events import ChatlensError
+from chatlens.ingest import ImportSummary, import_file, progress_total
+from chatlens.store import Store, open_store
+from chatlens.store.db import db_path
+from chatlens.store.facts import refresh_facts
+from chatlens.store.info import store_info
+from chatlens.store.settings import Settings, load_settings, save_setting
+
+app = typer.Typer(
+    help="chatlens: analytics for chatbots and live chat.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+settings_app = typer.Typer(
+    help="Workspace settings applied when figures are computed.", no_args_is_help=True
+)
+docs_app = typer.Typer(help="Generate reference docs from the code.", no_args_is_help=True)
+app.add_typer(settings_app, name="settings")
+app.add_typer(docs_app, name="docs")
+
+out = Console()
+err = Console(stderr=True)
+
+DbOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--db",
+        help="The store file (default $CHATLENS_DB or ./chatlens.duckdb).",
+        show_default=False,
+    ),
+]
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(2)
+
+
+@app.command("import")
+def import_cmd(
+    files: Annotated[list[Path], typer.Argument(help="JSONL, JSON, CSV or Parquet files.")],
+    db: DbOption = None,
+) -> None:
+    """Import event files; bad records go to <FILE>.rejected.jsonl, good ones are kept."""
+    total = ImportSummary("total")
+    try:
+        with open_store(db) as store:
+            for path in files:
+                summary = _import_with_progress(store, path)
+                total.add(summary)
+                _print_summary(summary)
+            started = time.perf_counter()
+            refreshed = refresh_facts(store)
+            took = time.perf_counter() - started
+    except ChatlensError as exc:
+        raise _fail(str(exc)) from None
+    if len(files) > 1:
+        _print_summary(total)
+    how = "rebuilt" if refreshed.full else "updated"
+    out.print(
+        f"conversation facts {how}: {refreshed.conversations:,} conversations "
+        f"in {took:.1f} s; store: {db_path(db)}"
+    )
+    if total.rejected:
+        raise typer.Exit(1)
+
+
+def _import_with_progress(store: Store, path: Path) -> ImportSummary:
+    columns = [
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+    ]
+    with Progress(*columns, console=err, transient=True) as bar:
+        task = bar.add_task(path.name, total=progress_total(path))
+        return import_file(store, path, lambda n: bar.advance(task, n))
+
+
+def _print_summary(s: ImportSummary) -> None:
+    line = (
+        f"{s.source}: read {s.read:,}, imported {s.imported:,}, "
+        f"duplicates {s.duplicates:,}, rejected {s.rejected:,}"
+    )
+    out.print(line, highlight=False)
+    for problem in s.first_errors:
+        err.print(f"  rejected {problem}", highlight=False, markup=False)
+    if s.rejected_path:
+        err.print(f"  all rejected records with reasons: {s.rejected_path}", highlight=False)
+
+
+@app.command()
+def info(db: DbOption = None) -> None:
+    """What the store holds: events by type, conversations, agents, date range."""
+    try:
+        with open_store(db) as store:
+            facts = store_info(store)
+    except ChatlensError as exc:
+        raise _fail(str(exc)) from None
+    table = Table(title=f"chatlens store {db_path(db)}", show_header=False)
+    for key, value in facts.summary.items():
+        table.add_row(key, f"{value:,}" if isinstance(value, int) else str(value))
+    out.print(table)
+    types = Table("event type", "events")
+    for name, count in facts.events_by_type.items():
+        types.add_row(name, f"{count:,}")
+    out.print(types)
+
+
+@app.command()
+def simulate(
+    out_file: Annotated[Path, typer.Option("--out", help="Output: .jsonl, .parquet or .csv")],
+    conversations: Annotated[int, typer.Option(min=1)] = 1000,
+    days: Annotated[int, typer.Option(min=1)] = 30,
+    seed: int = 1,
+    end: Annotated[
+        dt.datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="Last simulated day (default: today, UTC)."),
+    ] = None,
+    agents: Annotated[int, typer.Option(min=1)] = 25,
+    teams: Annotated[int, typer.Option(min=1)] = 3,
+    bots: Annotated[int, typer.Option(min=0)] = 2,
+) -> None:
+    """Write a realistic event stream of a support operation (deterministic per seed)."""
+    from chatlens.simulate import SimConfig, write_events
+
+    config = SimConfig(
+        conversations=conversations,
+        days=days,
+        seed=seed,
+        end=end.date() if end else None,
+        agents=agents,
+        teams=teams,
+        bots=bots,
+    )
+    started = time.perf_counter()
+    count = write_events(config, out_file)
+    out.print(
+        f"wrote {count:,} events of {conversations:,} conversations to {out_file} "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
+
+
+@app.command()
+def demo(
+    db: DbOption = None,
+    conversations: int = 50_000,
+    days: int = 90,
+    seed: int = 7,
+) -> None:
+    """Simulate 90 days of a mid-size support operation and import it into the store."""
+    from chatlens.simulate import SimConfig, write_events
+
+    path = db_path(db)
+    source = path.with_name(path.stem + "-demo-events.parquet")
+    out.print(f"simulating {conversations:,} conversations over {days} days ...")
+    config = SimConfig(conversations=conversations, days=days, seed=seed)
+    write_events(config, source)
+    try:
+        with open_store(path) as store:
+            save_setting(store.con, "timezone", config.timezone)
+            save_setting(store.con, "cost_per_agent_conversation", 6.0)
+            save_setting(store.con, "cost_per_bot_conversation", 0.5)
+            save_setting(store.con, "currency", "EUR")
+            summary = _import_with_progress(store, source)
+            _print_summary(summary)
+            refresh_facts(store)
+            facts = store_info(store)
+    except ChatlensError as exc:
+        raise _fail(str(exc)) from None
+    out.print(
+        f"demo store ready: {path} ({facts.summary['conversations']:,} conversations, "
+        f"{facts.summary['events']:,} events, events file {source})"
+    )
+    out.print(f"look inside: chatlens info --db {path}")
+
+
+@app.command("rebuild-facts")
+def rebuild_facts(db: DbOption = None) -> None:
+    """Recompute every conversation's facts from the events."""
+    with open_store(db) as store:
+        result = refresh_facts(store, full=True)
+    out.print(f"rebuilt facts of {result.conversations:,} conversations")
+
+
+@settings_app.command("list")
+def settings_list(db: DbOption = None) -> None:
+    """Show every setting with its value and meaning."""
+    with open_store(db) as store:
+        current = load_settings(store.con)
+    table = Table("setting", "value", "meaning")
+    for name, info in Settings.model_fields.items():
+        value = orjson.dumps(getattr(current, name)).decode()
+        table.add_row(name, value, info.description or "")
+    out.print(table)
+
+
+@settings_app.command("set")
+def settings_set(
+    key: str,
+    value: Annotated[str, typer.Argument(help="A JSON value, or plain text for strings.")],
+    db: DbOption = None,
+) -> None:
+    """Set one setting (the value is JSON: 90, "Europe/Helsinki", ["sorry"] ...)."""
+    try:
+        parsed = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        parsed = value
+    try:
+        with open_store(db) as store:
+            save_setting(store.con, key, parsed)
+            refresh_facts(store)
+    except (KeyError, ValueError) as exc:
+        raise _fail(str(exc).strip('"')) from None
+    out.print(f"{key} = {orjson.dumps(parsed).decode()}")
+
+
+@docs_app.command("events")
+def docs_events(
+    out_file: Annotated[Path | None, typer.Option("--out")] = None,
+) -> None:
+    """Write the event model reference (docs/events.md) generated from the models."""
+    from chatlens.events.docs import events_markdown
+
+    text = events_markdown()
+    if out_file:
+        out_file.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,103 @@
+"""Validate -> dedupe -> append: getting records into the store without losing valid ones."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from chatlens.events import EventError, FieldError, parse_event, to_row
+from chatlens.ingest.files import Progress, Record, read_records
+from chatlens.store import Store
+
+BATCH = 5_000
+
+
+@dataclass
+class ImportSummary:
+    """What one import did; the four counts always add up: read = imported + dup + rejected."""
+
+    source: str
+    read: int = 0
+    imported: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    rejected_path: Path | None = None
+    first_errors: list[str] = field(default_factory=list)
+
+    def add(self, other: ImportSummary) -> None:
+        self.read += other.read
+        self.imported += other.imported
+        self.duplicates += other.duplicates
+        self.rejected += other.rejected
+
+
+def rejected_path_for(path: Path) -> Path:
+    return path.with_name(path.name + ".rejected.jsonl")
+
+
+class _Quarantine:
+    """Writes rejected records beside the input, opened only when the first one comes."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._fh: IO[bytes] | None = None
+
+    def write(self, record: Record, errors: list[dict[str, str]]) -> None:
+        if self._fh is None:
+            self._fh = self.path.open("wb")
+        entry: dict[str, Any] = {"where": record.where, "errors": errors}
+        entry["record"] = record.data if record.data is not None else record.raw
+        self._fh.write(orjson.dumps(entry, default=str) + b"\n")
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+        elif self.path.exists():
+            self.path.unlink()  # a stale quarantine from an earlier run would mislead
+
+
+def ingest_records(
+    store: Store, records: Iterable[Record], summary: ImportSummary, quarantine: _Quarantine
+) -> None:
+    rows: list[dict[str, Any]] = []
+
+    def flush() -> None:
+        result = store.append(rows)
+        summary.imported += result.inserted
+        summary.duplicates += result.duplicates
+        rows.clear()
+
+    for record in records:
+        summary.read += 1
+        try:
+            if record.data is None:
+                raise EventError([FieldError("(event)", record.problem or "unreadable")])
+            rows.append(to_row(parse_event(record.data)))
+        except EventError as exc:
+            summary.rejected += 1
+            quarantine.write(record, exc.as_dicts())
+            if len(summary.first_errors) < 5:
+                summary.first_errors.append(f"{record.where}: {exc}")
+            continue
+        if len(rows) >= BATCH:
+            flush()
+    flush()
+
+
+def import_file(store: Store, path: Path, progress: Progress | None = None) -> ImportSummary:
+    """Import one file. Valid records land even when others are rejected; rejected ones are
+    written to `<FILE>.rejected.jsonl` with where they were and why."""
+    summary = ImportSummary(str(path))
+    records = read_records(path, progress)  # raises InputError before anything is written
+    quarantine = _Quarantine(rejected_path_for(path))
+    try:
+        ingest_records(store, records, summary, quarantine)
+    finally:
+        quarantine.close()
+    if summary.rejected:
+        summary.rejected_path = quarantine.path
+    return summary

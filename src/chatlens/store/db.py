@@ -1,0 +1,93 @@
+"""Opening the store and appending events to it."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from chatlens.events import COLUMNS, InputError
+from chatlens.store.migrations import migrate
+
+DEFAULT_DB = "chatlens.duckdb"
+
+_ARROW_TYPES = {
+    "str": pa.string(),
+    "float": pa.float64(),
+    "bool": pa.bool_(),
+    "ts": pa.timestamp("us", tz="UTC"),
+    "json": pa.string(),
+}
+ROW_SCHEMA = pa.schema(
+    [pa.field(name, _ARROW_TYPES[kind]) for name, kind in COLUMNS.items()]
+    + [pa.field("extra", pa.string())]
+)
+_INSERT_COLUMNS = ", ".join(ROW_SCHEMA.names)
+
+
+def db_path(path: str | os.PathLike[str] | None) -> Path:
+    """The store file: the argument, else $CHATLENS_DB, else ./chatlens.duckdb."""
+    return Path(path or os.environ.get("CHATLENS_DB") or DEFAULT_DB)
+
+
+@dataclass
+class AppendResult:
+    inserted: int
+    duplicates: int
+
+
+class Store:
+    """A migrated DuckDB connection with the operations the rest of chatlens needs."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, path: Path | None):
+        self.con = con
+        self.path = path
+
+    def append(self, rows: list[dict[str, Any]]) -> AppendResult:
+        """Append event rows (from `to_row`); events whose id is already stored are skipped."""
+        if not rows:
+            return AppendResult(0, 0)
+        batch = pa.Table.from_pylist(rows, schema=ROW_SCHEMA)
+        self.con.register("_incoming", batch)
+        try:
+            result = self.con.execute(
+                f"INSERT OR IGNORE INTO events ({_INSERT_COLUMNS}) "
+                f"SELECT {_INSERT_COLUMNS} FROM _incoming"
+            ).fetchone()
+        finally:
+            self.con.unregister("_incoming")
+        inserted = int(result[0]) if result else 0
+        return AppendResult(inserted, len(rows) - inserted)
+
+    def max_seq(self) -> int:
+        row = self.con.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()
+        return int(row[0]) if row else 0
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_store(path: str | os.PathLike[str] | None = None, *, read_only: bool = False) -> Store:
+    """Open (creating and migrating if needed) the store; ':memory:' for a throwaway one."""
+    target = db_path(path)
+    memory = str(target) == ":memory:"
+    if not memory and read_only and not target.exists():
+        raise InputError(f"no store at {target}: import events first (chatlens import FILE)")
+    try:
+        con = duckdb.connect(":memory:" if memory else str(target), read_only=read_only)
+    except duckdb.IOException as exc:
+        raise InputError(f"cannot open the store {target}: {exc}") from None
+    con.execute("SET TimeZone = 'UTC'")
+    if not read_only:
+        migrate(con)
+    return Store(con, None if memory else target)

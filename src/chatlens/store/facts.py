@@ -1,0 +1,106 @@
+"""Keeping the conversation facts table in step with the events.
+
+The facts depend on a few settings (grace period, follow-up and attribution windows, fallback
+phrases); when those change the table is rebuilt, so history always follows the settings.
+After an import only the conversations touched by new events are recomputed, together with
+every other conversation of the same customers (follow-ups and goal attribution cross them).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from chatlens.store.db import Store
+from chatlens.store.facts_sql import FACTS_SQL
+from chatlens.store.settings import Settings, fallback_phrases, load_settings
+
+FACTS_VERSION = "1"
+FACTS_TABLE = "conversation_facts"
+_STATE = FACTS_TABLE
+
+
+@dataclass
+class RefreshResult:
+    full: bool
+    conversations: int
+
+
+def _query(settings: Settings) -> tuple[str, dict[str, Any], str]:
+    """The facts SELECT for these settings, its parameters, and a version key."""
+    phrases = fallback_phrases(settings)
+    params: dict[str, Any] = {f"phrase{i}": p for i, p in enumerate(phrases)}
+    text = "lower(replace(text, '\u2019', ''''))"
+    match = "(" + " OR ".join(f"contains({text}, $phrase{i})" for i in range(len(phrases))) + ")"
+    params.update(
+        grace=settings.missed_chat_grace_seconds,
+        attribution_days=settings.attribution_days,
+        followup_days=settings.fcr_followup_days,
+    )
+    key = hashlib.sha256(orjson.dumps([FACTS_VERSION, params], option=orjson.OPT_SORT_KEYS))
+    return FACTS_SQL.format(fallback_match=match), params, key.hexdigest()[:16]
+
+
+def refresh_facts(store: Store, *, full: bool = False) -> RefreshResult:
+    """Bring the facts up to date with the events; returns what was recomputed."""
+    con = store.con
+    sql, params, version = _query(load_settings(con))
+    state = con.execute(
+        "SELECT version, upto_seq FROM derived_state WHERE name = ?", [_STATE]
+    ).fetchone()
+    upto = store.max_seq()
+    full = full or state is None or state[0] != version
+    con.execute("BEGIN")
+    try:
+        if full:
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE _scope AS "
+                "SELECT DISTINCT conversation_id FROM events WHERE conversation_id IS NOT NULL"
+            )
+            con.execute(f"CREATE OR REPLACE TABLE {FACTS_TABLE} AS {sql}", params)
+        else:
+            since = state[1] if state else 0
+            _touched_scope(store, since)
+            con.execute(
+                f"DELETE FROM {FACTS_TABLE} WHERE conversation_id IN "
+                "(SELECT conversation_id FROM _scope)"
+            )
+            con.execute(f"INSERT INTO {FACTS_TABLE} BY NAME {sql}", params)
+        row = con.execute("SELECT count(*) FROM _scope").fetchone()
+        con.execute(
+            "INSERT OR REPLACE INTO derived_state VALUES (?, ?, ?)", [_STATE, version, upto]
+        )
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.execute("DROP TABLE IF EXISTS _scope")
+    return RefreshResult(full, int(row[0]) if row else 0)
+
+
+def _touched_scope(store: Store, since: int) -> None:
+    """Fill _scope with the conversations new events touch, closed under customer."""
+    store.con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE _scope AS
+        WITH new AS (SELECT conversation_id, customer_id FROM events WHERE seq > $since),
+        convs AS (SELECT conversation_id FROM new WHERE conversation_id IS NOT NULL),
+        customers AS (
+          SELECT customer_id FROM new WHERE customer_id IS NOT NULL
+          UNION
+          SELECT customer_id FROM events
+          WHERE conversation_id IN (SELECT conversation_id FROM convs)
+            AND customer_id IS NOT NULL
+        )
+        SELECT conversation_id FROM convs
+        UNION
+        SELECT conversation_id FROM events
+        WHERE customer_id IN (SELECT customer_id FROM customers)
+          AND conversation_id IS NOT NULL
+        """,
+        {"since": since},
+    )

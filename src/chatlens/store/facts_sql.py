@@ -1,0 +1,274 @@
+"""The SQL that derives one row per conversation (metrics.md "Conversation facts").
+
+It reads the events of the conversations listed in the temp table `_scope` (always closed
+under customer: every conversation of every customer in it, so follow-ups and goal attribution
+are complete) and yields their facts. `{fallback_match}` is filled with the phrase test; the
+settings it depends on are bound as named parameters.
+"""
+
+FACTS_SQL = """
+WITH ev AS (
+  SELECT * FROM events
+  WHERE conversation_id IN (SELECT conversation_id FROM _scope)
+),
+msg AS (  -- counted messages: customer, bot and agent; private notes and system excluded
+  SELECT conversation_id, ts, seq, sender, agent_id, welcome, canned_response_id,
+         sender = 'bot' AND coalesce(fallback, {fallback_match}, false) AS is_fallback
+  FROM ev
+  WHERE type = 'message' AND sender IN ('customer', 'bot', 'agent')
+    AND NOT coalesce(private, false)
+),
+msg_seq AS (
+  SELECT *,
+    lag(sender) OVER w AS prev_sender,
+    lag(ts) OVER w AS prev_ts,
+    min(CASE WHEN sender = 'agent' THEN ts END) OVER (w ROWS BETWEEN 1 FOLLOWING
+        AND UNBOUNDED FOLLOWING) AS next_agent_ts,
+  FROM msg
+  WINDOW w AS (PARTITION BY conversation_id ORDER BY ts, seq)
+),
+runs AS (  -- a run of consecutive customer messages, answered by the next agent message
+  SELECT conversation_id,
+    list(epoch(next_agent_ts) - epoch(ts) ORDER BY ts, seq) FILTER (
+      WHERE sender = 'customer' AND prev_sender IS DISTINCT FROM 'customer'
+        AND next_agent_ts IS NOT NULL
+        AND NOT overtaken) AS response_times,
+    list(epoch(ts) - epoch(prev_ts) ORDER BY ts, seq) FILTER (
+      WHERE sender = 'bot' AND prev_sender = 'customer') AS bot_response_times
+  FROM (
+    SELECT *,
+      -- another customer run starts (after a bot turn) before the agent answers this one
+      coalesce(next_run_ts < next_agent_ts, false) AS overtaken
+    FROM (
+      SELECT *,
+        min(CASE WHEN sender = 'customer' AND prev_sender IS DISTINCT FROM 'customer'
+                 THEN ts END)
+          OVER (PARTITION BY conversation_id ORDER BY ts, seq
+                ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS next_run_ts
+      FROM msg_seq
+    )
+  )
+  GROUP BY conversation_id
+),
+msg_facts AS (
+  SELECT conversation_id,
+    min(ts) AS first_message_at,
+    max(ts) AS last_message_at,
+    count(*) AS messages,
+    count(*) FILTER (WHERE sender = 'customer') AS customer_messages,
+    count(*) FILTER (WHERE sender = 'bot') AS bot_messages,
+    count(*) FILTER (WHERE sender = 'agent') AS agent_messages,
+    count(*) FILTER (WHERE welcome) AS welcome_messages,
+    count(*) FILTER (WHERE is_fallback) AS fallback_messages,
+    coalesce(arg_max(is_fallback, (ts, seq)) FILTER (WHERE sender = 'bot'), false)
+      AS last_bot_turn_fallback,
+    min(ts) FILTER (WHERE sender = 'agent') AS first_agent_message_at,
+    count(*) FILTER (WHERE sender = 'agent' AND canned_response_id IS NOT NULL)
+      AS canned_messages,
+    min(ts) FILTER (WHERE welcome) AS first_welcome_at,
+    max(ts) FILTER (WHERE sender = 'customer') AS last_customer_message_at
+  FROM msg_seq GROUP BY conversation_id
+),
+base AS (
+  SELECT conversation_id,
+    coalesce(min(ts) FILTER (WHERE type = 'conversation_started'), min(ts)) AS started_at,
+    first(channel ORDER BY type <> 'conversation_started', ts, seq)
+      FILTER (WHERE channel IS NOT NULL) AS channel,
+    coalesce(first(initiated_by ORDER BY ts, seq)
+      FILTER (WHERE type = 'conversation_started'), 'customer') AS initiated_by,
+    first(customer_id ORDER BY type <> 'conversation_started', ts, seq)
+      FILTER (WHERE customer_id IS NOT NULL) AS customer_id,
+    first(bot_id ORDER BY type <> 'conversation_started', ts, seq)
+      FILTER (WHERE bot_id IS NOT NULL) AS bot_id,
+    first(team ORDER BY type <> 'conversation_started', ts, seq)
+      FILTER (WHERE team IS NOT NULL) AS team,
+    first(attrs ORDER BY type <> 'conversation_started', ts, seq)
+      FILTER (WHERE attrs IS NOT NULL) AS attrs,
+    first(page_url ORDER BY ts, seq) FILTER (WHERE type = 'conversation_started') AS page_url,
+    max(ts) FILTER (WHERE type <> 'rating') AS last_activity_at,
+    min(ts) FILTER (WHERE type = 'handoff_requested') AS handoff_at,
+    min(ts) FILTER (WHERE type = 'agent_joined') AS first_agent_joined_at,
+    max(ts) FILTER (WHERE type = 'conversation_closed') AS last_close_at,
+    arg_max(resolution, (ts, seq)) FILTER (WHERE type = 'conversation_closed') AS last_resolution,
+    arg_max(resolved_by, (ts, seq)) FILTER (WHERE type = 'conversation_closed') AS last_resolved_by,
+    max(ts) FILTER (WHERE type = 'conversation_reopened') AS last_reopen_at,
+    count(*) FILTER (WHERE type = 'conversation_closed') AS closes,
+    count(*) FILTER (WHERE type = 'conversation_reopened') AS reopens,
+    coalesce(bool_or(resolution = 'escalated') FILTER (WHERE type = 'conversation_closed'),
+      false) AS escalated,
+    count(*) FILTER (WHERE type = 'transferred') AS transfers,
+    count(*) FILTER (WHERE type = 'chat_offered') AS chats_offered,
+    count(*) FILTER (WHERE type = 'chat_declined') AS chats_declined,
+    count(*) FILTER (WHERE type = 'chat_declined' AND reason = 'timeout') AS chats_timed_out,
+    list_distinct(list(agent_id ORDER BY ts, seq) FILTER (
+      WHERE agent_id IS NOT NULL AND (type IN ('agent_joined', 'transferred')
+        OR (type = 'message' AND sender = 'agent')))) AS agents,
+    arg_max(score, (ts, seq)) FILTER (WHERE type = 'rating' AND kind = 'csat') AS csat,
+    arg_max(score, (ts, seq)) FILTER (WHERE type = 'rating' AND kind = 'nps') AS nps,
+    arg_max(score, (ts, seq)) FILTER (WHERE type = 'rating' AND kind = 'ces') AS ces,
+    arg_max(score, (ts, seq)) FILTER (WHERE type = 'rating' AND kind = 'thumbs') AS thumbs,
+    arg_max(score, (ts, seq)) FILTER (WHERE type = 'rating' AND kind = 'uss') AS uss,
+    count(*) FILTER (WHERE type = 'rating' AND comment IS NOT NULL) AS rating_comments,
+    min(ts) FILTER (WHERE type = 'rating') AS first_rated_at
+  FROM ev GROUP BY conversation_id
+),
+tag_state AS (  -- tags on the conversation now: each tag's latest add/remove wins
+  SELECT conversation_id, tag,
+    arg_max(type, (ts, seq)) AS last_op,
+    arg_max(category, (ts, seq)) FILTER (WHERE type = 'tag_added') AS category,
+    arg_max(priority, (ts, seq)) FILTER (WHERE type = 'tag_added') AS priority
+  FROM ev WHERE type IN ('tag_added', 'tag_removed') GROUP BY conversation_id, tag
+),
+tags AS (
+  SELECT conversation_id,
+    list(tag ORDER BY tag) AS tags,
+    list_distinct(list(category ORDER BY category) FILTER (WHERE category IS NOT NULL))
+      AS tag_categories,
+    max(CASE priority WHEN 'urgent' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2
+        WHEN 'normal' THEN 2 WHEN 'low' THEN 1 END) AS priority_rank
+  FROM tag_state WHERE last_op = 'tag_added' GROUP BY conversation_id
+),
+stints AS (  -- an agent's stint: joined/transferred-to until the next transfer or close
+  SELECT s.conversation_id, s.agent_id, s.ts AS started_at,
+    coalesce(
+      (SELECT min(e.ts) FROM ev e WHERE e.conversation_id = s.conversation_id
+         AND e.type IN ('transferred', 'conversation_closed') AND (e.ts, e.seq) > (s.ts, s.seq)),
+      (SELECT max(m.ts) FROM msg m WHERE m.conversation_id = s.conversation_id
+         AND m.sender = 'agent' AND m.agent_id = s.agent_id AND m.ts >= s.ts),
+      s.ts) AS ended_at
+  FROM ev s
+  WHERE s.type IN ('agent_joined', 'transferred') AND s.agent_id IS NOT NULL
+),
+handle AS (
+  SELECT conversation_id, sum(epoch(ended_at) - epoch(started_at)) AS handle_seconds
+  FROM stints GROUP BY conversation_id
+),
+f1 AS (
+  SELECT b.*, m.* EXCLUDE (conversation_id), t.* EXCLUDE (conversation_id),
+    r.response_times, r.bot_response_times, h.handle_seconds,
+    coalesce(m.bot_messages, 0) > 0 AS bot_involved,
+    b.last_close_at IS NOT NULL
+      AND (b.last_reopen_at IS NULL OR b.last_close_at >= b.last_reopen_at) AS is_closed
+  FROM base b
+  LEFT JOIN msg_facts m USING (conversation_id)
+  LEFT JOIN tags t USING (conversation_id)
+  LEFT JOIN runs r USING (conversation_id)
+  LEFT JOIN handle h USING (conversation_id)
+),
+f2 AS (
+  SELECT *,
+    handoff_at IS NOT NULL OR first_agent_joined_at IS NOT NULL
+      OR first_agent_message_at IS NOT NULL OR NOT bot_involved AS has_human_part,
+    CASE WHEN is_closed THEN last_close_at ELSE last_activity_at END AS ended_at,
+    CASE WHEN is_closed THEN last_close_at END AS closed_at,
+    CASE WHEN is_closed THEN last_resolution END AS resolution,
+    CASE WHEN is_closed THEN last_resolved_by END AS resolved_by
+  FROM f1
+),
+f3 AS (
+  SELECT *,
+    CASE WHEN has_human_part THEN coalesce(handoff_at,
+      CASE WHEN NOT bot_involved THEN started_at END,
+      first_agent_joined_at, first_agent_message_at) END AS queue_entry_at
+  FROM f2
+),
+f4 AS (
+  SELECT f.*,
+    (SELECT min(e.ts) FROM ev e WHERE e.conversation_id = f.conversation_id
+       AND e.type = 'agent_joined' AND e.ts >= f.queue_entry_at) AS picked_up_at,
+    (SELECT min(m.ts) FROM msg m WHERE m.conversation_id = f.conversation_id
+       AND m.sender = 'agent' AND m.ts >= f.queue_entry_at) AS first_response_at
+  FROM f3 f
+),
+f5 AS (
+  SELECT *,
+    has_human_part AND (first_response_at IS NULL OR first_response_at > ended_at)
+      AS unanswered,
+    epoch(ended_at) - epoch(queue_entry_at) < $grace AS left_within_grace
+  FROM f4
+),
+goals AS (  -- goal completions credited to the customer's latest conversation in the window
+  SELECT g.event_id, g.goal, g.value, g.ts,
+    arg_max(c.conversation_id, (c.started_at, c.conversation_id)) AS conversation_id
+  FROM events g JOIN f5 c
+    ON g.customer_id = c.customer_id AND c.started_at <= g.ts
+    AND g.ts <= c.ended_at + to_microseconds(CAST($attribution_days * 86400e6 AS BIGINT))
+  WHERE g.type = 'goal_completed'
+  GROUP BY g.event_id, g.goal, g.value, g.ts
+),
+goal_facts AS (
+  SELECT conversation_id,
+    list_distinct(list(goal ORDER BY goal)) AS goals,
+    count(*) FILTER (WHERE goal IN ('purchase', 'signup', 'lead')) AS conversions,
+    count(*) FILTER (WHERE goal = 'lead') AS leads,
+    sum(value) FILTER (WHERE goal = 'purchase') AS revenue,
+    min(ts) FILTER (WHERE goal IN ('purchase', 'signup', 'lead')) AS first_conversion_at
+  FROM goals GROUP BY conversation_id
+),
+followups AS (
+  SELECT c.conversation_id, count(n.conversation_id) > 0 AS followup_contact
+  FROM f5 c LEFT JOIN f5 n
+    ON n.customer_id = c.customer_id AND n.conversation_id <> c.conversation_id
+    AND n.started_at > c.started_at
+    AND n.started_at <= c.ended_at + to_microseconds(CAST($followup_days * 86400e6 AS BIGINT))
+  GROUP BY c.conversation_id
+)
+SELECT
+  f.conversation_id, f.started_at, f.channel, f.initiated_by, f.customer_id, f.bot_id, f.team,
+  f.attrs, f.page_url, f.agents, f.agents[1] AS first_agent_id,
+  coalesce(f.messages, 0) AS messages,
+  coalesce(f.customer_messages, 0) AS customer_messages,
+  coalesce(f.bot_messages, 0) AS bot_messages,
+  coalesce(f.agent_messages, 0) AS agent_messages,
+  f.first_message_at, f.last_message_at,
+  coalesce(f.welcome_messages, 0) AS welcome_messages,
+  coalesce(f.messages, 0) > 0 AND f.messages = f.welcome_messages AS welcome_only,
+  coalesce(f.last_customer_message_at > f.first_welcome_at
+    OR (f.first_welcome_at IS NULL AND f.customer_messages > 0), false) AS engaged,
+  coalesce(f.fallback_messages, 0) AS fallback_messages,
+  coalesce(f.last_bot_turn_fallback, false) AS last_bot_turn_fallback,
+  f.bot_involved, f.has_human_part, f.bot_involved AND NOT f.has_human_part AS bot_only,
+  f.handoff_at, f.queue_entry_at, f.picked_up_at, f.first_agent_message_at,
+  f.first_response_at, f.unanswered, f.left_within_grace,
+  f.unanswered AND NOT coalesce(f.left_within_grace, false) AS missed,
+  CASE WHEN f.unanswered AND NOT coalesce(f.left_within_grace, false) THEN
+    CASE WHEN f.chats_timed_out > 0 THEN 'timeout' WHEN f.chats_declined > 0 THEN 'declined'
+      ELSE 'customer_left' END END AS missed_reason,
+  CASE WHEN NOT (f.unanswered AND NOT coalesce(f.left_within_grace, false))
+    THEN epoch(f.picked_up_at) - epoch(f.queue_entry_at) END AS wait_seconds,
+  epoch(f.first_response_at) - epoch(f.queue_entry_at) AS first_response_seconds,
+  coalesce(f.response_times, []) AS response_times,
+  coalesce(f.bot_response_times, []) AS bot_response_times,
+  f.chats_offered, f.chats_declined, f.transfers, f.handle_seconds,
+  coalesce(f.tags, []) AS tags, coalesce(f.tag_categories, []) AS tag_categories,
+  CASE f.priority_rank WHEN 4 THEN 'urgent' WHEN 3 THEN 'high' WHEN 2 THEN 'medium'
+    WHEN 1 THEN 'low' END AS top_priority,
+  coalesce(f.canned_messages, 0) AS canned_messages,
+  f.is_closed, f.closed_at, f.ended_at, f.resolution, f.resolved_by,
+  f.closes, f.reopens, f.escalated,
+  CASE WHEN f.resolution = 'resolved' THEN epoch(f.closed_at) - epoch(f.started_at) END
+    AS resolution_seconds,
+  epoch(greatest(f.last_message_at, f.closed_at)) - epoch(f.first_message_at)
+    AS duration_seconds,
+  f.bot_involved AND NOT f.has_human_part AND (
+    (f.resolution = 'resolved' AND f.resolved_by IN ('bot', 'customer'))
+    OR (f.resolution IS NULL AND NOT coalesce(f.last_bot_turn_fallback, false))
+  ) AS bot_resolved,
+  fu.followup_contact,
+  f.is_closed AND f.resolution = 'resolved' AND f.reopens = 0 AND f.transfers = 0
+    AND NOT f.escalated AND NOT fu.followup_contact AS first_contact_resolved,
+  f.csat, f.nps, f.ces, f.thumbs, f.uss, f.rating_comments, f.first_rated_at,
+  coalesce(f.csat <= 2, false) OR coalesce(f.thumbs = 0, false) AS rated_negative,
+  coalesce(g.goals, []) AS goals, coalesce(g.conversions, 0) AS conversions,
+  coalesce(g.leads, 0) AS leads, g.revenue, g.first_conversion_at,
+  CASE
+    WHEN f.unanswered AND NOT coalesce(f.left_within_grace, false) THEN 'missed'
+    WHEN f.is_closed THEN coalesce(f.resolution, 'closed')
+    WHEN f.bot_involved AND NOT f.has_human_part
+      AND NOT coalesce(f.last_bot_turn_fallback, false) THEN 'resolved'
+    ELSE 'open'
+  END AS outcome
+FROM f5 f
+LEFT JOIN goal_facts g USING (conversation_id)
+LEFT JOIN followups fu USING (conversation_id)
+"""

@@ -1,0 +1,65 @@
+"""Versioned schema migrations of the store. Append new steps; never edit an applied one."""
+
+from __future__ import annotations
+
+import duckdb
+
+from chatlens.events import COLUMNS
+
+_SQL_TYPES = {
+    "str": "VARCHAR",
+    "float": "DOUBLE",
+    "bool": "BOOLEAN",
+    "ts": "TIMESTAMPTZ",
+    "json": "JSON",
+}
+
+
+def _events_table() -> str:
+    cols = [
+        f"{name} {_SQL_TYPES[kind]}{' PRIMARY KEY' if name == 'event_id' else ''}"
+        f"{' NOT NULL' if name in ('type', 'ts') else ''}"
+        for name, kind in COLUMNS.items()
+    ]
+    cols += [
+        "extra JSON",  # fields no event type defines, kept so nothing sent is lost
+        "seq BIGINT NOT NULL DEFAULT nextval('event_seq')",  # arrival order
+        "ingested_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp",
+    ]
+    return "CREATE SEQUENCE event_seq;\nCREATE TABLE events (\n  " + ",\n  ".join(cols) + "\n);"
+
+
+MIGRATIONS: list[tuple[int, str, str]] = [
+    (1, "events table", _events_table()),
+    (2, "settings table", "CREATE TABLE settings (key VARCHAR PRIMARY KEY, value JSON NOT NULL);"),
+    (
+        3,
+        "derived-state bookkeeping",
+        "CREATE TABLE derived_state (name VARCHAR PRIMARY KEY, version VARCHAR, upto_seq BIGINT);",
+    ),
+]
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> int:
+    """Apply every migration not yet applied; returns the schema version."""
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+        "name VARCHAR, applied_at TIMESTAMPTZ DEFAULT current_timestamp)"
+    )
+    row = con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()
+    current = row[0] if row else 0
+    for version, name, sql in MIGRATIONS:
+        if version <= current:
+            continue
+        con.execute("BEGIN")
+        try:
+            con.execute(sql)
+            con.execute(
+                "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", [version, name]
+            )
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        current = version
+    return current

@@ -1,0 +1,107 @@
+"""Workspace settings (events.md "Workspace settings"), declared as data with their help text.
+
+Settings are applied when figures are computed, so changing one changes history consistently.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from typing import Any
+
+import duckdb
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class Settings(BaseModel):
+    """Every setting with its default; the field descriptions are the documentation."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    timezone: str = Field("UTC", description="IANA time zone that days and weeks are cut in.")
+    business_hours: dict[str, list[str]] | None = Field(
+        None,
+        description='Per weekday, e.g. {"mon": ["09:00", "17:00"]}; for business-hours variants.',
+    )
+    sla_first_response_seconds: float = Field(
+        60, ge=0, description="First responses within this many seconds meet the SLA."
+    )
+    missed_chat_grace_seconds: float = Field(
+        60, ge=0, description="A customer who leaves the queue sooner is not a missed chat."
+    )
+    fcr_followup_days: float = Field(
+        7,
+        ge=0,
+        description="A new conversation of the customer within this many days after "
+        "the close means the first contact did not resolve it.",
+    )
+    attribution_days: float = Field(
+        7,
+        ge=0,
+        description="Goal completions within this many days are credited to the "
+        "customer's latest conversation.",
+    )
+    returning_window_days: float = Field(
+        30, ge=0, description="A customer with a conversation this many days before is returning."
+    )
+    cost_per_agent_conversation: float | None = Field(None, ge=0)
+    cost_per_bot_conversation: float | None = Field(None, ge=0)
+    currency: str | None = Field(None, description="Currency of the costs, e.g. EUR.")
+    canned_seconds_saved: float | None = Field(
+        None, ge=0, description="Seconds an agent saves per canned message (time saved)."
+    )
+    fallback_phrases: list[str] = Field(
+        default_factory=list, description="Added to the multilingual default fallback phrases."
+    )
+    goals: dict[str, Any] = Field(default_factory=dict, description="Targets per metric id.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"{value!r} is not an IANA time zone name (e.g. Europe/Helsinki)"
+            ) from None
+        return value
+
+
+DEFAULT_FALLBACK_PHRASES: tuple[str, ...] = (
+    "sorry, i didn't understand",
+    "sorry, i did not understand",
+    "sorry, i don't understand",
+    "i didn't get that",
+    "en ymmärtänyt",
+    "en ymmärrä",
+    "jag förstod inte",
+    "jag förstår inte",
+    "je n'ai pas compris",
+    "je ne comprends pas",
+    "saya tidak mengerti",
+    "saya tidak paham",
+)
+"""Lower-case substrings that mark a bot message as a fallback when it has no flag."""
+
+
+def fallback_phrases(settings: Settings) -> list[str]:
+    extra = [p.strip().lower() for p in settings.fallback_phrases if p.strip()]
+    return list(dict.fromkeys([*DEFAULT_FALLBACK_PHRASES, *extra]))
+
+
+def load_settings(con: duckdb.DuckDBPyConnection) -> Settings:
+    rows = con.execute("SELECT key, value FROM settings").fetchall()
+    return Settings(**{key: orjson.loads(value) for key, value in rows})
+
+
+def save_setting(con: duckdb.DuckDBPyConnection, key: str, value: Any) -> Settings:
+    """Validate and store one setting; returns the new settings."""
+    current = load_settings(con).model_dump()
+    if key not in current:
+        raise KeyError(f"unknown setting {key!r}; known: {', '.join(current)}")
+    updated = Settings(**{**current, key: value})
+    con.execute(
+        "INSERT OR REPLACE INTO settings VALUES (?, ?)",
+        [key, orjson.dumps(getattr(updated, key)).decode()],
+    )
+    return updated
