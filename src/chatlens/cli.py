@@ -35,8 +35,8 @@ docs_app = typer.Typer(help="Generate reference docs from the code.", no_args_is
 app.add_typer(settings_app, name="settings")
 app.add_typer(docs_app, name="docs")
 
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 DbOption = Annotated[
     Path | None,

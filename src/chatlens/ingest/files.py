@@ -86,13 +86,24 @@ def _check_text(path: Path) -> None:
             raise InputError(f"{path}: cannot be read: {exc}") from None
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in head:
         raise InputError(f"{path}: not UTF-8 text (looks like UTF-16 or binary); save it as UTF-8")
+    lines = head.split(b"\n")
+    if len(lines) > 1:
+        lines.pop()  # the sample may end inside a line (or a character)
+    bad = [n for n, line in enumerate(lines, start=1) if not _is_utf8(line)]
+    # One bad line is that line's problem (it is quarantined); a bad header or mostly bad
+    # lines mean the file is in another encoding.
+    if bad and (bad[0] == 1 or len(bad) * 2 > len(lines)):
+        raise InputError(
+            f"{path}: not UTF-8 text (line {bad[0]} is not valid UTF-8); save it as UTF-8"
+        )
+
+
+def _is_utf8(data: bytes) -> bool:
     try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        if exc.start < len(head) - 4:  # not just a character cut at the end of the sample
-            raise InputError(
-                f"{path}: not UTF-8 text (byte {exc.start} is invalid); save it as UTF-8"
-            ) from None
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _jsonl(path: Path, tick: Progress) -> Iterator[Record]:

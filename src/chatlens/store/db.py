@@ -12,6 +12,7 @@ import pyarrow as pa
 
 from chatlens.events import COLUMNS, InputError
 from chatlens.store.migrations import migrate
+from chatlens.store.sql import run
 
 DEFAULT_DB = "chatlens.duckdb"
 
@@ -54,13 +55,14 @@ class Store:
         batch = pa.Table.from_pylist(rows, schema=ROW_SCHEMA)
         self.con.register("_incoming", batch)
         try:
-            result = self.con.execute(
+            result = run(
+                self.con,
                 f"INSERT OR IGNORE INTO events ({_INSERT_COLUMNS}) "
-                f"SELECT {_INSERT_COLUMNS} FROM _incoming"
-            ).fetchone()
+                f"SELECT {_INSERT_COLUMNS} FROM _incoming",
+            )
         finally:
             self.con.unregister("_incoming")
-        inserted = int(result[0]) if result else 0
+        inserted = int(result[0][0]) if result else 0
         return AppendResult(inserted, len(rows) - inserted)
 
     def max_seq(self) -> int:
@@ -87,7 +89,7 @@ def open_store(path: str | os.PathLike[str] | None = None, *, read_only: bool = 
         con = duckdb.connect(":memory:" if memory else str(target), read_only=read_only)
     except duckdb.IOException as exc:
         raise InputError(f"cannot open the store {target}: {exc}") from None
-    con.execute("SET TimeZone = 'UTC'")
+    run(con, "SET TimeZone = 'UTC'")
     if not read_only:
         migrate(con)
     return Store(con, None if memory else target)

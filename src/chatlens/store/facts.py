@@ -17,6 +17,7 @@ import orjson
 from chatlens.store.db import Store
 from chatlens.store.facts_sql import FACTS_SQL
 from chatlens.store.settings import Settings, fallback_phrases, load_settings
+from chatlens.store.sql import run
 
 FACTS_VERSION = "1"
 FACTS_TABLE = "conversation_facts"
@@ -53,38 +54,39 @@ def refresh_facts(store: Store, *, full: bool = False) -> RefreshResult:
     ).fetchone()
     upto = store.max_seq()
     full = full or state is None or state[0] != version
-    con.execute("BEGIN")
+    run(con, "BEGIN")
     try:
         if full:
-            con.execute(
+            run(
+                con,
                 "CREATE OR REPLACE TEMP TABLE _scope AS "
-                "SELECT DISTINCT conversation_id FROM events WHERE conversation_id IS NOT NULL"
+                "SELECT DISTINCT conversation_id FROM events WHERE conversation_id IS NOT NULL",
             )
-            con.execute(f"CREATE OR REPLACE TABLE {FACTS_TABLE} AS {sql}", params)
+            run(con, f"CREATE OR REPLACE TABLE {FACTS_TABLE} AS {sql}", params)
         else:
             since = state[1] if state else 0
             _touched_scope(store, since)
-            con.execute(
+            run(
+                con,
                 f"DELETE FROM {FACTS_TABLE} WHERE conversation_id IN "
-                "(SELECT conversation_id FROM _scope)"
+                "(SELECT conversation_id FROM _scope)",
             )
-            con.execute(f"INSERT INTO {FACTS_TABLE} BY NAME {sql}", params)
+            run(con, f"INSERT INTO {FACTS_TABLE} BY NAME {sql}", params)
         row = con.execute("SELECT count(*) FROM _scope").fetchone()
-        con.execute(
-            "INSERT OR REPLACE INTO derived_state VALUES (?, ?, ?)", [_STATE, version, upto]
-        )
-        con.execute("COMMIT")
+        run(con, "INSERT OR REPLACE INTO derived_state VALUES (?, ?, ?)", [_STATE, version, upto])
+        run(con, "COMMIT")
     except Exception:
-        con.execute("ROLLBACK")
+        run(con, "ROLLBACK")
         raise
     finally:
-        con.execute("DROP TABLE IF EXISTS _scope")
+        run(con, "DROP TABLE IF EXISTS _scope")
     return RefreshResult(full, int(row[0]) if row else 0)
 
 
 def _touched_scope(store: Store, since: int) -> None:
     """Fill _scope with the conversations new events touch, closed under customer."""
-    store.con.execute(
+    run(
+        store.con,
         """
         CREATE OR REPLACE TEMP TABLE _scope AS
         WITH new AS (SELECT conversation_id, customer_id FROM events WHERE seq > $since),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import duckdb
 
 from chatlens.events import COLUMNS
+from chatlens.store.sql import run
 
 _SQL_TYPES = {
     "str": "VARCHAR",
@@ -42,24 +43,22 @@ MIGRATIONS: list[tuple[int, str, str]] = [
 
 def migrate(con: duckdb.DuckDBPyConnection) -> int:
     """Apply every migration not yet applied; returns the schema version."""
-    con.execute(
+    run(
+        con,
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
-        "name VARCHAR, applied_at TIMESTAMPTZ DEFAULT current_timestamp)"
+        "name VARCHAR, applied_at TIMESTAMPTZ DEFAULT current_timestamp)",
     )
-    row = con.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()
-    current = row[0] if row else 0
+    current = run(con, "SELECT coalesce(max(version), 0) FROM schema_migrations")[0][0]
     for version, name, sql in MIGRATIONS:
         if version <= current:
             continue
-        con.execute("BEGIN")
+        run(con, "BEGIN")
         try:
-            con.execute(sql)
-            con.execute(
-                "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", [version, name]
-            )
-            con.execute("COMMIT")
+            run(con, sql)
+            run(con, "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", [version, name])
+            run(con, "COMMIT")
         except Exception:
-            con.execute("ROLLBACK")
+            run(con, "ROLLBACK")
             raise
         current = version
     return current

@@ -12,6 +12,8 @@ import duckdb
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from chatlens.store.sql import run
+
 
 class Settings(BaseModel):
     """Every setting with its default; the field descriptions are the documentation."""
@@ -100,7 +102,8 @@ def save_setting(con: duckdb.DuckDBPyConnection, key: str, value: Any) -> Settin
     if key not in current:
         raise KeyError(f"unknown setting {key!r}; known: {', '.join(current)}")
     updated = Settings(**{**current, key: value})
-    con.execute(
+    run(
+        con,
         "INSERT OR REPLACE INTO settings VALUES (?, ?)",
         [key, orjson.dumps(getattr(updated, key)).decode()],
     )
