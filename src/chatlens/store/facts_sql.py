@@ -100,9 +100,6 @@ base AS (
     count(*) FILTER (WHERE type = 'chat_offered') AS chats_offered,
     count(*) FILTER (WHERE type = 'chat_declined') AS chats_declined,
     count(*) FILTER (WHERE type = 'chat_declined' AND reason = 'timeout') AS chats_timed_out,
-    list_distinct(list(agent_id ORDER BY ts, seq) FILTER (
-      WHERE agent_id IS NOT NULL AND (type IN ('agent_joined', 'transferred')
-        OR (type = 'message' AND sender = 'agent')))) AS agents,
     arg_max(score, (ts, seq)) FILTER (WHERE type = 'rating' AND kind = 'csat') AS csat,
     arg_max(score, (ts, seq)) FILTER (WHERE type = 'rating' AND kind = 'nps') AS nps,
     arg_max(score, (ts, seq)) FILTER (WHERE type = 'rating' AND kind = 'ces') AS ces,
@@ -111,6 +108,16 @@ base AS (
     count(*) FILTER (WHERE type = 'rating' AND comment IS NOT NULL) AS rating_comments,
     min(ts) FILTER (WHERE type = 'rating') AS first_rated_at
   FROM ev GROUP BY conversation_id
+),
+agent_list AS (  -- agents who handled the chat, in order of first appearance
+  SELECT conversation_id, list(agent_id ORDER BY first_ts, agent_id) AS agents
+  FROM (
+    SELECT conversation_id, agent_id, min(ts) AS first_ts FROM ev
+    WHERE agent_id IS NOT NULL AND (type IN ('agent_joined', 'transferred')
+      OR (type = 'message' AND sender = 'agent' AND NOT coalesce(private, false)))
+    GROUP BY conversation_id, agent_id
+  )
+  GROUP BY conversation_id
 ),
 tag_state AS (  -- tags on the conversation now: each tag's latest add/remove wins
   SELECT conversation_id, tag,
@@ -122,7 +129,7 @@ tag_state AS (  -- tags on the conversation now: each tag's latest add/remove wi
 tags AS (
   SELECT conversation_id,
     list(tag ORDER BY tag) AS tags,
-    list_distinct(list(category ORDER BY category) FILTER (WHERE category IS NOT NULL))
+    list_sort(list_distinct(list(category) FILTER (WHERE category IS NOT NULL)))
       AS tag_categories,
     max(CASE priority WHEN 'urgent' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2
         WHEN 'normal' THEN 2 WHEN 'low' THEN 1 END) AS priority_rank
@@ -144,7 +151,7 @@ handle AS (
   FROM stints GROUP BY conversation_id
 ),
 f1 AS (
-  SELECT b.*, m.* EXCLUDE (conversation_id), t.* EXCLUDE (conversation_id),
+  SELECT b.*, m.* EXCLUDE (conversation_id), t.* EXCLUDE (conversation_id), a.agents,
     r.response_times, r.bot_response_times, h.handle_seconds,
     coalesce(m.bot_messages, 0) > 0 AS bot_involved,
     b.last_close_at IS NOT NULL
@@ -152,6 +159,7 @@ f1 AS (
   FROM base b
   LEFT JOIN msg_facts m USING (conversation_id)
   LEFT JOIN tags t USING (conversation_id)
+  LEFT JOIN agent_list a USING (conversation_id)
   LEFT JOIN runs r USING (conversation_id)
   LEFT JOIN handle h USING (conversation_id)
 ),
@@ -198,7 +206,7 @@ goals AS (  -- goal completions credited to the customer's latest conversation i
 ),
 goal_facts AS (
   SELECT conversation_id,
-    list_distinct(list(goal ORDER BY goal)) AS goals,
+    list_sort(list_distinct(list(goal))) AS goals,
     count(*) FILTER (WHERE goal IN ('purchase', 'signup', 'lead')) AS conversions,
     count(*) FILTER (WHERE goal = 'lead') AS leads,
     sum(value) FILTER (WHERE goal = 'purchase') AS revenue,
@@ -215,7 +223,7 @@ followups AS (
 )
 SELECT
   f.conversation_id, f.started_at, f.channel, f.initiated_by, f.customer_id, f.bot_id, f.team,
-  f.attrs, f.page_url, f.agents, f.agents[1] AS first_agent_id,
+  f.attrs, f.page_url, coalesce(f.agents, []) AS agents, f.agents[1] AS first_agent_id,
   coalesce(f.messages, 0) AS messages,
   coalesce(f.customer_messages, 0) AS customer_messages,
   coalesce(f.bot_messages, 0) AS bot_messages,
@@ -250,9 +258,9 @@ SELECT
     AS resolution_seconds,
   epoch(greatest(f.last_message_at, f.closed_at)) - epoch(f.first_message_at)
     AS duration_seconds,
-  f.bot_involved AND NOT f.has_human_part AND (
+  f.bot_involved AND NOT f.has_human_part AND coalesce(
     (f.resolution = 'resolved' AND f.resolved_by IN ('bot', 'customer'))
-    OR (f.resolution IS NULL AND NOT coalesce(f.last_bot_turn_fallback, false))
+    OR (f.resolution IS NULL AND NOT f.last_bot_turn_fallback), false
   ) AS bot_resolved,
   fu.followup_contact,
   f.is_closed AND f.resolution = 'resolved' AND f.reopens = 0 AND f.transfers = 0
