@@ -34,6 +34,7 @@ bench: $(STAMP)
 
 docs: $(STAMP)
 	$(VENV)/bin/chatlens docs events --out docs/events.md
+	$(VENV)/bin/chatlens docs facts --out docs/facts.md
 
 # Re-resolve the pinned dependency set (run after editing pyproject.toml).
 lock:

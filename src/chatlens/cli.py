@@ -239,7 +239,20 @@ def docs_events(
     """Write the event model reference (docs/events.md) generated from the models."""
     from chatlens.events.docs import events_markdown
 
-    text = events_markdown()
+    _write_doc(events_markdown(), out_file)
+
+
+@docs_app.command("facts")
+def docs_facts(
+    out_file: Annotated[Path | None, typer.Option("--out")] = None,
+) -> None:
+    """Write the conversation facts reference (docs/facts.md)."""
+    from chatlens.store.facts_doc import facts_markdown
+
+    _write_doc(facts_markdown(), out_file)
+
+
+def _write_doc(text: str, out_file: Path | None) -> None:
     if out_file:
         out_file.write_text(text, encoding="utf-8")
     else:

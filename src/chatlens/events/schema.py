@@ -40,6 +40,7 @@ class FieldValueError(ValueError):
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=512)]
+Url = Annotated[str, StringConstraints(max_length=2048)]
 
 
 def _lower(value: Any) -> Any:
@@ -143,23 +144,25 @@ class ConversationStarted(Event):
     initiated_by: Literal["customer", "business"] = Field(
         "customer", description="customer (reactive) or business (proactive invitation)."
     )
-    page_url: Annotated[str, StringConstraints(max_length=2048)] | None = None
+    page_url: Url | None = Field(None, description="Page the chat was opened on.")
 
 
 class Message(Event):
     """A message in a conversation."""
 
     type: Literal["message"]
-    sender: Literal["customer", "bot", "agent", "system"]
+    sender: Literal["customer", "bot", "agent", "system"] = Field(description="Who wrote it.")
     text: Text
     fallback: bool | None = Field(
         None, description="The bot said it did not understand. Absent: phrase detection applies."
     )
     welcome: bool | None = Field(None, description="Automatic greeting.")
-    canned_response_id: Id | None = None
+    canned_response_id: Id | None = Field(None, description="Sent from this canned response.")
     private: bool | None = Field(None, description="Internal note; never counted as a message.")
-    intent: Name | None = None
-    confidence: Annotated[float, Field(ge=0, le=1)] | None = None
+    intent: Name | None = Field(None, description="Recognised (or known) intent / topic.")
+    confidence: Annotated[float, Field(ge=0, le=1)] | None = Field(
+        None, description="The bot's confidence in the intent, 0-1."
+    )
 
     _text = field_validator("text")(lambda cls, v: _text_size(v))
 
@@ -168,21 +171,21 @@ class HandoffRequested(Event):
     """The bot (or the customer) asks for a human: the chat enters the human queue."""
 
     type: Literal["handoff_requested"]
-    reason: Name | None = None
+    reason: Name | None = Field(None, description="Why, e.g. fallback or customer_request.")
 
 
 class ChatOffered(Event):
     """Routing offered the chat to an agent."""
 
     type: Literal["chat_offered"]
-    agent_id: Id
+    agent_id: Id = Field(description="The agent offered the chat.")
 
 
 class ChatDeclined(Event):
     """The offered agent did not take the chat."""
 
     type: Literal["chat_declined"]
-    agent_id: Id
+    agent_id: Id = Field(description="The agent who did not take it.")
     reason: Literal["declined", "timeout"] | None = None
 
 
@@ -190,7 +193,7 @@ class AgentJoined(Event):
     """An agent accepted or was assigned the chat (pickup)."""
 
     type: Literal["agent_joined"]
-    agent_id: Id
+    agent_id: Id = Field(description="The agent who picked the chat up.")
 
 
 class Transferred(Event):
@@ -198,7 +201,7 @@ class Transferred(Event):
 
     type: Literal["transferred"]
     agent_id: Id | None = Field(None, description="The new agent.")
-    from_agent_id: Id | None = None
+    from_agent_id: Id | None = Field(None, description="The agent it left.")
 
     @model_validator(mode="after")
     def _target(self) -> Transferred:
@@ -214,18 +217,18 @@ class TagAdded(Event):
     """A tag was put on the conversation."""
 
     type: Literal["tag_added"]
-    tag: Name
+    tag: Name = Field(description="The tag.")
     category: Name | None = None
-    priority: Priority | None = None
+    priority: Priority | None = Field(None, description="low, medium (or normal), high, urgent.")
 
 
 class TagRemoved(Event):
     """A tag was taken off the conversation."""
 
     type: Literal["tag_removed"]
-    tag: Name
+    tag: Name = Field(description="The tag.")
     category: Name | None = None
-    priority: Priority | None = None
+    priority: Priority | None = Field(None, description="low, medium (or normal), high, urgent.")
 
 
 class ConversationClosed(Event):
@@ -234,7 +237,7 @@ class ConversationClosed(Event):
     type: Literal["conversation_closed"]
     resolution: Literal["resolved", "unresolved", "escalated"] | None = None
     resolved_by: Literal["bot", "agent", "customer"] | None = None
-    reason: Name | None = None
+    reason: Name | None = Field(None, description="Free-text close reason.")
 
 
 class ConversationReopened(Event):
@@ -295,9 +298,11 @@ class GoalCompleted(Event):
     needs_conversation: ClassVar[bool] = False
     type: Literal["goal_completed"]
     customer_id: Id
-    goal: Name
-    value: float | None = None
-    currency: Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{3}$")] | None = None
+    goal: Name = Field(description="purchase, signup, lead, add_to_cart, or any string.")
+    value: float | None = Field(None, description="Monetary value (purchases: revenue).")
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{3}$")] | None = Field(
+        None, description="ISO 4217 code, e.g. EUR."
+    )
 
 
 class TicketCreated(Event):
@@ -305,7 +310,7 @@ class TicketCreated(Event):
 
     needs_conversation: ClassVar[bool] = False
     type: Literal["ticket_created"]
-    ticket_id: Id
+    ticket_id: Id = Field(description="The ticket.")
     category: Name | None = None
     urgency: Name | None = None
 
@@ -315,7 +320,7 @@ class TicketResolved(Event):
 
     needs_conversation: ClassVar[bool] = False
     type: Literal["ticket_resolved"]
-    ticket_id: Id
+    ticket_id: Id = Field(description="The ticket.")
     category: Name | None = None
     urgency: Name | None = None
 
@@ -326,8 +331,8 @@ class VisitStarted(Event):
     needs_conversation: ClassVar[bool] = False
     type: Literal["visit_started"]
     customer_id: Id = Field(description="The visitor.")
-    session_id: Id | None = None
-    page_url: Annotated[str, StringConstraints(max_length=2048)] | None = None
+    session_id: Id | None = Field(None, description="The browsing session.")
+    page_url: Url | None = Field(None, description="The page.")
 
 
 class PageView(Event):
@@ -336,8 +341,8 @@ class PageView(Event):
     needs_conversation: ClassVar[bool] = False
     type: Literal["page_view"]
     customer_id: Id = Field(description="The visitor.")
-    session_id: Id | None = None
-    page_url: Annotated[str, StringConstraints(max_length=2048)] | None = None
+    session_id: Id | None = Field(None, description="The browsing session.")
+    page_url: Url | None = Field(None, description="The page.")
 
 
 class AgentStatus(Event):
@@ -345,8 +350,8 @@ class AgentStatus(Event):
 
     needs_conversation: ClassVar[bool] = False
     type: Literal["agent_status"]
-    agent_id: Id
-    status: Literal["online", "away", "offline"]
+    agent_id: Id = Field(description="The agent.")
+    status: Literal["online", "away", "offline"] = Field(description="The new status.")
 
 
 class KnowledgeItemAdded(Event):
@@ -354,7 +359,7 @@ class KnowledgeItemAdded(Event):
 
     needs_conversation: ClassVar[bool] = False
     type: Literal["knowledge_item_added"]
-    item_id: Id
+    item_id: Id = Field(description="The new answer / intent.")
 
 
 class HealthCheck(Event):
@@ -362,8 +367,8 @@ class HealthCheck(Event):
 
     needs_conversation: ClassVar[bool] = False
     type: Literal["health_check"]
-    component: Name
-    up: bool
+    component: Name = Field(description="What was probed, e.g. bot or widget.")
+    up: bool = Field(description="Whether it answered; holds until the next check.")
 
 
 EVENT_MODELS: dict[str, type[Event]] = {

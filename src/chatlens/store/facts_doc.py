@@ -1,0 +1,119 @@
+"""What each column of the conversation facts means; the source of docs/facts.md.
+
+A test checks that these are exactly the columns the facts SQL produces.
+"""
+
+from __future__ import annotations
+
+FACT_COLUMNS: dict[str, str] = {
+    "conversation_id": "The conversation.",
+    "started_at": "Time of `conversation_started` (else of its first event). The conversation "
+    "belongs to the period in which it started.",
+    "channel": "Channel: the value on `conversation_started` wins, later events fill it in.",
+    "initiated_by": "`customer` (reactive) or `business` (proactive); `customer` when not given.",
+    "customer_id": "The customer (same rule as channel).",
+    "bot_id": "The bot (same rule as channel).",
+    "team": "The team (same rule as channel; the first team named).",
+    "attrs": "Segment attributes (same rule as channel).",
+    "page_url": "Page the conversation started on.",
+    "agents": "Agents who handled it (joined, were transferred to, or wrote), in order.",
+    "first_agent_id": "The first of `agents`.",
+    "messages": "Customer + bot + agent messages (system messages and private notes excluded).",
+    "customer_messages": "Messages from the customer.",
+    "bot_messages": "Messages from the bot.",
+    "agent_messages": "Messages from agents (private notes excluded).",
+    "first_message_at": "Time of the first counted message.",
+    "last_message_at": "Time of the last counted message.",
+    "welcome_messages": "Bot messages flagged `welcome`.",
+    "welcome_only": "Every message was a welcome message.",
+    "engaged": "The customer wrote after the bot's welcome (or at all, where there was none).",
+    "fallback_messages": "Bot messages that are fallbacks: `fallback: true`, or no flag and a "
+    "fallback phrase in the text (defaults plus the `fallback_phrases` setting).",
+    "last_bot_turn_fallback": "The bot's last message was a fallback.",
+    "bot_involved": "The bot sent at least one message (a bot conversation).",
+    "has_human_part": "A handoff, an agent joining, an agent message, or no bot at all.",
+    "bot_only": "The bot spoke and there was no human part.",
+    "handoff_at": "First `handoff_requested`.",
+    "queue_entry_at": "Entry to the human queue: the handoff, else the start when no bot took "
+    "part, else the first pickup or agent message.",
+    "picked_up_at": "First `agent_joined` at or after queue entry.",
+    "first_agent_message_at": "First agent message.",
+    "first_response_at": "First agent message at or after queue entry.",
+    "unanswered": "Human part and no agent message before the conversation ended.",
+    "left_within_grace": "Ended within `missed_chat_grace_seconds` of queue entry.",
+    "missed": "Unanswered and not left within the grace period (a missed chat).",
+    "missed_reason": "For missed chats: `timeout` or `declined` (an offer was not taken), "
+    "else `customer_left`.",
+    "wait_seconds": "Queue entry to pickup (pickup time); null for missed chats.",
+    "first_response_seconds": "Queue entry to the first agent message (FRT).",
+    "response_times": "For each run of customer messages answered by an agent before the "
+    "customer wrote again after another turn: seconds from the run's first message to the "
+    "agent's reply.",
+    "bot_response_times": "For each bot message right after a customer message: seconds "
+    "between them (bot latency).",
+    "chats_offered": "`chat_offered` events.",
+    "chats_declined": "`chat_declined` events.",
+    "transfers": "`transferred` events.",
+    "handle_seconds": "Sum over agent stints of `agent_joined` (or transfer to the agent) to "
+    "the next transfer or close, else to that agent's last message.",
+    "tags": "Tags on the conversation now (each tag's latest add or remove wins).",
+    "tag_categories": "Categories of those tags.",
+    "top_priority": "Highest priority among those tags (low, medium, high, urgent).",
+    "canned_messages": "Agent messages sent from a canned response.",
+    "is_closed": "Its final state is closed (the last close is not followed by a reopen).",
+    "closed_at": "Time of the final close.",
+    "ended_at": "The final close, else the last event other than a rating.",
+    "resolution": "`resolution` of the final close.",
+    "resolved_by": "`resolved_by` of the final close.",
+    "closes": "`conversation_closed` events.",
+    "reopens": "`conversation_reopened` events.",
+    "escalated": "Some close had resolution `escalated`.",
+    "resolution_seconds": "Start to the final close when that close is `resolved` (time "
+    "reopened included).",
+    "duration_seconds": "First message to the last message, or to the close when later.",
+    "bot_resolved": "Bot-only and either closed `resolved` by the bot or the customer, or not "
+    "closed with an outcome and the bot's last turn was not a fallback.",
+    "followup_contact": "The customer started another conversation after this one started "
+    "and within `fcr_followup_days` of its end.",
+    "first_contact_resolved": "Closed `resolved`, never reopened, transferred or escalated, "
+    "and no follow-up contact.",
+    "csat": "Latest CSAT score (1-5).",
+    "nps": "Latest NPS answer (0-10).",
+    "ces": "Latest customer effort score (1-7).",
+    "thumbs": "Latest thumbs rating (1 up, 0 down).",
+    "uss": "Latest user satisfaction score (0-100).",
+    "rating_comments": "Ratings with a comment.",
+    "first_rated_at": "Time of the first rating.",
+    "rated_negative": "CSAT 1-2 or thumbs down.",
+    "goals": "Goals credited to this conversation: `goal_completed` events of its customer "
+    "from its start to `attribution_days` after its end, each credited to the customer's "
+    "latest conversation that qualifies.",
+    "conversions": "Credited goals that are conversions (purchase, signup, lead).",
+    "leads": "Credited `lead` goals.",
+    "revenue": "Sum of `value` of credited purchases.",
+    "first_conversion_at": "Time of the first credited conversion.",
+    "outcome": "`missed`; else the final close's resolution (`resolved`, `unresolved`, "
+    "`escalated`, or `closed` without one); else `resolved` for a bot-only conversation "
+    "whose last bot turn was not a fallback; else `open`.",
+}
+
+
+def facts_markdown() -> str:
+    lines = [
+        "# Conversation facts",
+        "",
+        "<!-- generated by `chatlens docs facts --out docs/facts.md`; do not edit -->",
+        "",
+        "One row per conversation, derived from its events (and, for follow-ups and goal",
+        "attribution, from the other conversations and goals of the same customer). Every KPI",
+        "is an aggregate over these rows. The table is kept up to date after each import: only",
+        "the conversations touched by new events, and the other conversations of their",
+        "customers, are recomputed. The settings it depends on (`missed_chat_grace_seconds`,",
+        "`fcr_followup_days`, `attribution_days`, `fallback_phrases`) rebuild it when changed,",
+        "so history always follows the current settings. Times are UTC; durations in seconds.",
+        "",
+        "| column | meaning |",
+        "|---|---|",
+    ]
+    lines += [f"| `{name}` | {text} |" for name, text in FACT_COLUMNS.items()]
+    return "\n".join(lines) + "\n"
