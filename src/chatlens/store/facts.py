@@ -45,6 +45,26 @@ def _query(settings: Settings) -> tuple[str, dict[str, Any], str]:
     return FACTS_SQL.format(fallback_match=match), params, key.hexdigest()[:16]
 
 
+def facts_settings_differ(a: Settings, b: Settings) -> bool:
+    """Whether facts built under `a` would differ from facts built under `b`."""
+    return _query(a)[2] != _query(b)[2]
+
+
+def build_facts_table(store: Store, settings: Settings, table: str) -> None:
+    """Compute every conversation's facts under `settings` into a temp table (one run's
+    `--set` overrides)."""
+    sql, params, _ = _query(settings)
+    run(
+        store.con,
+        "CREATE OR REPLACE TEMP TABLE _scope AS SELECT DISTINCT conversation_id "
+        "FROM events WHERE conversation_id IS NOT NULL",
+    )
+    try:
+        run(store.con, f"CREATE OR REPLACE TEMP TABLE {table} AS {sql}", params)
+    finally:
+        run(store.con, "DROP TABLE IF EXISTS _scope")
+
+
 def refresh_facts(store: Store, *, full: bool = False) -> RefreshResult:
     """Bring the facts up to date with the events; returns what was recomputed."""
     con = store.con

@@ -1,0 +1,98 @@
+"""How a metric is declared: what it means, its unit, and how it is measured.
+
+A metric is data: an id from metrics.md, a label, a one-line description, a unit, whether an
+increase is bad, which dimensions apply, the benchmark band, and a `Measure`: which source
+table it aggregates and the ibis aggregate over it. Metrics that combine other metrics after
+aggregation (containment = 1 - handoff rate, cost savings...) use `Derived`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import ibis.expr.types as ir
+
+from chatlens.store.settings import Settings
+
+Unit = Literal[
+    "count",
+    "rate",
+    "seconds",
+    "score",
+    "money",
+    "per_hour",
+    "ratio",
+    "hour",
+    "weekday",
+    "percent_points",
+    "nps",
+]
+
+DIMENSIONS: tuple[str, ...] = (
+    "channel",
+    "bot_id",
+    "agent_id",
+    "team",
+    "tag",
+    "initiated_by",
+    "outcome",
+    "hour_of_day",
+    "weekday",
+)
+"""Report dimensions (plus `attrs.<key>` for any attribute key)."""
+
+GRAINS: tuple[str, ...] = ("hour", "day", "week", "month", "year")
+
+
+@dataclass(frozen=True)
+class Measure:
+    """An aggregate over one source table.
+
+    Sources: `conversations` (one row per conversation that started in the period),
+    `list:<column>` (one row per element of a list column of those conversations, in
+    `value`), `events:<type>` (events of that type in the period), and the interval and
+    customer sources named in `sources.py`.
+    """
+
+    source: str
+    build: Callable[[ir.Table, Settings], ir.Value]
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A value computed from other metrics of the same row, after aggregation."""
+
+    needs: tuple[str, ...]
+    compute: Callable[[Mapping[str, Any], Mapping[str, Any]], float | None]
+    """(values of the row by metric id, query context) -> value."""
+
+
+@dataclass(frozen=True)
+class Band:
+    """Published industry figures for the goal defaults (metrics.md benchmark bands)."""
+
+    typical: str
+    above_average: str = ""
+    exceptional: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Metric:
+    id: str
+    label: str
+    description: str
+    unit: Unit
+    section: str
+    measure: Measure | Derived
+    increase_is_bad: bool = False
+    dimensions: frozenset[str] = field(default_factory=lambda: frozenset(DIMENSIONS))
+    band: Band | None = None
+    attrs_dimensions: bool = True
+
+    def applies_to(self, dimension: str) -> bool:
+        if dimension.startswith("attrs."):
+            return self.attrs_dimensions
+        return dimension in self.dimensions

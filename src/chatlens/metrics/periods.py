@@ -1,0 +1,112 @@
+"""Periods and time buckets in the workspace's IANA time zone (daylight saving correct)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from chatlens.events import InputError
+
+
+@dataclass(frozen=True)
+class Period:
+    """[start, end) in local wall-clock time of `timezone`."""
+
+    start: dt.datetime
+    end: dt.datetime
+    timezone: str
+
+    @property
+    def length(self) -> dt.timedelta:
+        return self.end - self.start
+
+    def previous(self) -> Period:
+        """The period of equal length just before this one."""
+        return Period(self.start - self.length, self.start, self.timezone)
+
+    def utc(self, local: dt.datetime) -> dt.datetime:
+        return local.replace(tzinfo=ZoneInfo(self.timezone)).astimezone(dt.UTC)
+
+    def hours(self, start: dt.datetime, end: dt.datetime) -> float:
+        """Real elapsed hours between two local times (23 or 25 on a DST change day)."""
+        return (self.utc(end) - self.utc(start)).total_seconds() / 3600
+
+
+def parse_bound(text: str, *, end: bool) -> dt.datetime:
+    """A --from/--to value: a date (whole day) or a date-time, both inclusive."""
+    value = text.strip()
+    try:
+        if len(value) == 10:
+            day = dt.date.fromisoformat(value)
+            moment = dt.datetime.combine(day, dt.time())
+            return moment + dt.timedelta(days=1) if end else moment
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        side = "--to" if end else "--from"
+        raise InputError(
+            f"{side} {value!r} is not a date (2026-11-01) or date-time (2026-11-01T08:00)"
+        ) from None
+    if moment.tzinfo is not None:
+        raise InputError(
+            f"{value!r}: give a local time without offset; it is read in the workspace time zone"
+        )
+    return moment + dt.timedelta(microseconds=1) if end else moment
+
+
+def make_period(start: str, end: str, timezone: str) -> Period:
+    period = Period(parse_bound(start, end=False), parse_bound(end, end=True), timezone)
+    if period.end <= period.start:
+        raise InputError(f"the period {start} .. {end} is empty: --to must not be before --from")
+    return period
+
+
+def truncate(moment: dt.datetime, grain: str) -> dt.datetime:
+    if grain == "hour":
+        return moment.replace(minute=0, second=0, microsecond=0)
+    day = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    if grain == "day":
+        return day
+    if grain == "week":
+        return day - dt.timedelta(days=day.weekday())
+    if grain == "month":
+        return day.replace(day=1)
+    if grain == "year":
+        return day.replace(month=1, day=1)
+    raise InputError(f"unknown grain {grain!r}; expected hour, day, week, month or year")
+
+
+def step(moment: dt.datetime, grain: str) -> dt.datetime:
+    if grain == "hour":
+        return moment + dt.timedelta(hours=1)
+    if grain == "day":
+        return moment + dt.timedelta(days=1)
+    if grain == "week":
+        return moment + dt.timedelta(days=7)
+    if grain == "month":
+        return (moment.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return moment.replace(year=moment.year + 1)
+
+
+@dataclass(frozen=True)
+class Bucket:
+    label: dt.datetime  # the truncated local time that names the bucket
+    start: dt.datetime  # label clipped to the period
+    end: dt.datetime
+    hours: float
+
+
+def buckets(period: Period, grain: str | None) -> list[Bucket]:
+    """The period cut by grain; without one, the whole period as one bucket."""
+    if grain is None:
+        return [
+            Bucket(period.start, period.start, period.end, period.hours(period.start, period.end))
+        ]
+    out = []
+    label = truncate(period.start, grain)
+    while label < period.end:
+        following = step(label, grain)
+        start, end = max(label, period.start), min(following, period.end)
+        out.append(Bucket(label, start, end, period.hours(start, end)))
+        label = following
+    return out

@@ -1,0 +1,335 @@
+"""Running a query: metrics x period x grain x dimensions x filters (+ comparison, goals).
+
+Each source the asked metrics need is compiled by ibis to one SQL statement grouped by the
+same keys (time bucket + dimensions); the rows are merged by key, derived metrics computed,
+and the previous period joined for comparison.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import ibis
+import pyarrow as pa
+
+from chatlens.events import InputError
+from chatlens.metrics.catalogue import METRICS
+from chatlens.metrics.model import DIMENSIONS, GRAINS, Derived, Measure, Metric
+from chatlens.metrics.periods import Bucket, Period, buckets, make_period
+from chatlens.metrics.sources import SOURCES, Context
+from chatlens.store import Store
+from chatlens.store.facts import FACTS_TABLE, build_facts_table, facts_settings_differ
+from chatlens.store.settings import Settings, load_settings
+from chatlens.store.sql import run
+
+
+@dataclass(frozen=True)
+class Query:
+    metrics: tuple[str, ...]
+    start: str
+    end: str
+    grain: str | None = None
+    dimensions: tuple[str, ...] = ()
+    filters: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    compare: bool = False
+
+
+@dataclass
+class Result:
+    """Rows read by name: `bucket` (with a grain), each dimension, each metric id (and with
+    comparison `<id>__previous`, `<id>__change`, `<id>__change_pct`; with goals `<id>__goal`)."""
+
+    meta: dict[str, Any]
+    rows: list[dict[str, Any]]
+
+
+def _close(name: str, options: Sequence[str]) -> str:
+    near = difflib.get_close_matches(name, options, n=3)
+    return f" (did you mean {', '.join(near)}?)" if near else ""
+
+
+def validate(query: Query) -> None:
+    for mid in query.metrics:
+        if mid not in METRICS:
+            raise InputError(
+                f"unknown metric {mid!r}{_close(mid, list(METRICS))}; "
+                "`chatlens metrics list` shows them all"
+            )
+    if query.grain is not None and query.grain not in GRAINS:
+        raise InputError(f"unknown grain {query.grain!r}; expected one of {', '.join(GRAINS)}")
+    for dim in (*query.dimensions, *query.filters):
+        if dim not in DIMENSIONS and not (dim.startswith("attrs.") and len(dim) > 6):
+            raise InputError(
+                f"unknown dimension {dim!r}{_close(dim, DIMENSIONS)}; expected one "
+                f"of {', '.join(DIMENSIONS)} or attrs.<key>"
+            )
+    if len(set(query.dimensions)) != len(query.dimensions):
+        raise InputError("a dimension is named twice in --by")
+
+
+def _with_needs(ids: Sequence[str]) -> list[str]:
+    """The asked metrics plus what derived ones need, dependencies first."""
+    ordered: list[str] = []
+
+    def visit(mid: str) -> None:
+        if mid in ordered:
+            return
+        measure = METRICS[mid].measure
+        if isinstance(measure, Derived):
+            for need in measure.needs:
+                visit(need)
+        ordered.append(mid)
+
+    for mid in ids:
+        visit(mid)
+    return ordered
+
+
+def _schema(store: Store, table: str) -> ibis.Schema:
+    arrow = store.con.sql(f"SELECT * FROM {table} LIMIT 0").to_arrow_table().schema
+    fields = [
+        f.with_type(pa.string())
+        if f.type.__class__.__name__ == "JsonType" or str(f.type).startswith("extension")
+        else f
+        for f in arrow
+    ]
+    schema = ibis.Schema.from_pyarrow(pa.schema(fields))
+    if "attrs" in schema:
+        schema = ibis.Schema({**dict(schema.items()), "attrs": "json"})
+    return schema
+
+
+def compile_source(
+    ctx: Context, source: str, metrics: Sequence[Metric], settings: Settings
+) -> str | None:
+    """The SQL computing `metrics` (all of `source`) grouped by the query keys."""
+    table = SOURCES[source](ctx)
+    if table is None:
+        return None
+    aggregates = {}
+    for metric in metrics:
+        assert isinstance(metric.measure, Measure)
+        aggregates[metric.id] = metric.measure.build(table, settings)
+    expr = table.group_by(ctx.keys).aggregate(**aggregates)
+    return str(ibis.to_sql(expr, dialect="duckdb"))
+
+
+class Engine:
+    """Runs queries against one store."""
+
+    def __init__(self, store: Store, overrides: Mapping[str, Any] | None = None):
+        self.store = store
+        stored = load_settings(store.con)
+        self.settings = Settings(**{**stored.model_dump(), **(overrides or {})})
+        self.facts_table = FACTS_TABLE
+        if facts_settings_differ(stored, self.settings):
+            self.facts_table = "_facts_override"
+            build_facts_table(store, self.settings, self.facts_table)
+        self.schemas = {name: _schema(store, name) for name in ("events",)}
+        self.schemas[self.facts_table] = _schema(store, self.facts_table)
+
+    def context(self, query: Query, period: Period) -> Context:
+        ctx = Context(
+            period=period,
+            grain=query.grain,
+            dimensions=query.dimensions,
+            filters=query.filters,
+            schemas=self.schemas,
+            facts_table=self.facts_table,
+            calendar=buckets(period, query.grain),
+            settings=self.settings,
+        )
+        run(
+            self.store.con,
+            "CREATE OR REPLACE TEMP TABLE _calendar (bucket TIMESTAMP, "
+            "bucket_start TIMESTAMP, bucket_end TIMESTAMP, start_utc TIMESTAMPTZ, "
+            "end_utc TIMESTAMPTZ, previous_start TIMESTAMP)",
+        )
+        rows = [
+            (
+                b.label,
+                b.start,
+                b.end,
+                period.utc(b.start),
+                period.utc(b.end),
+                b.start - (b.end - b.start),
+            )
+            for b in ctx.calendar
+        ]
+        self.store.con.executemany("INSERT INTO _calendar VALUES (?, ?, ?, ?, ?, ?)", rows)
+        return ctx
+
+    def explain(self, metric_id: str, query: Query) -> str:
+        validate(query)
+        metric = METRICS[metric_id]
+        if isinstance(metric.measure, Derived):
+            return (
+                f"-- {metric_id} is computed from {', '.join(metric.measure.needs)} "
+                "after aggregation:\n"
+                + "\n".join(self.explain(n, query) for n in metric.measure.needs)
+            )
+        period = make_period(query.start, query.end, self.settings.timezone)
+        sql = compile_source(
+            self.context(query, period), metric.measure.source, [metric], self.settings
+        )
+        return sql or f"-- {metric_id} does not apply to this split"
+
+    def run(self, query: Query) -> Result:
+        validate(query)
+        period = make_period(query.start, query.end, self.settings.timezone)
+        rows, calendar = self._rows(query, period)
+        if query.compare:
+            previous, _ = self._rows(query, period.previous())
+            _attach_previous(query, rows, previous, calendar)
+        _attach_goals(query, rows, self.settings)
+        meta: dict[str, Any] = {
+            "from": period.start.isoformat(),
+            "to": period.end.isoformat(),
+            "timezone": period.timezone,
+            "grain": query.grain,
+            "dimensions": list(query.dimensions),
+            "filters": {k: list(v) for k, v in query.filters.items()},
+            "metrics": {
+                mid: {
+                    "label": METRICS[mid].label,
+                    "unit": METRICS[mid].unit,
+                    "increase_is_bad": METRICS[mid].increase_is_bad,
+                }
+                for mid in query.metrics
+            },
+        }
+        if query.compare:
+            previous_period = period.previous()
+            meta["previous"] = {
+                "from": previous_period.start.isoformat(),
+                "to": previous_period.end.isoformat(),
+            }
+        return Result(meta, rows)
+
+    def _rows(self, query: Query, period: Period) -> tuple[list[dict[str, Any]], list[Bucket]]:
+        ctx = self.context(query, period)
+        wanted = _with_needs(query.metrics)
+        by_source: dict[str, list[Metric]] = defaultdict(list)
+        for mid in wanted:
+            metric = METRICS[mid]
+            applies = all(metric.applies_to(d) for d in (*query.dimensions, *query.filters))
+            if isinstance(metric.measure, Measure) and applies:
+                by_source[metric.measure.source].append(metric)
+        merged: dict[tuple[Any, ...], dict[str, Any]] = {}
+        keys = ctx.keys
+        computed: set[str] = set()
+        for source, metrics in by_source.items():
+            sql = compile_source(ctx, source, metrics, self.settings)
+            if sql is None:
+                continue
+            computed.add(source)
+            for record in self.store.con.sql(sql).to_arrow_table().to_pylist():
+                key = tuple(record[k] for k in keys)
+                merged.setdefault(key, dict(zip(keys, key, strict=True))).update(
+                    {m.id: record[m.id] for m in metrics}
+                )
+        if not query.dimensions:  # every bucket has a row, even an empty one
+            for bucket in ctx.calendar:
+                merged.setdefault((bucket.label,), {"bucket": bucket.label})
+        hours = {b.label: b.hours for b in ctx.calendar}
+        totals = _group_totals(merged.values(), query.dimensions)
+        splits = (*query.dimensions, *query.filters)
+        rows = []
+        for key in sorted(merged, key=_sort_key):
+            row = merged[key]
+            for mid in wanted:
+                metric = METRICS[mid]
+                measure = metric.measure
+                value = row.get(mid)
+                if isinstance(measure, Derived):
+                    value = None
+                    if all(metric.applies_to(d) for d in splits):
+                        context = {
+                            "hours": hours.get(row["bucket"]),
+                            "settings": self.settings,
+                            "group_total": totals.get(_group_key(row, query.dimensions)),
+                        }
+                        value = measure.compute(row, context)
+                elif value is None and metric.unit == "count" and measure.source in computed:
+                    value = 0  # the source has rows for other keys: nothing counted here
+                row[mid] = _plain(value)
+            rows.append(row)
+        out = []
+        for row in rows:
+            shaped = {"bucket": row["bucket"].isoformat()} if query.grain else {}
+            shaped.update({d: row[d] for d in query.dimensions})
+            shaped.update({mid: row[mid] for mid in query.metrics})
+            out.append(shaped)
+        return out, ctx.calendar
+
+
+def _plain(value: Any) -> Any:
+    """Plain JSON numbers: Decimal sums become int or float; NaN becomes null."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, float) and value != value:  # NaN from an empty correlation
+        return None
+    return value
+
+
+def _sort_key(key: tuple[Any, ...]) -> tuple[Any, ...]:
+    return tuple(
+        (v is None, v if v is not None else "") if not isinstance(v, dt.datetime) else (False, v)
+        for v in key
+    )
+
+
+def _group_key(row: Mapping[str, Any], dimensions: Sequence[str]) -> tuple[Any, ...]:
+    return (row["bucket"], *[row.get(d) for d in dimensions if d != "channel"])
+
+
+def _group_totals(rows: Any, dimensions: Sequence[str]) -> dict[tuple[Any, ...], float]:
+    totals: dict[tuple[Any, ...], float] = defaultdict(float)
+    for row in rows:
+        totals[_group_key(row, dimensions)] += row.get("conversations") or 0
+    return totals
+
+
+def _attach_previous(
+    query: Query, rows: list[dict[str, Any]], previous: list[dict[str, Any]], calendar: list[Bucket]
+) -> None:
+    def key(row: Mapping[str, Any], index: dict[str, int]) -> tuple[Any, ...]:
+        bucket = index.get(row["bucket"], -1) if query.grain else 0
+        return (bucket, *[row.get(d) for d in query.dimensions])
+
+    def ordinals(rs: list[dict[str, Any]]) -> dict[str, int]:
+        labels = sorted({r["bucket"] for r in rs}) if query.grain else []
+        return {label: i for i, label in enumerate(labels)}
+
+    current_index = {b.label.isoformat(): i for i, b in enumerate(calendar)}
+    before = {key(r, ordinals(previous)): r for r in previous}
+    for row in rows:
+        old = before.get(key(row, current_index), {})
+        for mid in query.metrics:
+            now, then = row.get(mid), old.get(mid)
+            row[f"{mid}__previous"] = then
+            change = None if now is None or then is None else now - then
+            row[f"{mid}__change"] = change
+            row[f"{mid}__change_pct"] = change / abs(then) if change is not None and then else None
+
+
+def _attach_goals(query: Query, rows: list[dict[str, Any]], settings: Settings) -> None:
+    for mid in query.metrics:
+        goal = settings.goals.get(mid)
+        if not isinstance(goal, Mapping):
+            continue
+        for row in rows:
+            value = row.get(mid)
+            if value is None:
+                row[f"{mid}__goal"] = None
+                continue
+            met = ("min" not in goal or value >= goal["min"]) and (
+                "max" not in goal or value <= goal["max"]
+            )
+            row[f"{mid}__goal"] = "met" if met else "missed"

@@ -1,0 +1,246 @@
+"""The tables metrics aggregate, as ibis expressions over the store's tables.
+
+Every source carries a `bucket` column (the local start of the row's time bucket; the period
+start when there is no grain) and the requested dimension columns, so every metric of a query
+groups by the same keys. Conversations belong to the bucket in which they started.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import ibis
+import ibis.expr.datatypes as dtypes
+import ibis.expr.types as ir
+
+from chatlens.metrics.periods import Bucket, Period
+
+_UTC = dtypes.Timestamp(timezone="UTC")
+_LOCAL = dtypes.Timestamp()
+
+
+@ibis.udf.scalar.builtin(name="timezone")
+def local_time(zone: str, ts: _UTC) -> _LOCAL:  # type: ignore[valid-type]
+    """UTC instant -> wall-clock time in the zone (DuckDB's timezone(zone, timestamptz))."""
+
+
+_TRUNC = {"hour": "h", "day": "D", "week": "W", "month": "M", "year": "Y"}
+LIST_DIMENSIONS = {"agent_id": "agents", "tag": "tags"}
+"""Dimensions that are lists on a conversation: split, a conversation counts in each."""
+EVENT_DIMENSIONS = ("channel", "bot_id", "agent_id", "team")
+
+
+@dataclass
+class Context:
+    """Everything a source needs to build its table."""
+
+    period: Period
+    grain: str | None
+    dimensions: tuple[str, ...]
+    filters: Mapping[str, tuple[str, ...]]
+    schemas: Mapping[str, ibis.Schema]
+    facts_table: str
+    calendar: list[Bucket]
+    settings: object
+    extra: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def keys(self) -> list[str]:
+        return ["bucket", *self.dimensions]
+
+    def table(self, name: str) -> ir.Table:
+        return ibis.table(self.schemas[name], name=name)
+
+
+def _bucket(ctx: Context, local: ir.TimestampValue) -> ir.Value:
+    if ctx.grain is None:
+        return ibis.literal(ctx.period.start, type="timestamp")
+    return local.truncate(_TRUNC[ctx.grain])
+
+
+def _in_period(ctx: Context, local: ir.TimestampValue, period: Period | None = None) -> ir.Value:
+    p = period or ctx.period
+    return (local >= ibis.literal(p.start, type="timestamp")) & (
+        local < ibis.literal(p.end, type="timestamp")
+    )
+
+
+def _dimension(t: ir.Table, name: str, local: ir.TimestampValue) -> ir.Value:
+    if name == "hour_of_day":
+        return local.hour()
+    if name == "weekday":
+        return local.day_of_week.index()  # 0 = Monday
+    if name.startswith("attrs."):
+        return t.attrs[name[len("attrs.") :]].str
+    return t[name]
+
+
+def _apply_filters(
+    ctx: Context, t: ir.Table, local: ir.TimestampValue, allowed: Callable[[str], bool]
+) -> ir.Table | None:
+    """Filter by every dimension filter; None when a filter cannot apply to this source."""
+    for name, values in ctx.filters.items():
+        if not allowed(name):
+            return None
+        if name in LIST_DIMENSIONS and LIST_DIMENSIONS[name] in t.columns:
+            column = t[LIST_DIMENSIONS[name]]
+            t = t.filter(ibis.or_(*[column.contains(v) for v in values]))
+        elif name in ("hour_of_day", "weekday"):
+            t = t.filter(_dimension(t, name, local).isin([int(v) for v in values]))
+        else:
+            t = t.filter(_dimension(t, name, local).cast("string").isin(list(values)))
+    return t
+
+
+def conversations(
+    ctx: Context, period: Period | None = None, *, split: bool = True
+) -> ir.Table | None:
+    """One row per conversation started in the period (per element, for list dimensions)."""
+    f = ctx.table(ctx.facts_table)
+    f = f.mutate(local_ts=local_time(ctx.period.timezone, f.started_at))
+    f = f.filter(_in_period(ctx, f.local_ts, period))
+    filtered = _apply_filters(ctx, f, f.local_ts, lambda name: True)
+    assert filtered is not None
+    f = filtered
+    values: dict[str, ir.Value] = {"bucket": _bucket(ctx, f.local_ts)}
+    for name in ctx.dimensions:
+        if name in LIST_DIMENSIONS:
+            values[name] = f[LIST_DIMENSIONS[name]].unnest() if split else ibis.null("string")
+        else:
+            values[name] = _dimension(f, name, f.local_ts)
+    f = f.mutate(**values)
+    for name in ctx.dimensions:  # split by a list and filtered by it: keep the asked values
+        if name in LIST_DIMENSIONS and name in ctx.filters and split:
+            f = f.filter(f[name].isin(list(ctx.filters[name])))
+    return f
+
+
+def listed(column: str) -> Callable[[Context], ir.Table | None]:
+    """One row per element of a list column of the period's conversations, in `value`."""
+
+    def build(ctx: Context) -> ir.Table | None:
+        t = conversations(ctx)
+        assert t is not None
+        split = {v: k for k, v in LIST_DIMENSIONS.items()}.get(column)
+        if split in ctx.dimensions:  # already one row per element
+            return t.mutate(value=t[split])
+        return t.mutate(value=t[column].unnest())
+
+    return build
+
+
+def events(
+    event_type: str, dimensions: tuple[str, ...] = EVENT_DIMENSIONS
+) -> Callable[[Context], ir.Table | None]:
+    """Events of one type in the period; only envelope dimensions apply."""
+
+    def build(ctx: Context) -> ir.Table | None:
+        if any(d not in dimensions and not d.startswith("attrs.") for d in ctx.dimensions):
+            return None
+        e = ctx.table("events")
+        e = e.filter(e.type == event_type)
+        e = e.mutate(local_ts=local_time(ctx.period.timezone, e.ts))
+        e = e.filter(_in_period(ctx, e.local_ts))
+        filtered = _apply_filters(
+            ctx, e, e.local_ts, lambda n: n in dimensions or n.startswith("attrs.")
+        )
+        if filtered is None:
+            return None
+        e = filtered
+        values = {"bucket": _bucket(ctx, e.local_ts)}
+        values.update({name: _dimension(e, name, e.local_ts) for name in ctx.dimensions})
+        return e.mutate(**values)
+
+    return build
+
+
+def counts_by(column: str) -> Callable[[Context], ir.Table | None]:
+    """Conversations counted per value of `column` within each row (for peaks)."""
+
+    def build(ctx: Context) -> ir.Table | None:
+        t = conversations(ctx)
+        assert t is not None
+        t = t.mutate(local_value=_dimension(t, column, t.local_ts))
+        return t.group_by([*ctx.keys, "local_value"]).aggregate(n=t.count())
+
+    return build
+
+
+def calendar_table(ctx: Context) -> ir.Table:
+    """The query's buckets with their local and UTC bounds."""
+    rows = [
+        {
+            "bucket": b.label,
+            "bucket_start": b.start,
+            "bucket_end": b.end,
+            "start_utc": ctx.period.utc(b.start),
+            "end_utc": ctx.period.utc(b.end),
+            "previous_start": b.start - (b.end - b.start),
+        }
+        for b in ctx.calendar
+    ]
+    ctx.extra["calendar_rows"] = rows
+    return ibis.table(
+        {
+            "bucket": "timestamp",
+            "bucket_start": "timestamp",
+            "bucket_end": "timestamp",
+            "start_utc": "timestamp('UTC')",
+            "end_utc": "timestamp('UTC')",
+            "previous_start": "timestamp",
+        },
+        name="_calendar",
+    )
+
+
+def state_intervals(
+    event_type: str, partition: str, value: str
+) -> Callable[[Context], ir.Table | None]:
+    """Intervals during which a state held (each event's state lasts until the next event
+    of the same `partition`), cut by the query's buckets: `seconds` of each state `value`."""
+
+    def build(ctx: Context) -> ir.Table | None:
+        allowed = ("agent_id", "team") if partition == "agent_id" else ()
+        if any(d not in allowed for d in ctx.dimensions):
+            return None
+        e = ctx.table("events")
+        e = e.filter(e.type == event_type)
+        order = [e.ts, e.seq]
+        window = ibis.window(group_by=e[partition], order_by=order)
+        now = ibis.literal(dt.datetime.now(dt.UTC), type=_UTC)
+        e = e.mutate(next_ts=e.ts.lead().over(window))
+        e = e.mutate(until=ibis.coalesce(e.next_ts, now))
+        cal = calendar_table(ctx)
+        j = e.join(cal, [e.ts < cal.end_utc, e.until > cal.start_utc])
+        start = ibis.greatest(j.ts, j.start_utc)
+        end = ibis.least(j.until, j.end_utc)
+        j = j.mutate(
+            seconds=end.epoch_seconds() - start.epoch_seconds(), state=j[value].cast("string")
+        )
+        if ctx.filters:
+            if any(name not in allowed for name in ctx.filters):
+                return None
+            for name, values in ctx.filters.items():
+                j = j.filter(j[name].isin(list(values)))
+        return j.mutate(**{name: j[name] for name in ctx.dimensions})
+
+    return build
+
+
+SOURCES: dict[str, Callable[[Context], ir.Table | None]] = {
+    "conversations": conversations,
+    "list:response_times": listed("response_times"),
+    "list:bot_response_times": listed("bot_response_times"),
+    "list:agents": listed("agents"),
+    "counts:hour_of_day": counts_by("hour_of_day"),
+    "counts:weekday": counts_by("weekday"),
+    "events:knowledge_item_added": events("knowledge_item_added", ("bot_id",)),
+    "events:chat_declined": events("chat_declined"),
+    "events:ticket_created": events("ticket_created", ()),
+    "events:ticket_resolved": events("ticket_resolved", ()),
+    "events:visit_started": events("visit_started", ("channel",)),
+    "intervals:health_check": state_intervals("health_check", "component", "up"),
+    "intervals:agent_status": state_intervals("agent_status", "agent_id", "status"),
+}
