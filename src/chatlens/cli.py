@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from chatlens import cli_report
 from chatlens.events import ChatlensError
 from chatlens.ingest import ImportSummary, import_file, progress_total
 from chatlens.store import Store, open_store
@@ -33,6 +34,7 @@ settings_app = typer.Typer(
 )
 docs_app = typer.Typer(help="Generate reference docs from the code.", no_args_is_help=True)
 app.add_typer(settings_app, name="settings")
+cli_report.register(app)
 app.add_typer(docs_app, name="docs")
 
 out = Console(soft_wrap=True)

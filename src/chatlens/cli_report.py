@@ -1,0 +1,255 @@
+"""`chatlens report`, `chatlens metrics ...` and `chatlens export ...`."""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from chatlens.events import ChatlensError, InputError
+from chatlens.metrics import METRICS, Engine, Query, Result
+from chatlens.reports.export import EXPORT_FORMATS, export_conversations, export_events
+from chatlens.reports.format import human
+from chatlens.store import open_store
+from chatlens.store.facts import refresh_facts
+
+metrics_app = typer.Typer(help="The metric catalogue.", no_args_is_help=True)
+export_app = typer.Typer(help="Row-level exports.", no_args_is_help=True)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+DbOption = Annotated[Path | None, typer.Option("--db", help="The store file.", show_default=False)]
+FromOption = Annotated[str, typer.Option("--from", help="First day (or date-time), local.")]
+ToOption = Annotated[str, typer.Option("--to", help="Last day (or date-time), inclusive.")]
+FilterOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--filter", help="DIM=VALUE; repeat for more (the same dimension twice means either)."
+    ),
+]
+SetOption = Annotated[
+    list[str] | None, typer.Option("--set", help="KEY=VALUE: override a setting for this run only.")
+]
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True)
+    return typer.Exit(2)
+
+
+def _pairs(items: list[str] | None, what: str) -> list[tuple[str, str]]:
+    pairs = []
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"{what} {item!r}: expected KEY=VALUE")
+        pairs.append((key.strip(), value))
+    return pairs
+
+
+def _overrides(items: list[str] | None) -> dict[str, Any]:
+    parsed: dict[str, Any] = {}
+    for key, value in _pairs(items, "--set"):
+        try:
+            parsed[key] = orjson.loads(value)
+        except orjson.JSONDecodeError:
+            parsed[key] = value
+    return parsed
+
+
+def _filters(items: list[str] | None) -> dict[str, tuple[str, ...]]:
+    grouped: dict[str, list[str]] = defaultdict(list)
+    for key, value in _pairs(items, "--filter"):
+        grouped[key].append(value)
+    return {k: tuple(v) for k, v in grouped.items()}
+
+
+def _engine(db: Path | None, overrides: dict[str, Any]) -> tuple[Any, Engine]:
+    store = open_store(db)
+    refresh_facts(store)
+    try:
+        return store, Engine(store, overrides)
+    except (ValueError, TypeError) as exc:
+        store.close()
+        raise InputError(f"--set: {exc}") from None
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(metrics_app, name="metrics")
+    app.add_typer(export_app, name="export")
+    app.command("report")(report)
+
+
+def report(
+    start: FromOption,
+    end: ToOption,
+    every: Annotated[
+        str | None, typer.Option("--every", help="Grain: hour, day, week, month or year.")
+    ] = None,
+    by: Annotated[str | None, typer.Option("--by", help="Dimensions, comma-separated.")] = None,
+    filters: FilterOption = None,
+    metrics: Annotated[
+        str | None, typer.Option("--metrics", help="Metric ids, comma-separated (default: all).")
+    ] = None,
+    compare: Annotated[
+        bool, typer.Option("--compare", help="Add the previous period of equal length.")
+    ] = False,
+    fmt: Annotated[str, typer.Option("--format", help="table, csv, json or markdown")] = "table",
+    settings: SetOption = None,
+    db: DbOption = None,
+) -> None:
+    """Compute metrics for a period, optionally by time bucket and dimensions."""
+    if fmt not in ("table", "csv", "json", "markdown"):
+        raise _fail(f"unknown format {fmt!r}; expected table, csv, json or markdown")
+    try:
+        ids = tuple(m.strip() for m in metrics.split(",")) if metrics else tuple(METRICS)
+        dims = tuple(d.strip() for d in by.split(",")) if by else ()
+        query = Query(ids, start, end, every, dims, _filters(filters), compare)
+        store, engine = _engine(db, _overrides(settings))
+        with store:
+            result = engine.run(query)
+    except ChatlensError as exc:
+        raise _fail(str(exc)) from None
+    {"json": _json, "csv": _csv, "markdown": _markdown, "table": _table}[fmt](result, query)
+
+
+def _columns(result: Result, query: Query) -> list[str]:
+    keys = (["bucket"] if query.grain else []) + list(query.dimensions)
+    return keys + [c for c in (result.rows[0] if result.rows else {}) if c not in keys]
+
+
+def _json(result: Result, query: Query) -> None:
+    sys.stdout.write(
+        orjson.dumps(
+            {"meta": result.meta, "rows": result.rows}, option=orjson.OPT_INDENT_2
+        ).decode()
+        + "\n"
+    )
+
+
+def _csv(result: Result, query: Query) -> None:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=_columns(result, query))
+    writer.writeheader()
+    writer.writerows(result.rows)
+    sys.stdout.write(buffer.getvalue())
+
+
+def _cells(result: Result, query: Query) -> tuple[list[str], list[list[str]]]:
+    """Metrics as rows, buckets/dimension values as columns: reads best in a terminal."""
+    keys = (["bucket"] if query.grain else []) + list(query.dimensions)
+    heads = [" / ".join(str(r[k]) for k in keys) or "value" for r in result.rows]
+    lines = []
+    for mid in query.metrics:
+        metric = METRICS[mid]
+        line = [mid]
+        for row in result.rows:
+            text = human(row.get(mid), metric.unit)
+            if query.compare and row.get(f"{mid}__previous") is not None:
+                text += f" (prev {human(row[f'{mid}__previous'], metric.unit)})"
+            line.append(text)
+        lines.append(line)
+    return ["metric", *heads], lines
+
+
+def _table(result: Result, query: Query) -> None:
+    heads, lines = _cells(result, query)
+    table = Table(
+        *heads, title=f"{result.meta['from']} .. {result.meta['to']} ({result.meta['timezone']})"
+    )
+    for line in lines:
+        table.add_row(*line)
+    out.print(table)
+
+
+def _markdown(result: Result, query: Query) -> None:
+    heads, lines = _cells(result, query)
+    text = ["| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
+    text += ["| " + " | ".join(c.replace("|", "\\|") for c in line) + " |" for line in lines]
+    sys.stdout.write("\n".join(text) + "\n")
+
+
+@metrics_app.command("list")
+def metrics_list() -> None:
+    """Every metric: id, unit, label."""
+    table = Table("id", "unit", "label", "section")
+    for metric in METRICS.values():
+        table.add_row(metric.id, metric.unit, metric.label, metric.section)
+    out.print(table)
+
+
+@metrics_app.command("explain")
+def metrics_explain(
+    metric_id: str,
+    start: FromOption = "2026-01-01",
+    end: ToOption = "2026-01-31",
+    every: Annotated[str | None, typer.Option("--every")] = None,
+    by: Annotated[str | None, typer.Option("--by")] = None,
+    db: DbOption = None,
+) -> None:
+    """Print the SQL a metric compiles to on the current engine (DuckDB)."""
+    if metric_id not in METRICS:
+        raise _fail(f"unknown metric {metric_id!r}; `chatlens metrics list` shows them all")
+    metric = METRICS[metric_id]
+    dims = tuple(d.strip() for d in by.split(",")) if by else ()
+    try:
+        store, engine = _engine(db, {})
+        with store:
+            sql = engine.explain(metric_id, Query((metric_id,), start, end, every, dims))
+    except ChatlensError as exc:
+        raise _fail(str(exc)) from None
+    out.print(f"-- {metric.id}: {metric.description}", highlight=False, markup=False)
+    out.print(sql, highlight=False, markup=False)
+
+
+@export_app.command("conversations")
+def export_conversations_cmd(
+    out_file: Annotated[Path, typer.Option("--out", help="The file to write.")],
+    fmt: Annotated[str, typer.Option("--format", help="csv, xlsx or parquet")] = "csv",
+    start: Annotated[str, typer.Option("--from")] = "1970-01-01",
+    end: Annotated[str, typer.Option("--to")] = "2999-12-31",
+    filters: FilterOption = None,
+    settings: SetOption = None,
+    db: DbOption = None,
+) -> None:
+    """One row per conversation with its facts, for any filter."""
+    if fmt not in EXPORT_FORMATS:
+        raise _fail(f"unknown format {fmt!r}; expected one of {', '.join(EXPORT_FORMATS)}")
+    try:
+        store, engine = _engine(db, _overrides(settings))
+        with store:
+            count = export_conversations(
+                engine,
+                Query(("conversations",), start, end, None, (), _filters(filters)),
+                fmt,
+                out_file,
+            )
+    except ChatlensError as exc:
+        raise _fail(str(exc)) from None
+    out.print(f"wrote {count:,} conversations to {out_file}")
+
+
+@export_app.command("events")
+def export_events_cmd(
+    out_file: Annotated[Path, typer.Option("--out", help="The Parquet file to write.")],
+    fmt: Annotated[str, typer.Option("--format", help="parquet")] = "parquet",
+    db: DbOption = None,
+) -> None:
+    """Every event as Parquet (what the Spark engine reads)."""
+    if fmt != "parquet":
+        raise _fail("events export only as parquet")
+    try:
+        store, engine = _engine(db, {})
+        with store:
+            count = export_events(engine, out_file)
+    except ChatlensError as exc:
+        raise _fail(str(exc)) from None
+    out.print(f"wrote {count:,} events to {out_file}")

@@ -1,0 +1,1 @@
+"""Reports and exports built on the KPI engine."""

@@ -1,0 +1,56 @@
+"""Numbers formatted for people: 1m 05s, 87.5 %, 1.2k."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def duration(seconds: float) -> str:
+    sign = "-" if seconds < 0 else ""
+    seconds = abs(seconds)
+    if seconds < 60:
+        return f"{sign}{seconds:.1f}s" if seconds < 10 else f"{sign}{seconds:.0f}s"
+    minutes, secs = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{sign}{minutes}m {secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{sign}{hours}h {minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    return f"{sign}{days}d {hours:02d}h"
+
+
+def compact(number: float) -> str:
+    value = abs(number)
+    for limit, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if value >= limit * 10:
+            return f"{number / limit:.0f}{suffix}"
+        if value >= limit:
+            return f"{number / limit:.1f}{suffix}"
+    if float(number).is_integer():
+        return f"{number:.0f}"
+    return f"{number:.2f}"
+
+
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def human(value: Any, unit: str) -> str:
+    """A metric value as a person reads it; '-' for null (no data)."""
+    if value is None:
+        return "-"
+    if unit == "rate":
+        return f"{value * 100:.1f} %"
+    if unit == "seconds":
+        return duration(float(value))
+    if unit == "hour":
+        return f"{int(value):02d}:00"
+    if unit == "weekday":
+        return WEEKDAYS[int(value)]
+    if unit in ("score", "ratio", "per_hour"):
+        return f"{value:.2f}"
+    if unit == "nps":
+        return f"{value:.0f}"
+    if unit == "money":
+        return f"{value:,.2f}"
+    return compact(float(value))
