@@ -34,3 +34,29 @@ def facts(store: Store) -> dict[str, dict[str, Any]]:
     cur = store.con.execute("SELECT * FROM conversation_facts ORDER BY conversation_id")
     names = [d[0] for d in cur.description]
     return {row[0]: dict(zip(names, row, strict=True)) for row in cur.fetchall()}
+
+
+def report(store: Store, metrics, start: str = "2026-11-01", end: str = "2026-11-30", **kw):
+    """Run a query through the engine; kw: grain, dimensions, filters, compare, overrides."""
+    from chatlens.metrics import Engine, Query
+
+    overrides = kw.pop("overrides", None)
+    metrics = (metrics,) if isinstance(metrics, str) else tuple(metrics)
+    query = Query(
+        metrics,
+        start,
+        end,
+        kw.pop("grain", None),
+        tuple(kw.pop("dimensions", ())),
+        kw.pop("filters", {}),
+        kw.pop("compare", False),
+    )
+    assert not kw, kw
+    return Engine(store, overrides).run(query)
+
+
+def value(store: Store, metric: str, start: str = "2026-11-01", end: str = "2026-11-30", **kw):
+    """The single value of one metric over a period."""
+    rows = report(store, metric, start, end, **kw).rows
+    assert len(rows) == 1, rows
+    return rows[0][metric]

@@ -295,6 +295,28 @@ METRICS_LIST: list[Metric] = [
         "conversations / unique_customers.",
     ),
     metric(
+        "returning_customers",
+        "Returning customers",
+        "count",
+        V,
+        m.count(source="customers:returning"),
+        "Customers of the period who also had a conversation in the `returning_window_days` "
+        "before it.",
+        dimensions=_NONE,
+    ),
+    metric(
+        "returning_rate",
+        "Returning rate",
+        "rate",
+        V,
+        _derived(
+            ("returning_customers", "unique_customers"),
+            lambda v, c: _div(v["returning_customers"], v["unique_customers"]),
+        ),
+        "returning_customers / unique_customers.",
+        dimensions=_NONE,
+    ),
+    metric(
         "messages",
         "Messages",
         "count",
@@ -933,6 +955,44 @@ METRICS_LIST: list[Metric] = [
         band=Band("~2.50 USD (retail), ~3 USD (finance)", "", "5 USD (retail), 7 (finance)"),
     ),
     metric(
+        "visitors",
+        "Visitors",
+        "count",
+        I,
+        m.count(source="customers:visitors"),
+        "Distinct visitors (`visit_started`) in the period.",
+        dimensions=_NONE,
+    ),
+    metric(
+        "visitor_chat_rate",
+        "Visitor-to-chat rate",
+        "rate",
+        I,
+        m.share(m.col("chatted"), source="customers:visitors"),
+        "Visitors who started a conversation in the period / visitors.",
+        dimensions=_NONE,
+    ),
+    metric(
+        "previous_customers",
+        "Customers of the previous period",
+        "count",
+        I,
+        m.count(source="customers:previous"),
+        "Customers with a conversation in the period of equal length just before.",
+        dimensions=_NONE,
+    ),
+    metric(
+        "retention_rate",
+        "Retention rate",
+        "rate",
+        I,
+        m.share(m.col("came_back"), source="customers:previous"),
+        "Customers of the previous period who came back in this one / customers of the "
+        "previous period.",
+        dimensions=_NONE,
+        band=Band("~80% (retail), ~70% (healthcare)", "", ">= 90% (retail), >= 85% (healthcare)"),
+    ),
+    metric(
         "tickets_created",
         "Tickets created",
         "count",
@@ -948,6 +1008,28 @@ METRICS_LIST: list[Metric] = [
         I,
         m.count(source="events:ticket_resolved"),
         "`ticket_resolved` events.",
+        dimensions=_NONE,
+    ),
+]
+
+METRICS_LIST += [
+    *durations(
+        "ticket_resolution_time",
+        "Ticket resolution time",
+        I,
+        m.col("seconds"),
+        "Tickets resolved in the period: ticket_created -> first ticket_resolved.",
+        source="tickets:resolved",
+        dimensions=_NONE,
+    ),
+    metric(
+        "ticket_backlog",
+        "Ticket backlog",
+        "count",
+        I,
+        m.count(m.col("open"), source="tickets:backlog"),
+        "Tickets created and not resolved at the period's (bucket's) end.",
+        increase_is_bad=True,
         dimensions=_NONE,
     ),
 ]

@@ -11,11 +11,13 @@ from chatlens.events import InputError
 
 @dataclass(frozen=True)
 class Period:
-    """[start, end) in local wall-clock time of `timezone`."""
+    """[start, end) in local wall-clock time of `timezone`; [start, end] when `closed`
+    (a --to given as a date-time includes that instant)."""
 
     start: dt.datetime
     end: dt.datetime
     timezone: str
+    closed: bool = False
 
     @property
     def length(self) -> dt.timedelta:
@@ -34,7 +36,8 @@ class Period:
 
 
 def parse_bound(text: str, *, end: bool) -> dt.datetime:
-    """A --from/--to value: a date (whole day) or a date-time, both inclusive."""
+    """A --from/--to value: a date (a whole day: --to gives the next midnight) or a
+    date-time (that instant)."""
     value = text.strip()
     try:
         if len(value) == 10:
@@ -51,11 +54,14 @@ def parse_bound(text: str, *, end: bool) -> dt.datetime:
         raise InputError(
             f"{value!r}: give a local time without offset; it is read in the workspace time zone"
         )
-    return moment + dt.timedelta(microseconds=1) if end else moment
+    return moment
 
 
 def make_period(start: str, end: str, timezone: str) -> Period:
-    period = Period(parse_bound(start, end=False), parse_bound(end, end=True), timezone)
+    """Both bounds inclusive: --to 2026-11-30 covers that whole day, --to 2026-11-30T12:00
+    includes conversations started at exactly 12:00."""
+    closed = len(end.strip()) != 10
+    period = Period(parse_bound(start, end=False), parse_bound(end, end=True), timezone, closed)
     if period.end <= period.start:
         raise InputError(f"the period {start} .. {end} is empty: --to must not be before --from")
     return period

@@ -62,8 +62,9 @@ def _bucket(ctx: Context, local: ir.TimestampValue) -> ir.Value:
 
 def _in_period(ctx: Context, local: ir.TimestampValue, period: Period | None = None) -> ir.Value:
     p = period or ctx.period
+    end = ibis.literal(p.end, type="timestamp")
     return (local >= ibis.literal(p.start, type="timestamp")) & (
-        local < ibis.literal(p.end, type="timestamp")
+        local <= end if p.closed else local < end
     )
 
 
@@ -94,16 +95,21 @@ def _apply_filters(
     return t
 
 
+def _facts(ctx: Context) -> ir.Table:
+    """Every conversation's facts with its local start time, filtered (any period)."""
+    f = ctx.table(ctx.facts_table)
+    f = f.mutate(local_ts=local_time(ctx.period.timezone, f.started_at))
+    filtered = _apply_filters(ctx, f, f.local_ts, lambda name: True)
+    assert filtered is not None
+    return filtered
+
+
 def conversations(
     ctx: Context, period: Period | None = None, *, split: bool = True
 ) -> ir.Table | None:
     """One row per conversation started in the period (per element, for list dimensions)."""
-    f = ctx.table(ctx.facts_table)
-    f = f.mutate(local_ts=local_time(ctx.period.timezone, f.started_at))
+    f = _facts(ctx)
     f = f.filter(_in_period(ctx, f.local_ts, period))
-    filtered = _apply_filters(ctx, f, f.local_ts, lambda name: True)
-    assert filtered is not None
-    f = filtered
     values: dict[str, ir.Value] = {"bucket": _bucket(ctx, f.local_ts)}
     for name in ctx.dimensions:
         if name in LIST_DIMENSIONS:
@@ -229,6 +235,106 @@ def state_intervals(
     return build
 
 
+def _days(days: float) -> ir.IntervalScalar:
+    return ibis.interval(seconds=round(days * 86400))
+
+
+def _customer_buckets(ctx: Context, t: ir.Table, start: str, end: str) -> ir.Table:
+    """Distinct (bucket, customer) of conversations started in [cal.start, cal.end)."""
+    cal = calendar_table(ctx)
+    j = t.filter(t.customer_id.notnull()).join(
+        cal, [t.local_ts >= cal[start], t.local_ts < cal[end]]
+    )
+    return j.select("bucket", "customer_id").distinct()
+
+
+def returning_customers(ctx: Context) -> ir.Table | None:
+    """Customers of each bucket who had a conversation in the `returning_window_days`
+    before the bucket starts."""
+    if ctx.dimensions:
+        return None
+    facts = _facts(ctx)
+    current = _customer_buckets(ctx, facts, "bucket_start", "bucket_end")
+    cal = calendar_table(ctx)
+    window = _days(ctx.settings.returning_window_days)  # type: ignore[attr-defined]
+    current = current.join(cal, "bucket").select("bucket", "customer_id", "bucket_start")
+    prior = _facts(ctx).select(prior_customer="customer_id", prior_ts="local_ts")
+    returning = current.semi_join(
+        prior,
+        [
+            current.customer_id == prior.prior_customer,
+            prior.prior_ts >= current.bucket_start - window,
+            prior.prior_ts < current.bucket_start,
+        ],
+    )
+    return returning.select("bucket", "customer_id")
+
+
+def previous_customers(ctx: Context) -> ir.Table | None:
+    """Customers of the window of equal length before each bucket, flagged `came_back` when
+    they had a conversation in the bucket (retention)."""
+    if ctx.dimensions:
+        return None
+    before = _customer_buckets(ctx, _facts(ctx), "previous_start", "bucket_start")
+    back = _customer_buckets(ctx, _facts(ctx), "bucket_start", "bucket_end").select(
+        back_bucket="bucket", back_customer="customer_id"
+    )
+    j = before.left_join(
+        back, [before.bucket == back.back_bucket, before.customer_id == back.back_customer]
+    )
+    return j.select("bucket", "customer_id", came_back=j.back_customer.notnull())
+
+
+def visitors(ctx: Context) -> ir.Table | None:
+    """Distinct visitors (`visit_started`) per bucket, flagged `chatted` when they started a
+    conversation in the same bucket."""
+    if ctx.dimensions or ctx.filters:
+        return None
+    visits = events("visit_started", ())(ctx)
+    if visits is None:
+        return None
+    seen = visits.select("bucket", "customer_id").distinct()
+    chats = conversations(ctx, split=False)
+    assert chats is not None
+    talked = chats.select(chat_bucket="bucket", chat_customer="customer_id").distinct()
+    j = seen.left_join(
+        talked, [seen.bucket == talked.chat_bucket, seen.customer_id == talked.chat_customer]
+    )
+    return j.select("bucket", "customer_id", chatted=j.chat_customer.notnull())
+
+
+def _tickets(ctx: Context, event_type: str) -> ir.Table:
+    e = ctx.table("events")
+    e = e.filter(e.type == event_type)
+    return e.group_by("ticket_id").aggregate(at=e.ts.min())
+
+
+def tickets_resolved(ctx: Context) -> ir.Table | None:
+    """Tickets first resolved in the period, with `seconds` since they were created."""
+    if ctx.dimensions or ctx.filters:
+        return None
+    created = _tickets(ctx, "ticket_created").rename(created_at="at")
+    resolved = _tickets(ctx, "ticket_resolved")
+    resolved = resolved.mutate(local_ts=local_time(ctx.period.timezone, resolved.at))
+    resolved = resolved.filter(_in_period(ctx, resolved.local_ts))
+    j = resolved.left_join(created, resolved.ticket_id == created.ticket_id)
+    return j.mutate(
+        bucket=_bucket(ctx, j.local_ts), seconds=j.at.epoch_seconds() - j.created_at.epoch_seconds()
+    )
+
+
+def ticket_backlog(ctx: Context) -> ir.Table | None:
+    """Tickets created before each bucket's end and not resolved by then."""
+    if ctx.dimensions or ctx.filters:
+        return None
+    created = _tickets(ctx, "ticket_created")
+    resolved = _tickets(ctx, "ticket_resolved").rename(resolved_at="at", resolved_id="ticket_id")
+    cal = calendar_table(ctx)
+    j = created.join(cal, created.at < cal.end_utc)
+    j = j.left_join(resolved, j.ticket_id == resolved.resolved_id)
+    return j.mutate(open=j.resolved_at.isnull() | (j.resolved_at >= j.end_utc))
+
+
 SOURCES: dict[str, Callable[[Context], ir.Table | None]] = {
     "conversations": conversations,
     "list:response_times": listed("response_times"),
@@ -243,4 +349,9 @@ SOURCES: dict[str, Callable[[Context], ir.Table | None]] = {
     "events:visit_started": events("visit_started", ("channel",)),
     "intervals:health_check": state_intervals("health_check", "component", "up"),
     "intervals:agent_status": state_intervals("agent_status", "agent_id", "status"),
+    "customers:returning": returning_customers,
+    "customers:previous": previous_customers,
+    "customers:visitors": visitors,
+    "tickets:resolved": tickets_resolved,
+    "tickets:backlog": ticket_backlog,
 }
