@@ -584,9 +584,10 @@ METRICS_LIST: list[Metric] = [
         "handle_time",
         "Handle time (AHT)",
         L,
-        m.col("handle_seconds"),
-        "Per chat, the sum of agent stints: agent_joined -> the next transfer or close, "
-        "else the agent's last message.",
+        m.col("seconds"),
+        "Per chat, the sum of agent stints (agent_joined -> the next transfer or close, else "
+        "the agent's last message); split by agent, each agent's own stints per chat.",
+        source="stints:chat",
     ),
     metric(
         "transfer_rate",
@@ -686,6 +687,49 @@ METRICS_LIST: list[Metric] = [
         "handled_conversations / online_hours.",
         band=Band("3-5"),
         dimensions=frozenset({"agent_id", "team"}),
+        attrs_dimensions=False,
+    ),
+    metric(
+        "busy_hours",
+        "Busy hours",
+        "count",
+        L,
+        Measure("intervals:busy", lambda t, s: t.seconds.sum() / 3600.0),
+        "Hours agents had at least one chat (the union of their stints).",
+        dimensions=frozenset({"agent_id"}),
+        attrs_dimensions=False,
+    ),
+    metric(
+        "chat_hours",
+        "Chat hours",
+        "count",
+        L,
+        Measure("intervals:stints", lambda t, s: t.seconds.sum() / 3600.0),
+        "Sum of the lengths of all agent stints, in hours (two chats at once count twice).",
+        dimensions=frozenset({"agent_id"}),
+        attrs_dimensions=False,
+    ),
+    metric(
+        "utilization",
+        "Utilization",
+        "rate",
+        L,
+        _derived(
+            ("busy_hours", "online_hours"),
+            lambda v, c: _div(v["busy_hours"], v["online_hours"]),
+        ),
+        "Time with at least one active chat / time online (agent_status intervals).",
+        dimensions=frozenset({"agent_id"}),
+        attrs_dimensions=False,
+    ),
+    metric(
+        "concurrency",
+        "Concurrency",
+        "ratio",
+        L,
+        _derived(("chat_hours", "busy_hours"), lambda v, c: _div(v["chat_hours"], v["busy_hours"])),
+        "Mean number of simultaneous chats per agent while busy: chat_hours / busy_hours.",
+        dimensions=frozenset({"agent_id"}),
         attrs_dimensions=False,
     ),
     metric(
@@ -1033,6 +1077,22 @@ METRICS_LIST += [
         dimensions=_NONE,
     ),
 ]
+
+_BUSINESS_HOURS = [
+    ("first_response_time", "First response time", "first_response"),
+    ("wait_time", "Wait time", "wait"),
+    ("resolution_time", "Resolution time", "resolution"),
+]
+for _base, _label, _source in _BUSINESS_HOURS:
+    METRICS_LIST += durations(
+        f"{_base}_business_hours",
+        f"{_label} in business hours",
+        L,
+        m.value,
+        f"{_label}, counting only time inside the workspace's `business_hours` (null without "
+        "them).",
+        source=f"business:{_source}",
+    )
 
 METRICS: dict[str, Metric] = {}
 for _metric in METRICS_LIST:

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import ibis
 import pyarrow as pa
@@ -25,7 +26,7 @@ from chatlens.metrics.periods import Bucket, Period, buckets, make_period
 from chatlens.metrics.sources import SOURCES, Context
 from chatlens.store import Store
 from chatlens.store.facts import FACTS_TABLE, build_facts_table, facts_settings_differ
-from chatlens.store.settings import Settings, load_settings
+from chatlens.store.settings import WEEKDAYS, Settings, load_settings, make_settings
 from chatlens.store.sql import run
 
 
@@ -126,12 +127,12 @@ class Engine:
     def __init__(self, store: Store, overrides: Mapping[str, Any] | None = None):
         self.store = store
         stored = load_settings(store.con)
-        self.settings = Settings(**{**stored.model_dump(), **(overrides or {})})
+        self.settings = make_settings({**stored.model_dump(), **(overrides or {})})
         self.facts_table = FACTS_TABLE
         if facts_settings_differ(stored, self.settings):
             self.facts_table = "_facts_override"
             build_facts_table(store, self.settings, self.facts_table)
-        self.schemas = {name: _schema(store, name) for name in ("events",)}
+        self.schemas = {name: _schema(store, name) for name in ("events", "agent_stints")}
         self.schemas[self.facts_table] = _schema(store, self.facts_table)
 
     def context(self, query: Query, period: Period) -> Context:
@@ -163,7 +164,32 @@ class Engine:
             for b in ctx.calendar
         ]
         self.store.con.executemany("INSERT INTO _calendar VALUES (?, ?, ?, ?, ?, ?)", rows)
+        self._business_hours(period)
         return ctx
+
+    def _business_hours(self, period: Period) -> None:
+        """The workspace's business hours as UTC intervals over every day with data."""
+        run(
+            self.store.con,
+            "CREATE OR REPLACE TEMP TABLE _business_hours "
+            "(start_utc TIMESTAMPTZ, end_utc TIMESTAMPTZ)",
+        )
+        hours = self.settings.business_hours
+        bounds = run(self.store.con, "SELECT min(ts), max(ts) FROM events")[0]
+        if not hours or bounds[0] is None:
+            return
+        zone = ZoneInfo(self.settings.timezone)
+        first = min(bounds[0].astimezone(zone).date(), period.start.date()) - dt.timedelta(days=1)
+        last = max(bounds[1].astimezone(zone).date(), period.end.date()) + dt.timedelta(days=1)
+        rows = []
+        day = first
+        while day <= last:
+            span = hours.get(WEEKDAYS[day.weekday()])
+            if span:
+                start, end = (_at(day, t, zone) for t in span)
+                rows.append((start, end))
+            day += dt.timedelta(days=1)
+        self.store.con.executemany("INSERT INTO _business_hours VALUES (?, ?)", rows)
 
     def explain(self, metric_id: str, query: Query) -> str:
         validate(query)
@@ -267,6 +293,13 @@ class Engine:
             shaped.update({mid: row[mid] for mid in query.metrics})
             out.append(shaped)
         return out, ctx.calendar
+
+
+def _at(day: dt.date, hhmm: str, zone: ZoneInfo) -> dt.datetime:
+    """A local wall-clock time on a day, as UTC ('24:00' is the next midnight)."""
+    hour, minute = (int(x) for x in hhmm.split(":"))
+    local = dt.datetime.combine(day, dt.time()) + dt.timedelta(hours=hour, minutes=minute)
+    return local.replace(tzinfo=zone).astimezone(dt.UTC)
 
 
 def _plain(value: Any) -> Any:

@@ -335,6 +335,88 @@ def ticket_backlog(ctx: Context) -> ir.Table | None:
     return j.mutate(open=j.resolved_at.isnull() | (j.resolved_at >= j.end_utc))
 
 
+def _agent_only(ctx: Context) -> bool:
+    return all(d == "agent_id" for d in (*ctx.dimensions, *ctx.filters))
+
+
+def stints_per_chat(ctx: Context) -> ir.Table | None:
+    """Handle time per chat (per agent and chat when split or filtered by agent): the sum
+    of the stints, for conversations started in the period."""
+    st = ctx.table("agent_stints")
+    by_agent = "agent_id" in ctx.dimensions
+    chats = conversations(ctx, split=False)
+    assert chats is not None
+    keep = ["conversation_id", *[k for k in ctx.keys if k != "agent_id"]]
+    chats = chats.select(*keep).distinct() if "tag" not in ctx.dimensions else chats.select(*keep)
+    if "agent_id" in ctx.filters:
+        st = st.filter(st.agent_id.isin(list(ctx.filters["agent_id"])))
+    j = st.join(chats, "conversation_id")
+    group = ["conversation_id", *ctx.keys] if by_agent else keep
+    return j.group_by(group).aggregate(seconds=j.seconds.sum())
+
+
+def _clipped(t: ir.Table, start: str, end: str, cal: ir.Table) -> ir.Table:
+    j = t.join(cal, [t[start] < cal.end_utc, t[end] > cal.start_utc])
+    lo = ibis.greatest(j[start], j.start_utc)
+    hi = ibis.least(j[end], j.end_utc)
+    return j.mutate(seconds=hi.epoch_seconds() - lo.epoch_seconds())
+
+
+def stint_time(ctx: Context) -> ir.Table | None:
+    """Agent stints cut by the buckets: chat-seconds handled in each (for concurrency)."""
+    if not _agent_only(ctx):
+        return None
+    st = ctx.table("agent_stints")
+    if "agent_id" in ctx.filters:
+        st = st.filter(st.agent_id.isin(list(ctx.filters["agent_id"])))
+    return _clipped(st, "started_at", "ended_at", calendar_table(ctx))
+
+
+def busy_time(ctx: Context) -> ir.Table | None:
+    """Time each agent had at least one chat (the union of their stints), cut by buckets."""
+    if not _agent_only(ctx):
+        return None
+    st = ctx.table("agent_stints")
+    if "agent_id" in ctx.filters:
+        st = st.filter(st.agent_id.isin(list(ctx.filters["agent_id"])))
+    order = [st.started_at, st.ended_at]
+    before = ibis.window(group_by=st.agent_id, order_by=order, rows=(None, -1))
+    st = st.mutate(reach=st.ended_at.max().over(before))
+    st = st.mutate(fresh=(st.reach.isnull() | (st.started_at > st.reach)).cast("int64"))
+    upto = ibis.window(group_by=st.agent_id, order_by=[st.started_at, st.ended_at], rows=(None, 0))
+    st = st.mutate(island=st.fresh.sum().over(upto))
+    islands = st.group_by(["agent_id", "island"]).aggregate(
+        started_at=st.started_at.min(), ended_at=st.ended_at.max()
+    )
+    return _clipped(islands, "started_at", "ended_at", calendar_table(ctx))
+
+
+def business_seconds(
+    start: str, end: str, where: Callable[[ir.Table], ir.Value] | None = None
+) -> Callable[[Context], ir.Table | None]:
+    """Per conversation, the seconds between two of its times that fall inside business
+    hours (`value`); None when the workspace has no business hours."""
+
+    def build(ctx: Context) -> ir.Table | None:
+        if not getattr(ctx.settings, "business_hours", None):
+            return None
+        c = conversations(ctx)
+        assert c is not None
+        c = c.filter(c[start].notnull() & c[end].notnull())
+        if where is not None:
+            c = c.filter(where(c))
+        bh = ibis.table(
+            {"start_utc": "timestamp('UTC')", "end_utc": "timestamp('UTC')"}, name="_business_hours"
+        )
+        j = c.left_join(bh, [bh.start_utc < c[end], bh.end_utc > c[start]])
+        lo = ibis.greatest(j[start], j.start_utc)
+        hi = ibis.least(j[end], j.end_utc)
+        j = j.mutate(part=(hi.epoch_seconds() - lo.epoch_seconds()).fill_null(0))
+        return j.group_by(["conversation_id", *ctx.keys]).aggregate(value=j.part.sum())
+
+    return build
+
+
 SOURCES: dict[str, Callable[[Context], ir.Table | None]] = {
     "conversations": conversations,
     "list:response_times": listed("response_times"),
@@ -354,4 +436,12 @@ SOURCES: dict[str, Callable[[Context], ir.Table | None]] = {
     "customers:visitors": visitors,
     "tickets:resolved": tickets_resolved,
     "tickets:backlog": ticket_backlog,
+    "stints:chat": stints_per_chat,
+    "intervals:stints": stint_time,
+    "intervals:busy": busy_time,
+    "business:first_response": business_seconds("queue_entry_at", "first_response_at"),
+    "business:wait": business_seconds("queue_entry_at", "picked_up_at", lambda t: ~t.missed),
+    "business:resolution": business_seconds(
+        "started_at", "closed_at", lambda t: t.resolution == "resolved"
+    ),
 }

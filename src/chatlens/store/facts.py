@@ -15,12 +15,13 @@ from typing import Any
 import orjson
 
 from chatlens.store.db import Store
-from chatlens.store.facts_sql import FACTS_SQL
+from chatlens.store.facts_sql import FACTS_SQL, STINTS_SQL
 from chatlens.store.settings import Settings, fallback_phrases, load_settings
 from chatlens.store.sql import run
 
-FACTS_VERSION = "1"
+FACTS_VERSION = "2"
 FACTS_TABLE = "conversation_facts"
+STINTS_TABLE = "agent_stints"
 _STATE = FACTS_TABLE
 
 
@@ -82,15 +83,18 @@ def refresh_facts(store: Store, *, full: bool = False) -> RefreshResult:
                 "CREATE OR REPLACE TEMP TABLE _scope AS "
                 "SELECT DISTINCT conversation_id FROM events WHERE conversation_id IS NOT NULL",
             )
+            run(con, f"CREATE OR REPLACE TABLE {STINTS_TABLE} AS {STINTS_SQL}")
             run(con, f"CREATE OR REPLACE TABLE {FACTS_TABLE} AS {sql}", params)
         else:
             since = state[1] if state else 0
             _touched_scope(store, since)
-            run(
-                con,
-                f"DELETE FROM {FACTS_TABLE} WHERE conversation_id IN "
-                "(SELECT conversation_id FROM _scope)",
-            )
+            for table in (STINTS_TABLE, FACTS_TABLE):
+                run(
+                    con,
+                    f"DELETE FROM {table} WHERE conversation_id IN "
+                    "(SELECT conversation_id FROM _scope)",
+                )
+            run(con, f"INSERT INTO {STINTS_TABLE} BY NAME {STINTS_SQL}")
             run(con, f"INSERT INTO {FACTS_TABLE} BY NAME {sql}", params)
         row = con.execute("SELECT count(*) FROM _scope").fetchone()
         run(con, "INSERT OR REPLACE INTO derived_state VALUES (?, ?, ?)", [_STATE, version, upto])

@@ -135,20 +135,10 @@ tags AS (
         WHEN 'normal' THEN 2 WHEN 'low' THEN 1 END) AS priority_rank
   FROM tag_state WHERE last_op = 'tag_added' GROUP BY conversation_id
 ),
-stints AS (  -- an agent's stint: joined/transferred-to until the next transfer or close
-  SELECT s.conversation_id, s.agent_id, s.ts AS started_at,
-    coalesce(
-      (SELECT min(e.ts) FROM ev e WHERE e.conversation_id = s.conversation_id
-         AND e.type IN ('transferred', 'conversation_closed') AND (e.ts, e.seq) > (s.ts, s.seq)),
-      (SELECT max(m.ts) FROM msg m WHERE m.conversation_id = s.conversation_id
-         AND m.sender = 'agent' AND m.agent_id = s.agent_id AND m.ts >= s.ts),
-      s.ts) AS ended_at
-  FROM ev s
-  WHERE s.type IN ('agent_joined', 'transferred') AND s.agent_id IS NOT NULL
-),
 handle AS (
-  SELECT conversation_id, sum(epoch(ended_at) - epoch(started_at)) AS handle_seconds
-  FROM stints GROUP BY conversation_id
+  SELECT conversation_id, sum(seconds) AS handle_seconds FROM agent_stints
+  WHERE conversation_id IN (SELECT conversation_id FROM _scope)
+  GROUP BY conversation_id
 ),
 f1 AS (
   SELECT b.*, m.* EXCLUDE (conversation_id), t.* EXCLUDE (conversation_id), a.agents,
@@ -279,4 +269,35 @@ SELECT
 FROM f5 f
 LEFT JOIN goal_facts g USING (conversation_id)
 LEFT JOIN followups fu USING (conversation_id)
+"""
+
+STINTS_SQL = """
+-- An agent's stint: from agent_joined (or a transfer to the agent) until the next transfer or
+-- close of the conversation, else until that agent's last message (never before its start).
+WITH ev AS (
+  SELECT * FROM events
+  WHERE conversation_id IN (SELECT conversation_id FROM _scope)
+),
+ends AS (
+  SELECT conversation_id, ts, seq FROM ev
+  WHERE type IN ('transferred', 'conversation_closed')
+),
+said AS (
+  SELECT conversation_id, agent_id, ts FROM ev
+  WHERE type = 'message' AND sender = 'agent' AND NOT coalesce(private, false)
+),
+stints AS (
+  SELECT s.conversation_id, s.agent_id, s.team, s.ts AS started_at,
+    coalesce(
+      (SELECT min(e.ts) FROM ends e WHERE e.conversation_id = s.conversation_id
+         AND (e.ts, e.seq) > (s.ts, s.seq)),
+      (SELECT max(m.ts) FROM said m WHERE m.conversation_id = s.conversation_id
+         AND m.agent_id = s.agent_id AND m.ts >= s.ts),
+      s.ts) AS ended_at
+  FROM ev s
+  WHERE s.type IN ('agent_joined', 'transferred') AND s.agent_id IS NOT NULL
+)
+SELECT conversation_id, agent_id, team, started_at, ended_at,
+  epoch(ended_at) - epoch(started_at) AS seconds
+FROM stints
 """

@@ -5,14 +5,19 @@ Settings are applied when figures are computed, so changing one changes history 
 
 from __future__ import annotations
 
+import re
 import zoneinfo
 from typing import Any
 
 import duckdb
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from chatlens.events import InputError
 from chatlens.store.sql import run
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
 
 
 class Settings(BaseModel):
@@ -57,6 +62,21 @@ class Settings(BaseModel):
     )
     goals: dict[str, Any] = Field(default_factory=dict, description="Targets per metric id.")
 
+    @field_validator("business_hours")
+    @classmethod
+    def _hours(cls, value: dict[str, list[str]] | None) -> dict[str, list[str]] | None:
+        if value is None:
+            return None
+        for day, span in value.items():
+            if day not in WEEKDAYS:
+                raise ValueError(f"business_hours: {day!r} is not one of {', '.join(WEEKDAYS)}")
+            if len(span) != 2 or not all(_HHMM.match(t) for t in span) or span[0] >= span[1]:
+                raise ValueError(
+                    f'business_hours.{day}: expected ["HH:MM", "HH:MM"] with the start '
+                    f"before the end, got {span!r}"
+                )
+        return value
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -91,17 +111,32 @@ def fallback_phrases(settings: Settings) -> list[str]:
     return list(dict.fromkeys([*DEFAULT_FALLBACK_PHRASES, *extra]))
 
 
+def make_settings(values: dict[str, Any]) -> Settings:
+    """Validated settings; a bad value is an InputError naming the setting."""
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors(include_url=False):
+            name = ".".join(str(p) for p in err["loc"]) or "settings"
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                msg = f"unknown setting; known: {', '.join(Settings.model_fields)}"
+            problems.append(f"setting {name}: {msg}")
+        raise InputError("; ".join(problems)) from None
+
+
 def load_settings(con: duckdb.DuckDBPyConnection) -> Settings:
     rows = con.execute("SELECT key, value FROM settings").fetchall()
-    return Settings(**{key: orjson.loads(value) for key, value in rows})
+    return make_settings({key: orjson.loads(value) for key, value in rows})
 
 
 def save_setting(con: duckdb.DuckDBPyConnection, key: str, value: Any) -> Settings:
     """Validate and store one setting; returns the new settings."""
     current = load_settings(con).model_dump()
     if key not in current:
-        raise KeyError(f"unknown setting {key!r}; known: {', '.join(current)}")
-    updated = Settings(**{**current, key: value})
+        raise InputError(f"unknown setting {key!r}; known: {', '.join(current)}")
+    updated = make_settings({**current, key: value})
     run(
         con,
         "INSERT OR REPLACE INTO settings VALUES (?, ?)",
