@@ -35,6 +35,7 @@ bench: $(STAMP)
 docs: $(STAMP)
 	$(VENV)/bin/chatlens docs events --out docs/events.md
 	$(VENV)/bin/chatlens docs facts --out docs/facts.md
+	$(VENV)/bin/chatlens docs metrics --out docs/metrics.md
 
 # Re-resolve the pinned dependency set (run after editing pyproject.toml).
 lock:

@@ -107,7 +107,7 @@ def main() -> None:
                 )
                 timed(
                     f"import late batch ({len(ids):,} ratings)",
-                    lambda s=store: import_file(s, late),
+                    lambda s=store, p=late: import_file(s, p),
                 )
                 part, incr = timed("facts: incremental refresh", lambda s=store: refresh_facts(s))
                 print(

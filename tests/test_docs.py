@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from chatlens.events.docs import events_markdown
+from chatlens.metrics.docs import metrics_markdown
 from chatlens.store.facts import refresh_facts
 from chatlens.store.facts_doc import FACT_COLUMNS, facts_markdown
 
@@ -20,6 +21,12 @@ def test_events_doc_is_fresh():
 def test_facts_doc_is_fresh():
     assert (DOCS / "facts.md").read_text(encoding="utf-8") == facts_markdown(), (
         "docs/facts.md is stale: run `make docs`"
+    )
+
+
+def test_metrics_doc_is_fresh():
+    assert (DOCS / "metrics.md").read_text(encoding="utf-8") == metrics_markdown(), (
+        "docs/metrics.md is stale: run `make docs`"
     )
 
 

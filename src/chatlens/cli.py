@@ -254,6 +254,16 @@ def docs_facts(
     _write_doc(facts_markdown(), out_file)
 
 
+@docs_app.command("metrics")
+def docs_metrics(
+    out_file: Annotated[Path | None, typer.Option("--out")] = None,
+) -> None:
+    """Write the metric reference (docs/metrics.md) generated from the catalogue."""
+    from chatlens.metrics.docs import metrics_markdown
+
+    _write_doc(metrics_markdown(), out_file)
+
+
 def _write_doc(text: str, out_file: Path | None) -> None:
     if out_file:
         out_file.write_text(text, encoding="utf-8")

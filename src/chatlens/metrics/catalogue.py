@@ -36,6 +36,8 @@ def metric(
     description: str,
     **kw: Any,
 ) -> Metric:
+    if kw.get("dimensions") == _NONE:
+        kw.setdefault("attrs_dimensions", False)
     return Metric(
         id=id,
         label=label,
