@@ -13,6 +13,12 @@ from chatlens.store.facts import refresh_facts
 from .conftest import facts
 
 
+def stints(store):
+    return store.con.execute(
+        "SELECT * FROM agent_stints ORDER BY conversation_id, started_at, agent_id"
+    ).fetchall()
+
+
 def test_incremental_equals_full_rebuild(tmp_path):
     source = tmp_path / "sim.jsonl"
     write_events(SimConfig(conversations=400, days=20, seed=3, end=dt.date(2026, 11, 1)), source)
@@ -29,12 +35,15 @@ def test_incremental_equals_full_rebuild(tmp_path):
             result = refresh_facts(store)
             assert result.full == (number == 0)
         incremental = facts(store)
+        incremental_stints = stints(store)
 
     with open_store(tmp_path / "full.duckdb") as store:
         summary = import_file(store, source)
         assert summary.rejected == 0
         refresh_facts(store, full=True)
         full = facts(store)
+        assert stints(store) == incremental_stints
+        assert len(incremental_stints) > 100
 
     assert len(full) == 400
     assert incremental.keys() == full.keys()

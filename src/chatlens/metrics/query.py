@@ -133,6 +133,10 @@ class Engine:
             self.facts_table = "_facts_override"
             build_facts_table(store, self.settings, self.facts_table)
         self.schemas = {name: _schema(store, name) for name in ("events", "agent_stints")}
+        # ibis takes ~50 ms to compile a source: a repeated query (a dashboard refresh) reuses
+        # the SQL it compiled before.
+        self._compiled: dict[tuple[Any, ...], str | None] = {}
+        self._settings_key = self.settings.model_dump_json()
         self.schemas[self.facts_table] = _schema(store, self.facts_table)
 
     def context(self, query: Query, period: Period) -> Context:
@@ -238,6 +242,16 @@ class Engine:
             }
         return Result(meta, rows)
 
+    def _compile(self, ctx: Context, query: Query, period: Period, source: str,
+                 metrics: list[Metric]) -> str | None:
+        key = (source, tuple(m.id for m in metrics), period, query.grain, query.dimensions,
+               tuple(sorted(query.filters.items())), self._settings_key)
+        if key not in self._compiled:
+            if len(self._compiled) > 512:
+                self._compiled.clear()
+            self._compiled[key] = compile_source(ctx, source, metrics, self.settings)
+        return self._compiled[key]
+
     def _rows(self, query: Query, period: Period) -> tuple[list[dict[str, Any]], list[Bucket]]:
         ctx = self.context(query, period)
         wanted = _with_needs(query.metrics)
@@ -251,7 +265,7 @@ class Engine:
         keys = ctx.keys
         computed: set[str] = set()
         for source, metrics in by_source.items():
-            sql = compile_source(ctx, source, metrics, self.settings)
+            sql = self._compile(ctx, query, period, source, metrics)
             if sql is None:
                 continue
             computed.add(source)

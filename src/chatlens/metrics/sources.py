@@ -95,9 +95,16 @@ def _apply_filters(
     return t
 
 
-def _facts(ctx: Context) -> ir.Table:
-    """Every conversation's facts with its local start time, filtered (any period)."""
+def _facts(ctx: Context, period: Period | None = None) -> ir.Table:
+    """Conversations' facts with their local start time, filtered by the query's filters
+    and, when given, to those started in `period` (bounds compared in UTC first, so the
+    scan skips what lies outside)."""
     f = ctx.table(ctx.facts_table)
+    if period is not None:
+        f = f.filter(
+            f.started_at >= ibis.literal(period.utc(period.start), type=_UTC),
+            f.started_at <= ibis.literal(period.utc(period.end), type=_UTC),
+        )
     f = f.mutate(local_ts=local_time(ctx.period.timezone, f.started_at))
     filtered = _apply_filters(ctx, f, f.local_ts, lambda name: True)
     assert filtered is not None
@@ -108,7 +115,7 @@ def conversations(
     ctx: Context, period: Period | None = None, *, split: bool = True
 ) -> ir.Table | None:
     """One row per conversation started in the period (per element, for list dimensions)."""
-    f = _facts(ctx)
+    f = _facts(ctx, period or ctx.period)
     f = f.filter(_in_period(ctx, f.local_ts, period))
     values: dict[str, ir.Value] = {"bucket": _bucket(ctx, f.local_ts)}
     for name in ctx.dimensions:

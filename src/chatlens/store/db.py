@@ -90,6 +90,7 @@ def open_store(path: str | os.PathLike[str] | None = None, *, read_only: bool = 
     except duckdb.IOException as exc:
         raise InputError(f"cannot open the store {target}: {exc}") from None
     run(con, "SET TimeZone = 'UTC'")
+    run(con, "SET enable_progress_bar = false")
     if not read_only:
         migrate(con)
     return Store(con, None if memory else target)
