@@ -177,10 +177,8 @@ def demo(
     write_events(config, source)
     try:
         with open_store(path) as store:
-            save_setting(store.con, "timezone", config.timezone)
-            save_setting(store.con, "cost_per_agent_conversation", 6.0)
-            save_setting(store.con, "cost_per_bot_conversation", 0.5)
-            save_setting(store.con, "currency", "EUR")
+            for key, value in _demo_settings(config.timezone).items():
+                save_setting(store.con, key, value)
             summary = _import_with_progress(store, source)
             _print_summary(summary)
             refresh_facts(store)
@@ -192,6 +190,25 @@ def demo(
         f"{facts.summary['events']:,} events, events file {source})"
     )
     out.print(f"look inside: chatlens info --db {path}")
+    first = config.last_day - dt.timedelta(days=config.days - 1)
+    out.print(f"and: chatlens report --db {path} --from {first} --to {config.last_day}")
+
+
+def _demo_settings(timezone: str) -> dict[str, object]:
+    weekday = ["08:00", "18:00"]
+    return {
+        "timezone": timezone,
+        "business_hours": {day: weekday for day in ("mon", "tue", "wed", "thu", "fri")},
+        "cost_per_agent_conversation": 6.0,
+        "cost_per_bot_conversation": 0.5,
+        "currency": "EUR",
+        "canned_seconds_saved": 20,
+        "goals": {
+            "csat": {"min": 4.5},
+            "first_response_time_p90": {"max": 60},
+            "fcr_rate": {"min": 0.8},
+        },
+    }
 
 
 @app.command("rebuild-facts")
