@@ -475,7 +475,9 @@ METRICS_LIST: list[Metric] = [
         B,
         Measure(
             "intervals:health_check",
-            lambda t, s: t.seconds.sum(where=t.state == "true") / t.seconds.sum().nullif(0),
+            lambda t, s: (
+                t.seconds.sum(where=t.state == "true").fill_null(0) / t.seconds.sum().nullif(0)
+            ),
         ),
         "Share of observed time the system was up (each health check's state holds until "
         "the next check of the same component).",
@@ -487,7 +489,12 @@ METRICS_LIST: list[Metric] = [
         "Downtime",
         "seconds",
         B,
-        Measure("intervals:health_check", lambda t, s: t.seconds.sum(where=t.state == "false")),
+        Measure(
+            "intervals:health_check",
+            lambda t, s: ibis.ifelse(
+                t.count() > 0, t.seconds.sum(where=t.state == "false").fill_null(0), None
+            ),
+        ),
         "Observed time the system was down.",
         increase_is_bad=True,
         dimensions=_NONE,
@@ -635,7 +642,11 @@ METRICS_LIST: list[Metric] = [
             ("transferred", "transferred", lambda t: t.transfers > 0),
             ("escalated", "escalated", lambda t: t.escalated),
             ("followup", "followed by another contact", lambda t: t.followup_contact),
-            ("unresolved", "closed unresolved", lambda t: t.resolution != "resolved"),
+            (
+                "unresolved",
+                "closed unresolved or without a resolution",
+                lambda t: (t.resolution != "resolved").fill_null(True),
+            ),
         ]
     ],
     metric(

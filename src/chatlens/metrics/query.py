@@ -242,10 +242,18 @@ class Engine:
             }
         return Result(meta, rows)
 
-    def _compile(self, ctx: Context, query: Query, period: Period, source: str,
-                 metrics: list[Metric]) -> str | None:
-        key = (source, tuple(m.id for m in metrics), period, query.grain, query.dimensions,
-               tuple(sorted(query.filters.items())), self._settings_key)
+    def _compile(
+        self, ctx: Context, query: Query, period: Period, source: str, metrics: list[Metric]
+    ) -> str | None:
+        key = (
+            source,
+            tuple(m.id for m in metrics),
+            period,
+            query.grain,
+            query.dimensions,
+            tuple(sorted(query.filters.items())),
+            self._settings_key,
+        )
         if key not in self._compiled:
             if len(self._compiled) > 512:
                 self._compiled.clear()

@@ -418,7 +418,9 @@ def business_seconds(
         j = c.left_join(bh, [bh.start_utc < c[end], bh.end_utc > c[start]])
         lo = ibis.greatest(j[start], j.start_utc)
         hi = ibis.least(j[end], j.end_utc)
-        j = j.mutate(part=(hi.epoch_seconds() - lo.epoch_seconds()).fill_null(0))
+        # no business window overlaps: 0 (greatest/least would skip the NULLs of the join)
+        overlap = hi.epoch_seconds() - lo.epoch_seconds()
+        j = j.mutate(part=ibis.ifelse(j.start_utc.isnull(), 0, overlap))
         return j.group_by(["conversation_id", *ctx.keys]).aggregate(value=j.part.sum())
 
     return build

@@ -19,7 +19,7 @@ from chatlens.store.facts_sql import FACTS_SQL, STINTS_SQL
 from chatlens.store.settings import Settings, fallback_phrases, load_settings
 from chatlens.store.sql import run
 
-FACTS_VERSION = "2"
+FACTS_VERSION = "3"
 FACTS_TABLE = "conversation_facts"
 STINTS_TABLE = "agent_stints"
 _STATE = FACTS_TABLE

@@ -253,8 +253,8 @@ SELECT
     OR (f.resolution IS NULL AND NOT f.last_bot_turn_fallback), false
   ) AS bot_resolved,
   fu.followup_contact,
-  f.is_closed AND f.resolution = 'resolved' AND f.reopens = 0 AND f.transfers = 0
-    AND NOT f.escalated AND NOT fu.followup_contact AS first_contact_resolved,
+  coalesce(f.is_closed AND f.resolution = 'resolved' AND f.reopens = 0 AND f.transfers = 0
+    AND NOT f.escalated AND NOT fu.followup_contact, false) AS first_contact_resolved,
   f.csat, f.nps, f.ces, f.thumbs, f.uss, f.rating_comments, f.first_rated_at,
   coalesce(f.csat <= 2, false) OR coalesce(f.thumbs = 0, false) AS rated_negative,
   coalesce(g.goals, []) AS goals, coalesce(g.conversions, 0) AS conversions,
