@@ -857,7 +857,7 @@ HAND: dict[str, Any] = {
     "missed_chats_timeout": 1,
     "missed_chats_declined": 1,
     "chats_declined": 3,  # m02, m05, m06
-    "successful_chats": 13,
+    "successful_chats": 12,  # not d01: bot-only, closed resolved by the customer
     "transfer_rate": 1 / 21,
     "escalation_rate": 1 / 22,  # 22 closed (m07's reopened chat is closed again)
     "fcr_rate": 13 / 22,

@@ -586,8 +586,14 @@ METRICS_LIST: list[Metric] = [
         "Successful chats",
         "count",
         L,
-        m.count(lambda t: (t.resolution == "resolved") & t.resolved_by.isin(["agent", "customer"])),
-        "Chats closed `resolved` by an agent or the customer.",
+        m.count(
+            lambda t: (
+                t.has_human_part
+                & (t.resolution == "resolved")
+                & t.resolved_by.isin(["agent", "customer"])
+            )
+        ),
+        "Chats with a human part closed `resolved` by an agent or the customer.",
     ),
     *durations(
         "handle_time",
