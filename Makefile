@@ -31,6 +31,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/bench_simulate.py
 	$(PY) bench/bench_import.py
+	$(PY) bench/bench_kpi.py
 
 docs: $(STAMP)
 	$(VENV)/bin/chatlens docs events --out docs/events.md

@@ -28,22 +28,46 @@ import duckdb
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_store import build_store  # noqa: E402
-
-from chatlens.metrics import METRICS, Engine, Query  # noqa: E402
-from chatlens.store import open_store  # noqa: E402
+from bench_store import build_store
+from chatlens.metrics import METRICS, Engine, Query
+from chatlens.store import open_store
 
 START, END = "2025-11-23", "2026-11-22"
 ZONE = "Europe/Helsinki"
 CORE = (
-    "conversations", "engaged_conversations", "engagement_rate", "unique_customers",
-    "messages", "messages_per_conversation", "conversation_duration",
-    "conversation_duration_median", "conversation_duration_p90", "bot_conversations",
-    "fallback_rate", "handoff_rate", "bot_resolution_rate", "bot_success_rate",
-    "human_conversations", "wait_time", "wait_time_p90", "first_response_time",
-    "first_response_time_median", "first_response_time_p90", "frt_within_sla", "missed_chats",
-    "missed_rate", "transfer_rate", "resolution_time", "resolution_time_p90", "fcr_rate",
-    "escalation_rate", "csat", "nps", "ces", "conversion_rate", "revenue",
+    "conversations",
+    "engaged_conversations",
+    "engagement_rate",
+    "unique_customers",
+    "messages",
+    "messages_per_conversation",
+    "conversation_duration",
+    "conversation_duration_median",
+    "conversation_duration_p90",
+    "bot_conversations",
+    "fallback_rate",
+    "handoff_rate",
+    "bot_resolution_rate",
+    "bot_success_rate",
+    "human_conversations",
+    "wait_time",
+    "wait_time_p90",
+    "first_response_time",
+    "first_response_time_median",
+    "first_response_time_p90",
+    "frt_within_sla",
+    "missed_chats",
+    "missed_rate",
+    "transfer_rate",
+    "resolution_time",
+    "resolution_time_p90",
+    "fcr_rate",
+    "escalation_rate",
+    "csat",
+    "nps",
+    "ces",
+    "conversion_rate",
+    "revenue",
 )
 
 HAND_AGGREGATES = """
@@ -94,14 +118,18 @@ HAND_AGGREGATES = """
 
 def hand_sql(view: str) -> str:
     local = f"timezone('{ZONE}', started_at)"
-    where = (f"{local} >= TIMESTAMP '{START}' AND {local} < TIMESTAMP '{END}' + INTERVAL 1 DAY")
+    where = f"{local} >= TIMESTAMP '{START}' AND {local} < TIMESTAMP '{END}' + INTERVAL 1 DAY"
     if view == "total":
         return f"SELECT {HAND_AGGREGATES} FROM conversation_facts WHERE {where}"
     if view == "daily":
-        return (f"SELECT date_trunc('day', {local}) AS bucket, {HAND_AGGREGATES} "
-                f"FROM conversation_facts WHERE {where} GROUP BY 1 ORDER BY 1")
-    return (f"SELECT agent_id, {HAND_AGGREGATES} FROM (SELECT *, unnest(agents) AS agent_id "
-            f"FROM conversation_facts WHERE {where}) GROUP BY 1 ORDER BY 1")
+        return (
+            f"SELECT date_trunc('day', {local}) AS bucket, {HAND_AGGREGATES} "
+            f"FROM conversation_facts WHERE {where} GROUP BY 1 ORDER BY 1"
+        )
+    return (
+        f"SELECT agent_id, {HAND_AGGREGATES} FROM (SELECT *, unnest(agents) AS agent_id "
+        f"FROM conversation_facts WHERE {where}) GROUP BY 1 ORDER BY 1"
+    )
 
 
 def pandas_views(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
@@ -117,41 +145,43 @@ def pandas_views(df: pd.DataFrame) -> dict[str, pd.DataFrame]:
         def div(a: float, b: float) -> float:
             return a / b if b else math.nan
 
-        return pd.Series({
-            "conversations": len(g),
-            "engaged_conversations": int(g.engaged.sum()),
-            "engagement_rate": div(g.engaged.sum(), len(g)),
-            "unique_customers": g.customer_id.nunique(),
-            "messages": int(g.messages.sum()),
-            "messages_per_conversation": g.messages.mean(),
-            "conversation_duration": g.duration_seconds.mean(),
-            "conversation_duration_median": g.duration_seconds.quantile(0.5),
-            "conversation_duration_p90": g.duration_seconds.quantile(0.9),
-            "bot_conversations": len(bot),
-            "fallback_rate": div(g.fallback_messages.sum(), g.bot_messages.sum()),
-            "handoff_rate": div(bot.has_human_part.sum(), len(bot)),
-            "bot_resolution_rate": div(bot.bot_resolved.sum(), len(bot)),
-            "bot_success_rate": div((bot.bot_resolved & ~bot.rated_negative).sum(), len(bot)),
-            "human_conversations": len(human),
-            "wait_time": g.wait_seconds.mean(),
-            "wait_time_p90": g.wait_seconds.quantile(0.9),
-            "first_response_time": frt.mean(),
-            "first_response_time_median": frt.quantile(0.5),
-            "first_response_time_p90": frt.quantile(0.9),
-            "frt_within_sla": div((frt <= 60).sum(), len(frt)),
-            "missed_chats": int(g.missed.sum()),
-            "missed_rate": div(human.missed.sum(), len(human)),
-            "transfer_rate": div((human.transfers > 0).sum(), len(human)),
-            "resolution_time": g.resolution_seconds.mean(),
-            "resolution_time_p90": g.resolution_seconds.quantile(0.9),
-            "fcr_rate": div(closed.first_contact_resolved.sum(), len(closed)),
-            "escalation_rate": div((closed.resolution == "escalated").sum(), len(closed)),
-            "csat": g.csat.mean(),
-            "nps": div(((nps >= 9).sum() - (nps <= 6).sum()) * 100.0, len(nps)),
-            "ces": g.ces.mean(),
-            "conversion_rate": div((g.conversions > 0).sum(), len(g)),
-            "revenue": g.revenue.sum(min_count=1),
-        })
+        return pd.Series(
+            {
+                "conversations": len(g),
+                "engaged_conversations": int(g.engaged.sum()),
+                "engagement_rate": div(g.engaged.sum(), len(g)),
+                "unique_customers": g.customer_id.nunique(),
+                "messages": int(g.messages.sum()),
+                "messages_per_conversation": g.messages.mean(),
+                "conversation_duration": g.duration_seconds.mean(),
+                "conversation_duration_median": g.duration_seconds.quantile(0.5),
+                "conversation_duration_p90": g.duration_seconds.quantile(0.9),
+                "bot_conversations": len(bot),
+                "fallback_rate": div(g.fallback_messages.sum(), g.bot_messages.sum()),
+                "handoff_rate": div(bot.has_human_part.sum(), len(bot)),
+                "bot_resolution_rate": div(bot.bot_resolved.sum(), len(bot)),
+                "bot_success_rate": div((bot.bot_resolved & ~bot.rated_negative).sum(), len(bot)),
+                "human_conversations": len(human),
+                "wait_time": g.wait_seconds.mean(),
+                "wait_time_p90": g.wait_seconds.quantile(0.9),
+                "first_response_time": frt.mean(),
+                "first_response_time_median": frt.quantile(0.5),
+                "first_response_time_p90": frt.quantile(0.9),
+                "frt_within_sla": div((frt <= 60).sum(), len(frt)),
+                "missed_chats": int(g.missed.sum()),
+                "missed_rate": div(human.missed.sum(), len(human)),
+                "transfer_rate": div((human.transfers > 0).sum(), len(human)),
+                "resolution_time": g.resolution_seconds.mean(),
+                "resolution_time_p90": g.resolution_seconds.quantile(0.9),
+                "fcr_rate": div(closed.first_contact_resolved.sum(), len(closed)),
+                "escalation_rate": div((closed.resolution == "escalated").sum(), len(closed)),
+                "csat": g.csat.mean(),
+                "nps": div(((nps >= 9).sum() - (nps <= 6).sum()) * 100.0, len(nps)),
+                "ces": g.ces.mean(),
+                "conversion_rate": div((g.conversions > 0).sum(), len(g)),
+                "revenue": g.revenue.sum(min_count=1),
+            }
+        )
 
     daily = df.groupby(df.local_ts.dt.floor("D")).apply(stats, include_groups=False)
     agents = df.explode("agents").dropna(subset=["agents"])
@@ -184,8 +214,10 @@ def main() -> None:
     parser.add_argument("--agents", type=int, default=100)
     args = parser.parse_args()
     path = build_store(args.conversations, agents=args.agents)
-    print(f"machine: {platform.machine()}, {duckdb.__version__=}, python "
-          f"{platform.python_version()}; store {path.name}")
+    print(
+        f"machine: {platform.machine()}, {duckdb.__version__=}, python "
+        f"{platform.python_version()}; store {path.name}"
+    )
     with open_store(path) as store:
         con = store.con
         facts = con.sql("SELECT count(*) FROM conversation_facts").fetchall()[0][0]
@@ -201,31 +233,65 @@ def main() -> None:
             return out
 
         _, cold, warm = timed(lambda: overview(everything))
-        print(f"full overview ({len(everything)} metrics x total, daily, per agent): "
-              f"cold {cold:.2f} s, warm {warm:.2f} s")
+        print(
+            f"full overview ({len(everything)} metrics x total, daily, per agent): "
+            f"cold {cold:.2f} s, warm {warm:.2f} s"
+        )
 
         core, _, core_warm = timed(lambda: overview(CORE))
         hand, _, hand_warm = timed(lambda: {v: con.sql(hand_sql(v)).fetchall() for v in views})
-        print(f"core ({len(CORE)} metrics x 3 views): engine {core_warm:.3f} s, hand-written "
-              f"SQL {hand_warm:.3f} s -> {core_warm / hand_warm:.2f}x the hand-written SQL")
+        print(
+            f"core ({len(CORE)} metrics x 3 views): engine {core_warm:.3f} s, hand-written "
+            f"SQL {hand_warm:.3f} s -> {core_warm / hand_warm:.2f}x the hand-written SQL"
+        )
 
-        columns = ["conversation_id", "started_at", "customer_id", "agents", *{
-            "engaged", "messages", "duration_seconds", "bot_involved", "fallback_messages",
-            "bot_messages", "has_human_part", "bot_resolved", "rated_negative",
-            "wait_seconds", "first_response_seconds", "missed", "transfers",
-            "resolution_seconds", "is_closed", "first_contact_resolved", "resolution", "csat",
-            "nps", "ces", "conversions", "revenue"}]
+        columns = [
+            "conversation_id",
+            "started_at",
+            "customer_id",
+            "agents",
+            *{
+                "engaged",
+                "messages",
+                "duration_seconds",
+                "bot_involved",
+                "fallback_messages",
+                "bot_messages",
+                "has_human_part",
+                "bot_resolved",
+                "rated_negative",
+                "wait_seconds",
+                "first_response_seconds",
+                "missed",
+                "transfers",
+                "resolution_seconds",
+                "is_closed",
+                "first_contact_resolved",
+                "resolution",
+                "csat",
+                "nps",
+                "ces",
+                "conversions",
+                "revenue",
+            },
+        ]
         t0 = time.perf_counter()
-        df = con.sql(f"SELECT {', '.join(columns)}, timezone('{ZONE}', started_at) AS local_ts "
-                     "FROM conversation_facts").df()
-        df = df[(df.local_ts >= pd.Timestamp(START))
-                & (df.local_ts < pd.Timestamp(END) + pd.Timedelta(days=1))]
+        df = con.sql(
+            f"SELECT {', '.join(columns)}, timezone('{ZONE}', started_at) AS local_ts "
+            "FROM conversation_facts"
+        ).df()
+        df = df[
+            (df.local_ts >= pd.Timestamp(START))
+            & (df.local_ts < pd.Timestamp(END) + pd.Timedelta(days=1))
+        ]
         load = time.perf_counter() - t0
         t0 = time.perf_counter()
         frames = pandas_views(df)
         pandas_time = time.perf_counter() - t0
-        print(f"pandas: {pandas_time:.2f} s (+{load:.2f} s loading the facts) -> engine is "
-              f"{pandas_time / core_warm:.1f}x faster")
+        print(
+            f"pandas: {pandas_time:.2f} s (+{load:.2f} s loading the facts) -> engine is "
+            f"{pandas_time / core_warm:.1f}x faster"
+        )
 
         mismatches = 0
         for mid_index, mid in enumerate(CORE):
@@ -234,24 +300,43 @@ def main() -> None:
             pandas_total = frames["total"].iloc[0][mid]
             if not (close(engine_total, hand_total) and close(engine_total, pandas_total)):
                 mismatches += 1
-                print(f"  MISMATCH {mid}: engine {engine_total} sql {hand_total} "
-                      f"pandas {pandas_total}")
+                print(
+                    f"  MISMATCH {mid}: engine {engine_total} sql {hand_total} "
+                    f"pandas {pandas_total}"
+                )
         engine_days = {r["bucket"][:10]: r["first_response_time_p90"] for r in core["daily"]}
-        pandas_days = {str(k)[:10]: v for k, v in
-                       frames["daily"]["first_response_time_p90"].items()}
+        pandas_days = {
+            str(k)[:10]: v for k, v in frames["daily"]["first_response_time_p90"].items()
+        }
         mismatches += sum(not close(engine_days.get(d), v) for d, v in pandas_days.items())
         print(f"agreement check: {mismatches} mismatches")
 
         agents = con.sql("SELECT count(DISTINCT agent_id) FROM agent_stints").fetchall()[0][0]
-        report_ids = ("handled_conversations", "successful_chats", "missed_chats_declined",
-                      "chats_declined", "wait_time", "first_response_time", "handle_time",
-                      "chats_per_online_hour", "utilization", "csat", "positive_rating_rate",
-                      "negative_rating_rate", "transfer_rate", "conversions", "tag_usage",
-                      "canned_usage")
-        _, agent_cold, agent_warm = timed(lambda: engine.run(
-            Query(report_ids, START, END, "month", ("agent_id",))))
-        print(f"agent report ({agents} agents x 12 months, "
-              f"{len(report_ids)} metrics): cold {agent_cold:.2f} s, warm {agent_warm:.2f} s")
+        report_ids = (
+            "handled_conversations",
+            "successful_chats",
+            "missed_chats_declined",
+            "chats_declined",
+            "wait_time",
+            "first_response_time",
+            "handle_time",
+            "chats_per_online_hour",
+            "utilization",
+            "csat",
+            "positive_rating_rate",
+            "negative_rating_rate",
+            "transfer_rate",
+            "conversions",
+            "tag_usage",
+            "canned_usage",
+        )
+        _, agent_cold, agent_warm = timed(
+            lambda: engine.run(Query(report_ids, START, END, "month", ("agent_id",)))
+        )
+        print(
+            f"agent report ({agents} agents x 12 months, "
+            f"{len(report_ids)} metrics): cold {agent_cold:.2f} s, warm {agent_warm:.2f} s"
+        )
 
 
 if __name__ == "__main__":

@@ -29,7 +29,8 @@ def _rows(table: pa.Table) -> pa.Table:
     columns = {n: table[n] for n in COLUMNS if n in table.column_names and n != "attrs"}
     if attrs:
         structs = pa.StructArray.from_arrays(
-            [table[n].combine_chunks() for n in attrs], names=[n[6:] for n in attrs])
+            [table[n].combine_chunks() for n in attrs], names=[n[6:] for n in attrs]
+        )
         columns["attrs_struct"] = structs
     return pa.table(columns)
 
@@ -47,8 +48,14 @@ def build_store(conversations: int, days: int = 365, seed: int = 11, agents: int
         save_setting(store.con, "timezone", "Europe/Helsinki")
         save_setting(store.con, "cost_per_agent_conversation", 6.0)
         save_setting(store.con, "cost_per_bot_conversation", 0.5)
-        config = SimConfig(conversations=conversations, days=days, seed=seed, end=END,
-                           agents=agents, teams=max(3, agents // 20))
+        config = SimConfig(
+            conversations=conversations,
+            days=days,
+            seed=seed,
+            end=END,
+            agents=agents,
+            teams=max(3, agents // 20),
+        )
         for table in simulate_tables(config):
             _append(store, _rows(table))
         print(f"loaded {store.max_seq():,} events in {time.perf_counter() - started:.1f} s")
@@ -63,6 +70,9 @@ def _append(store: Store, table: pa.Table) -> None:
     store.con.register("_sim", table)
     names = [n for n in table.column_names if n != "attrs_struct"]
     attrs = "to_json(attrs_struct)" if "attrs_struct" in table.column_names else "NULL"
-    run(store.con, f"INSERT INTO events ({', '.join(names)}, attrs) "
-        f"SELECT {', '.join(names)}, {attrs} FROM _sim")
+    run(
+        store.con,
+        f"INSERT INTO events ({', '.join(names)}, attrs) "
+        f"SELECT {', '.join(names)}, {attrs} FROM _sim",
+    )
     store.con.unregister("_sim")

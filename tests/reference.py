@@ -768,9 +768,9 @@ REFERENCE["chats_declined"] = lambda r, b: sum(
     1 for e in r.of_type("chat_declined") if b.holds(e.at) and r.agent in (None, e["agent_id"])
 )
 REFERENCE["successful_chats"] = count(
-    lambda c: c.has_human_part
-    and c.resolution == "resolved"
-    and c.resolved_by in ("agent", "customer")
+    lambda c: (
+        c.has_human_part and c.resolution == "resolved" and c.resolved_by in ("agent", "customer")
+    )
 )
 # per chat the sum of its stints (split by agent: that agent's own stints in the chat)
 VALUES["handle_time"] = lambda r, b: [
