@@ -13,7 +13,7 @@ from chatlens.events import EventError, FieldError, parse_event, to_row
 from chatlens.ingest.files import Progress, Record, read_records
 from chatlens.store import Store
 
-BATCH = 5_000
+BATCH = 20_000
 
 
 @dataclass

@@ -18,8 +18,7 @@ _SQL_TYPES = {
 
 def _events_table() -> str:
     cols = [
-        f"{name} {_SQL_TYPES[kind]}{' PRIMARY KEY' if name == 'event_id' else ''}"
-        f"{' NOT NULL' if name in ('type', 'ts') else ''}"
+        f"{name} {_SQL_TYPES[kind]}{' NOT NULL' if name in ('event_id', 'type', 'ts') else ''}"
         for name, kind in COLUMNS.items()
     ]
     cols += [
