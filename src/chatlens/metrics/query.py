@@ -16,18 +16,16 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import ibis
-import pyarrow as pa
-
 from chatlens.events import InputError
 from chatlens.metrics.catalogue import METRICS
+from chatlens.metrics.dialects import COMPILERS
 from chatlens.metrics.model import DIMENSIONS, GRAINS, Derived, Measure, Metric
 from chatlens.metrics.periods import Bucket, Period, buckets, make_period
-from chatlens.metrics.sources import SOURCES, Context
+from chatlens.metrics.sources import BUSINESS_HOURS_SCHEMA, CALENDAR_SCHEMA, SOURCES, Context
 from chatlens.store import Store
+from chatlens.store.backend import Backend, DuckDBBackend
 from chatlens.store.facts import FACTS_TABLE, build_facts_table, facts_settings_differ
 from chatlens.store.settings import WEEKDAYS, Settings, load_settings, make_settings
-from chatlens.store.sql import run
 
 
 @dataclass(frozen=True)
@@ -92,22 +90,12 @@ def _with_needs(ids: Sequence[str]) -> list[str]:
     return ordered
 
 
-def _schema(store: Store, table: str) -> ibis.Schema:
-    arrow = store.con.sql(f"SELECT * FROM {table} LIMIT 0").to_arrow_table().schema
-    fields = [
-        f.with_type(pa.string())
-        if f.type.__class__.__name__ == "JsonType" or str(f.type).startswith("extension")
-        else f
-        for f in arrow
-    ]
-    schema = ibis.Schema.from_pyarrow(pa.schema(fields))
-    if "attrs" in schema:
-        schema = ibis.Schema({**dict(schema.items()), "attrs": "json"})
-    return schema
-
-
 def compile_source(
-    ctx: Context, source: str, metrics: Sequence[Metric], settings: Settings
+    ctx: Context,
+    source: str,
+    metrics: Sequence[Metric],
+    settings: Settings,
+    dialect: str = "duckdb",
 ) -> str | None:
     """The SQL computing `metrics` (all of `source`) grouped by the query keys."""
     table = SOURCES[source](ctx)
@@ -118,26 +106,44 @@ def compile_source(
         assert isinstance(metric.measure, Measure)
         aggregates[metric.id] = metric.measure.build(table, settings)
     expr = table.group_by(ctx.keys).aggregate(**aggregates)
-    return str(ibis.to_sql(expr, dialect="duckdb"))
+    return COMPILERS[dialect](expr)
 
 
 class Engine:
-    """Runs queries against one store."""
+    """Runs queries against one store (DuckDB), or through `Engine.on` any other backend."""
+
+    store: Store
+    """The DuckDB store (not set on an engine made by `Engine.on`)."""
 
     def __init__(self, store: Store, overrides: Mapping[str, Any] | None = None):
         self.store = store
         stored = load_settings(store.con)
-        self.settings = make_settings({**stored.model_dump(), **(overrides or {})})
-        self.facts_table = FACTS_TABLE
-        if facts_settings_differ(stored, self.settings):
-            self.facts_table = "_facts_override"
-            build_facts_table(store, self.settings, self.facts_table)
-        self.schemas = {name: _schema(store, name) for name in ("events", "agent_stints")}
+        settings = make_settings({**stored.model_dump(), **(overrides or {})})
+        facts_table = FACTS_TABLE
+        if facts_settings_differ(stored, settings):
+            facts_table = "_facts_override"
+            build_facts_table(store, settings, facts_table)
+        self._attach(DuckDBBackend(store), settings, facts_table)
+
+    @classmethod
+    def on(cls, backend: Backend, settings: Settings, facts_table: str = FACTS_TABLE) -> Engine:
+        """An engine over `backend`, whose tables `events`, `agent_stints` and `facts_table`
+        already hold the facts derived under `settings` (see chatlens.store.spark)."""
+        engine = cls.__new__(cls)
+        engine._attach(backend, settings, facts_table)
+        return engine
+
+    def _attach(self, backend: Backend, settings: Settings, facts_table: str) -> None:
+        self.backend = backend
+        self.settings = settings
+        self.facts_table = facts_table
+        self.schemas = {
+            name: backend.table_schema(name) for name in ("events", "agent_stints", facts_table)
+        }
         # ibis takes ~50 ms to compile a source: a repeated query (a dashboard refresh) reuses
         # the SQL it compiled before.
         self._compiled: dict[tuple[Any, ...], str | None] = {}
         self._settings_key = self.settings.model_dump_json()
-        self.schemas[self.facts_table] = _schema(store, self.facts_table)
 
     def context(self, query: Query, period: Period) -> Context:
         ctx = Context(
@@ -150,12 +156,6 @@ class Engine:
             calendar=buckets(period, query.grain),
             settings=self.settings,
         )
-        run(
-            self.store.con,
-            "CREATE OR REPLACE TEMP TABLE _calendar (bucket TIMESTAMP, "
-            "bucket_start TIMESTAMP, bucket_end TIMESTAMP, start_utc TIMESTAMPTZ, "
-            "end_utc TIMESTAMPTZ, previous_start TIMESTAMP)",
-        )
         rows = [
             (
                 b.label,
@@ -167,25 +167,22 @@ class Engine:
             )
             for b in ctx.calendar
         ]
-        self.store.con.executemany("INSERT INTO _calendar VALUES (?, ?, ?, ?, ?, ?)", rows)
+        self.backend.create_temp_table("_calendar", CALENDAR_SCHEMA, rows)
         self._business_hours(period)
         return ctx
 
     def _business_hours(self, period: Period) -> None:
         """The workspace's business hours as UTC intervals over every day with data."""
-        run(
-            self.store.con,
-            "CREATE OR REPLACE TEMP TABLE _business_hours "
-            "(start_utc TIMESTAMPTZ, end_utc TIMESTAMPTZ)",
-        )
         hours = self.settings.business_hours
-        bounds = run(self.store.con, "SELECT min(ts), max(ts) FROM events")[0]
-        if not hours or bounds[0] is None:
+        rows: list[tuple[dt.datetime, dt.datetime]] = []
+        bounds = self.backend.sql("SELECT min(ts) AS lo, max(ts) AS hi FROM events")[0]
+        if not hours or bounds["lo"] is None:
+            self.backend.create_temp_table("_business_hours", BUSINESS_HOURS_SCHEMA, rows)
             return
         zone = ZoneInfo(self.settings.timezone)
-        first = min(bounds[0].astimezone(zone).date(), period.start.date()) - dt.timedelta(days=1)
-        last = max(bounds[1].astimezone(zone).date(), period.end.date()) + dt.timedelta(days=1)
-        rows = []
+        lo, hi = (_aware(bounds[k]).astimezone(zone).date() for k in ("lo", "hi"))
+        first = min(lo, period.start.date()) - dt.timedelta(days=1)
+        last = max(hi, period.end.date()) + dt.timedelta(days=1)
         day = first
         while day <= last:
             span = hours.get(WEEKDAYS[day.weekday()])
@@ -193,7 +190,7 @@ class Engine:
                 start, end = (_at(day, t, zone) for t in span)
                 rows.append((start, end))
             day += dt.timedelta(days=1)
-        self.store.con.executemany("INSERT INTO _business_hours VALUES (?, ?)", rows)
+        self.backend.create_temp_table("_business_hours", BUSINESS_HOURS_SCHEMA, rows)
 
     def explain(self, metric_id: str, query: Query) -> str:
         validate(query)
@@ -206,7 +203,11 @@ class Engine:
             )
         period = make_period(query.start, query.end, self.settings.timezone)
         sql = compile_source(
-            self.context(query, period), metric.measure.source, [metric], self.settings
+            self.context(query, period),
+            metric.measure.source,
+            [metric],
+            self.settings,
+            self.backend.dialect,
         )
         return sql or f"-- {metric_id} does not apply to this split"
 
@@ -257,7 +258,9 @@ class Engine:
         if key not in self._compiled:
             if len(self._compiled) > 512:
                 self._compiled.clear()
-            self._compiled[key] = compile_source(ctx, source, metrics, self.settings)
+            self._compiled[key] = compile_source(
+                ctx, source, metrics, self.settings, self.backend.dialect
+            )
         return self._compiled[key]
 
     def _rows(self, query: Query, period: Period) -> tuple[list[dict[str, Any]], list[Bucket]]:
@@ -277,7 +280,7 @@ class Engine:
             if sql is None:
                 continue
             computed.add(source)
-            for record in self.store.con.sql(sql).to_arrow_table().to_pylist():
+            for record in self.backend.sql(sql):
                 key = tuple(record[k] for k in keys)
                 merged.setdefault(key, dict(zip(keys, key, strict=True))).update(
                     {m.id: record[m.id] for m in metrics}
@@ -322,6 +325,11 @@ def _at(day: dt.date, hhmm: str, zone: ZoneInfo) -> dt.datetime:
     hour, minute = (int(x) for x in hhmm.split(":"))
     local = dt.datetime.combine(day, dt.time()) + dt.timedelta(hours=hour, minutes=minute)
     return local.replace(tzinfo=zone).astimezone(dt.UTC)
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    """An instant from a backend: naive ones are UTC (the zone every backend runs in)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 
 def _plain(value: Any) -> Any:

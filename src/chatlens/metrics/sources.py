@@ -30,6 +30,21 @@ _TRUNC = {"hour": "h", "day": "D", "week": "W", "month": "M", "year": "Y"}
 LIST_DIMENSIONS = {"agent_id": "agents", "tag": "tags"}
 """Dimensions that are lists on a conversation: split, a conversation counts in each."""
 EVENT_DIMENSIONS = ("channel", "bot_id", "agent_id", "team")
+CALENDAR_SCHEMA = ibis.schema(
+    {
+        "bucket": "timestamp",
+        "bucket_start": "timestamp",
+        "bucket_end": "timestamp",
+        "start_utc": "timestamp('UTC')",
+        "end_utc": "timestamp('UTC')",
+        "previous_start": "timestamp",
+    }
+)
+"""The temp table `_calendar`: the query's buckets, local bounds and UTC bounds."""
+BUSINESS_HOURS_SCHEMA = ibis.schema(
+    {"start_utc": "timestamp('UTC')", "end_utc": "timestamp('UTC')"}
+)
+"""The temp table `_business_hours`: the workspace's business hours as UTC intervals."""
 
 
 @dataclass
@@ -112,20 +127,23 @@ def _facts(ctx: Context, period: Period | None = None) -> ir.Table:
 
 
 def conversations(
-    ctx: Context, period: Period | None = None, *, split: bool = True
+    ctx: Context, period: Period | None = None, *, split: bool | frozenset[str] = True
 ) -> ir.Table | None:
     """One row per conversation started in the period (per element, for list dimensions)."""
+    splits = set(LIST_DIMENSIONS) if split is True else set(split or ())
     f = _facts(ctx, period or ctx.period)
     f = f.filter(_in_period(ctx, f.local_ts, period))
     values: dict[str, ir.Value] = {"bucket": _bucket(ctx, f.local_ts)}
     for name in ctx.dimensions:
         if name in LIST_DIMENSIONS:
-            values[name] = f[LIST_DIMENSIONS[name]].unnest() if split else ibis.null("string")
+            values[name] = (
+                f[LIST_DIMENSIONS[name]].unnest() if name in splits else ibis.null("string")
+            )
         else:
             values[name] = _dimension(f, name, f.local_ts)
     f = f.mutate(**values)
     for name in ctx.dimensions:  # split by a list and filtered by it: keep the asked values
-        if name in LIST_DIMENSIONS and name in ctx.filters and split:
+        if name in splits and name in ctx.filters:
             f = f.filter(f[name].isin(list(ctx.filters[name])))
     return f
 
@@ -195,17 +213,7 @@ def calendar_table(ctx: Context) -> ir.Table:
         for b in ctx.calendar
     ]
     ctx.extra["calendar_rows"] = rows
-    return ibis.table(
-        {
-            "bucket": "timestamp",
-            "bucket_start": "timestamp",
-            "bucket_end": "timestamp",
-            "start_utc": "timestamp('UTC')",
-            "end_utc": "timestamp('UTC')",
-            "previous_start": "timestamp",
-        },
-        name="_calendar",
-    )
+    return ibis.table(CALENDAR_SCHEMA, name="_calendar")
 
 
 def state_intervals(
@@ -351,10 +359,10 @@ def stints_per_chat(ctx: Context) -> ir.Table | None:
     of the stints, for conversations started in the period."""
     st = ctx.table("agent_stints")
     by_agent = "agent_id" in ctx.dimensions
-    chats = conversations(ctx, split=False)
+    chats = conversations(ctx, split=frozenset({"tag"}))  # agents come from the stints
     assert chats is not None
     keep = ["conversation_id", *[k for k in ctx.keys if k != "agent_id"]]
-    chats = chats.select(*keep).distinct() if "tag" not in ctx.dimensions else chats.select(*keep)
+    chats = chats.select(*keep)
     if "agent_id" in ctx.filters:
         st = st.filter(st.agent_id.isin(list(ctx.filters["agent_id"])))
     j = st.join(chats, "conversation_id")
@@ -412,9 +420,7 @@ def business_seconds(
         c = c.filter(c[start].notnull() & c[end].notnull())
         if where is not None:
             c = c.filter(where(c))
-        bh = ibis.table(
-            {"start_utc": "timestamp('UTC')", "end_utc": "timestamp('UTC')"}, name="_business_hours"
-        )
+        bh = ibis.table(BUSINESS_HOURS_SCHEMA, name="_business_hours")
         j = c.left_join(bh, [bh.start_utc < c[end], bh.end_utc > c[start]])
         lo = ibis.greatest(j[start], j.start_utc)
         hi = ibis.least(j[end], j.end_utc)
