@@ -96,7 +96,7 @@ def test_bad_lines_quarantined_good_ones_kept(store, tmp_path):
     assert (summary.read, summary.imported, summary.rejected) == (6, 2, 4)
     quarantine = rejected_path_for(path)
     rejected = [orjson.loads(line) for line in quarantine.read_bytes().splitlines()]
-    assert [r["where"] for r in rejected] == ["line 2", "line 3", "line 5", "line 7"]
+    assert [r["line"] for r in rejected] == [2, 3, 5, 7]
     assert rejected[0]["errors"][0]["message"].startswith("not valid JSON")
     assert rejected[1]["errors"] == [
         {
@@ -128,7 +128,7 @@ def test_csv_with_attrs_columns_and_empty_cells(store, tmp_path):
     assert orjson.loads(row[0][0]) == {"plan": "pro", "country": "FI"}
     assert row[1][1:] == ("bot", True)
     quarantined = orjson.loads(rejected_path_for(path).read_bytes().splitlines()[0])
-    assert quarantined["where"] == "line 4"
+    assert quarantined["line"] == 4
 
 
 def test_parquet_with_typed_timestamps(store, tmp_path):

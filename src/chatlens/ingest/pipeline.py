@@ -52,7 +52,8 @@ class _Quarantine:
     def write(self, record: Record, errors: list[dict[str, str]]) -> None:
         if self._fh is None:
             self._fh = self.path.open("wb")
-        entry: dict[str, Any] = {"where": record.where, "errors": errors}
+        unit, _, number = record.where.partition(" ")  # "line 12", "row 12", "item 12"
+        entry: dict[str, Any] = {unit: int(number), "errors": errors}
         entry["record"] = record.data if record.data is not None else record.raw
         self._fh.write(orjson.dumps(entry, default=str) + b"\n")
 
