@@ -1,0 +1,173 @@
+"""5. Business impact (metrics.md section 5)."""
+
+from __future__ import annotations
+
+from chatlens.metrics import measures as m
+from chatlens.metrics.catalogue.common import (
+    NO_SPLIT,
+    I,
+    cost_savings_of,
+    derived,
+    div,
+    durations,
+    metric,
+)
+from chatlens.metrics.model import Band, Measure, Metric
+
+BUSINESS: list[Metric] = [
+    metric(
+        "conversion_rate",
+        "Conversion rate",
+        "rate",
+        I,
+        m.share(lambda t: t.conversions > 0),
+        "Conversations followed by a purchase, signup or lead of the same customer within "
+        "`attribution_days` / conversations.",
+    ),
+    metric(
+        "conversions",
+        "Conversions",
+        "count",
+        I,
+        m.total("conversions"),
+        "Conversion goals (purchase, signup, lead) credited to conversations.",
+    ),
+    *durations(
+        "time_to_conversion",
+        "Time to conversion",
+        I,
+        m.seconds_between("first_conversion_at", "started_at"),
+        "Conversation start -> first credited conversion.",
+    ),
+    metric("leads", "Leads", "count", I, m.total("leads"), "`lead` goals credited."),
+    metric(
+        "revenue",
+        "Revenue",
+        "money",
+        I,
+        Measure(m.CONVERSATIONS, lambda t, s: t.revenue.sum()),
+        "Sum of `value` of credited purchases.",
+    ),
+    metric(
+        "bot_resolved_conversations",
+        "Bot-resolved conversations",
+        "count",
+        I,
+        m.count(m.col("bot_resolved")),
+        "Conversations resolved by the bot alone.",
+    ),
+    metric(
+        "time_saved",
+        "Agent time saved",
+        "seconds",
+        I,
+        derived(
+            ("bot_resolved_conversations", "handle_time"),
+            lambda v, c: (
+                None
+                if v["handle_time"] is None
+                else v["bot_resolved_conversations"] * v["handle_time"]
+            ),
+        ),
+        "bot_resolved_conversations x the period's mean handle time.",
+    ),
+    metric(
+        "cost_savings",
+        "Cost savings",
+        "money",
+        I,
+        derived(
+            ("conversations", "human_conversations", "bot_only_conversations"), cost_savings_of
+        ),
+        "Cost without the bot (every conversation at `cost_per_agent_conversation`) - cost "
+        "with it (human conversations at that cost + bot-only ones at "
+        "`cost_per_bot_conversation`).",
+    ),
+    metric(
+        "cost_savings_per_conversation",
+        "Cost savings per conversation",
+        "money",
+        I,
+        derived(
+            ("cost_savings", "conversations"),
+            lambda v, c: div(v["cost_savings"], v["conversations"]),
+        ),
+        "cost_savings / conversations.",
+        band=Band("~2.50 USD (retail), ~3 USD (finance)", "", "5 USD (retail), 7 (finance)"),
+    ),
+    metric(
+        "visitors",
+        "Visitors",
+        "count",
+        I,
+        m.count(source="customers:visitors"),
+        "Distinct visitors (`visit_started`) in the period.",
+        dimensions=NO_SPLIT,
+    ),
+    metric(
+        "visitor_chat_rate",
+        "Visitor-to-chat rate",
+        "rate",
+        I,
+        m.share(m.col("chatted"), source="customers:visitors"),
+        "Visitors who started a conversation in the period / visitors.",
+        dimensions=NO_SPLIT,
+    ),
+    metric(
+        "previous_customers",
+        "Customers of the previous period",
+        "count",
+        I,
+        m.count(source="customers:previous"),
+        "Customers with a conversation in the period of equal length just before.",
+        dimensions=NO_SPLIT,
+    ),
+    metric(
+        "retention_rate",
+        "Retention rate",
+        "rate",
+        I,
+        m.share(m.col("came_back"), source="customers:previous"),
+        "Customers of the previous period who came back in this one / customers of the "
+        "previous period.",
+        dimensions=NO_SPLIT,
+        band=Band("~80% (retail), ~70% (healthcare)", "", ">= 90% (retail), >= 85% (healthcare)"),
+    ),
+    metric(
+        "tickets_created",
+        "Tickets created",
+        "count",
+        I,
+        m.count(source="events:ticket_created"),
+        "`ticket_created` events.",
+        dimensions=NO_SPLIT,
+    ),
+    metric(
+        "tickets_resolved",
+        "Tickets resolved",
+        "count",
+        I,
+        m.count(source="events:ticket_resolved"),
+        "`ticket_resolved` events.",
+        dimensions=NO_SPLIT,
+    ),
+    *durations(
+        "ticket_resolution_time",
+        "Ticket resolution time",
+        I,
+        m.col("seconds"),
+        "Tickets resolved in the period: ticket_created -> first ticket_resolved.",
+        source="tickets:resolved",
+        dimensions=NO_SPLIT,
+    ),
+    metric(
+        "ticket_backlog",
+        "Ticket backlog",
+        "count",
+        I,
+        m.count(m.col("open"), source="tickets:backlog"),
+        "Tickets created and not resolved at the period's (bucket's) end.",
+        increase_is_bad=True,
+        dimensions=NO_SPLIT,
+    ),
+]

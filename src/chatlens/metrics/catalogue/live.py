@@ -1,0 +1,366 @@
+"""3. Live chat and agents (metrics.md sections 3 and 6)."""
+
+from __future__ import annotations
+
+import ibis
+
+from chatlens.metrics import measures as m
+from chatlens.metrics.catalogue.common import (
+    ENVELOPE,
+    WITHIN_SLA,
+    L,
+    canned_time_saved_seconds,
+    derived,
+    div,
+    durations,
+    equals,
+    human,
+    metric,
+    not_fcr,
+)
+from chatlens.metrics.model import Band, Measure, Metric
+
+LIVE: list[Metric] = [
+    metric(
+        "human_conversations",
+        "Human conversations",
+        "count",
+        L,
+        m.count(human),
+        "Conversations with a human part (handoff, pickup, agent message, or no bot).",
+    ),
+    *durations(
+        "wait_time",
+        "Wait time (pickup)",
+        L,
+        m.col("wait_seconds"),
+        "Queue entry -> agent_joined; missed chats excluded.",
+    ),
+    *durations(
+        "first_response_time",
+        "First response time",
+        L,
+        m.col("first_response_seconds"),
+        "Queue entry -> first agent message.",
+        band=Band("30-45 s average; under 1 min matters to buyers", note="live chat"),
+    ),
+    metric(
+        "frt_within_sla",
+        "First responses within SLA",
+        "rate",
+        L,
+        WITHIN_SLA,
+        "Share of first responses within `sla_first_response_seconds`.",
+    ),
+    *durations(
+        "response_time",
+        "Response time",
+        L,
+        m.value,
+        "For every run of customer messages answered by an agent: time to that reply.",
+        source="list:response_times",
+    ),
+    metric(
+        "missed_chats",
+        "Missed chats",
+        "count",
+        L,
+        m.count(m.col("missed")),
+        "Chats with a human part in which no agent wrote before the chat ended, excluding "
+        "customers who left within `missed_chat_grace_seconds` of queue entry.",
+        increase_is_bad=True,
+    ),
+    metric(
+        "missed_rate",
+        "Missed rate",
+        "rate",
+        L,
+        m.share(m.col("missed"), of=human),
+        "missed_chats / human_conversations.",
+        increase_is_bad=True,
+    ),
+    *[
+        metric(
+            f"missed_chats_{reason}",
+            f"Missed chats: {reason.replace('_', ' ')}",
+            "count",
+            L,
+            m.count(equals("missed_reason", reason)),
+            f"Missed chats whose reason is `{reason}`.",
+            increase_is_bad=True,
+        )
+        for reason in ("declined", "timeout", "customer_left")
+    ],
+    metric(
+        "chats_declined",
+        "Declined chats",
+        "count",
+        L,
+        m.count(source="events:chat_declined"),
+        "`chat_declined` events (offers not taken: declined or timed out).",
+        increase_is_bad=True,
+        dimensions=ENVELOPE,
+    ),
+    metric(
+        "successful_chats",
+        "Successful chats",
+        "count",
+        L,
+        m.count(
+            lambda t: (
+                t.has_human_part
+                & (t.resolution == "resolved")
+                & t.resolved_by.isin(["agent", "customer"])
+            )
+        ),
+        "Chats with a human part closed `resolved` by an agent or the customer.",
+    ),
+    *durations(
+        "handle_time",
+        "Handle time (AHT)",
+        L,
+        m.col("seconds"),
+        "Per chat, the sum of agent stints (agent_joined -> the next transfer or close, else "
+        "the agent's last message); split by agent, each agent's own stints per chat.",
+        source="stints:chat",
+    ),
+    metric(
+        "transfer_rate",
+        "Transfer rate",
+        "rate",
+        L,
+        m.share(lambda t: t.transfers > 0, of=human),
+        "Human conversations with at least one transfer / human conversations.",
+        increase_is_bad=True,
+    ),
+    *durations(
+        "resolution_time",
+        "Resolution time",
+        L,
+        m.col("resolution_seconds"),
+        "Conversation start -> final `resolved` close (time reopened included).",
+        band=Band(
+            "4-5 min (retail), 6-7 min (healthcare)", "", "3 min (retail), 4-5 min (healthcare)"
+        ),
+    ),
+    metric(
+        "fcr_rate",
+        "First contact resolution",
+        "rate",
+        L,
+        m.share(m.col("first_contact_resolved"), of=m.col("is_closed")),
+        "Closed conversations resolved, never reopened, transferred or escalated, with no "
+        "follow-up contact within `fcr_followup_days` / closed conversations.",
+        band=Band("70-75%", "80-85%", "> 90%"),
+    ),
+    *[
+        metric(
+            f"not_fcr_{reason}",
+            f"Not first-contact resolved: {label}",
+            "count",
+            L,
+            m.count(not_fcr(pred)),
+            f"Closed conversations not resolved at first contact that were {label}.",
+            increase_is_bad=True,
+        )
+        for reason, label, pred in [
+            ("reopened", "reopened", lambda t: t.reopens > 0),
+            ("transferred", "transferred", lambda t: t.transfers > 0),
+            ("escalated", "escalated", lambda t: t.escalated),
+            ("followup", "followed by another contact", lambda t: t.followup_contact),
+            (
+                "unresolved",
+                "closed unresolved or without a resolution",
+                lambda t: (t.resolution != "resolved").fill_null(True),
+            ),
+        ]
+    ],
+    metric(
+        "handled_conversations",
+        "Handled conversations",
+        "count",
+        L,
+        m.count(lambda t: t.agents.length() > 0),
+        "Conversations an agent joined, was transferred or wrote in.",
+    ),
+    metric(
+        "active_agents",
+        "Active agents",
+        "count",
+        L,
+        Measure("list:agents", lambda t, s: t.value.nunique()),
+        "Distinct agents who handled a conversation.",
+    ),
+    metric(
+        "chats_per_agent",
+        "Chats per agent",
+        "ratio",
+        L,
+        derived(
+            ("handled_conversations", "active_agents"),
+            lambda v, c: div(v["handled_conversations"], v["active_agents"]),
+        ),
+        "handled_conversations / active_agents.",
+    ),
+    metric(
+        "online_hours",
+        "Online hours",
+        "count",
+        L,
+        Measure(
+            "intervals:agent_status", lambda t, s: t.seconds.sum(where=t.state == "online") / 3600.0
+        ),
+        "Hours agents were `online` (from agent_status intervals).",
+        dimensions=frozenset({"agent_id", "team"}),
+        attrs_dimensions=False,
+    ),
+    metric(
+        "chats_per_online_hour",
+        "Chats per online hour",
+        "per_hour",
+        L,
+        derived(
+            ("handled_conversations", "online_hours"),
+            lambda v, c: div(v["handled_conversations"], v["online_hours"]),
+        ),
+        "handled_conversations / online_hours.",
+        band=Band("3-5"),
+        dimensions=frozenset({"agent_id", "team"}),
+        attrs_dimensions=False,
+    ),
+    metric(
+        "busy_hours",
+        "Busy hours",
+        "count",
+        L,
+        Measure("intervals:busy", lambda t, s: t.seconds.sum() / 3600.0),
+        "Hours agents had at least one chat (the union of their stints).",
+        dimensions=frozenset({"agent_id"}),
+        attrs_dimensions=False,
+    ),
+    metric(
+        "chat_hours",
+        "Chat hours",
+        "count",
+        L,
+        Measure("intervals:stints", lambda t, s: t.seconds.sum() / 3600.0),
+        "Sum of the lengths of all agent stints, in hours (two chats at once count twice).",
+        dimensions=frozenset({"agent_id"}),
+        attrs_dimensions=False,
+    ),
+    metric(
+        "utilization",
+        "Utilization",
+        "rate",
+        L,
+        derived(
+            ("busy_hours", "online_hours"),
+            lambda v, c: div(v["busy_hours"], v["online_hours"]),
+        ),
+        "Time with at least one active chat / time online (agent_status intervals).",
+        dimensions=frozenset({"agent_id"}),
+        attrs_dimensions=False,
+    ),
+    metric(
+        "concurrency",
+        "Concurrency",
+        "ratio",
+        L,
+        derived(("chat_hours", "busy_hours"), lambda v, c: div(v["chat_hours"], v["busy_hours"])),
+        "Mean number of simultaneous chats per agent while busy: chat_hours / busy_hours.",
+        dimensions=frozenset({"agent_id"}),
+        attrs_dimensions=False,
+    ),
+    metric(
+        "tag_usage",
+        "Tagged conversations",
+        "rate",
+        L,
+        m.share(lambda t: t.tags.length() > 0),
+        "Share of conversations with >= 1 tag.",
+    ),
+    metric(
+        "tags_per_conversation",
+        "Tags per conversation",
+        "ratio",
+        L,
+        m.mean(lambda t: t.tags.length()),
+        "Mean number of tags per conversation.",
+    ),
+    metric(
+        "high_priority_share",
+        "High-priority share",
+        "rate",
+        L,
+        m.share(lambda t: t.top_priority.isin(["high", "urgent"])),
+        "Share of conversations with a high or urgent tag.",
+        increase_is_bad=True,
+    ),
+    metric(
+        "canned_usage",
+        "Canned response usage",
+        "rate",
+        L,
+        m.share(lambda t: t.canned_messages > 0, of=lambda t: t.agent_messages > 0),
+        "Share of agent-handled chats (an agent wrote) using canned responses.",
+    ),
+    metric(
+        "canned_per_chat",
+        "Canned messages per chat",
+        "ratio",
+        L,
+        m.ratio(m.col("canned_messages"), lambda t: (t.agent_messages > 0).cast("int64")),
+        "Canned messages / agent-handled chats.",
+    ),
+    metric(
+        "csat_with_canned",
+        "CSAT with canned responses",
+        "score",
+        L,
+        m.mean(lambda t: ibis.ifelse(t.canned_messages > 0, t.csat, None)),
+        "Mean CSAT of chats that used canned responses.",
+    ),
+    metric(
+        "csat_without_canned",
+        "CSAT without canned responses",
+        "score",
+        L,
+        m.mean(
+            lambda t: ibis.ifelse((t.canned_messages == 0) & (t.agent_messages > 0), t.csat, None)
+        ),
+        "Mean CSAT of agent-handled chats without canned responses.",
+    ),
+    metric(
+        "canned_time_saved",
+        "Time saved by canned responses",
+        "seconds",
+        L,
+        Measure(m.CONVERSATIONS, canned_time_saved_seconds),
+        "Canned messages x the `canned_seconds_saved` setting.",
+    ),
+    metric(
+        "escalation_rate",
+        "Escalation rate",
+        "rate",
+        L,
+        m.share(lambda t: t.resolution == "escalated", of=m.col("is_closed")),
+        "Conversations closed `escalated` / closed conversations.",
+        increase_is_bad=True,
+    ),
+]
+
+_BUSINESS_HOURS = [
+    ("first_response_time", "First response time", "first_response"),
+    ("wait_time", "Wait time", "wait"),
+    ("resolution_time", "Resolution time", "resolution"),
+]
+for _base, _label, _source in _BUSINESS_HOURS:
+    LIVE += durations(
+        f"{_base}_business_hours",
+        f"{_label} in business hours",
+        L,
+        m.value,
+        f"{_label}, counting only time inside the workspace's `business_hours` (null without "
+        "them).",
+        source=f"business:{_source}",
+    )
