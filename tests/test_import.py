@@ -211,3 +211,17 @@ def test_cli_import_summary_and_exit_codes(tmp_path: Path):
     result = runner.invoke(app, ["info", "--db", str(db)])
     assert result.exit_code == 0
     assert "conversations" in result.output and "message" in result.output
+
+
+def test_cli_settings_set_list_and_errors(tmp_path: Path):
+    runner = CliRunner()
+    db = str(tmp_path / "s.duckdb")
+    ok = runner.invoke(app, ["settings", "set", "timezone", "Europe/Helsinki", "--db", db])
+    assert ok.exit_code == 0 and 'timezone = "Europe/Helsinki"' in ok.output
+    shown = runner.invoke(app, ["settings", "list", "--db", db])
+    assert '"Europe/Helsinki"' in shown.output
+    bad = runner.invoke(app, ["settings", "set", "timezone", "Mars/Olympus", "--db", db])
+    assert bad.exit_code == 2
+    assert "setting timezone: 'Mars/Olympus' is not an IANA time zone name" in bad.output
+    unknown = runner.invoke(app, ["settings", "set", "colour", "blue", "--db", db])
+    assert unknown.exit_code == 2 and "unknown setting 'colour'" in unknown.output

@@ -246,8 +246,8 @@ def settings_set(
         with open_store(db) as store:
             save_setting(store.con, key, parsed)
             refresh_facts(store)
-    except (KeyError, ValueError) as exc:
-        raise _fail(str(exc).strip('"')) from None
+    except ChatlensError as exc:
+        raise _fail(str(exc)) from None
     out.print(f"{key} = {orjson.dumps(parsed).decode()}")
 
 

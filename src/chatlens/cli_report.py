@@ -20,6 +20,7 @@ from chatlens.reports.export import EXPORT_FORMATS, export_conversations, export
 from chatlens.reports.format import human
 from chatlens.store import open_store
 from chatlens.store.facts import refresh_facts
+from chatlens.store.settings import load_settings, make_settings
 
 metrics_app = typer.Typer(help="The metric catalogue.", no_args_is_help=True)
 export_app = typer.Typer(help="Row-level exports.", no_args_is_help=True)
@@ -82,6 +83,22 @@ def _engine(db: Path | None, overrides: dict[str, Any]) -> tuple[Any, Engine]:
         raise InputError(f"--set: {exc}") from None
 
 
+def _spark_engine(events: Path, db: Path | None, overrides: dict[str, Any]) -> Engine:
+    """An engine on Spark over an events Parquet file; settings from --db when given (else
+    the defaults), then --set."""
+    from chatlens.store.spark import open_spark
+
+    stored = {}
+    if db is not None:
+        with open_store(db, read_only=True) as store:
+            stored = load_settings(store.con).model_dump()
+    try:
+        settings = make_settings({**stored, **overrides})
+    except (ValueError, TypeError) as exc:
+        raise InputError(f"--set: {exc}") from None
+    return Engine.on(open_spark(events, settings), settings)
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(metrics_app, name="metrics")
     app.add_typer(export_app, name="export")
@@ -105,17 +122,38 @@ def report(
     fmt: Annotated[str, typer.Option("--format", help="table, csv, json or markdown")] = "table",
     settings: SetOption = None,
     db: DbOption = None,
+    engine_name: Annotated[
+        str,
+        typer.Option(
+            "--engine", help="duckdb (the store) or spark (an events Parquet file, --events)."
+        ),
+    ] = "duckdb",
+    events: Annotated[
+        Path | None,
+        typer.Option(
+            "--events",
+            help="With --engine spark: the events Parquet (chatlens export events).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Compute metrics for a period, optionally by time bucket and dimensions."""
     if fmt not in ("table", "csv", "json", "markdown"):
         raise _fail(f"unknown format {fmt!r}; expected table, csv, json or markdown")
+    if engine_name not in ("duckdb", "spark"):
+        raise _fail(f"unknown engine {engine_name!r}; expected duckdb or spark")
+    if (engine_name == "spark") != (events is not None):
+        raise _fail("--events FILE.parquet goes with --engine spark (and only with it)")
     try:
         ids = tuple(m.strip() for m in metrics.split(",")) if metrics else tuple(METRICS)
         dims = tuple(d.strip() for d in by.split(",")) if by else ()
         query = Query(ids, start, end, every, dims, _filters(filters), compare)
-        store, engine = _engine(db, _overrides(settings))
-        with store:
-            result = engine.run(query)
+        if events is not None:
+            result = _spark_engine(events, db, _overrides(settings)).run(query)
+        else:
+            store, engine = _engine(db, _overrides(settings))
+            with store:
+                result = engine.run(query)
     except ChatlensError as exc:
         raise _fail(str(exc)) from None
     {"json": _json, "csv": _csv, "markdown": _markdown, "table": _table}[fmt](result, query)
@@ -179,11 +217,12 @@ def _markdown(result: Result, query: Query) -> None:
 
 @metrics_app.command("list")
 def metrics_list() -> None:
-    """Every metric: id, unit, label."""
-    table = Table("id", "unit", "label", "section")
+    """Every metric: id, unit, label (one per line, easy to grep)."""
+    width = max(len(mid) for mid in METRICS)
     for metric in METRICS.values():
-        table.add_row(metric.id, metric.unit, metric.label, metric.section)
-    out.print(table)
+        out.print(
+            f"{metric.id:<{width}}  {metric.unit:<8}  {metric.label}", highlight=False, markup=False
+        )
 
 
 @metrics_app.command("explain")
