@@ -6,7 +6,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 DB ?= chatlens.duckdb
 
-.PHONY: demo test test-fast lint bench docs lock clean
+SPARK_STAMP := $(VENV)/.spark-stamp
+
+.PHONY: demo test test-fast test-spark lint bench docs lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -18,10 +20,19 @@ demo: $(STAMP)
 	$(VENV)/bin/chatlens demo --db $(DB)
 
 test: $(STAMP)
-	$(PY) -m pytest -n 2
+	$(PY) -m pytest -n 2 -m "not spark"
+
+# The optional Spark engine (chatlens[spark]): pyspark on top of the locked set, then the tests
+# that run the reference fixtures on Spark in local[2] (Java 17 needed; no network at run time).
+$(SPARK_STAMP): $(STAMP) requirements-spark.lock
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.lock -r requirements-spark.lock
+	touch $(SPARK_STAMP)
+
+test-spark: $(SPARK_STAMP)
+	$(PY) -m pytest -m spark
 
 test-fast: $(STAMP)
-	$(PY) -m pytest -n 2 -m "not slow"
+	$(PY) -m pytest -n 2 -m "not slow and not spark"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench
@@ -43,6 +54,9 @@ lock:
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
 	.lock-venv/bin/pip install -q -e '.[dev]'
 	.lock-venv/bin/pip freeze --exclude-editable | grep -v '^chatlens' > requirements.lock
+	.lock-venv/bin/pip install -q -e '.[spark]'
+	.lock-venv/bin/pip freeze --exclude-editable | grep -v '^chatlens' \
+		| grep -vxFf requirements.lock > requirements-spark.lock
 	rm -rf .lock-venv
 
 clean:

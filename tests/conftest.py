@@ -60,3 +60,13 @@ def value(store: Store, metric: str, start: str = "2026-11-01", end: str = "2026
     rows = report(store, metric, start, end, **kw).rows
     assert len(rows) == 1, rows
     return rows[0][metric]
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local Spark session for every `spark` test (pyspark imported only here)."""
+    from chatlens.store.spark import spark_session
+
+    session = spark_session()
+    yield session
+    session.stop()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -691,30 +692,37 @@ REF_OVERRIDDEN = Reference(EVENTS, **SETTINGS, **OVERRIDES)
 ALL = tuple(sorted(METRICS))
 
 
+def load_fixture(store, tmp) -> None:
+    """The fixture's settings and events, imported into `store`."""
+    for key, setting in SETTINGS.items():
+        save_setting(store.con, key, setting)
+    summary = load(store, EVENTS, tmp)
+    assert summary.rejected == 0
+
+
+def run_queries(run: Callable[..., Any]) -> dict[str, Any]:
+    """Every query the checks below read, run through `run(metrics, start, end, **kw)`
+    (the arguments of conftest.report without the store); also used for Spark."""
+    results = {
+        name: run(ALL, start, end, grain=grain) for name, (start, end, grain) in QUERIES.items()
+    }
+    results["overridden"] = run(ALL, *PERIOD, overrides=OVERRIDES)
+    for dimension in SPLITS:
+        splittable = [m for m in ALL if _splittable(m, dimension)]
+        results[f"by_{dimension}"] = run(splittable, *PERIOD, dimensions=[dimension])
+    results["dst_hours"] = run(
+        ("conversations", "conversations_per_hour"), *QUERIES["dst_day"][:2], grain="hour"
+    )
+    return results
+
+
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory):
     """The fixture imported once; every query run once for all metrics."""
     tmp = tmp_path_factory.mktemp("reference")
     with open_store(tmp / "reference.duckdb") as store:
-        for key, setting in SETTINGS.items():
-            save_setting(store.con, key, setting)
-        summary = load(store, EVENTS, tmp)
-        assert summary.rejected == 0
-        results = {
-            name: report(store, ALL, start, end, grain=grain)
-            for name, (start, end, grain) in QUERIES.items()
-        }
-        results["overridden"] = report(store, ALL, *PERIOD, overrides=OVERRIDES)
-        for dimension in SPLITS:
-            splittable = [m for m in ALL if _splittable(m, dimension)]
-            results[f"by_{dimension}"] = report(store, splittable, *PERIOD, dimensions=[dimension])
-        results["dst_hours"] = report(
-            store,
-            ("conversations", "conversations_per_hour"),
-            *QUERIES["dst_day"][:2],
-            grain="hour",
-        )
-        yield results
+        load_fixture(store, tmp)
+        yield run_queries(lambda *args, **kw: report(store, *args, **kw))
 
 
 def same(got: Any, want: Any) -> bool:

@@ -1,6 +1,6 @@
 """Compiling a source's ibis expression to the SQL of one engine.
 
-DuckDB uses ibis' own compiler unchanged. Spark uses ibis' PySpark compiler with two rules
+DuckDB uses ibis' own compiler unchanged. Spark uses ibis' PySpark compiler with a few rules
 replaced so that it means what DuckDB means:
 
 - `local_time(zone, ts)` (DuckDB's `timezone(zone, ts)`) becomes `from_utc_timestamp(ts, zone)`;
@@ -8,6 +8,10 @@ replaced so that it means what DuckDB means:
   wall-clock time in the zone.
 - epoch seconds keep their microseconds (`unix_micros(ts) / 1e6`, as DuckDB's `epoch(ts)`);
   ibis' `unix_timestamp` would drop the fraction.
+
+- a float literal is a DOUBLE (Spark would read `3600.0` as a DECIMAL and round quotients),
+  and a filtered count is `count_if` (ibis' `sum(cast(cond))` is NULL, not 0, when the
+  condition is NULL on every row).
 
 Quantiles need no change: ibis compiles `quantile` to Spark's exact `percentile` (linear
 interpolation, like DuckDB's `quantile_cont`), never to `approx_percentile`; a test checks it.
@@ -22,6 +26,7 @@ from typing import Any
 import ibis
 import ibis.expr.datatypes as dtypes
 import ibis.expr.types as ir
+from ibis.backends.sql.compilers.base import SQLGlotCompiler
 from ibis.backends.sql.compilers.pyspark import PySparkCompiler
 
 
@@ -35,7 +40,27 @@ class SparkCompiler(PySparkCompiler):
         return super().visit_ScalarUDF(op, **kw)
 
     def visit_ExtractEpochSeconds(self, op: Any, *, arg: Any) -> Any:
-        return self.f.unix_micros(self.cast(arg, dtypes.timestamp)) / 1e6
+        micros = self.f.unix_micros(self.cast(arg, dtypes.timestamp))
+        return self.cast(micros, dtypes.float64) / 1e6
+
+    def visit_CountStar(self, op: Any, *, arg: Any, where: Any) -> Any:
+        # ibis sums the cast condition, which is NULL when the condition is NULL on every row;
+        # a count is never NULL (DuckDB: COUNT(*) FILTER (WHERE ...))
+        if where is not None:
+            return self.f.count_if(where)
+        return super().visit_CountStar(op, arg=arg, where=where)
+
+    # ibis reads its `pyspark.treat_nan_as_null` option (False by default) for every float
+    # column and literal; the option exists only once the pyspark backend is loaded, so the
+    # default is spelled out here and compiling needs no pyspark.
+    def visit_Field(self, op: Any, *, rel: Any, name: str) -> Any:
+        return SQLGlotCompiler.visit_Field(self, op, rel=rel, name=name)
+
+    def visit_NonNullLiteral(self, op: Any, *, value: Any, dtype: Any) -> Any:
+        if dtype.is_floating():  # Spark reads `3600.0` as a DECIMAL: say DOUBLE
+            literal = SQLGlotCompiler.visit_NonNullLiteral(self, op, value=value, dtype=dtype)
+            return self.cast(literal, dtype)
+        return super().visit_NonNullLiteral(op, value=value, dtype=dtype)
 
 
 _SPARK = SparkCompiler()

@@ -275,12 +275,15 @@ class Engine:
         merged: dict[tuple[Any, ...], dict[str, Any]] = {}
         keys = ctx.keys
         computed: set[str] = set()
+        compiled = []
         for source, metrics in by_source.items():
             sql = self._compile(ctx, query, period, source, metrics)
-            if sql is None:
-                continue
+            if sql is not None:
+                compiled.append((source, metrics, sql))
+        results = self.backend.sql_many([sql for _, _, sql in compiled])
+        for (source, metrics, _), records in zip(compiled, results, strict=True):
             computed.add(source)
-            for record in self.backend.sql(sql):
+            for record in records:
                 key = tuple(record[k] for k in keys)
                 merged.setdefault(key, dict(zip(keys, key, strict=True))).update(
                     {m.id: record[m.id] for m in metrics}

@@ -29,6 +29,10 @@ class Backend(Protocol):
         """Run a query; its rows read by column name."""
         ...
 
+    def sql_many(self, queries: Sequence[str]) -> list[list[dict[str, Any]]]:
+        """Run independent queries (one per metric source); their rows in the same order."""
+        ...
+
     def create_temp_table(
         self, name: str, schema: ibis.Schema, rows: Sequence[tuple[Any, ...]]
     ) -> None:
@@ -57,6 +61,9 @@ class DuckDBBackend:
     def sql(self, query: str) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = self.store.con.sql(query).to_arrow_table().to_pylist()
         return rows
+
+    def sql_many(self, queries: Sequence[str]) -> list[list[dict[str, Any]]]:
+        return [self.sql(query) for query in queries]  # one connection: one at a time
 
     def create_temp_table(
         self, name: str, schema: ibis.Schema, rows: Sequence[tuple[Any, ...]]

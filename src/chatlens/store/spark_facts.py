@@ -1,0 +1,389 @@
+"""The conversation facts and agent stints in Spark SQL (for `chatlens[spark]`).
+
+The same derivation as facts_sql.py (read that first: its comments say why), over every
+conversation of the `events` view, written with what Spark has:
+
+- `first(x ORDER BY k)` and `arg_max(x, k)` become `min_by`/`max_by` over a struct key; DuckDB's
+  `arg_max` skips rows whose value is NULL, so those filters add `x IS NOT NULL`.
+- `list(x ORDER BY k)` becomes the sorted `collect_list` of `struct(k, x)`, keeping `x`.
+- correlated subqueries with inequalities (first pick-up and response after queue entry, a
+  stint's end) become joins grouped back to one row.
+- `epoch(ts)` becomes `unix_micros(ts) / 1e6` (the same double DuckDB computes), and a window
+  of days `CAST(days * 86400e6 AS BIGINT)` microseconds, rounded half to even as DuckDB does.
+
+Settings are bound as named parameters (`:grace`...), the same ones as the DuckDB query.
+tests/test_spark.py checks that both give the same rows for a simulated operation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chatlens.store.settings import Settings, fallback_phrases
+
+
+def _epoch(ts: str) -> str:
+    return f"unix_micros({ts}) / 1e6"
+
+
+def _window(param: str) -> str:
+    return f"CAST(rint(:{param} * 86400e6) AS BIGINT)"
+
+
+def _sorted(value: str, *keys: str, where: str | None = None) -> str:
+    """`list(value ORDER BY keys) FILTER (WHERE where)` (NULL values dropped, as Spark does)."""
+    fields = "".join(f"'k{i}', {key}, " for i, key in enumerate(keys))
+    item = f"named_struct({fields}'v', {value})"
+    if where:
+        item = f"CASE WHEN {where} THEN {item} END"
+    return f"transform(array_sort(collect_list({item})), x -> x.v)"
+
+
+def _first(column: str) -> str:
+    """The conversation_started value of a column, else its first non-null one."""
+    return (
+        f"min_by({column}, struct(type <> 'conversation_started', ts, seq))"
+        f" FILTER (WHERE {column} IS NOT NULL) AS {column}"
+    )
+
+
+def _last(value: str, where: str, alias: str) -> str:
+    """DuckDB's `arg_max(value, (ts, seq)) FILTER (WHERE where)`."""
+    return (
+        f"max_by({value}, struct(ts, seq))"
+        f" FILTER (WHERE {where} AND {value} IS NOT NULL) AS {alias}"
+    )
+
+
+_RATINGS = ",\n    ".join(
+    _last("score", f"type = 'rating' AND kind = '{kind}'", kind)
+    for kind in ("csat", "nps", "ces", "thumbs", "uss")
+)
+
+_RESPONSE_TIMES = _sorted(
+    f"{_epoch('next_agent_ts')} - {_epoch('ts')}",
+    "ts",
+    "seq",
+    where="sender = 'customer' AND prev_sender IS DISTINCT FROM 'customer' "
+    "AND next_agent_ts IS NOT NULL AND NOT overtaken",
+)
+_BOT_RESPONSE_TIMES = _sorted(
+    f"{_epoch('ts')} - {_epoch('prev_ts')}",
+    "ts",
+    "seq",
+    where="sender = 'bot' AND prev_sender = 'customer'",
+)
+
+SPARK_FACTS_SQL = f"""
+WITH ev AS (
+  SELECT * FROM events WHERE conversation_id IS NOT NULL
+),
+msg AS (
+  SELECT conversation_id, ts, seq, sender, agent_id, welcome, canned_response_id,
+         sender = 'bot' AND coalesce(fallback, {{fallback_match}}, false) AS is_fallback
+  FROM ev
+  WHERE type = 'message' AND sender IN ('customer', 'bot', 'agent')
+    AND NOT coalesce(private, false)
+),
+msg_seq AS (
+  SELECT *,
+    lag(sender) OVER (PARTITION BY conversation_id ORDER BY ts, seq) AS prev_sender,
+    lag(ts) OVER (PARTITION BY conversation_id ORDER BY ts, seq) AS prev_ts,
+    min(CASE WHEN sender = 'agent' THEN ts END) OVER (PARTITION BY conversation_id
+        ORDER BY ts, seq ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS next_agent_ts
+  FROM msg
+),
+run_marks AS (
+  SELECT *,
+    coalesce(next_run_ts < next_agent_ts, false) AS overtaken
+  FROM (
+    SELECT *,
+      min(CASE WHEN sender = 'customer' AND prev_sender IS DISTINCT FROM 'customer'
+               THEN ts END)
+        OVER (PARTITION BY conversation_id ORDER BY ts, seq
+              ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS next_run_ts
+    FROM msg_seq
+  )
+),
+runs AS (
+  SELECT conversation_id,
+    {_RESPONSE_TIMES} AS response_times,
+    {_BOT_RESPONSE_TIMES} AS bot_response_times
+  FROM run_marks
+  GROUP BY conversation_id
+),
+msg_facts AS (
+  SELECT conversation_id,
+    min(ts) AS first_message_at,
+    max(ts) AS last_message_at,
+    count(*) AS messages,
+    count(*) FILTER (WHERE sender = 'customer') AS customer_messages,
+    count(*) FILTER (WHERE sender = 'bot') AS bot_messages,
+    count(*) FILTER (WHERE sender = 'agent') AS agent_messages,
+    count(*) FILTER (WHERE welcome) AS welcome_messages,
+    count(*) FILTER (WHERE is_fallback) AS fallback_messages,
+    coalesce(max_by(is_fallback, struct(ts, seq))
+      FILTER (WHERE sender = 'bot' AND is_fallback IS NOT NULL), false) AS last_bot_turn_fallback,
+    min(ts) FILTER (WHERE sender = 'agent') AS first_agent_message_at,
+    count(*) FILTER (WHERE sender = 'agent' AND canned_response_id IS NOT NULL)
+      AS canned_messages,
+    min(ts) FILTER (WHERE welcome) AS first_welcome_at,
+    max(ts) FILTER (WHERE sender = 'customer') AS last_customer_message_at
+  FROM msg_seq GROUP BY conversation_id
+),
+base AS (
+  SELECT conversation_id,
+    coalesce(min(ts) FILTER (WHERE type = 'conversation_started'), min(ts)) AS started_at,
+    {_first("channel")},
+    coalesce(min_by(initiated_by, struct(ts, seq)) FILTER (WHERE type = 'conversation_started'),
+      'customer') AS initiated_by,
+    {_first("customer_id")},
+    {_first("bot_id")},
+    {_first("team")},
+    {_first("attrs")},
+    min_by(page_url, struct(ts, seq)) FILTER (WHERE type = 'conversation_started') AS page_url,
+    max(ts) FILTER (WHERE type <> 'rating') AS last_activity_at,
+    min(ts) FILTER (WHERE type = 'handoff_requested') AS handoff_at,
+    min(ts) FILTER (WHERE type = 'agent_joined') AS first_agent_joined_at,
+    max(ts) FILTER (WHERE type = 'conversation_closed') AS last_close_at,
+    {_last("resolution", "type = 'conversation_closed'", "last_resolution")},
+    {_last("resolved_by", "type = 'conversation_closed'", "last_resolved_by")},
+    max(ts) FILTER (WHERE type = 'conversation_reopened') AS last_reopen_at,
+    count(*) FILTER (WHERE type = 'conversation_closed') AS closes,
+    count(*) FILTER (WHERE type = 'conversation_reopened') AS reopens,
+    coalesce(bool_or(resolution = 'escalated') FILTER (WHERE type = 'conversation_closed'),
+      false) AS escalated,
+    count(*) FILTER (WHERE type = 'transferred') AS transfers,
+    count(*) FILTER (WHERE type = 'chat_offered') AS chats_offered,
+    count(*) FILTER (WHERE type = 'chat_declined') AS chats_declined,
+    count(*) FILTER (WHERE type = 'chat_declined' AND reason = 'timeout') AS chats_timed_out,
+    {_RATINGS},
+    count(*) FILTER (WHERE type = 'rating' AND comment IS NOT NULL) AS rating_comments,
+    min(ts) FILTER (WHERE type = 'rating') AS first_rated_at
+  FROM ev GROUP BY conversation_id
+),
+agent_list AS (
+  SELECT conversation_id, {_sorted("agent_id", "first_ts", "agent_id")} AS agents
+  FROM (
+    SELECT conversation_id, agent_id, min(ts) AS first_ts FROM ev
+    WHERE agent_id IS NOT NULL AND (type IN ('agent_joined', 'transferred')
+      OR (type = 'message' AND sender = 'agent' AND NOT coalesce(private, false)))
+    GROUP BY conversation_id, agent_id
+  )
+  GROUP BY conversation_id
+),
+tag_state AS (
+  SELECT conversation_id, tag,
+    {_last("type", "true", "last_op")},
+    {_last("category", "type = 'tag_added'", "category")},
+    {_last("priority", "type = 'tag_added'", "priority")}
+  FROM ev WHERE type IN ('tag_added', 'tag_removed') GROUP BY conversation_id, tag
+),
+tags AS (
+  SELECT conversation_id,
+    array_sort(collect_list(tag)) AS tags,
+    array_sort(array_distinct(collect_list(category))) AS tag_categories,
+    max(CASE priority WHEN 'urgent' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2
+        WHEN 'normal' THEN 2 WHEN 'low' THEN 1 END) AS priority_rank
+  FROM tag_state WHERE last_op = 'tag_added' GROUP BY conversation_id
+),
+handle AS (
+  SELECT conversation_id, sum(seconds) AS handle_seconds FROM agent_stints
+  GROUP BY conversation_id
+),
+f1 AS (
+  SELECT b.*,
+    m.first_message_at, m.last_message_at, m.messages, m.customer_messages, m.bot_messages,
+    m.agent_messages, m.welcome_messages, m.fallback_messages, m.last_bot_turn_fallback,
+    m.first_agent_message_at, m.canned_messages, m.first_welcome_at,
+    m.last_customer_message_at,
+    t.tags, t.tag_categories, t.priority_rank, a.agents,
+    r.response_times, r.bot_response_times, h.handle_seconds,
+    coalesce(m.bot_messages, 0) > 0 AS bot_involved,
+    b.last_close_at IS NOT NULL
+      AND (b.last_reopen_at IS NULL OR b.last_close_at >= b.last_reopen_at) AS is_closed
+  FROM base b
+  LEFT JOIN msg_facts m USING (conversation_id)
+  LEFT JOIN tags t USING (conversation_id)
+  LEFT JOIN agent_list a USING (conversation_id)
+  LEFT JOIN runs r USING (conversation_id)
+  LEFT JOIN handle h USING (conversation_id)
+),
+f2 AS (
+  SELECT *,
+    handoff_at IS NOT NULL OR first_agent_joined_at IS NOT NULL
+      OR first_agent_message_at IS NOT NULL OR NOT bot_involved AS has_human_part,
+    CASE WHEN is_closed THEN last_close_at ELSE last_activity_at END AS ended_at,
+    CASE WHEN is_closed THEN last_close_at END AS closed_at,
+    CASE WHEN is_closed THEN last_resolution END AS resolution,
+    CASE WHEN is_closed THEN last_resolved_by END AS resolved_by
+  FROM f1
+),
+f3 AS (
+  SELECT *,
+    CASE WHEN has_human_part THEN coalesce(handoff_at,
+      CASE WHEN NOT bot_involved THEN started_at END,
+      first_agent_joined_at, first_agent_message_at) END AS queue_entry_at
+  FROM f2
+),
+pickups AS (
+  SELECT f.conversation_id, min(e.ts) AS picked_up_at
+  FROM f3 f JOIN ev e ON e.conversation_id = f.conversation_id
+    AND e.type = 'agent_joined' AND e.ts >= f.queue_entry_at
+  GROUP BY f.conversation_id
+),
+responses AS (
+  SELECT f.conversation_id, min(m.ts) AS first_response_at
+  FROM f3 f JOIN msg m ON m.conversation_id = f.conversation_id
+    AND m.sender = 'agent' AND m.ts >= f.queue_entry_at
+  GROUP BY f.conversation_id
+),
+f4 AS (
+  SELECT f.*, p.picked_up_at, r.first_response_at
+  FROM f3 f
+  LEFT JOIN pickups p USING (conversation_id)
+  LEFT JOIN responses r USING (conversation_id)
+),
+f5 AS (
+  SELECT *,
+    has_human_part AND (first_response_at IS NULL OR first_response_at > ended_at)
+      AS unanswered,
+    {_epoch("ended_at")} - {_epoch("queue_entry_at")} < :grace AS left_within_grace
+  FROM f4
+),
+goals AS (
+  SELECT g.event_id, g.goal, g.value, g.ts,
+    max_by(c.conversation_id, struct(c.started_at, c.conversation_id)) AS conversation_id
+  FROM events g JOIN f5 c
+    ON g.customer_id = c.customer_id AND c.started_at <= g.ts
+    AND unix_micros(g.ts) <= unix_micros(c.ended_at) + {_window("attribution_days")}
+  WHERE g.type = 'goal_completed'
+  GROUP BY g.event_id, g.goal, g.value, g.ts
+),
+goal_facts AS (
+  SELECT conversation_id,
+    array_sort(array_distinct(collect_list(goal))) AS goals,
+    count(*) FILTER (WHERE goal IN ('purchase', 'signup', 'lead')) AS conversions,
+    count(*) FILTER (WHERE goal = 'lead') AS leads,
+    sum(value) FILTER (WHERE goal = 'purchase') AS revenue,
+    min(ts) FILTER (WHERE goal IN ('purchase', 'signup', 'lead')) AS first_conversion_at
+  FROM goals GROUP BY conversation_id
+),
+followups AS (
+  SELECT c.conversation_id, count(n.conversation_id) > 0 AS followup_contact
+  FROM f5 c LEFT JOIN f5 n
+    ON n.customer_id = c.customer_id AND n.conversation_id <> c.conversation_id
+    AND n.started_at > c.started_at
+    AND unix_micros(n.started_at) <= unix_micros(c.ended_at) + {_window("followup_days")}
+  GROUP BY c.conversation_id
+)
+SELECT
+  f.conversation_id, f.started_at, f.channel, f.initiated_by, f.customer_id, f.bot_id, f.team,
+  f.attrs, f.page_url, coalesce(f.agents, CAST(array() AS ARRAY<STRING>)) AS agents,
+  try_element_at(f.agents, 1) AS first_agent_id,
+  coalesce(f.messages, 0) AS messages,
+  coalesce(f.customer_messages, 0) AS customer_messages,
+  coalesce(f.bot_messages, 0) AS bot_messages,
+  coalesce(f.agent_messages, 0) AS agent_messages,
+  f.first_message_at, f.last_message_at,
+  coalesce(f.welcome_messages, 0) AS welcome_messages,
+  coalesce(f.messages, 0) > 0 AND f.messages = f.welcome_messages AS welcome_only,
+  coalesce(f.last_customer_message_at > f.first_welcome_at
+    OR (f.first_welcome_at IS NULL AND f.customer_messages > 0), false) AS engaged,
+  coalesce(f.fallback_messages, 0) AS fallback_messages,
+  coalesce(f.last_bot_turn_fallback, false) AS last_bot_turn_fallback,
+  f.bot_involved, f.has_human_part, f.bot_involved AND NOT f.has_human_part AS bot_only,
+  f.handoff_at, f.queue_entry_at, f.picked_up_at, f.first_agent_message_at,
+  f.first_response_at, f.unanswered, f.left_within_grace,
+  f.unanswered AND NOT coalesce(f.left_within_grace, false) AS missed,
+  CASE WHEN f.unanswered AND NOT coalesce(f.left_within_grace, false) THEN
+    CASE WHEN f.chats_timed_out > 0 THEN 'timeout' WHEN f.chats_declined > 0 THEN 'declined'
+      ELSE 'customer_left' END END AS missed_reason,
+  CASE WHEN NOT (f.unanswered AND NOT coalesce(f.left_within_grace, false))
+    THEN {_epoch("f.picked_up_at")} - {_epoch("f.queue_entry_at")} END AS wait_seconds,
+  {_epoch("f.first_response_at")} - {_epoch("f.queue_entry_at")} AS first_response_seconds,
+  coalesce(f.response_times, CAST(array() AS ARRAY<DOUBLE>)) AS response_times,
+  coalesce(f.bot_response_times, CAST(array() AS ARRAY<DOUBLE>)) AS bot_response_times,
+  f.chats_offered, f.chats_declined, f.transfers, f.handle_seconds,
+  coalesce(f.tags, CAST(array() AS ARRAY<STRING>)) AS tags,
+  coalesce(f.tag_categories, CAST(array() AS ARRAY<STRING>)) AS tag_categories,
+  CASE f.priority_rank WHEN 4 THEN 'urgent' WHEN 3 THEN 'high' WHEN 2 THEN 'medium'
+    WHEN 1 THEN 'low' END AS top_priority,
+  coalesce(f.canned_messages, 0) AS canned_messages,
+  f.is_closed, f.closed_at, f.ended_at, f.resolution, f.resolved_by,
+  f.closes, f.reopens, f.escalated,
+  CASE WHEN f.resolution = 'resolved' THEN {_epoch("f.closed_at")} - {_epoch("f.started_at")}
+    END AS resolution_seconds,
+  {_epoch("greatest(f.last_message_at, f.closed_at)")} - {_epoch("f.first_message_at")}
+    AS duration_seconds,
+  f.bot_involved AND NOT f.has_human_part AND coalesce(
+    (f.resolution = 'resolved' AND f.resolved_by IN ('bot', 'customer'))
+    OR (f.resolution IS NULL AND NOT f.last_bot_turn_fallback), false
+  ) AS bot_resolved,
+  fu.followup_contact,
+  coalesce(f.is_closed AND f.resolution = 'resolved' AND f.reopens = 0 AND f.transfers = 0
+    AND NOT f.escalated AND NOT fu.followup_contact, false) AS first_contact_resolved,
+  f.csat, f.nps, f.ces, f.thumbs, f.uss, f.rating_comments, f.first_rated_at,
+  coalesce(f.csat <= 2, false) OR coalesce(f.thumbs = 0, false) AS rated_negative,
+  coalesce(g.goals, CAST(array() AS ARRAY<STRING>)) AS goals,
+  coalesce(g.conversions, 0) AS conversions,
+  coalesce(g.leads, 0) AS leads, g.revenue, g.first_conversion_at,
+  CASE
+    WHEN f.unanswered AND NOT coalesce(f.left_within_grace, false) THEN 'missed'
+    WHEN f.is_closed THEN coalesce(f.resolution, 'closed')
+    WHEN f.bot_involved AND NOT f.has_human_part
+      AND NOT coalesce(f.last_bot_turn_fallback, false) THEN 'resolved'
+    ELSE 'open'
+  END AS outcome
+FROM f5 f
+LEFT JOIN goal_facts g USING (conversation_id)
+LEFT JOIN followups fu USING (conversation_id)
+"""
+
+SPARK_STINTS_SQL = f"""
+WITH ev AS (
+  SELECT * FROM events WHERE conversation_id IS NOT NULL
+),
+starts AS (
+  SELECT conversation_id, agent_id, team, ts, seq FROM ev
+  WHERE type IN ('agent_joined', 'transferred') AND agent_id IS NOT NULL
+),
+next_end AS (  -- the next transfer or close after the start
+  SELECT s.seq, min(e.ts) AS ts
+  FROM starts s JOIN ev e ON e.conversation_id = s.conversation_id
+    AND e.type IN ('transferred', 'conversation_closed')
+    AND (e.ts > s.ts OR (e.ts = s.ts AND e.seq > s.seq))
+  GROUP BY s.seq
+),
+last_said AS (  -- else the agent's last message since the start
+  SELECT s.seq, max(m.ts) AS ts
+  FROM starts s JOIN ev m ON m.conversation_id = s.conversation_id
+    AND m.type = 'message' AND m.sender = 'agent' AND NOT coalesce(m.private, false)
+    AND m.agent_id = s.agent_id AND m.ts >= s.ts
+  GROUP BY s.seq
+),
+stints AS (
+  SELECT s.conversation_id, s.agent_id, s.team, s.ts AS started_at,
+    coalesce(n.ts, l.ts, s.ts) AS ended_at
+  FROM starts s
+  LEFT JOIN next_end n ON n.seq = s.seq
+  LEFT JOIN last_said l ON l.seq = s.seq
+)
+SELECT conversation_id, agent_id, team, started_at, ended_at,
+  {_epoch("ended_at")} - {_epoch("started_at")} AS seconds
+FROM stints
+"""
+
+
+def spark_facts_query(settings: Settings) -> tuple[str, dict[str, Any]]:
+    """The Spark facts SELECT for these settings and its named parameters."""
+    phrases = fallback_phrases(settings)
+    params: dict[str, Any] = {f"phrase{i}": p for i, p in enumerate(phrases)}
+    text = "lower(replace(text, '\u2019', chr(39)))"
+    match = "(" + " OR ".join(f"contains({text}, :phrase{i})" for i in range(len(phrases))) + ")"
+    params.update(
+        grace=settings.missed_chat_grace_seconds,
+        attribution_days=settings.attribution_days,
+        followup_days=settings.fcr_followup_days,
+    )
+    return SPARK_FACTS_SQL.format(fallback_match=match), params
