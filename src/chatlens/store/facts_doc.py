@@ -116,4 +116,14 @@ def facts_markdown() -> str:
         "|---|---|",
     ]
     lines += [f"| `{name}` | {text} |" for name, text in FACT_COLUMNS.items()]
+    lines += [
+        "",
+        "## Agent stints",
+        "",
+        "Beside the facts, the table `agent_stints` holds one row per agent stint: from",
+        "`agent_joined` (or a transfer to the agent) until the next transfer or close of the",
+        "conversation, else until that agent's last message (`conversation_id`, `agent_id`,",
+        "`team`, `started_at`, `ended_at`, `seconds`). Handle time, busy time, utilization and",
+        "concurrency are computed from it; it is refreshed with the facts.",
+    ]
     return "\n".join(lines) + "\n"
