@@ -10,11 +10,11 @@ from typing import Annotated
 
 import orjson
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from chatlens import cli_report
+from chatlens.cli_common import DbOption, err, fail, out
 from chatlens.events import ChatlensError
 from chatlens.ingest import ImportSummary, import_file, progress_total
 from chatlens.store import Store, open_store
@@ -37,23 +37,6 @@ app.add_typer(settings_app, name="settings")
 cli_report.register(app)
 app.add_typer(docs_app, name="docs")
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
-
-DbOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--db",
-        help="The store file (default $CHATLENS_DB or ./chatlens.duckdb).",
-        show_default=False,
-    ),
-]
-
-
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
-    return typer.Exit(2)
-
 
 @app.command("import")
 def import_cmd(
@@ -72,7 +55,7 @@ def import_cmd(
             refreshed = refresh_facts(store)
             took = time.perf_counter() - started
     except ChatlensError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     if len(files) > 1:
         _print_summary(total)
     how = "rebuilt" if refreshed.full else "updated"
@@ -115,7 +98,7 @@ def info(db: DbOption = None) -> None:
         with open_store(db) as store:
             facts = store_info(store)
     except ChatlensError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     table = Table(title=f"chatlens store {db_path(db)}", show_header=False)
     for key, value in facts.summary.items():
         table.add_row(key, f"{value:,}" if isinstance(value, int) else str(value))
@@ -184,7 +167,7 @@ def demo(
             refresh_facts(store)
             facts = store_info(store)
     except ChatlensError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     out.print(
         f"demo store ready: {path} ({facts.summary['conversations']:,} conversations, "
         f"{facts.summary['events']:,} events, events file {source})"
@@ -247,7 +230,7 @@ def settings_set(
             save_setting(store.con, key, parsed)
             refresh_facts(store)
     except ChatlensError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     out.print(f"{key} = {orjson.dumps(parsed).decode()}")
 
 

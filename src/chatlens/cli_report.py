@@ -11,10 +11,9 @@ from typing import Annotated, Any
 
 import orjson
 import typer
-from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
+from chatlens.cli_common import DbOption, fail, out
 from chatlens.events import ChatlensError, InputError
 from chatlens.metrics import METRICS, Engine, Query, Result
 from chatlens.reports.export import EXPORT_FORMATS, export_conversations, export_events
@@ -25,10 +24,7 @@ from chatlens.store.settings import load_settings, make_settings
 
 metrics_app = typer.Typer(help="The metric catalogue.", no_args_is_help=True)
 export_app = typer.Typer(help="Row-level exports.", no_args_is_help=True)
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
 
-DbOption = Annotated[Path | None, typer.Option("--db", help="The store file.", show_default=False)]
 FromOption = Annotated[str, typer.Option("--from", help="First day (or date-time), local.")]
 ToOption = Annotated[str, typer.Option("--to", help="Last day (or date-time), inclusive.")]
 FilterOption = Annotated[
@@ -40,11 +36,6 @@ FilterOption = Annotated[
 SetOption = Annotated[
     list[str] | None, typer.Option("--set", help="KEY=VALUE: override a setting for this run only.")
 ]
-
-
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True)
-    return typer.Exit(2)
 
 
 def _pairs(items: list[str] | None, what: str) -> list[tuple[str, str]]:
@@ -140,11 +131,11 @@ def report(
 ) -> None:
     """Compute metrics for a period, optionally by time bucket and dimensions."""
     if fmt not in ("table", "csv", "json", "markdown"):
-        raise _fail(f"unknown format {fmt!r}; expected table, csv, json or markdown")
+        raise fail(f"unknown format {fmt!r}; expected table, csv, json or markdown")
     if engine_name not in ("duckdb", "spark"):
-        raise _fail(f"unknown engine {engine_name!r}; expected duckdb or spark")
+        raise fail(f"unknown engine {engine_name!r}; expected duckdb or spark")
     if (engine_name == "spark") != (events is not None):
-        raise _fail("--events FILE.parquet goes with --engine spark (and only with it)")
+        raise fail("--events FILE.parquet goes with --engine spark (and only with it)")
     try:
         ids = tuple(m.strip() for m in metrics.split(",")) if metrics else tuple(METRICS)
         dims = tuple(d.strip() for d in by.split(",")) if by else ()
@@ -156,7 +147,7 @@ def report(
             with store:
                 result = engine.run(query)
     except ChatlensError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     {"json": _json, "csv": _csv, "markdown": _markdown, "table": _table}[fmt](result, query)
 
 
@@ -237,7 +228,7 @@ def metrics_explain(
 ) -> None:
     """Print the SQL a metric compiles to on the current engine (DuckDB)."""
     if metric_id not in METRICS:
-        raise _fail(f"unknown metric {metric_id!r}; `chatlens metrics list` shows them all")
+        raise fail(f"unknown metric {metric_id!r}; `chatlens metrics list` shows them all")
     metric = METRICS[metric_id]
     dims = tuple(d.strip() for d in by.split(",")) if by else ()
     try:
@@ -245,7 +236,7 @@ def metrics_explain(
         with store:
             sql = engine.explain(metric_id, Query((metric_id,), start, end, every, dims))
     except ChatlensError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     out.print(f"-- {metric.id}: {metric.description}", highlight=False, markup=False)
     out.print(sql, highlight=False, markup=False)
 
@@ -262,7 +253,7 @@ def export_conversations_cmd(
 ) -> None:
     """One row per conversation with its facts, for any filter."""
     if fmt not in EXPORT_FORMATS:
-        raise _fail(f"unknown format {fmt!r}; expected one of {', '.join(EXPORT_FORMATS)}")
+        raise fail(f"unknown format {fmt!r}; expected one of {', '.join(EXPORT_FORMATS)}")
     try:
         store, engine = _engine(db, _overrides(settings))
         with store:
@@ -273,7 +264,7 @@ def export_conversations_cmd(
                 out_file,
             )
     except ChatlensError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     out.print(f"wrote {count:,} conversations to {out_file}")
 
 
@@ -285,11 +276,11 @@ def export_events_cmd(
 ) -> None:
     """Every event as Parquet (what the Spark engine reads)."""
     if fmt != "parquet":
-        raise _fail("events export only as parquet")
+        raise fail("events export only as parquet")
     try:
         store, engine = _engine(db, {})
         with store:
             count = export_events(engine, out_file)
     except ChatlensError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     out.print(f"wrote {count:,} events to {out_file}")

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import ibis
 import ibis.expr.datatypes as dtypes
 import ibis.expr.types as ir
 
 from chatlens.metrics.periods import Bucket, Period
+from chatlens.store.settings import Settings
 
 _UTC = dtypes.Timestamp(timezone="UTC")
 _LOCAL = dtypes.Timestamp()
@@ -58,8 +59,7 @@ class Context:
     schemas: Mapping[str, ibis.Schema]
     facts_table: str
     calendar: list[Bucket]
-    settings: object
-    extra: dict[str, object] = field(default_factory=dict)
+    settings: Settings
 
     @property
     def keys(self) -> list[str]:
@@ -200,19 +200,7 @@ def counts_by(column: str) -> Callable[[Context], ir.Table | None]:
 
 
 def calendar_table(ctx: Context) -> ir.Table:
-    """The query's buckets with their local and UTC bounds."""
-    rows = [
-        {
-            "bucket": b.label,
-            "bucket_start": b.start,
-            "bucket_end": b.end,
-            "start_utc": ctx.period.utc(b.start),
-            "end_utc": ctx.period.utc(b.end),
-            "previous_start": b.start - (b.end - b.start),
-        }
-        for b in ctx.calendar
-    ]
-    ctx.extra["calendar_rows"] = rows
+    """The query's buckets with their local and UTC bounds (filled by Engine.context)."""
     return ibis.table(CALENDAR_SCHEMA, name="_calendar")
 
 
@@ -271,7 +259,7 @@ def returning_customers(ctx: Context) -> ir.Table | None:
     facts = _facts(ctx)
     current = _customer_buckets(ctx, facts, "bucket_start", "bucket_end")
     cal = calendar_table(ctx)
-    window = _days(ctx.settings.returning_window_days)  # type: ignore[attr-defined]
+    window = _days(ctx.settings.returning_window_days)
     current = current.join(cal, "bucket").select("bucket", "customer_id", "bucket_start")
     prior = _facts(ctx).select(prior_customer="customer_id", prior_ts="local_ts")
     returning = current.semi_join(
@@ -413,7 +401,7 @@ def business_seconds(
     hours (`value`); None when the workspace has no business hours."""
 
     def build(ctx: Context) -> ir.Table | None:
-        if not getattr(ctx.settings, "business_hours", None):
+        if not ctx.settings.business_hours:
             return None
         c = conversations(ctx)
         assert c is not None

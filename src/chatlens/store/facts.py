@@ -15,8 +15,8 @@ from typing import Any
 import orjson
 
 from chatlens.store.db import Store
-from chatlens.store.facts_sql import FACTS_SQL, STINTS_SQL
-from chatlens.store.settings import Settings, fallback_phrases, load_settings
+from chatlens.store.facts_sql import FACTS_SQL, STINTS_SQL, facts_parameters
+from chatlens.store.settings import Settings, load_settings
 from chatlens.store.sql import run
 
 FACTS_VERSION = "3"
@@ -33,15 +33,7 @@ class RefreshResult:
 
 def _query(settings: Settings) -> tuple[str, dict[str, Any], str]:
     """The facts SELECT for these settings, its parameters, and a version key."""
-    phrases = fallback_phrases(settings)
-    params: dict[str, Any] = {f"phrase{i}": p for i, p in enumerate(phrases)}
-    text = "lower(replace(text, '\u2019', ''''))"
-    match = "(" + " OR ".join(f"contains({text}, $phrase{i})" for i in range(len(phrases))) + ")"
-    params.update(
-        grace=settings.missed_chat_grace_seconds,
-        attribution_days=settings.attribution_days,
-        followup_days=settings.fcr_followup_days,
-    )
+    match, params = facts_parameters(settings, marker="$", apostrophe="''''")
     key = hashlib.sha256(orjson.dumps([FACTS_VERSION, params], option=orjson.OPT_SORT_KEYS))
     return FACTS_SQL.format(fallback_match=match), params, key.hexdigest()[:16]
 

@@ -6,7 +6,55 @@ are complete) and yields their facts. `{fallback_match}` is filled with the phra
 settings it depends on are bound as named parameters.
 """
 
-FACTS_SQL = """
+from __future__ import annotations
+
+from typing import Any
+
+from chatlens.store.settings import Settings, fallback_phrases
+
+
+def facts_parameters(
+    settings: Settings, *, marker: str, apostrophe: str
+) -> tuple[str, dict[str, Any]]:
+    """The fallback-phrase test to put in `{fallback_match}` and the named parameters of the
+    facts SQL, for a dialect's parameter `marker` ($ or :) and its way of writing an
+    apostrophe inside a string."""
+    phrases = fallback_phrases(settings)
+    params: dict[str, Any] = {f"phrase{i}": p for i, p in enumerate(phrases)}
+    text = f"lower(replace(text, '\u2019', {apostrophe}))"
+    match = " OR ".join(f"contains({text}, {marker}phrase{i})" for i in range(len(phrases)))
+    params.update(
+        grace=settings.missed_chat_grace_seconds,
+        attribution_days=settings.attribution_days,
+        followup_days=settings.fcr_followup_days,
+    )
+    return f"({match})", params
+
+
+STATE_CTES = """
+-- shared with the Spark facts (store/spark_facts.py): the human part, the end and the
+-- queue entry of a conversation, from the columns of f1
+f2 AS (
+  SELECT *,
+    handoff_at IS NOT NULL OR first_agent_joined_at IS NOT NULL
+      OR first_agent_message_at IS NOT NULL OR NOT bot_involved AS has_human_part,
+    CASE WHEN is_closed THEN last_close_at ELSE last_activity_at END AS ended_at,
+    CASE WHEN is_closed THEN last_close_at END AS closed_at,
+    CASE WHEN is_closed THEN last_resolution END AS resolution,
+    CASE WHEN is_closed THEN last_resolved_by END AS resolved_by
+  FROM f1
+),
+f3 AS (
+  SELECT *,
+    CASE WHEN has_human_part THEN coalesce(handoff_at,
+      CASE WHEN NOT bot_involved THEN started_at END,
+      first_agent_joined_at, first_agent_message_at) END AS queue_entry_at
+  FROM f2
+),
+"""
+
+FACTS_SQL = (
+    """
 WITH ev AS (
   SELECT * FROM events
   WHERE conversation_id IN (SELECT conversation_id FROM _scope)
@@ -153,23 +201,9 @@ f1 AS (
   LEFT JOIN runs r USING (conversation_id)
   LEFT JOIN handle h USING (conversation_id)
 ),
-f2 AS (
-  SELECT *,
-    handoff_at IS NOT NULL OR first_agent_joined_at IS NOT NULL
-      OR first_agent_message_at IS NOT NULL OR NOT bot_involved AS has_human_part,
-    CASE WHEN is_closed THEN last_close_at ELSE last_activity_at END AS ended_at,
-    CASE WHEN is_closed THEN last_close_at END AS closed_at,
-    CASE WHEN is_closed THEN last_resolution END AS resolution,
-    CASE WHEN is_closed THEN last_resolved_by END AS resolved_by
-  FROM f1
-),
-f3 AS (
-  SELECT *,
-    CASE WHEN has_human_part THEN coalesce(handoff_at,
-      CASE WHEN NOT bot_involved THEN started_at END,
-      first_agent_joined_at, first_agent_message_at) END AS queue_entry_at
-  FROM f2
-),
+"""
+    + STATE_CTES
+    + """
 f4 AS (
   SELECT f.*,
     (SELECT min(e.ts) FROM ev e WHERE e.conversation_id = f.conversation_id
@@ -270,6 +304,7 @@ FROM f5 f
 LEFT JOIN goal_facts g USING (conversation_id)
 LEFT JOIN followups fu USING (conversation_id)
 """
+)
 
 STINTS_SQL = """
 -- An agent's stint: from agent_joined (or a transfer to the agent) until the next transfer or

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from chatlens.store.settings import Settings, fallback_phrases
+from chatlens.store.facts_sql import STATE_CTES, facts_parameters
+from chatlens.store.settings import Settings
 
 
 def _epoch(ts: str) -> str:
@@ -209,24 +210,7 @@ f1 AS (
   LEFT JOIN runs r USING (conversation_id)
   LEFT JOIN handle h USING (conversation_id)
 ),
-f2 AS (
-  SELECT *,
-    handoff_at IS NOT NULL OR first_agent_joined_at IS NOT NULL
-      OR first_agent_message_at IS NOT NULL OR NOT bot_involved AS has_human_part,
-    CASE WHEN is_closed THEN last_close_at ELSE last_activity_at END AS ended_at,
-    CASE WHEN is_closed THEN last_close_at END AS closed_at,
-    CASE WHEN is_closed THEN last_resolution END AS resolution,
-    CASE WHEN is_closed THEN last_resolved_by END AS resolved_by
-  FROM f1
-),
-f3 AS (
-  SELECT *,
-    CASE WHEN has_human_part THEN coalesce(handoff_at,
-      CASE WHEN NOT bot_involved THEN started_at END,
-      first_agent_joined_at, first_agent_message_at) END AS queue_entry_at
-  FROM f2
-),
-pickups AS (
+{STATE_CTES}pickups AS (
   SELECT f.conversation_id, min(e.ts) AS picked_up_at
   FROM f3 f JOIN ev e ON e.conversation_id = f.conversation_id
     AND e.type = 'agent_joined' AND e.ts >= f.queue_entry_at
@@ -377,13 +361,5 @@ FROM stints
 
 def spark_facts_query(settings: Settings) -> tuple[str, dict[str, Any]]:
     """The Spark facts SELECT for these settings and its named parameters."""
-    phrases = fallback_phrases(settings)
-    params: dict[str, Any] = {f"phrase{i}": p for i, p in enumerate(phrases)}
-    text = "lower(replace(text, '\u2019', chr(39)))"
-    match = "(" + " OR ".join(f"contains({text}, :phrase{i})" for i in range(len(phrases))) + ")"
-    params.update(
-        grace=settings.missed_chat_grace_seconds,
-        attribution_days=settings.attribution_days,
-        followup_days=settings.fcr_followup_days,
-    )
+    match, params = facts_parameters(settings, marker=":", apostrophe="chr(39)")
     return SPARK_FACTS_SQL.format(fallback_match=match), params
