@@ -13,7 +13,7 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from chatlens import cli_report
+from chatlens import cli_report, cli_server
 from chatlens.cli_common import DbOption, err, fail, out
 from chatlens.events import ChatlensError
 from chatlens.ingest import ImportSummary, import_file, progress_total
@@ -35,6 +35,7 @@ settings_app = typer.Typer(
 docs_app = typer.Typer(help="Generate reference docs from the code.", no_args_is_help=True)
 app.add_typer(settings_app, name="settings")
 cli_report.register(app)
+cli_server.register(app)
 app.add_typer(docs_app, name="docs")
 
 

@@ -26,3 +26,14 @@ def fail(message: str) -> typer.Exit:
     """Print an error (escaped: messages quote user input) and give exit status 2."""
     err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     return typer.Exit(2)
+
+
+AppDbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--app-db",
+        help="App state URL (users, keys): default $CHATLENS_APP_DB or <store>.app.sqlite "
+        "beside the store; postgresql+psycopg://... for Postgres.",
+        show_default=False,
+    ),
+]

@@ -73,9 +73,32 @@ class Store:
         inserted = int(result[0][0]) if result else 0
         return AppendResult(inserted, len(rows) - inserted)
 
+    def known_ids(self, ids: list[str]) -> set[str]:
+        """Which of `ids` are already stored."""
+        if not ids:
+            return set()
+        self.con.register("_ids", pa.table({"event_id": pa.array(ids, pa.string())}))
+        try:
+            found = run(
+                self.con,
+                "SELECT DISTINCT e.event_id FROM events e SEMI JOIN _ids i USING (event_id)",
+            )
+        finally:
+            self.con.unregister("_ids")
+        return {row[0] for row in found}
+
+    def insert(self, rows: list[dict[str, Any]]) -> None:
+        """Insert rows known to be new (the server's writer checks with `known_ids` first)."""
+        if not rows:
+            return
+        self.con.register("_incoming", pa.Table.from_pylist(rows, schema=ROW_SCHEMA))
+        try:
+            run(self.con, f"INSERT INTO events ({_INSERT_COLUMNS}) SELECT * FROM _incoming")
+        finally:
+            self.con.unregister("_incoming")
+
     def max_seq(self) -> int:
-        row = self.con.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()
-        return int(row[0]) if row else 0
+        return int(run(self.con, "SELECT coalesce(max(seq), 0) FROM events")[0][0])
 
     def close(self) -> None:
         self.con.close()

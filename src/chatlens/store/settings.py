@@ -23,7 +23,9 @@ _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
 class Settings(BaseModel):
     """Every setting with its default; the field descriptions are the documentation."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # validate_default: a default of 60 is stored as 60.0, like a value someone set, so the
+    # same settings always give the same facts key
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
 
     timezone: str = Field("UTC", description="IANA time zone that days and weeks are cut in.")
     business_hours: dict[str, list[str]] | None = Field(

@@ -1,0 +1,97 @@
+"""App state: workspaces, users and their seats, API keys, sessions (SQLAlchemy 2).
+
+Analytics data (events, facts, workspace settings and goals) lives in each workspace's
+store; this is what the server needs to know who may see it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+ROLES = ("admin", "manager", "agent")
+"""admin: settings, users, keys; manager: every figure; agent: their own figures (and the
+aggregates the workspace's `agent_access` allows)."""
+SCOPES = ("ingest", "read")
+AGENT_ACCESS = ("own", "team", "workspace")
+"""What an agent seat may see beyond its own figures: nothing, its team's aggregates, or the
+workspace's aggregates."""
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Meta(Base):
+    """Key/value pairs the server needs across restarts (the cookie signing secret)."""
+
+    __tablename__ = "meta"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(256))
+
+
+class Workspace(Base):
+    __tablename__ = "workspaces"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(40), unique=True)
+    store: Mapped[str] = mapped_column(String(1024))
+    """The workspace's DuckDB store, relative to the app-state file's folder."""
+    agent_access: Mapped[str] = mapped_column(String(16), default="own")
+    created_at: Mapped[dt.datetime] = mapped_column(default=now)
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[dt.datetime] = mapped_column(default=now)
+    seats: Mapped[list[Seat]] = relationship(back_populates="user", lazy="selectin")
+
+
+class Seat(Base):
+    """A user's role in one workspace; an agent seat names the `agent_id` its events carry."""
+
+    __tablename__ = "seats"
+    __table_args__ = (UniqueConstraint("user_id", "workspace_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(16))
+    agent_id: Mapped[str | None] = mapped_column(String(256), default=None)
+    team: Mapped[str | None] = mapped_column(String(256), default=None)
+    user: Mapped[User] = relationship(back_populates="seats")
+    workspace: Mapped[Workspace] = relationship(lazy="joined")
+
+
+class ApiKey(Base):
+    """Only a hash of the key is kept; `prefix` (shown in lists) identifies it to people."""
+
+    __tablename__ = "api_keys"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    scope: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str | None] = mapped_column(String(256), default=None)
+    prefix: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=now)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    workspace: Mapped[Workspace] = relationship(lazy="joined")
+
+
+class Session(Base):
+    """A login; the cookie carries the token, the table only its hash."""
+
+    __tablename__ = "sessions"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=now)
+    expires_at: Mapped[dt.datetime] = mapped_column()
+    user: Mapped[User] = relationship(lazy="joined")

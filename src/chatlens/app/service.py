@@ -1,0 +1,219 @@
+"""Operations on the app state, shared by the CLI and the server (one place for each rule)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session as DbSession
+from sqlalchemy.orm import sessionmaker
+
+from chatlens.app import credentials
+from chatlens.app.models import (
+    AGENT_ACCESS,
+    ROLES,
+    SCOPES,
+    ApiKey,
+    Meta,
+    Seat,
+    Session,
+    User,
+    Workspace,
+    now,
+)
+from chatlens.events import InputError
+
+DEFAULT_WORKSPACE = "default"
+_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+SESSION_DAYS = 14
+
+
+def _check_choice(value: str, choices: tuple[str, ...], what: str) -> None:
+    if value not in choices:
+        raise InputError(f"unknown {what} {value!r}; expected one of: {', '.join(choices)}")
+
+
+def workspace_store(app_folder: Path, workspace: Workspace) -> Path:
+    """The workspace's DuckDB file."""
+    return app_folder / workspace.store
+
+
+def ensure_default_workspace(db: DbSession, store: Path) -> Workspace:
+    """The `default` workspace, whose store is the `--db` file itself."""
+    found = db.scalar(select(Workspace).where(Workspace.name == DEFAULT_WORKSPACE))
+    if found is None:
+        found = Workspace(name=DEFAULT_WORKSPACE, store=store.name)
+        db.add(found)
+        db.commit()
+    return found
+
+
+def create_workspace(db: DbSession, name: str, store: Path, agent_access: str = "own") -> Workspace:
+    """A new workspace with its own store beside the default one (`chatlens.<name>.duckdb`)."""
+    if not _NAME.match(name):
+        raise InputError(
+            f"workspace name {name!r}: use 1-40 lower-case letters, digits and '-', "
+            "starting with a letter or digit"
+        )
+    _check_choice(agent_access, AGENT_ACCESS, "agent access")
+    if db.scalar(select(Workspace).where(Workspace.name == name)):
+        raise InputError(f"workspace {name!r} already exists")
+    ensure_default_workspace(db, store)
+    file = store.name if name == DEFAULT_WORKSPACE else f"{store.stem}.{name}{store.suffix}"
+    workspace = Workspace(name=name, store=file, agent_access=agent_access)
+    db.add(workspace)
+    db.commit()
+    return workspace
+
+
+def get_workspace(db: DbSession, name: str) -> Workspace:
+    found = db.scalar(select(Workspace).where(Workspace.name == name))
+    if found is None:
+        names = ", ".join(db.scalars(select(Workspace.name))) or "none yet"
+        raise InputError(f"no workspace {name!r} (workspaces: {names})")
+    return found
+
+
+def set_agent_access(db: DbSession, name: str, agent_access: str) -> Workspace:
+    _check_choice(agent_access, AGENT_ACCESS, "agent access")
+    workspace = get_workspace(db, name)
+    workspace.agent_access = agent_access
+    db.commit()
+    return workspace
+
+
+def create_user(
+    db: DbSession,
+    email: str,
+    password: str,
+    workspace: str,
+    role: str,
+    agent_id: str | None = None,
+    team: str | None = None,
+) -> Seat:
+    """A seat for `email` in `workspace` (the user is created on first use)."""
+    email = email.strip().lower()
+    if not _EMAIL.match(email):
+        raise InputError(f"{email!r} is not an email address")
+    _check_choice(role, ROLES, "role")
+    if role == "agent" and not agent_id:
+        raise InputError("an agent seat needs --agent-id: the agent_id its events carry")
+    ws = get_workspace(db, workspace)
+    user = db.scalar(select(User).where(User.email == email))
+    if user is None:
+        if len(password) < credentials.MIN_PASSWORD:
+            raise InputError(f"the password needs at least {credentials.MIN_PASSWORD} characters")
+        user = User(email=email, password_hash=credentials.hash_password(password))
+        db.add(user)
+        db.flush()
+    seat = db.scalar(select(Seat).where(Seat.user_id == user.id, Seat.workspace_id == ws.id))
+    if seat is None:
+        seat = Seat(user_id=user.id, workspace_id=ws.id, role=role)
+        db.add(seat)
+    seat.role, seat.agent_id, seat.team = role, agent_id, team
+    db.commit()
+    return seat
+
+
+@dataclass
+class NewKey:
+    key: str
+    """Shown once; only its hash is stored."""
+    record: ApiKey
+
+
+def create_key(db: DbSession, workspace: str, scope: str, name: str | None = None) -> NewKey:
+    _check_choice(scope, SCOPES, "scope")
+    ws = get_workspace(db, workspace)
+    key = credentials.new_api_key()
+    record = ApiKey(
+        workspace_id=ws.id,
+        scope=scope,
+        name=name,
+        prefix=key[:12],
+        key_hash=credentials.token_hash(key),
+    )
+    db.add(record)
+    db.commit()
+    return NewKey(key, record)
+
+
+def list_keys(db: DbSession, workspace: str) -> list[ApiKey]:
+    ws = get_workspace(db, workspace)
+    return list(db.scalars(select(ApiKey).where(ApiKey.workspace_id == ws.id)))
+
+
+def revoke_key(db: DbSession, key_id: int, workspace: str | None = None) -> ApiKey:
+    record = db.get(ApiKey, key_id)
+    if record is None or (workspace is not None and record.workspace.name != workspace):
+        raise InputError(f"no API key with id {key_id}")
+    if record.revoked_at is None:
+        record.revoked_at = now()
+        db.commit()
+    return record
+
+
+def find_key(db: DbSession, key: str) -> ApiKey | None:
+    """The live key record for a presented key, or None."""
+    record = db.scalar(select(ApiKey).where(ApiKey.key_hash == credentials.token_hash(key)))
+    return record if record is not None and record.revoked_at is None else None
+
+
+def authenticate(db: DbSession, email: str, password: str) -> User | None:
+    user = db.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        credentials.dummy_verify()
+        return None
+    return user if credentials.verify_password(user.password_hash, password) else None
+
+
+def start_session(db: DbSession, user: User) -> tuple[str, Session]:
+    """A new login; returns the token for the cookie and the session row."""
+    token = credentials.new_token()
+    session = Session(
+        token_hash=credentials.token_hash(token),
+        user_id=user.id,
+        csrf_token=credentials.new_token(),
+        expires_at=now() + dt.timedelta(days=SESSION_DAYS),
+    )
+    db.add(session)
+    db.commit()
+    return token, session
+
+
+def find_session(db: DbSession, token: str) -> Session | None:
+    session = db.get(Session, credentials.token_hash(token))
+    if session is None:
+        return None
+    if session.expires_at <= now():
+        db.delete(session)
+        db.commit()
+        return None
+    return session
+
+
+def end_session(db: DbSession, token: str) -> None:
+    session = db.get(Session, credentials.token_hash(token))
+    if session is not None:
+        db.delete(session)
+        db.commit()
+
+
+def server_secret(factory: sessionmaker[Any]) -> str:
+    """The cookie signing secret: $CHATLENS_SECRET_KEY, else one generated and kept."""
+    import os
+
+    if os.environ.get("CHATLENS_SECRET_KEY"):
+        return os.environ["CHATLENS_SECRET_KEY"]
+    with factory() as db:
+        row = db.get(Meta, "secret_key")
+        if row is None:
+            row = Meta(key="secret_key", value=credentials.new_token())
+            db.add(row)
+            db.commit()
+        return row.value

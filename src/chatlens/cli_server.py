@@ -1,0 +1,201 @@
+"""`chatlens serve` and the app-state commands: `workspaces`, `users`, `keys`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+from sqlalchemy.orm import sessionmaker
+
+from chatlens.app import service
+from chatlens.app.db import app_db_url, open_app_db
+from chatlens.app.models import AGENT_ACCESS, ROLES, SCOPES
+from chatlens.cli_common import AppDbOption, DbOption, fail, out
+from chatlens.events import ChatlensError
+from chatlens.store.db import db_path
+
+workspaces_app = typer.Typer(help="Workspaces: each has its own events and settings.")
+users_app = typer.Typer(help="Users and their seats (roles) in workspaces.")
+keys_app = typer.Typer(help="API keys for sending events and reading figures.")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(serve)
+    app.add_typer(workspaces_app, name="workspaces", no_args_is_help=True)
+    app.add_typer(users_app, name="users", no_args_is_help=True)
+    app.add_typer(keys_app, name="keys", no_args_is_help=True)
+
+
+def serve(
+    db: DbOption = None,
+    app_db: AppDbOption = None,
+    host: Annotated[str, typer.Option(envvar="CHATLENS_HOST")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(envvar="CHATLENS_PORT")] = 8000,
+    refresh_seconds: Annotated[
+        float, typer.Option(help="How often new events are folded into the facts.")
+    ] = 1.0,
+    secure_cookies: Annotated[
+        bool, typer.Option(help="Mark cookies Secure (serve behind HTTPS).")
+    ] = False,
+) -> None:
+    """Run the server: ingest API, query API, sign-in (http://HOST:PORT/docs lists it all)."""
+    import uvicorn
+
+    from chatlens.server.app import create_app
+
+    try:
+        app = create_app(
+            db_path(db), app_db, refresh_seconds=refresh_seconds, secure_cookies=secure_cookies
+        )
+    except ChatlensError as exc:
+        raise fail(str(exc)) from None
+    out.print(f"chatlens serving {db_path(db)} on http://{host}:{port}  (API docs: /docs)")
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
+
+
+def _sessions(db: Path | None, app_db: str | None) -> tuple[sessionmaker[Any], Path]:
+    store = db_path(db).resolve()
+    factory = open_app_db(app_db_url(store, app_db))
+    with factory() as session:
+        service.ensure_default_workspace(session, store)
+    return factory, store
+
+
+WorkspaceArg = Annotated[str, typer.Option("--workspace", "-w", help="Workspace name.")]
+
+
+@workspaces_app.command("create")
+def workspaces_create(
+    name: str,
+    agent_access: Annotated[
+        str,
+        typer.Option(help=f"What agents see beyond their own figures: {', '.join(AGENT_ACCESS)}."),
+    ] = "own",
+    db: DbOption = None,
+    app_db: AppDbOption = None,
+) -> None:
+    """Create a workspace (its store: chatlens.NAME.duckdb beside the default one)."""
+    factory, store = _sessions(db, app_db)
+    try:
+        with factory() as session:
+            ws = service.create_workspace(session, name, store, agent_access)
+            out.print(
+                f"workspace {ws.name} created (store {service.workspace_store(store.parent, ws)})"
+            )
+    except ChatlensError as exc:
+        raise fail(str(exc)) from None
+
+
+@workspaces_app.command("set")
+def workspaces_set(
+    name: str,
+    agent_access: Annotated[str, typer.Option(help=", ".join(AGENT_ACCESS))],
+    db: DbOption = None,
+    app_db: AppDbOption = None,
+) -> None:
+    """Change what agents of a workspace may see."""
+    factory, _ = _sessions(db, app_db)
+    try:
+        with factory() as session:
+            service.set_agent_access(session, name, agent_access)
+    except ChatlensError as exc:
+        raise fail(str(exc)) from None
+    out.print(f"workspace {name}: agent access {agent_access}")
+
+
+@workspaces_app.command("list")
+def workspaces_list(db: DbOption = None, app_db: AppDbOption = None) -> None:
+    """Every workspace with its store."""
+    from sqlalchemy import select
+
+    from chatlens.app.models import Workspace
+
+    factory, store = _sessions(db, app_db)
+    table = Table("workspace", "store", "agent access")
+    with factory() as session:
+        for ws in session.scalars(select(Workspace).order_by(Workspace.name)):
+            table.add_row(ws.name, str(service.workspace_store(store.parent, ws)), ws.agent_access)
+    out.print(table)
+
+
+@users_app.command("create")
+def users_create(
+    email: str,
+    workspace: WorkspaceArg,
+    role: Annotated[str, typer.Option(help=", ".join(ROLES))],
+    agent_id: Annotated[
+        str | None, typer.Option(help="For agent seats: the agent_id their events carry.")
+    ] = None,
+    team: Annotated[str | None, typer.Option(help="The agent's team.")] = None,
+    password_stdin: Annotated[
+        bool, typer.Option(help="Read the password from standard input.")
+    ] = False,
+    db: DbOption = None,
+    app_db: AppDbOption = None,
+) -> None:
+    """Give EMAIL a seat with ROLE in a workspace (creating the user; asks for a password)."""
+    factory, _ = _sessions(db, app_db)
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    try:
+        with factory() as session:
+            seat = service.create_user(session, email, password, workspace, role, agent_id, team)
+            out.print(f"{seat.user.email}: {seat.role} in {workspace}")
+    except ChatlensError as exc:
+        raise fail(str(exc)) from None
+
+
+@keys_app.command("create")
+def keys_create(
+    workspace: WorkspaceArg,
+    scope: Annotated[str, typer.Option(help=", ".join(SCOPES))],
+    name: Annotated[str | None, typer.Option(help="A note: which bot or tool uses it.")] = None,
+    db: DbOption = None,
+    app_db: AppDbOption = None,
+) -> None:
+    """Create an API key; it is printed once (only its hash is kept)."""
+    factory, _ = _sessions(db, app_db)
+    try:
+        with factory() as session:
+            made = service.create_key(session, workspace, scope, name)
+    except ChatlensError as exc:
+        raise fail(str(exc)) from None
+    sys.stdout.write(made.key + "\n")
+
+
+@keys_app.command("list")
+def keys_list(workspace: WorkspaceArg, db: DbOption = None, app_db: AppDbOption = None) -> None:
+    """The workspace's keys (id, scope, prefix, state)."""
+    factory, _ = _sessions(db, app_db)
+    table = Table("id", "scope", "prefix", "name", "created", "revoked")
+    try:
+        with factory() as session:
+            for k in service.list_keys(session, workspace):
+                table.add_row(
+                    str(k.id),
+                    k.scope,
+                    k.prefix + "...",
+                    k.name or "",
+                    f"{k.created_at:%Y-%m-%d}",
+                    f"{k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else "",
+                )
+    except ChatlensError as exc:
+        raise fail(str(exc)) from None
+    out.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: int, db: DbOption = None, app_db: AppDbOption = None) -> None:
+    """Revoke a key by id (refused from the next request on)."""
+    factory, _ = _sessions(db, app_db)
+    try:
+        with factory() as session:
+            service.revoke_key(session, key_id)
+    except ChatlensError as exc:
+        raise fail(str(exc)) from None
+    out.print(f"key {key_id} revoked")

@@ -1,0 +1,132 @@
+"""Workspace administration over the API: settings (managers read, admins change), API keys
+and seats (admins)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from chatlens.app import service
+from chatlens.app.models import SCOPES, Seat
+from chatlens.app.models import Workspace as WorkspaceRow
+from chatlens.server.auth import Admin, Reader
+from chatlens.server.context import Server, server
+from chatlens.server.errors import ApiError
+from chatlens.server.reads import json_response, open_workspace
+from chatlens.store.settings import Settings, load_settings, make_settings, save_setting
+
+router = APIRouter(prefix="/api/v1")
+Ctx = Annotated[Server, Depends(server)]
+
+
+@router.get("/settings", summary="The workspace's settings and what each means")
+def get_settings(who: Reader, ctx: Ctx) -> Any:
+    if who.role not in ("admin", "manager"):
+        raise ApiError(403, "only admins and managers can read the workspace settings")
+    with open_workspace(ctx, who).engine() as engine:
+        current = engine.settings
+    return json_response(
+        {
+            "settings": current.model_dump(),
+            "help": {k: f.description or "" for k, f in Settings.model_fields.items()},
+        }
+    )
+
+
+@router.patch("/settings", summary="Change settings (history follows: facts are rebuilt)")
+async def patch_settings(changes: dict[str, Any], who: Admin, ctx: Ctx) -> Any:
+    workspace = await asyncio.to_thread(open_workspace, ctx, who)
+
+    def apply() -> Settings:
+        con = workspace.store.con.cursor()
+        try:
+            settings = load_settings(con)
+            make_settings({**settings.model_dump(), **changes})  # all valid, or none saved
+            for key, value in changes.items():
+                settings = save_setting(con, key, value)
+        finally:
+            con.close()
+        workspace.settings_changed()
+        return settings
+
+    settings = await asyncio.to_thread(apply)
+    return json_response({"settings": settings.model_dump()})
+
+
+class KeyIn(BaseModel):
+    scope: str = Field(description=" or ".join(SCOPES))
+    name: str | None = None
+
+
+@router.get("/keys", summary="The workspace's API keys (never the keys themselves)")
+def list_keys(who: Admin, ctx: Ctx) -> Any:
+    with ctx.sessions() as db:
+        keys = service.list_keys(db, who.workspace)
+        return json_response(
+            {
+                "keys": [
+                    {
+                        "id": k.id,
+                        "scope": k.scope,
+                        "name": k.name,
+                        "prefix": k.prefix,
+                        "created_at": k.created_at,
+                        "revoked_at": k.revoked_at,
+                    }
+                    for k in keys
+                ]
+            }
+        )
+
+
+@router.post("/keys", status_code=201, summary="Create an API key (shown once)")
+def create_key(body: KeyIn, who: Admin, ctx: Ctx) -> Any:
+    with ctx.sessions() as db:
+        made = service.create_key(db, who.workspace, body.scope, body.name)
+        return json_response({"id": made.record.id, "key": made.key, "scope": body.scope}, 201)
+
+
+@router.delete("/keys/{key_id}", summary="Revoke an API key")
+def revoke_key(key_id: int, who: Admin, ctx: Ctx) -> Any:
+    with ctx.sessions() as db:
+        record = service.revoke_key(db, key_id, who.workspace)
+        return json_response({"id": record.id, "revoked_at": record.revoked_at})
+
+
+class SeatIn(BaseModel):
+    email: str
+    password: str = Field(description="Used when the user is new.")
+    role: str
+    agent_id: str | None = None
+    team: str | None = None
+
+
+def _seat(seat: Seat) -> dict[str, Any]:
+    return {
+        "email": seat.user.email,
+        "role": seat.role,
+        "agent_id": seat.agent_id,
+        "team": seat.team,
+    }
+
+
+@router.get("/users", summary="The workspace's seats")
+def list_users(who: Admin, ctx: Ctx) -> Any:
+    with ctx.sessions() as db:
+        seats = db.scalars(
+            select(Seat).join(WorkspaceRow).where(WorkspaceRow.name == who.workspace)
+        )
+        return json_response({"users": [_seat(s) for s in seats]})
+
+
+@router.post("/users", status_code=201, summary="Give a user a seat (creating the user)")
+def create_user(body: SeatIn, who: Admin, ctx: Ctx) -> Any:
+    with ctx.sessions() as db:
+        seat = service.create_user(
+            db, body.email, body.password, who.workspace, body.role, body.agent_id, body.team
+        )
+        return json_response(_seat(seat), 201)

@@ -1,0 +1,69 @@
+"""The chatlens server: `create_app` wires the routes, the error shape and the shared state."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from itsdangerous import URLSafeSerializer
+
+from chatlens import __version__
+from chatlens.app import service
+from chatlens.app.db import app_db_url, open_app_db
+from chatlens.server import admin, errors, ingest, reads, sessions
+from chatlens.server.auth import SESSION_COOKIE
+from chatlens.server.context import Server
+from chatlens.server.runtime import Workspaces
+
+
+def create_app(
+    store: Path,
+    app_db: str | None = None,
+    *,
+    refresh_seconds: float = 1.0,
+    secure_cookies: bool = False,
+) -> FastAPI:
+    """The ASGI app serving the workspaces whose default store is `store`."""
+    store = store.resolve()
+    factory = open_app_db(app_db_url(store, app_db))
+    with factory() as db:
+        service.ensure_default_workspace(db, store)
+    state = Server(
+        sessions=factory,
+        folder=store.parent,
+        default_store=store,
+        workspaces=Workspaces(refresh_seconds),
+        signer=URLSafeSerializer(service.server_secret(factory), salt="chatlens-session"),
+        secure_cookies=secure_cookies,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        state.workspaces.close()
+
+    app = FastAPI(
+        title="chatlens",
+        version=__version__,
+        summary="Analytics for chatbots and live chat: ingest events, read every KPI.",
+        lifespan=lifespan,
+    )
+    app.state.chatlens = state
+    errors.install(app)
+    for module in (ingest, reads, admin, sessions):
+        app.include_router(module.router)
+
+    @app.get("/api/v1/health", summary="Liveness (no sign-in needed)")
+    def health() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    @app.get("/", include_in_schema=False)
+    def home(request: Request) -> Response:
+        if SESSION_COOKIE not in request.cookies:
+            return RedirectResponse("/login", status_code=303)
+        return RedirectResponse("/docs", status_code=303)
+
+    return app

@@ -1,0 +1,34 @@
+"""What every request can reach: the app state, the open workspaces, the cookie signer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from itsdangerous import URLSafeSerializer
+from sqlalchemy.orm import sessionmaker
+
+from chatlens.server.limits import LoginLimiter
+from chatlens.server.runtime import Workspaces
+
+
+@dataclass
+class Server:
+    """The server's shared state (`app.state.chatlens`)."""
+
+    sessions: sessionmaker[Any]
+    """App-state database sessions."""
+    folder: Path
+    """Where workspace stores live (beside the default store)."""
+    default_store: Path
+    workspaces: Workspaces
+    signer: URLSafeSerializer
+    secure_cookies: bool = False
+    limiter: LoginLimiter = field(default_factory=LoginLimiter)
+
+
+def server(request: Request) -> Server:
+    state: Server = request.app.state.chatlens
+    return state

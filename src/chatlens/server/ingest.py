@@ -1,0 +1,115 @@
+"""`POST /api/v1/events`: a JSON array or NDJSON of events, validated as a whole (atomic),
+committed to disk before the answer, idempotent by `event_id`."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel
+
+from chatlens.events import EventError, FieldError, parse_event, to_row
+from chatlens.events.schema import MAX_EVENT_BYTES
+from chatlens.server.auth import Ingester
+from chatlens.server.context import Server, server
+from chatlens.server.errors import ApiError
+from chatlens.server.limits import MAX_BODY_BYTES, MAX_EVENTS
+
+router = APIRouter()
+
+
+class IngestAnswer(BaseModel):
+    accepted: int
+    """Events stored by this request."""
+    duplicates: int
+    """Events already stored before (same `event_id`), or repeated within the request."""
+
+
+_TOO_LARGE = f"at most {MAX_EVENTS} events and {MAX_BODY_BYTES // 1024 // 1024} MiB per request"
+
+
+async def _body(request: Request) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise ApiError(413, f"the request is too large: {_TOO_LARGE}; split it", code="too_large")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise ApiError(
+                413, f"the request is too large: {_TOO_LARGE}; split it", code="too_large"
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _records(body: bytes) -> list[Any]:
+    """The records of a JSON array, a single object, or NDJSON (one object per line)."""
+    stripped = body.lstrip()
+    if not stripped:
+        raise ApiError(400, "the request body is empty: send a JSON array of events or NDJSON")
+    if stripped[:1] == b"[":
+        try:
+            records = orjson.loads(stripped)
+        except orjson.JSONDecodeError as exc:
+            raise ApiError(400, f"the body is not valid JSON: {exc}") from None
+        return list(records)
+    lines = [line for line in stripped.split(b"\n") if line.strip()]
+    records = []
+    for index, line in enumerate(lines):
+        try:
+            records.append(orjson.loads(line))
+        except orjson.JSONDecodeError as exc:
+            raise ApiError(
+                422,
+                "1 event is invalid; nothing was stored",
+                code="invalid_events",
+                details=[{"index": index, "field": "(event)", "message": f"not valid JSON: {exc}"}],
+            ) from None
+    return records
+
+
+def _rows(records: list[Any]) -> list[dict[str, Any]]:
+    """Every record validated; all errors reported at once, or the store rows."""
+    rows: list[dict[str, Any]] = []
+    errors: list[dict[str, Any]] = []
+    for index, record in enumerate(records):
+        try:
+            if len(orjson.dumps(record)) > MAX_EVENT_BYTES:
+                message = f"event is larger than {MAX_EVENT_BYTES} bytes (256 KiB)"
+                raise EventError([FieldError("(event)", message)])
+            rows.append(to_row(parse_event(record)))
+        except EventError as exc:
+            errors.extend({"index": index, **e} for e in exc.as_dicts())
+    if errors:
+        bad = len({e["index"] for e in errors})
+        raise ApiError(
+            422,
+            f"{bad} of {len(records)} events are invalid; nothing was stored",
+            code="invalid_events",
+            details=errors,
+        )
+    return rows
+
+
+@router.post(
+    "/api/v1/events",
+    response_model=IngestAnswer,
+    summary="Send events (JSON array or NDJSON; atomic, durable, idempotent)",
+    responses={
+        413: {"description": _TOO_LARGE},
+        422: {"description": "some events are invalid: `details` lists index, field, message"},
+    },
+)
+async def ingest(
+    request: Request, who: Ingester, ctx: Annotated[Server, Depends(server)]
+) -> IngestAnswer:
+    records = _records(await _body(request))
+    if len(records) > MAX_EVENTS:
+        raise ApiError(413, f"{len(records)} events in one request: {_TOO_LARGE}", code="too_large")
+    rows = _rows(records)
+    workspace = await asyncio.to_thread(ctx.workspaces.get, who.workspace, who.store)
+    done = await asyncio.wrap_future(workspace.writer.submit(rows))
+    return IngestAnswer(accepted=done.accepted, duplicates=done.duplicates)

@@ -1,0 +1,225 @@
+"""The query API: the catalogue, figures (the KPI engine's query model as JSON), conversation
+lists and transcripts for drill-down, and exports. Permissions are applied to every request
+through `access`."""
+
+from __future__ import annotations
+
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends
+from fastapi import Query as Param
+from fastapi.responses import FileResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.background import BackgroundTask
+
+from chatlens.metrics import DIMENSIONS, GRAINS, METRICS, Metric, Query
+from chatlens.reports.export import EXPORT_FORMATS, conversations_sql, export_conversations
+from chatlens.server.access import own_conversations, scope_query
+from chatlens.server.auth import Principal, Reader
+from chatlens.server.context import Server, server
+from chatlens.server.errors import ApiError
+from chatlens.server.runtime import Workspace
+from chatlens.store.sql import run
+
+router = APIRouter(prefix="/api/v1")
+MAX_PAGE = 200
+
+
+def json_response(body: Any, status: int = 200) -> Response:
+    return Response(
+        orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS),
+        status_code=status,
+        media_type="application/json",
+    )
+
+
+def open_workspace(ctx: Server, who: Principal) -> Workspace:
+    return ctx.workspaces.get(who.workspace, who.store)
+
+
+Ctx = Annotated[Server, Depends(server)]
+
+
+def metric_info(metric: Metric) -> dict[str, Any]:
+    band = metric.band
+    return {
+        "id": metric.id,
+        "label": metric.label,
+        "description": metric.description,
+        "unit": metric.unit,
+        "section": metric.section,
+        "increase_is_bad": metric.increase_is_bad,
+        "dimensions": sorted(metric.dimensions)
+        + (["attrs.<key>"] if metric.attrs_dimensions else []),
+        "band": None
+        if band is None
+        else {
+            "typical": band.typical,
+            "above_average": band.above_average,
+            "exceptional": band.exceptional,
+            "note": band.note,
+        },
+    }
+
+
+@router.get("/metrics", summary="The metric catalogue (metrics.md ids)")
+def metrics(who: Reader) -> Response:
+    return json_response(
+        {
+            "metrics": [metric_info(m) for m in METRICS.values()],
+            "dimensions": [*DIMENSIONS, "attrs.<key>"],
+            "grains": list(GRAINS),
+        }
+    )
+
+
+class QueryIn(BaseModel):
+    """One report: metrics x period x grain x dimensions x filters (+ previous period)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    metrics: list[str] = Field(min_length=1, description="Metric ids (GET /api/v1/metrics).")
+    start: str = Field(alias="from", description="First day (or date-time), workspace zone.")
+    end: str = Field(alias="to", description="Last day (or date-time), inclusive.")
+    every: str | None = Field(None, description="Grain: hour, day, week, month or year.")
+    by: list[str] = Field(default_factory=list, description="Dimensions to split by.")
+    filters: dict[str, list[str] | str] = Field(
+        default_factory=dict, description="Dimension -> value or values (either matches)."
+    )
+    compare: bool = Field(False, description="Add the previous period of equal length.")
+
+
+def _filters(raw: dict[str, list[str] | str]) -> dict[str, tuple[str, ...]]:
+    return {k: (v,) if isinstance(v, str) else tuple(v) for k, v in raw.items()}
+
+
+@router.post("/query", summary="Figures: the KPI engine's query model as JSON")
+def query(body: QueryIn, who: Reader, ctx: Ctx) -> Response:
+    asked = Query(
+        tuple(body.metrics),
+        body.start,
+        body.end,
+        body.every,
+        tuple(body.by),
+        _filters(body.filters),
+        body.compare,
+    )
+    scoped = scope_query(who, asked)
+    with open_workspace(ctx, who).engine() as engine:
+        result = engine.run(scoped)
+    meta = {**result.meta, "workspace": who.workspace}
+    if scoped.filters != asked.filters:
+        meta["scoped_to_agent"] = who.agent_id
+    return json_response({"meta": meta, "rows": result.rows})
+
+
+def parse_filters(items: list[str]) -> dict[str, tuple[str, ...]]:
+    grouped: dict[str, list[str]] = defaultdict(list)
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ApiError(400, f"filter {item!r}: expected DIMENSION=VALUE")
+        grouped[key].append(value)
+    return {k: tuple(v) for k, v in grouped.items()}
+
+
+FilterParam = Annotated[
+    list[str], Param(alias="filter", description="DIMENSION=VALUE; repeat for more.")
+]
+FromParam = Annotated[str, Param(alias="from", description="First day, workspace zone.")]
+ToParam = Annotated[str, Param(alias="to", description="Last day, inclusive.")]
+
+
+def _list_query(who: Principal, start: str, end: str, filters: list[str]) -> Query:
+    scoped = own_conversations(who, parse_filters(filters))
+    return Query(("conversations",), start, end, None, (), scoped)
+
+
+@router.get("/conversations", summary="The conversations behind a figure (paginated)")
+def conversations(
+    who: Reader,
+    ctx: Ctx,
+    start: FromParam,
+    end: ToParam,
+    filters: FilterParam = [],  # noqa: B006 - FastAPI copies defaults per request
+    page: Annotated[int, Param(ge=1)] = 1,
+    per_page: Annotated[int, Param(ge=1, le=MAX_PAGE)] = 50,
+) -> Response:
+    query = _list_query(who, start, end, filters)
+    with open_workspace(ctx, who).engine() as engine:
+        sql = conversations_sql(engine, query)
+        con = engine.store.con
+        total = int(run(con, f"SELECT count(*) FROM ({sql})")[0][0])
+        cursor = con.execute(
+            f"SELECT * FROM ({sql}) LIMIT {per_page} OFFSET {(page - 1) * per_page}"
+        )
+        names = [d[0] for d in cursor.description]
+        rows = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+    return json_response({"total": total, "page": page, "per_page": per_page, "rows": rows})
+
+
+@router.get("/conversations/{conversation_id}", summary="A conversation's facts and events")
+def conversation(conversation_id: str, who: Reader, ctx: Ctx) -> Response:
+    with open_workspace(ctx, who).engine() as engine:
+        con = engine.store.con
+        cursor = con.execute(
+            f"SELECT * FROM {engine.facts_table} WHERE conversation_id = ?", [conversation_id]
+        )
+        names = [d[0] for d in cursor.description]
+        found = cursor.fetchall()
+        facts = dict(zip(names, found[0], strict=True)) if found else None
+        allowed = facts is not None and (
+            who.role != "agent" or who.agent_id in (facts.get("agents") or [])
+        )
+        if not allowed:
+            # the same answer whether it does not exist or is not theirs
+            raise ApiError(404, f"no conversation {conversation_id!r} that you can read")
+        cursor = con.execute(
+            "SELECT * EXCLUDE (attrs, extra), attrs, extra FROM events "
+            "WHERE conversation_id = ? ORDER BY ts, seq",
+            [conversation_id],
+        )
+        names = [d[0] for d in cursor.description]
+        events = []
+        for row in cursor.fetchall():
+            event = {k: v for k, v in zip(names, row, strict=True) if v is not None}
+            for key in ("attrs", "extra"):
+                if key in event:
+                    event[key] = orjson.loads(event[key])
+            events.append(event)
+    return json_response({"conversation": facts, "events": events})
+
+
+@router.get("/export/conversations", summary="One row per conversation: CSV, XLSX or Parquet")
+def export(
+    who: Reader,
+    ctx: Ctx,
+    start: FromParam,
+    end: ToParam,
+    format: Annotated[str, Param(description=", ".join(EXPORT_FORMATS))] = "csv",
+    filters: FilterParam = [],  # noqa: B006
+) -> FileResponse:
+    if format not in EXPORT_FORMATS:
+        raise ApiError(
+            400, f"unknown format {format!r}; expected one of {', '.join(EXPORT_FORMATS)}"
+        )
+    query = _list_query(who, start, end, filters)
+    folder = Path(tempfile.mkdtemp(prefix="chatlens-export-"))
+    out = folder / f"conversations.{format}"
+    with open_workspace(ctx, who).engine() as engine:
+        export_conversations(engine, query, format, out)
+    return FileResponse(
+        out,
+        filename=f"{who.workspace}-conversations-{start}-{end}.{format}",
+        background=BackgroundTask(_remove, folder),
+    )
+
+
+def _remove(folder: Path) -> None:
+    for item in folder.iterdir():
+        item.unlink()
+    folder.rmdir()

@@ -1,0 +1,111 @@
+"""Running the real server for tests: uvicorn in a child process on a free loopback port."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from chatlens.app import service
+from chatlens.app.db import app_db_url, open_app_db
+
+PASSWORD = "correct horse battery"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Seats:
+    """The people and keys of a test deployment, by label."""
+
+    keys: dict[str, str]
+    emails: dict[str, str]
+
+
+def provision(store: Path, spec: dict[str, dict]) -> Seats:
+    """Create workspaces, seats and keys: {workspace: {"access": ..., "users": {label:
+    (role, agent_id, team)}, "keys": {label: scope}}}."""
+    factory = open_app_db(app_db_url(store))
+    keys, emails = {}, {}
+    with factory() as db:
+        service.ensure_default_workspace(db, store)
+        for name, ws in spec.items():
+            if name != service.DEFAULT_WORKSPACE:
+                service.create_workspace(db, name, store, ws.get("access", "own"))
+            for label, (role, agent_id, team) in ws.get("users", {}).items():
+                email = f"{label}@{name}.example.com"
+                service.create_user(db, email, PASSWORD, name, role, agent_id, team)
+                emails[label] = email
+            for label, scope in ws.get("keys", {}).items():
+                keys[label] = service.create_key(db, name, scope, label).key
+    factory.kw["bind"].dispose()
+    return Seats(keys, emails)
+
+
+class LiveServer:
+    """`chatlens serve` as a child process; `kill()` is SIGKILL (a crash), `stop()` a clean
+    shutdown."""
+
+    def __init__(self, store: Path, refresh_seconds: float = 0.2):
+        self.store = store
+        self.refresh_seconds = refresh_seconds
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log = store.with_suffix(".server.log")
+
+    def start(self, timeout: float = 30.0) -> LiveServer:
+        command = [
+            sys.executable, "-m", "chatlens.cli", "serve",
+            "--db", str(self.store), "--port", str(self.port),
+            "--refresh-seconds", str(self.refresh_seconds),
+        ]  # fmt: skip
+        env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(command, stdout=log, stderr=log, env=env)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log.read_text()[-2000:]}")
+            try:
+                if httpx.get(self.url + "/api/v1/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                time.sleep(0.1)
+        raise RuntimeError(f"server did not start: {self.log.read_text()[-2000:]}")
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def client(self, key: str | None = None) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30)
+
+    def login(self, email: str, password: str = PASSWORD) -> httpx.Client:
+        """A client signed in as `email`, sending its CSRF token on every request."""
+        client = self.client()
+        answer = client.post("/api/v1/auth/login", json={"email": email, "password": password})
+        answer.raise_for_status()
+        client.headers["x-csrf-token"] = answer.json()["csrf_token"]
+        return client
