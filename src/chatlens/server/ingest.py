@@ -110,6 +110,8 @@ async def ingest(
     if len(records) > MAX_EVENTS:
         raise ApiError(413, f"{len(records)} events in one request: {_TOO_LARGE}", code="too_large")
     rows = _rows(records)
-    workspace = await asyncio.to_thread(ctx.workspaces.get, who.workspace, who.store)
+    workspace = ctx.workspaces.opened(who.workspace)
+    if workspace is None:
+        workspace = await asyncio.to_thread(ctx.workspaces.get, who.workspace, who.store)
     done = await asyncio.wrap_future(workspace.writer.submit(rows))
     return IngestAnswer(accepted=done.accepted, duplicates=done.duplicates)

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from chatlens.metrics import Engine
+from chatlens.server.journal import Journal
+from chatlens.server.seen import SeenIds
 from chatlens.store import Store, open_store
 from chatlens.store.facts import refresh_facts
 from chatlens.store.sql import run
@@ -24,7 +26,9 @@ from chatlens.store.sql import run
 log = logging.getLogger("chatlens.server")
 
 GROUP_EVENTS = 50_000
-"""Most events one commit takes from the queue (several requests' batches)."""
+"""Most events one journal write takes from the queue (several requests' batches)."""
+FLUSH_SECONDS = 0.2
+FLUSH_EVENTS = 20_000
 
 
 @dataclass
@@ -34,15 +38,21 @@ class Accepted:
 
 
 class Writer:
-    """The workspace's single writer: requests hand over validated rows and wait for the
-    commit that holds them (group commit: every batch waiting when a commit starts goes into
-    it, so concurrent clients share one disk sync)."""
+    """The workspace's single writer. Requests hand over validated rows and wait until they
+    are durable: every batch waiting when the writer wakes goes into one journal write and one
+    disk sync (group commit). The journal is moved into the store in bulk every
+    `FLUSH_SECONDS` (or sooner when it holds `FLUSH_EVENTS`)."""
 
-    def __init__(self, store: Store):
+    def __init__(self, store: Store, journal: Path):
         self.store = store
+        self.journal = Journal(journal)
+        self._pending: list[dict[str, Any]] = []
+        self._pending_ids: set[str] = set()
+        self._seen: SeenIds | None = None
         self._queue: queue.Queue[tuple[list[dict[str, Any]], Future[Accepted]] | None] = (
             queue.Queue()
         )
+        self._recover()
         self._thread = threading.Thread(target=self._loop, name="chatlens-writer", daemon=True)
         self._thread.start()
 
@@ -54,53 +64,110 @@ class Writer:
     def close(self) -> None:
         self._queue.put(None)
         self._thread.join()
+        self.journal.close()
+
+    def _recover(self) -> None:
+        rows = self.journal.replay()
+        if rows:
+            run(self.store.con, "BEGIN")
+            result = self.store.append(rows)
+            run(self.store.con, "COMMIT")
+            log.info("journal replayed: %d events moved, %d already stored", *vars(result).values())
+        self.journal.clear()
+        self._seen = SeenIds(self.store)
 
     def _loop(self) -> None:
+        deadline = 0.0
         while True:
-            item = self._queue.get()
+            wait = max(0.0, deadline - time.monotonic()) if self._pending else None
+            item: Any
+            try:
+                item = self._queue.get(timeout=wait)
+            except queue.Empty:
+                item = ()  # time to move the journal into the store
             if item is None:
+                self._flush()
                 return
-            group = [item]
-            size = len(item[0])
-            stop = False
-            while size < GROUP_EVENTS:
-                try:
-                    more = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    stop = True
-                    break
-                group.append(more)
-                size += len(more[0])
-            self._commit(group)
-            if stop:
-                return
+            if item:
+                if not self._pending:
+                    deadline = time.monotonic() + FLUSH_SECONDS
+                stop = self._accept([item, *self._drain()])
+                if stop:
+                    self._flush()
+                    return
+            if self._pending and (
+                time.monotonic() >= deadline or len(self._pending) >= FLUSH_EVENTS
+            ):
+                self._flush()
 
-    def _commit(self, group: list[tuple[list[dict[str, Any]], Future[Accepted]]]) -> None:
+    def _drain(self) -> list[Any]:
+        group: list[Any] = []
+        size = 0
+        while size < GROUP_EVENTS:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            group.append(item)
+            if item is None:
+                break
+            size += len(item[0])
+        return group
+
+    def _accept(self, group: list[Any]) -> bool:
+        """Dedupe, journal and answer a group; True when a stop request was in it."""
+        stop = group[-1] is None
+        batches: list[tuple[list[dict[str, Any]], Future[Accepted]]] = [
+            g for g in group if g is not None
+        ]
         try:
-            known = self.store.known_ids([row["event_id"] for rows, _ in group for row in rows])
+            assert self._seen is not None
+            ids = [row["event_id"] for rows, _ in batches for row in rows]
+            stored, hashes = self._seen.known(ids)
+            seen = stored | self._pending_ids.intersection(ids)
             fresh: list[dict[str, Any]] = []
+            fresh_hashes: list[int] = []
             counts = []
-            for rows, _ in group:
+            position = 0
+            for rows, _ in batches:
                 before = len(fresh)
                 for row in rows:
-                    if row["event_id"] not in known:
-                        known.add(row["event_id"])
+                    if row["event_id"] not in seen:
+                        seen.add(row["event_id"])
                         fresh.append(row)
-                counts.append(Accepted(len(fresh) - before, len(rows) - (len(fresh) - before)))
-            run(self.store.con, "BEGIN")
-            self.store.insert(fresh)
-            run(self.store.con, "COMMIT")  # DuckDB syncs its write-ahead log on commit
+                        fresh_hashes.append(hashes[position])
+                    position += 1
+                added = len(fresh) - before
+                counts.append(Accepted(added, len(rows) - added))
+            self.journal.append(fresh)
+            self._seen.add(fresh_hashes)
         except BaseException as exc:
-            with contextlib.suppress(Exception):  # not in a transaction: nothing to undo
-                run(self.store.con, "ROLLBACK")
-            log.exception("ingest commit failed")
-            for _, future in group:
+            log.exception("ingest failed")
+            for _, future in batches:
                 future.set_exception(exc)
-            return
-        for (_, future), count in zip(group, counts, strict=True):
+            return stop
+        self._pending.extend(fresh)
+        self._pending_ids.update(row["event_id"] for row in fresh)
+        for (_, future), count in zip(batches, counts, strict=True):
             future.set_result(count)
+        return stop
+
+    def _flush(self) -> None:
+        """Move the journal into the store (a failure keeps it for the next try)."""
+        if not self._pending:
+            return
+        try:
+            run(self.store.con, "BEGIN")
+            self.store.insert(self._pending)
+            run(self.store.con, "COMMIT")
+        except Exception:
+            with contextlib.suppress(Exception):
+                run(self.store.con, "ROLLBACK")
+            log.exception("moving the journal into the store failed; will retry")
+            return
+        self.journal.clear()
+        self._pending = []
+        self._pending_ids = set()
 
 
 class Refresher:
@@ -145,7 +212,7 @@ class Workspace:
         self.name = name
         self.store = open_store(path)
         refresh_facts(self.store)
-        self.writer = Writer(self._cursor())
+        self.writer = Writer(self._cursor(), path.with_suffix(".journal"))
         self.refresher = Refresher(self._cursor(), refresh_seconds)
         self._engines: queue.LifoQueue[Engine] = queue.LifoQueue()
         self._generation = 0
@@ -188,7 +255,14 @@ class Workspaces:
         self._open: dict[str, Workspace] = {}
         self._lock = threading.Lock()
 
+    def opened(self, name: str) -> Workspace | None:
+        """The workspace if it is open already (no waiting: safe on the event loop)."""
+        return self._open.get(name)
+
     def get(self, name: str, path: Path) -> Workspace:
+        found = self._open.get(name)
+        if found is not None:
+            return found
         with self._lock:
             if name not in self._open:
                 started = time.perf_counter()

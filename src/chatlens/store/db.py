@@ -77,14 +77,12 @@ class Store:
         """Which of `ids` are already stored."""
         if not ids:
             return set()
-        self.con.register("_ids", pa.table({"event_id": pa.array(ids, pa.string())}))
-        try:
-            found = run(
-                self.con,
-                "SELECT DISTINCT e.event_id FROM events e SEMI JOIN _ids i USING (event_id)",
-            )
-        finally:
-            self.con.unregister("_ids")
+        found = run(
+            self.con,
+            "SELECT DISTINCT event_id FROM events "
+            "SEMI JOIN (SELECT unnest($ids::VARCHAR[]) AS event_id) USING (event_id)",
+            {"ids": ids},
+        )
         return {row[0] for row in found}
 
     def insert(self, rows: list[dict[str, Any]]) -> None:

@@ -1,0 +1,99 @@
+"""Nothing acknowledged is lost, nothing counts twice: clients ingest in a loop while the
+server is killed with SIGKILL and restarted, several times."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+
+import httpx
+import pytest
+
+from chatlens.store import open_store
+from chatlens.store.sql import run
+from tests.serverkit import LiveServer, provision
+
+pytestmark = pytest.mark.server
+
+CLIENTS = 3
+KILLS = 4
+BATCH = 200
+
+
+def batch(client: int, number: int) -> list[dict]:
+    """Events with explicit ids, so the test knows exactly which were acknowledged."""
+    conversation = f"crash-{client}-{number}"
+    return [
+        {
+            "event_id": f"{conversation}-{n}",
+            "type": "message" if n else "conversation_started",
+            "ts": f"2026-11-02T08:{n // 60:02d}:{n % 60:02d}Z",
+            "conversation_id": conversation,
+            **({"sender": "customer", "text": f"message {n}"} if n else {"channel": "web"}),
+        }
+        for n in range(BATCH)
+    ]
+
+
+class Client(threading.Thread):
+    """Sends batches in a loop; a batch that got no answer is sent again (clients retry)."""
+
+    def __init__(self, server: LiveServer, key: str, number: int, stop: threading.Event):
+        super().__init__(daemon=True)
+        self.server, self.key, self.number, self.stop = server, key, number, stop
+        self.acked: set[str] = set()
+        self.answers: list[tuple[int, int]] = []
+
+    def run(self) -> None:
+        http = httpx.Client(
+            base_url=self.server.url, headers={"Authorization": f"Bearer {self.key}"}, timeout=10
+        )
+        sent = 0
+        while not self.stop.is_set():
+            events = batch(self.number, sent)
+            try:
+                answer = http.post("/api/v1/events", json=events)
+            except httpx.TransportError:
+                time.sleep(0.05)  # the server is down: retry the same batch
+                continue
+            if answer.status_code == 200:
+                body = answer.json()
+                self.answers.append((body["accepted"], body["duplicates"]))
+                self.acked.update(e["event_id"] for e in events)
+                sent += 1
+        http.close()
+
+
+def test_acknowledged_events_survive_sigkill_exactly_once(tmp_path):
+    store = tmp_path / "chatlens.duckdb"
+    seats = provision(store, {"crash": {"keys": {"in": "ingest"}}})
+    server = LiveServer(store, refresh_seconds=0.3).start()
+    stop = threading.Event()
+    clients = [Client(server, seats.keys["in"], n, stop) for n in range(CLIENTS)]
+    for client in clients:
+        client.start()
+    chance = random.Random(4)
+    try:
+        for _ in range(KILLS):
+            time.sleep(chance.uniform(0.6, 1.5))
+            server.kill()
+            time.sleep(chance.uniform(0.0, 0.3))
+            server.start()
+        time.sleep(1.0)
+    finally:
+        stop.set()
+        for client in clients:
+            client.join(timeout=30)
+        server.stop()
+    acked = set().union(*(c.acked for c in clients))
+    answers = [a for c in clients for a in c.answers]
+    assert len(acked) >= CLIENTS * BATCH * 5, "the clients should have got through"
+    with open_store(tmp_path / "chatlens.crash.duckdb", read_only=True) as workspace:
+        stored = run(workspace.con, "SELECT event_id, count(*) FROM events GROUP BY event_id")
+    counts = dict(stored)
+    assert acked <= counts.keys(), f"{len(acked - counts.keys())} acknowledged events lost"
+    assert max(counts.values()) == 1, "an event was stored twice"
+    # every acknowledged batch was accepted whole, or (a retry after a crash that hit
+    # between commit and answer) reported whole as duplicates
+    assert all((a, d) in ((BATCH, 0), (0, BATCH)) for a, d in answers), set(answers)
