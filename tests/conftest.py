@@ -37,7 +37,8 @@ def facts(store: Store) -> dict[str, dict[str, Any]]:
 
 
 def report(store: Store, metrics, start: str = "2026-11-01", end: str = "2026-11-30", **kw):
-    """Run a query through the engine; kw: grain, dimensions, filters, compare, overrides."""
+    """Run a query through the engine; kw: grain, dimensions, filters, compare, bounds,
+    overrides."""
     from chatlens.metrics import Engine, Query
 
     overrides = kw.pop("overrides", None)
@@ -50,6 +51,7 @@ def report(store: Store, metrics, start: str = "2026-11-01", end: str = "2026-11
         tuple(kw.pop("dimensions", ())),
         kw.pop("filters", {}),
         kw.pop("compare", False),
+        kw.pop("bounds", False),
     )
     assert not kw, kw
     return Engine(store, overrides).run(query)

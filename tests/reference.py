@@ -128,7 +128,10 @@ class Conversation:
     settings: dict[str, Any]
     # filled in by the cross-conversation pass of Reference
     followup_contact: bool = False
+    is_followup: bool = False
     credited_goals: list[Ev] = field(default_factory=list)
+    visit_started_at: dt.datetime | None = None
+    bounced: bool = False
 
     def __post_init__(self) -> None:
         ev = self.events
@@ -233,7 +236,8 @@ class Conversation:
         self.first_response_seconds = (
             seconds(self.first_response_at, q) if self.first_response_at and q else None
         )
-        self.response_times = self._response_times()
+        self.response_spans = self._response_spans()
+        self.response_times = [seconds(z, a) for a, z in self.response_spans]
         self.bot_response_times = [
             seconds(b.at, a.at)
             for a, b in zip(self.msgs, self.msgs[1:], strict=False)
@@ -250,6 +254,7 @@ class Conversation:
                 tags[e["tag"]] = e
         current = [e for e in tags.values() if e.type == "tag_added"]
         self.tags = sorted(e["tag"] for e in current)
+        self.tag_categories = sorted({e["category"] for e in current if e["category"]})
         ranks = [PRIORITY_RANK[e["priority"]] for e in current if e["priority"]]
         self.top_priority_rank = max(ranks) if ranks else None
         self.canned_messages = sum(1 for m in self.agent_msgs if m["canned_response_id"])
@@ -290,7 +295,7 @@ class Conversation:
                 return e[name]
         return None
 
-    def _response_times(self) -> list[float]:
+    def _response_spans(self) -> list[tuple[dt.datetime, dt.datetime]]:
         # facts.md: each run of consecutive customer messages answered by an agent before
         # the customer wrote again after another turn: run start -> the agent's reply.
         runs = [
@@ -306,7 +311,7 @@ class Conversation:
             following = runs[number + 1] if number + 1 < len(runs) else None
             if following is not None and self.msgs[following].at < reply.at:
                 continue  # the customer started another run before the agent answered
-            out.append(seconds(reply.at, self.msgs[i].at))
+            out.append((self.msgs[i].at, reply.at))
         return out
 
     def _stints(self) -> list[tuple[str, dt.datetime, dt.datetime]]:
@@ -434,6 +439,11 @@ class Reference:
                 by_customer[c.customer_id].append(c)
         followup = dt.timedelta(days=self.settings["fcr_followup_days"])
         for c in self.conversations:
+            # the same pairs from the later side: c follows an earlier conversation
+            c.is_followup = any(
+                n is not c and n.started_at < c.started_at <= n.ended_at + followup
+                for n in by_customer.get(c.customer_id or "", [])
+            )
             c.followup_contact = any(
                 n is not c and c.started_at < n.started_at <= c.ended_at + followup
                 for n in by_customer.get(c.customer_id or "", [])
@@ -447,6 +457,44 @@ class Reference:
             ]
             if candidates:
                 max(candidates, key=lambda c: (c.started_at, c.cid)).credited_goals.append(g)
+        for c in self.conversations:
+            if c.missed_reason == "customer_left" and self._nobody_online(c.queue_entry_at):
+                c.missed_reason = "no_agent_online"
+            self._visit(c)
+
+    def _nobody_online(self, at: dt.datetime | None) -> bool:
+        """Agents report their status and none was online at `at` (each agent's latest
+        status at or before it holds); False when nobody had reported one yet."""
+        latest: dict[str, str] = {}
+        for e in self.of_type("agent_status"):  # in time order: the last one wins
+            if at is not None and e.at <= at:
+                latest[e["agent_id"]] = e["status"]
+        return bool(latest) and "online" not in latest.values()
+
+    def _visit(self, c: Conversation) -> None:
+        """The visit the chat happened in (the customer's latest visit_started before it,
+        still active: it or a page view of it at most 30 minutes before the chat), and
+        whether a missed chat ended the visit (no page view of it afterwards)."""
+        visits = [
+            e
+            for e in self.of_type("visit_started")
+            if e["customer_id"] == c.customer_id and e.at <= c.started_at
+        ]
+        if c.customer_id is None or not visits:
+            return
+        visit = visits[-1]
+        pages = [
+            e
+            for e in self.events
+            if e.type in ("visit_started", "page_view")
+            and e["customer_id"] == c.customer_id
+            and e["session_id"] == visit["session_id"]
+        ]
+        last_seen = max(e.at for e in pages if visit.at <= e.at <= c.started_at)
+        if seconds(c.started_at, last_seen) > 30 * 60:
+            return
+        c.visit_started_at = visit.at
+        c.bounced = c.missed and not any(e.type == "page_view" and e.at > c.ended_at for e in pages)
 
     def of_type(self, event_type: str) -> list[Ev]:
         return [e for e in self.events if e.type == event_type]
@@ -592,7 +640,11 @@ class Reference:
             }
         groups = defaultdict(list)
         for c in self.cohort(b):
-            groups[getattr(c, dimension)].append(c)
+            if dimension == "tag_category":  # a conversation counts in each of its categories
+                for category in c.tag_categories:
+                    groups[category].append(c)
+            else:
+                groups[getattr(c, dimension)].append(c)
         return {k: REFERENCE[metric](_Only(self, cs), b) for k, cs in groups.items()}
 
     def _agents_with_time(self, b: Bucket) -> set[str]:
@@ -747,6 +799,20 @@ REFERENCE["availability"] = lambda r, b: share(_health(r, b)[True], sum(_health(
 # observed and never down is 0 s of downtime; nothing observed at all is null
 REFERENCE["downtime_seconds"] = lambda r, b: _health(r, b)[False] if _health(r, b) else None
 
+
+def _incidents(r: Reference, b: Bucket) -> int:
+    # an incident starts at a component's down check that follows an up one (or none)
+    was_up: dict[Any, bool] = {}
+    started = 0
+    for e in r.of_type("health_check"):
+        if not e["up"] and was_up.get(e["component"], True) and b.holds(e.at):
+            started += 1
+        was_up[e["component"]] = bool(e["up"])
+    return started
+
+
+REFERENCE["downtime_incidents"] = _incidents
+
 # 3. Live chat and agents
 REFERENCE["human_conversations"] = count(lambda c: c.has_human_part)
 durations("wait_time", one(lambda c: c.wait_seconds))
@@ -762,7 +828,7 @@ REFERENCE["frt_within_sla"] = _frt_within_sla
 durations("response_time", lambda c: c.response_times)
 REFERENCE["missed_chats"] = count(lambda c: c.missed)
 REFERENCE["missed_rate"] = rate(lambda c: c.missed, of=lambda c: c.has_human_part)
-for _reason in ("declined", "timeout", "customer_left"):
+for _reason in ("declined", "timeout", "no_agent_online", "customer_left"):
     REFERENCE[f"missed_chats_{_reason}"] = count(lambda c, w=_reason: c.missed_reason == w)
 REFERENCE["chats_declined"] = lambda r, b: sum(
     1 for e in r.of_type("chat_declined") if b.holds(e.at) and r.agent in (None, e["agent_id"])
@@ -879,6 +945,10 @@ _scores("ces", lambda c: c.ces)
 REFERENCE["ces_csat_correlation"] = lambda r, b: pearson(
     [(c.ces, c.csat) for c in r.cohort(b) if c.ces is not None and c.csat is not None]
 )
+for _score in range(1, 8):
+    REFERENCE[f"ces_{_score}_share"] = rate(
+        lambda c, n=_score: c.ces == n, of=lambda c: c.ces is not None
+    )
 REFERENCE["positive_rating_rate"] = rate(lambda c: c.thumbs == 1, of=lambda c: c.thumbs is not None)
 REFERENCE["negative_rating_rate"] = rate(lambda c: c.thumbs == 0, of=lambda c: c.thumbs is not None)
 
@@ -890,6 +960,19 @@ durations(
     one(lambda c: seconds(c.conversions[0].at, c.started_at) if c.conversions else None),
 )
 REFERENCE["leads"] = total(lambda c: c.leads)
+# conversions credited to conversations that were themselves a follow-up contact
+REFERENCE["followup_conversions"] = total(lambda c: len(c.conversions) if c.is_followup else 0)
+REFERENCE["followup_conversion_rate"] = rate(
+    lambda c: bool(c.conversions), of=lambda c: c.is_followup
+)
+durations(
+    "time_on_site_before_chat",
+    one(lambda c: seconds(c.started_at, c.visit_started_at) if c.visit_started_at else None),
+)
+REFERENCE["chat_bounces"] = count(lambda c: c.bounced)
+REFERENCE["chat_bounce_rate"] = rate(
+    lambda c: c.bounced, of=lambda c: c.missed and c.visit_started_at is not None
+)
 
 
 def _revenue(r: Reference, b: Bucket) -> float | None:
@@ -1002,6 +1085,21 @@ _business_durations(
 _business_durations(
     "wait_time_business_hours",
     lambda c: (c.queue_entry_at, None if c.missed else c.picked_up_at),
+)
+VALUES["response_time_business_hours"] = lambda r, b: [
+    v
+    for c in r.cohort(b)
+    for a, z in c.response_spans
+    if (v := r.business_seconds(a, z)) is not None
+]
+REFERENCE["response_time_business_hours"] = lambda r, b: mean(
+    VALUES["response_time_business_hours"](r, b)
+)
+REFERENCE["response_time_business_hours_median"] = lambda r, b: quantile(
+    VALUES["response_time_business_hours"](r, b), 0.5
+)
+REFERENCE["response_time_business_hours_p90"] = lambda r, b: quantile(
+    VALUES["response_time_business_hours"](r, b), 0.9
 )
 _business_durations(
     "resolution_time_business_hours",

@@ -53,3 +53,6 @@ def test_incremental_equals_full_rebuild(tmp_path):
     assert sum(r["followup_contact"] for r in full.values()) > 0
     assert sum(r["conversions"] for r in full.values()) > 0
     assert sum(r["missed"] for r in full.values()) > 0
+    # agent statuses from later batches changed the reasons of earlier missed chats
+    assert sum(r["missed_reason"] == "no_agent_online" for r in full.values()) > 0
+    assert sum(r["bounced"] for r in full.values()) > 0

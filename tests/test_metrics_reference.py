@@ -174,6 +174,7 @@ SUNDAY = [
         customer(50, "thanks"),
         agent(70, "bob", "Anything else?"),
         close(100, "resolved", "agent"),
+        ev(130, "rating", kind="ces", score=4),
         customer_id="u05",
         channel="email",
     ),
@@ -224,6 +225,7 @@ MONDAY = [
         ev(30, "agent_joined", agent_id="ann"),
         agent(60, "ann", "Sure"),
         close(360, "resolved", "agent"),
+        ev(400, "rating", kind="ces", score=5),
         customer_id="u29",
         channel="web",
     ),
@@ -442,7 +444,7 @@ MONDAY = [
         ev(15, "message", sender="system", text="carl joined"),
         agent(30, "carl", "Hello!", canned_response_id="greet"),
         agent(40, "carl", "Can I help?"),
-        ev(41, "tag_added", tag="greeting", priority="high"),
+        ev(41, "tag_added", tag="greeting", category="social", priority="high"),
     ),
 ]
 
@@ -519,6 +521,15 @@ TUESDAY = [
     # the widget opened and nothing else: a conversation with no messages (no bot: it waits
     # for a human from its start, and ends at once, inside the grace period)
     *chat("t06", "2026-10-27T14:00:00+02:00", customer_id="u28", channel="web"),
+    # 07:00: nobody online (ann and bob went offline last evening): a missed chat, no agent
+    # online; no customer id
+    *chat(
+        "t08",
+        "2026-10-27T07:00:00+02:00",
+        customer(2, "hello?"),
+        customer(200, "anyone?"),
+        channel="web",
+    ),
     # bob's stint 23:58:30 -> 00:03 crosses local midnight (chat hours cut by day)
     *chat(
         "t07",
@@ -527,6 +538,7 @@ TUESDAY = [
         ev(30, "agent_joined", agent_id="bob"),
         agent(60, "bob", "Yes"),
         close(300, "resolved", "agent"),
+        ev(310, "rating", kind="ces", score=7),
         customer_id="u32",
         channel="web",
     ),
@@ -553,6 +565,15 @@ AFTER = [
         customer(1, "hello again"),
         bot(2, "Welcome back."),
         customer_id="u01",
+        channel="web",
+    ),
+    # everybody is offline since bob's 02:00: missed, no agent online; the visitor leaves
+    *chat(
+        "w02",
+        "2026-10-28T11:00:00+02:00",
+        customer(2, "is anyone there?"),
+        customer(300, "never mind"),
+        customer_id="u40",
         channel="web",
     ),
 ]
@@ -591,6 +612,19 @@ VISITS = [
     # u08 chatted on the 26th: a chatting visitor of the whole period, not of the 27th
     other("visit_started", "2026-10-27T08:00:00+02:00", customer_id="u08", session_id="s6"),
     other("visit_started", "2026-10-27T12:00:00+02:00", customer_id="u31", session_id="s7"),
+    # m04's visitor (missed chat) views no page of that visit afterwards: a bounce; the
+    # page view of another session does not count
+    other("visit_started", "2026-10-26T11:00:00+02:00", customer_id="u10", session_id="s8"),
+    other("page_view", "2026-10-26T11:30:00+02:00", customer_id="u10", session_id="s9"),
+    # m06's visitor (missed chat) goes on browsing after it: no bounce; 20 min on site
+    other("visit_started", "2026-10-26T12:10:00+02:00", customer_id="u12", session_id="s10"),
+    other("page_view", "2026-10-26T12:25:00+02:00", customer_id="u12", session_id="s10"),
+    other("page_view", "2026-10-26T12:35:00+02:00", customer_id="u12", session_id="s10"),
+    # m10's visitor was last seen 90 minutes before the chat: the visit had ended
+    other("visit_started", "2026-10-26T14:00:00+02:00", customer_id="u16", session_id="s11"),
+    # w02's visitor
+    other("visit_started", "2026-10-28T10:50:00+02:00", customer_id="u40", session_id="s12"),
+    other("page_view", "2026-10-28T10:58:00+02:00", customer_id="u40", session_id="s12"),
 ]
 
 TICKETS = [
@@ -598,11 +632,27 @@ TICKETS = [
     other("ticket_created", "2026-10-24T09:00:00+03:00", ticket_id="T1", category="billing"),
     other("ticket_resolved", "2026-10-26T09:00:00+02:00", ticket_id="T1"),  # 49 h
     other("ticket_created", "2026-10-25T12:00:00+02:00", ticket_id="T2", urgency="high"),
-    other("ticket_resolved", "2026-10-25T14:30:00+02:00", ticket_id="T2"),  # 2.5 h
-    other("ticket_created", "2026-10-26T10:00:00+02:00", ticket_id="T3"),  # open
-    other("ticket_created", "2026-10-27T15:00:00+02:00", ticket_id="T4"),
-    other("ticket_resolved", "2026-10-29T15:00:00+02:00", ticket_id="T4"),  # after the period
-    other("ticket_resolved", "2026-10-27T09:00:00+02:00", ticket_id="T6"),  # creation unknown
+    # 2.5 h; the category comes with the resolution (it fills in what creation lacked)
+    other("ticket_resolved", "2026-10-25T14:30:00+02:00", ticket_id="T2", category="shipping"),
+    other(  # open
+        "ticket_created",
+        "2026-10-26T10:00:00+02:00",
+        ticket_id="T3",
+        category="billing",
+        urgency="low",
+    ),
+    other(
+        "ticket_created",
+        "2026-10-27T15:00:00+02:00",
+        ticket_id="T4",
+        category="account",
+        urgency="high",
+    ),
+    # after the period; a different category on the resolution: the creation's wins
+    other("ticket_resolved", "2026-10-29T15:00:00+02:00", ticket_id="T4", category="billing"),
+    other(  # creation unknown
+        "ticket_resolved", "2026-10-27T09:00:00+02:00", ticket_id="T6", category="account"
+    ),
 ]
 
 KNOWLEDGE = [
@@ -685,7 +735,8 @@ OVERRIDES: dict[str, Any] = {
     "fallback_phrases": ["please log in"],
 }
 
-SPLITS = ("channel", "initiated_by", "agent_id")  # each also run over the main period
+# each also run over the main period
+SPLITS = ("channel", "initiated_by", "agent_id", "tag_category")
 
 REF = Reference(EVENTS, **SETTINGS)
 REF_OVERRIDDEN = Reference(EVENTS, **SETTINGS, **OVERRIDES)
@@ -713,6 +764,12 @@ def run_queries(run: Callable[..., Any]) -> dict[str, Any]:
     results["dst_hours"] = run(
         ("conversations", "conversations_per_hour"), *QUERIES["dst_day"][:2], grain="hour"
     )
+    tickets = [m for m in ALL if METRICS[m].applies_to("ticket_category")]
+    for dimension in ("ticket_category", "ticket_urgency"):
+        results[f"by_{dimension}"] = run(tickets, *PERIOD, dimensions=[dimension])
+    results["billing_tickets"] = run(tickets, *PERIOD, filters={"ticket_category": ("billing",)})
+    rates = [m for m in ALL if METRICS[m].unit == "rate" and _splittable(m, "agent_id")]
+    results["bounds_by_agent"] = run(rates, *PERIOD, dimensions=["agent_id"], bounds=True)
     return results
 
 
@@ -837,36 +894,133 @@ def test_per_agent_values_by_hand(engine):
     assert rows["ann"]["concurrency"] == pytest.approx((1334) / (1334 - 150))
 
 
+def test_missed_chat_with_no_agent_online_and_a_bounce(engine):
+    rows = {row["bucket"][:10]: row for row in engine["days"].rows}
+    wednesday = rows["2026-10-28"]
+    # w02 at 11:00: bob went offline at 02:00, ann and carl the day before
+    assert wednesday["missed_chats_no_agent_online"] == 1
+    assert wednesday["missed_chats_customer_left"] == 0
+    assert wednesday["chat_bounces"] == 1  # no page view of its visit after the chat
+    assert wednesday["time_on_site_before_chat"] == 600  # visit at 10:50, page at 10:58
+    assert rows["2026-10-26"]["missed_chats_customer_left"] == 1  # m04: ann was online
+
+
+def _by(engine, query: str, dimension: str) -> dict[Any, dict[str, Any]]:
+    return {row[dimension]: row for row in engine[query].rows}
+
+
+def test_tickets_by_category_and_urgency(engine):
+    # T1 billing (resolved on the 26th after 49 h), T2 shipping from its resolution (2.5 h),
+    # T3 billing open, T4 account (its creation's category wins), T6 account resolved with
+    # its creation unknown, T5 no category (created on the 20th, open)
+    by = _by(engine, "by_ticket_category", "ticket_category")
+    assert by.keys() == {"billing", "shipping", "account", None}
+    created = {k: r["tickets_created"] for k, r in by.items()}
+    assert created == {"billing": 1, "shipping": 1, "account": 1, None: 0}
+    resolved = {k: r["tickets_resolved"] for k, r in by.items()}
+    assert resolved == {"billing": 1, "shipping": 1, "account": 1, None: 0}
+    assert by["billing"]["ticket_resolution_time"] == 49 * 3600
+    assert by["shipping"]["ticket_resolution_time"] == 2.5 * 3600
+    assert by["account"]["ticket_resolution_time"] is None  # T6: creation unknown
+    backlog = {k: r["ticket_backlog"] for k, r in by.items()}
+    assert backlog == {"billing": 1, "shipping": 0, "account": 1, None: 1}
+    assert sum(created.values()) == total(engine, "period")["tickets_created"]
+    assert sum(backlog.values()) == total(engine, "period")["ticket_backlog"]
+
+    by = _by(engine, "by_ticket_urgency", "ticket_urgency")
+    assert {k: r["tickets_created"] for k, r in by.items()} == {"high": 2, "low": 1, None: 0}
+    assert {k: r["tickets_resolved"] for k, r in by.items()} == {"high": 1, "low": 0, None: 2}
+    assert by["high"]["ticket_resolution_time"] == 2.5 * 3600
+    assert by[None]["ticket_resolution_time"] == 49 * 3600
+    assert {k: r["ticket_backlog"] for k, r in by.items()} == {"high": 1, "low": 1, None: 1}
+
+    billing = total(engine, "billing_tickets")
+    assert billing["tickets_created"] == 1  # T3
+    assert billing["tickets_resolved"] == 1  # T1
+    assert billing["ticket_backlog"] == 1  # T3
+
+
+def test_ticket_dimensions_apply_to_ticket_metrics_only():
+    tickets = {m for m in ALL if METRICS[m].applies_to("ticket_urgency")}
+    assert tickets == {
+        "tickets_created",
+        "tickets_resolved",
+        "ticket_resolution_time",
+        "ticket_resolution_time_median",
+        "ticket_resolution_time_p90",
+        "ticket_backlog",
+    }
+    assert not any(METRICS[m].applies_to("channel") for m in tickets)
+
+
+def test_tag_metrics_by_tag_category(engine):
+    by = _by(engine, "by_tag_category", "tag_category")
+    # m16: bug (urgent) + ui (low), both product; m17: greeting (high), social
+    assert by.keys() == {"product", "social"}
+    assert by["product"]["tags_per_conversation"] == 2
+    assert by["social"]["tags_per_conversation"] == 1
+    assert by["product"]["high_priority_share"] == 1
+    assert by["social"]["conversations"] == 1
+
+
+def test_rates_carry_a_wilson_lower_bound(engine):
+    rows = engine["bounds_by_agent"].rows
+    rates = [m for m in engine["bounds_by_agent"].meta["metrics"]]
+    checked = 0
+    for row in rows:
+        for mid in rates:
+            lower = row[f"{mid}__lower"]
+            if row[mid] is None or getattr(METRICS[mid].measure, "parts", None) is None:
+                assert lower is None, (row["agent_id"], mid)
+            else:
+                assert 0 <= lower <= row[mid], (row["agent_id"], mid)
+                checked += 1
+    assert checked > 50
+    ann = next(row for row in rows if row["agent_id"] == "ann")
+    closed = [c for c in REF.cohort(REF.period(*PERIOD)) if "ann" in c.agents and c.is_closed]
+    resolved = [c for c in closed if c.first_contact_resolved]
+    assert len(closed) > len(resolved) > 0
+    assert ann["fcr_rate__lower"] == pytest.approx(wilson(len(resolved), len(closed)))
+
+
+def wilson(hits: float, rows: int, z: float = 1.959963984540054) -> float:
+    p = hits / rows
+    centre = p + z * z / (2 * rows)
+    spread = z * math.sqrt(p * (1 - p) / rows + z * z / (4 * rows * rows))
+    return (centre - spread) / (1 + z * z / rows)
+
+
 # --------------------------------------------------------------------------------------
 # values worked out by hand (they check the reference as much as the engine)
 
-# The period's 31 conversations: d01-d04 (Sunday), d05, m01-m18 with m15a (Monday; m15b is
-# Tuesday's), m15b, t01-t07 (Tuesday). Bot-only: d01 d04 d05 m09 m10 m11 m14 m15b t03 t05.
+# The period's 32 conversations: d01-d04 (Sunday), d05, m01-m18 with m15a (Monday; m15b is
+# Tuesday's), m15b, t01-t08 (Tuesday). Bot-only: d01 d04 d05 m09 m10 m11 m14 m15b t03 t05.
 HAND: dict[str, Any] = {
-    "conversations": 31,
-    "conversations_per_hour": 31 / 73,  # 25 + 24 + 24 hours
+    "conversations": 32,
+    "conversations_per_hour": 32 / 73,  # 25 + 24 + 24 hours
     "peak_hour": 9,  # 3 chats at 9, 11, 12 and 23 local: the earliest wins
     "peak_weekday": 0,  # Monday: 19
-    "engaged_conversations": 29,  # all but d04 (welcome only) and t06 (nothing said)
-    "unique_customers": 29,  # m17 has none, u21 has two
+    "engaged_conversations": 30,  # all but d04 (welcome only) and t06 (nothing said)
+    "unique_customers": 29,  # m17 and t08 have none, u21 has two
     "returning_customers": 3,  # u01 (p01), u03 (p03), u13 (o02, 1 Oct); not u05 (20 Sep)
     "bot_conversations": 15,
     "bot_only_conversations": 10,
-    "human_conversations": 21,
+    "human_conversations": 22,
     "handoff_rate": 5 / 15,  # d02 m02 m05 t01 (handoff), m12 (agent took over)
     "fallback_messages": 5,  # d02 x2 (phrase, flag), d05 (French), m09 (flag), t01 (Swedish)
     "fallback_rate": 5 / 39,
     "conversations_with_fallback": 4,
     "bot_resolved_conversations": 8,  # not d05 (fallback last), not m11 (closed unresolved)
     "bot_success_rate": 7 / 15,  # m10 was rated thumbs down
-    "missed_chats": 4,  # d02, m04 (exactly 60 s), m05, m06; not m03 (59 s), t01, t06
-    "missed_rate": 4 / 21,
-    "missed_chats_customer_left": 2,
+    "missed_chats": 5,  # d02, m04 (exactly 60 s), m05, m06, t08; not m03 (59 s), t01, t06
+    "missed_rate": 5 / 22,
+    "missed_chats_customer_left": 2,  # d02 (carl was online), m04 (ann was)
+    "missed_chats_no_agent_online": 1,  # t08 at 07:00: everybody offline since last evening
     "missed_chats_timeout": 1,
     "missed_chats_declined": 1,
     "chats_declined": 3,  # m02, m05, m06
     "successful_chats": 12,  # not d01: bot-only, closed resolved by the customer
-    "transfer_rate": 1 / 21,
+    "transfer_rate": 1 / 22,
     "escalation_rate": 1 / 22,  # 22 closed (m07's reopened chat is closed again)
     "fcr_rate": 13 / 22,
     "not_fcr_reopened": 1,  # m07
@@ -886,9 +1040,9 @@ HAND: dict[str, Any] = {
     "online_hours": 45,  # bob 1 + carl 4 (Sunday), ann 9 + bob 9, ann 8 + bob 14
     "utilization": 2064 / 3600 / 45,
     "concurrency": 2214 / 2064,
-    "tag_usage": 2 / 31,
-    "tags_per_conversation": 3 / 31,  # bug + ui (spam removed), greeting
-    "high_priority_share": 2 / 31,  # urgent (m16), high (m17)
+    "tag_usage": 2 / 32,
+    "tags_per_conversation": 3 / 32,  # bug + ui (spam removed), greeting
+    "high_priority_share": 2 / 32,  # urgent (m16), high (m17)
     "canned_usage": 2 / 14,
     "canned_time_saved": 3 * 20,
     "csat_without_canned": (4 + 1 + 5 + 3) / 4,
@@ -896,18 +1050,31 @@ HAND: dict[str, Any] = {
     "negative_feedback": 2,  # m08 (CSAT 1), m10 (thumbs down)
     "nps": 25,  # 10, 9 promoters; 7 passive; 3 detractor: (2 - 1) / 4
     "uss": (90 + 70.5 + 85) / 3,
-    "ces": (2 + 6 + 1 + 3) / 4,
+    "ces": (4 + 2 + 6 + 5 + 1 + 3 + 7) / 7,
+    "ces_1_share": 1 / 7,
+    "ces_4_share": 1 / 7,
+    "ces_7_share": 1 / 7,
+    # (CES, CSAT) pairs (2, 4) (6, 1) (1, 5) (3, 3): means 3 and 3.25
+    "ces_csat_correlation": -11 / math.sqrt(14 * 8.75),
     "positive_rating_rate": 2 / 3,
     "conversions": 4,  # m13 signup + purchase, m02 purchase, m15b lead
-    "conversion_rate": 3 / 31,
-    "goal_completion_rate": 4 / 31,  # and m14's add_to_cart; not m13's (before it started)
-    "goal_completion_rate_add_to_cart": 1 / 31,
+    "conversion_rate": 3 / 32,
+    "goal_completion_rate": 4 / 32,  # and m14's add_to_cart; not m13's (before it started)
+    "goal_completion_rate_add_to_cart": 1 / 32,
     "leads": 1,
     "revenue": 150,  # 120 + 30; u20's purchase 9 days later is not credited
     "time_to_conversion": (600 + 1800 + 1800) / 3,
-    "cost_savings": 31 * 6 - (21 * 6 + 10 * 1),
-    "visitors": 5,
-    "visitor_chat_rate": 3 / 5,  # u06, u19, u08
+    "cost_savings": 32 * 6 - (22 * 6 + 10 * 1),
+    "visitors": 8,  # u06, u30, u19, u08, u31, u10, u12, u16
+    "visitor_chat_rate": 6 / 8,  # u06, u19, u08, u10, u12, u16
+    # d04 300 (23:35 -> 23:40), m13 300, m04 600, m06 1200; not m10 (its visit had ended)
+    "time_on_site_before_chat": (300 + 300 + 600 + 1200) / 4,
+    "time_on_site_before_chat_median": 450,
+    "chat_bounces": 1,  # m04
+    "chat_bounce_rate": 1 / 2,  # m04 of m04, m06
+    "followup_conversions": 1,  # m15b's lead
+    "followup_conversion_rate": 1 / 3,  # follow-ups d01 (of p01), m01 (of p03), m15b
+    "downtime_incidents": 2,  # the bot on the 25th, the widget on the 26th
     "previous_customers": 3,
     "retention_rate": 2 / 3,  # u01, u03 came back; u02 did not
     "tickets_created": 3,
@@ -915,7 +1082,7 @@ HAND: dict[str, Any] = {
     "ticket_resolution_time": (49 * 3600 + 2.5 * 3600) / 2,  # T6 was never created here
     "ticket_backlog": 3,  # T5, T3, T4 (resolved only on the 29th)
     "knowledge_items_added": 3,
-    "learning_rate": 3 / 31,
+    "learning_rate": 3 / 32,
     "availability": (2 * 73 * 60 - 50) / (2 * 73 * 60),  # 30 + 20 minutes down
     "downtime_seconds": 50 * 60,
     # first response inside business hours (Mon-Fri 09-17): outside hours counts 0 s; t04
@@ -949,8 +1116,8 @@ def test_days_are_cut_at_local_midnight_on_a_25_hour_day(engine):
         "2026-10-24": 3,
         "2026-10-25": 4,
         "2026-10-26": 19,
-        "2026-10-27": 8,
-        "2026-10-28": 1,
+        "2026-10-27": 9,
+        "2026-10-28": 2,
     }
     per_hour = {day: row["conversations_per_hour"] for day, row in rows.items()}
     assert per_hour["2026-10-25"] == pytest.approx(4 / 25)  # 25 real hours
@@ -1094,6 +1261,7 @@ def _identities(row: dict[str, Any]) -> dict[str, Any]:
         "time_saved": None if aht is None else row["bot_resolved_conversations"] * aht,
         "missed_chats": row["missed_chats_declined"]
         + row["missed_chats_timeout"]
+        + row["missed_chats_no_agent_online"]
         + row["missed_chats_customer_left"],
         "containment_rate": None if row["handoff_rate"] is None else 1 - row["handoff_rate"],
         "conversations": row["human_conversations"] + row["bot_only_conversations"],

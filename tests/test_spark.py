@@ -34,6 +34,8 @@ def _utc(value: Any) -> Any:
     """DuckDB's TIMESTAMPTZ values as the naive UTC values the Spark backend returns."""
     if isinstance(value, dt.datetime) and value.tzinfo is not None:
         return value.astimezone(dt.UTC).replace(tzinfo=None)
+    if isinstance(value, list):
+        return [_utc(item) for item in value]
     return value
 
 
@@ -51,20 +53,33 @@ def both(tmp_path_factory, spark):
     backend = open_spark(tmp / "events.parquet", stored, spark)
     engines = {FACTS_TABLE: Engine.on(backend, stored)}
 
-    def on_spark(metrics, start, end, grain=None, dimensions=(), filters=None, overrides=None):
+    def on_spark(
+        metrics, start, end, grain=None, dimensions=(), filters=None, overrides=None, bounds=False
+    ):
         table = FACTS_TABLE
         if overrides:  # facts derived again under the other settings, beside the stored ones
             table = "_facts_override"
             settings = make_settings({**stored.model_dump(), **overrides})
             backend.derive_facts(settings, table)
             engines[table] = Engine.on(backend, settings, table)
-        query = Query(tuple(metrics), start, end, grain, tuple(dimensions), filters or {})
+        query = Query(
+            tuple(metrics), start, end, grain, tuple(dimensions), filters or {}, bounds=bounds
+        )
         return engines[table].run(query)
 
     return duckdb, run_queries(on_spark)
 
 
-QUERY_NAMES = [*QUERIES, "overridden", *(f"by_{d}" for d in SPLITS), "dst_hours"]
+QUERY_NAMES = [
+    *QUERIES,
+    "overridden",
+    *(f"by_{d}" for d in SPLITS),
+    "dst_hours",
+    "by_ticket_category",
+    "by_ticket_urgency",
+    "billing_tickets",
+    "bounds_by_agent",
+]
 
 
 @pytest.mark.parametrize("name", QUERY_NAMES)

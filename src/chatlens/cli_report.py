@@ -111,6 +111,12 @@ def report(
     compare: Annotated[
         bool, typer.Option("--compare", help="Add the previous period of equal length.")
     ] = False,
+    bounds: Annotated[
+        bool,
+        typer.Option(
+            "--bounds", help="Add <id>__lower to rates: the 95% Wilson lower bound (rankings)."
+        ),
+    ] = False,
     fmt: Annotated[str, typer.Option("--format", help="table, csv, json or markdown")] = "table",
     settings: SetOption = None,
     db: DbOption = None,
@@ -139,7 +145,7 @@ def report(
     try:
         ids = tuple(m.strip() for m in metrics.split(",")) if metrics else tuple(METRICS)
         dims = tuple(d.strip() for d in by.split(",")) if by else ()
-        query = Query(ids, start, end, every, dims, _filters(filters), compare)
+        query = Query(ids, start, end, every, dims, _filters(filters), compare, bounds)
         if events is not None:
             result = _spark_engine(events, db, _overrides(settings)).run(query)
         else:

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy import select
+from sqlalchemy.orm import Session as DbSession
 
 from chatlens.app import service
 from chatlens.app.db import app_db_url, open_app_db
-from chatlens.app.models import AGENT_ACCESS, ROLES, SCOPES
+from chatlens.app.models import AGENT_ACCESS, ROLES, SCOPES, Workspace
 from chatlens.cli_common import AppDbOption, DbOption, fail, out
 from chatlens.events import ChatlensError
 from chatlens.store.db import db_path
@@ -56,12 +59,18 @@ def serve(
     uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
 
 
-def _sessions(db: Path | None, app_db: str | None) -> tuple[sessionmaker[Any], Path]:
+@contextmanager
+def _app_state(db: Path | None, app_db: str | None) -> Iterator[tuple[DbSession, Path]]:
+    """A session on the app state beside the store (and the store's path); chatlens errors
+    end the command with their message."""
     store = db_path(db).resolve()
-    factory = open_app_db(app_db_url(store, app_db))
-    with factory() as session:
-        service.ensure_default_workspace(session, store)
-    return factory, store
+    try:
+        factory = open_app_db(app_db_url(store, app_db))
+        with factory() as session:
+            service.ensure_default_workspace(session, store)
+            yield session, store
+    except ChatlensError as exc:
+        raise fail(str(exc)) from None
 
 
 WorkspaceArg = Annotated[str, typer.Option("--workspace", "-w", help="Workspace name.")]
@@ -78,15 +87,11 @@ def workspaces_create(
     app_db: AppDbOption = None,
 ) -> None:
     """Create a workspace (its store: chatlens.NAME.duckdb beside the default one)."""
-    factory, store = _sessions(db, app_db)
-    try:
-        with factory() as session:
-            ws = service.create_workspace(session, name, store, agent_access)
-            out.print(
-                f"workspace {ws.name} created (store {service.workspace_store(store.parent, ws)})"
-            )
-    except ChatlensError as exc:
-        raise fail(str(exc)) from None
+    with _app_state(db, app_db) as (session, store):
+        ws = service.create_workspace(session, name, store, agent_access)
+        out.print(
+            f"workspace {ws.name} created (store {service.workspace_store(store.parent, ws)})"
+        )
 
 
 @workspaces_app.command("set")
@@ -97,25 +102,16 @@ def workspaces_set(
     app_db: AppDbOption = None,
 ) -> None:
     """Change what agents of a workspace may see."""
-    factory, _ = _sessions(db, app_db)
-    try:
-        with factory() as session:
-            service.set_agent_access(session, name, agent_access)
-    except ChatlensError as exc:
-        raise fail(str(exc)) from None
+    with _app_state(db, app_db) as (session, _):
+        service.set_agent_access(session, name, agent_access)
     out.print(f"workspace {name}: agent access {agent_access}")
 
 
 @workspaces_app.command("list")
 def workspaces_list(db: DbOption = None, app_db: AppDbOption = None) -> None:
     """Every workspace with its store."""
-    from sqlalchemy import select
-
-    from chatlens.app.models import Workspace
-
-    factory, store = _sessions(db, app_db)
     table = Table("workspace", "store", "agent access")
-    with factory() as session:
+    with _app_state(db, app_db) as (session, store):
         for ws in session.scalars(select(Workspace).order_by(Workspace.name)):
             table.add_row(ws.name, str(service.workspace_store(store.parent, ws)), ws.agent_access)
     out.print(table)
@@ -137,17 +133,13 @@ def users_create(
     app_db: AppDbOption = None,
 ) -> None:
     """Give EMAIL a seat with ROLE in a workspace (creating the user; asks for a password)."""
-    factory, _ = _sessions(db, app_db)
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
-    try:
-        with factory() as session:
-            seat = service.create_user(session, email, password, workspace, role, agent_id, team)
-            out.print(f"{seat.user.email}: {seat.role} in {workspace}")
-    except ChatlensError as exc:
-        raise fail(str(exc)) from None
+    with _app_state(db, app_db) as (session, _):
+        seat = service.create_user(session, email, password, workspace, role, agent_id, team)
+        out.print(f"{seat.user.email}: {seat.role} in {workspace}")
 
 
 @keys_app.command("create")
@@ -159,43 +151,26 @@ def keys_create(
     app_db: AppDbOption = None,
 ) -> None:
     """Create an API key; it is printed once (only its hash is kept)."""
-    factory, _ = _sessions(db, app_db)
-    try:
-        with factory() as session:
-            made = service.create_key(session, workspace, scope, name)
-    except ChatlensError as exc:
-        raise fail(str(exc)) from None
+    with _app_state(db, app_db) as (session, _):
+        made = service.create_key(session, workspace, scope, name)
     sys.stdout.write(made.key + "\n")
 
 
 @keys_app.command("list")
 def keys_list(workspace: WorkspaceArg, db: DbOption = None, app_db: AppDbOption = None) -> None:
     """The workspace's keys (id, scope, prefix, state)."""
-    factory, _ = _sessions(db, app_db)
     table = Table("id", "scope", "prefix", "name", "created", "revoked")
-    try:
-        with factory() as session:
-            for k in service.list_keys(session, workspace):
-                table.add_row(
-                    str(k.id),
-                    k.scope,
-                    k.prefix + "...",
-                    k.name or "",
-                    f"{k.created_at:%Y-%m-%d}",
-                    f"{k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else "",
-                )
-    except ChatlensError as exc:
-        raise fail(str(exc)) from None
+    with _app_state(db, app_db) as (session, _):
+        for k in service.list_keys(session, workspace):
+            revoked = f"{k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else ""
+            created = f"{k.created_at:%Y-%m-%d}"
+            table.add_row(str(k.id), k.scope, k.prefix + "...", k.name or "", created, revoked)
     out.print(table)
 
 
 @keys_app.command("revoke")
 def keys_revoke(key_id: int, db: DbOption = None, app_db: AppDbOption = None) -> None:
     """Revoke a key by id (refused from the next request on)."""
-    factory, _ = _sessions(db, app_db)
-    try:
-        with factory() as session:
-            service.revoke_key(session, key_id)
-    except ChatlensError as exc:
-        raise fail(str(exc)) from None
+    with _app_state(db, app_db) as (session, _):
+        service.revoke_key(session, key_id)
     out.print(f"key {key_id} revoked")

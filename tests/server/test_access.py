@@ -206,3 +206,13 @@ def test_admins_manage_keys_and_seats_over_the_api(live):
         server.login("cy@acme.example.com", "long enough pw").get("/api/v1/me").json()["agent_id"]
         == "cy"
     )
+
+
+def test_rates_carry_their_wilson_lower_bound_for_rankings(live):
+    server, seats, _ = live
+    boss = server.login(seats.emails["boss"])
+    answer = figures(boss, ["frt_within_sla"], by=["agent_id"], bounds=True)
+    rows = {r["agent_id"]: r for r in answer.json()["rows"]}
+    # 1 of 1 within the SLA: (1 + z²/2 - z·z/2) / (1 + z²) with z = 1.96
+    assert rows["ann"]["frt_within_sla__lower"] == pytest.approx(0.2065, abs=1e-4)
+    assert rows["bob"]["frt_within_sla__lower"] == 0.0

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from chatlens.metrics.catalogue import METRICS
-from chatlens.metrics.model import DIMENSIONS, GRAINS, Derived, Metric
+from chatlens.metrics.model import (
+    CONVERSATION_DIMENSIONS,
+    DIMENSIONS,
+    GRAINS,
+    TICKET_DIMENSIONS,
+    Derived,
+    Metric,
+)
 
 _UNITS = {
     "count": "count",
@@ -24,7 +31,7 @@ def _dimensions(metric: Metric) -> str:
     names = [d for d in DIMENSIONS if metric.applies_to(d)]
     if metric.attrs_dimensions:
         names.append("attrs.*")
-    if len(names) == len(DIMENSIONS) + 1:
+    if names == [*CONVERSATION_DIMENSIONS, "attrs.*"]:
         return "all"
     return ", ".join(names) or "none (totals and time series only)"
 
@@ -53,7 +60,9 @@ def metrics_markdown() -> str:
         "the published benchmark band used for goal defaults. Conversations belong to the",
         "period in which they started, and a rate's numerator and denominator come from the",
         "same conversations. A metric with no inputs in a period is null (shown as -), never 0.",
-        f"Grains: {', '.join(GRAINS)}. Dimensions: {', '.join(DIMENSIONS)}, attrs.<key>.",
+        f"Grains: {', '.join(GRAINS)}. Dimensions of conversations ('all' below): "
+        f"{', '.join(CONVERSATION_DIMENSIONS)}, attrs.<key>; of tickets: "
+        f"{', '.join(TICKET_DIMENSIONS)}.",
         "Durations are in seconds; `<id>_median` and `<id>_p90` are continuous percentiles.",
         "`chatlens metrics explain ID` prints the SQL a metric compiles to.",
     ]

@@ -25,26 +25,40 @@ def count(where: Pred | None = None, source: str = CONVERSATIONS) -> Measure:
     return Measure(source, lambda t, s: t.count(where=where(t) if where else None))
 
 
-def total(column: str, source: str = CONVERSATIONS) -> Measure:
-    """Sum of a column (0 when there are rows but nothing to add)."""
-    return Measure(source, lambda t, s: t[column].sum().fill_null(0))
+def total(column: str, source: str = CONVERSATIONS, where: Pred | None = None) -> Measure:
+    """Sum of a column over rows matching `where` (0 when there are rows but nothing to
+    add)."""
+    return Measure(
+        source, lambda t, s: t[column].sum(where=where(t) if where else None).fill_null(0)
+    )
 
 
 def share(where: Pred, of: Pred | None = None, source: str = CONVERSATIONS) -> Measure:
     """Rows matching `where` among rows matching `of` (null when `of` matches none)."""
     base = of or _all
 
-    def build(t: ir.Table, s: Settings) -> ir.Value:
-        return t.count(where=where(t) & base(t)) / t.count(where=base(t)).nullif(0)
+    def parts(t: ir.Table, s: Settings) -> tuple[ir.Value, ir.Value]:
+        return t.count(where=where(t) & base(t)), t.count(where=base(t))
 
-    return Measure(source, build)
+    def build(t: ir.Table, s: Settings) -> ir.Value:
+        hits, rows = parts(t, s)
+        return hits / rows.nullif(0)
+
+    return Measure(source, build, parts)
 
 
 def ratio(numerator: Col, denominator: Col, source: str = CONVERSATIONS) -> Measure:
-    def build(t: ir.Table, s: Settings) -> ir.Value:
-        return numerator(t).sum() / denominator(t).sum().nullif(0)
+    """Sum over sum; as a rate, the sums count items (messages...) of which the numerator's
+    are a part."""
 
-    return Measure(source, build)
+    def parts(t: ir.Table, s: Settings) -> tuple[ir.Value, ir.Value]:
+        return numerator(t).sum(), denominator(t).sum()
+
+    def build(t: ir.Table, s: Settings) -> ir.Value:
+        hits, rows = parts(t, s)
+        return hits / rows.nullif(0)
+
+    return Measure(source, build, parts)
 
 
 def mean(column: Col, source: str = CONVERSATIONS) -> Measure:
@@ -67,7 +81,3 @@ def value(t: ir.Table) -> ir.Value:
 
 def seconds_between(later: str, earlier: str) -> Col:
     return lambda t: t[later].epoch_seconds() - t[earlier].epoch_seconds()
-
-
-def with_settings(source: str, build: Callable[[ir.Table, Settings], ir.Value]) -> Measure:
-    return Measure(source, build)

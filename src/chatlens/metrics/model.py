@@ -30,17 +30,22 @@ Unit = Literal[
     "nps",
 ]
 
-DIMENSIONS: tuple[str, ...] = (
+CONVERSATION_DIMENSIONS: tuple[str, ...] = (
     "channel",
     "bot_id",
     "agent_id",
     "team",
     "tag",
+    "tag_category",
     "initiated_by",
     "outcome",
     "hour_of_day",
     "weekday",
 )
+"""Dimensions of a conversation (what metrics over conversations split by by default)."""
+TICKET_DIMENSIONS: tuple[str, ...] = ("ticket_category", "ticket_urgency")
+"""Dimensions of a help-desk ticket (its `category` and `urgency`), for ticket metrics."""
+DIMENSIONS: tuple[str, ...] = CONVERSATION_DIMENSIONS + TICKET_DIMENSIONS
 """Report dimensions (plus `attrs.<key>` for any attribute key)."""
 
 GRAINS: tuple[str, ...] = ("hour", "day", "week", "month", "year")
@@ -58,6 +63,9 @@ class Measure:
 
     source: str
     build: Callable[[ir.Table, Settings], ir.Value]
+    parts: Callable[[ir.Table, Settings], tuple[ir.Value, ir.Value]] | None = None
+    """For a rate that is a proportion of counted rows: (hits, rows), for its confidence
+    bound (Query.bounds)."""
 
 
 @dataclass(frozen=True)
@@ -88,7 +96,7 @@ class Metric:
     section: str
     measure: Measure | Derived
     increase_is_bad: bool = False
-    dimensions: frozenset[str] = field(default_factory=lambda: frozenset(DIMENSIONS))
+    dimensions: frozenset[str] = field(default_factory=lambda: frozenset(CONVERSATION_DIMENSIONS))
     band: Band | None = None
     attrs_dimensions: bool = True
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -37,12 +38,16 @@ class Query:
     dimensions: tuple[str, ...] = ()
     filters: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     compare: bool = False
+    bounds: bool = False
+    """Add `<id>__lower` to each rate: the lower bound of its 95% Wilson score interval
+    (metrics.md "Fair rankings": 2 of 2 must not outrank 95 of 100)."""
 
 
 @dataclass
 class Result:
     """Rows read by name: `bucket` (with a grain), each dimension, each metric id (and with
-    comparison `<id>__previous`, `<id>__change`, `<id>__change_pct`; with goals `<id>__goal`)."""
+    comparison `<id>__previous`, `<id>__change`, `<id>__change_pct`; with goals `<id>__goal`;
+    with bounds `<id>__lower` for rates)."""
 
     meta: dict[str, Any]
     rows: list[dict[str, Any]]
@@ -90,14 +95,36 @@ def _with_needs(ids: Sequence[str]) -> list[str]:
     return ordered
 
 
+WILSON_Z = 1.959963984540054
+"""The standard normal quantile of a two-sided 95% interval."""
+
+
+def wilson_lower(hits: float | None, rows: float | None, z: float = WILSON_Z) -> float | None:
+    """The lower bound of the Wilson score interval of a proportion hits / rows (null
+    without rows): small samples are pulled towards 0, so rankings by it are fair."""
+    if hits is None or not rows:
+        return None
+    if hits == 0:
+        return 0.0  # exactly, not a rounding error away from it
+    p = hits / rows
+    spread = z * math.sqrt(p * (1 - p) / rows + z * z / (4 * rows * rows))
+    return max(0.0, (p + z * z / (2 * rows) - spread) / (1 + z * z / rows))
+
+
+def _has_bound(metric: Metric) -> bool:
+    return metric.unit == "rate" and isinstance(metric.measure, Measure)
+
+
 def compile_source(
     ctx: Context,
     source: str,
     metrics: Sequence[Metric],
     settings: Settings,
     dialect: str = "duckdb",
+    bounds: bool = False,
 ) -> str | None:
-    """The SQL computing `metrics` (all of `source`) grouped by the query keys."""
+    """The SQL computing `metrics` (all of `source`) grouped by the query keys; with
+    `bounds`, also the (hits, rows) of each rate as `<id>__hits`, `<id>__rows`."""
     table = SOURCES[source](ctx)
     if table is None:
         return None
@@ -105,6 +132,10 @@ def compile_source(
     for metric in metrics:
         assert isinstance(metric.measure, Measure)
         aggregates[metric.id] = metric.measure.build(table, settings)
+        if bounds and _has_bound(metric) and metric.measure.parts is not None:
+            hits, rows = metric.measure.parts(table, settings)
+            aggregates[f"{metric.id}__hits"] = hits
+            aggregates[f"{metric.id}__rows"] = rows
     expr = table.group_by(ctx.keys).aggregate(**aggregates)
     return COMPILERS[dialect](expr)
 
@@ -253,13 +284,14 @@ class Engine:
             query.grain,
             query.dimensions,
             tuple(sorted(query.filters.items())),
+            query.bounds,
             self._settings_key,
         )
         if key not in self._compiled:
             if len(self._compiled) > 512:
                 self._compiled.clear()
             self._compiled[key] = compile_source(
-                ctx, source, metrics, self.settings, self.backend.dialect
+                ctx, source, metrics, self.settings, self.backend.dialect, query.bounds
             )
         return self._compiled[key]
 
@@ -281,12 +313,12 @@ class Engine:
             if sql is not None:
                 compiled.append((source, metrics, sql))
         results = self.backend.sql_many([sql for _, _, sql in compiled])
-        for (source, metrics, _), records in zip(compiled, results, strict=True):
+        for (source, _, _), records in zip(compiled, results, strict=True):
             computed.add(source)
             for record in records:
                 key = tuple(record[k] for k in keys)
                 merged.setdefault(key, dict(zip(keys, key, strict=True))).update(
-                    {m.id: record[m.id] for m in metrics}
+                    {name: v for name, v in record.items() if name not in keys}
                 )
         if not query.dimensions:  # every bucket has a row, even an empty one
             for bucket in ctx.calendar:
@@ -319,6 +351,14 @@ class Engine:
             shaped = {"bucket": row["bucket"].isoformat()} if query.grain else {}
             shaped.update({d: row[d] for d in query.dimensions})
             shaped.update({mid: row[mid] for mid in query.metrics})
+            if query.bounds:
+                for mid in query.metrics:
+                    if METRICS[mid].unit == "rate":
+                        # null where the rate is no proportion of counted rows (utilization)
+                        # or has no rows here
+                        shaped[f"{mid}__lower"] = wilson_lower(
+                            _plain(row.get(f"{mid}__hits")), _plain(row.get(f"{mid}__rows"))
+                        )
             out.append(shaped)
         return out, ctx.calendar
 

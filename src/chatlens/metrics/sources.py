@@ -1,207 +1,52 @@
-"""The tables metrics aggregate, as ibis expressions over the store's tables.
+"""The tables metrics aggregate, by name (`Measure.source`), as ibis expressions over the
+store's tables: the conversations and their list columns (sources_base.py), events, state
+intervals, agent stints, business-hours spans, and the customer, visitor, ticket and
+incident tables of sources_business.py.
 
 Every source carries a `bucket` column (the local start of the row's time bucket; the period
 start when there is no grain) and the requested dimension columns, so every metric of a query
-groups by the same keys. Conversations belong to the bucket in which they started.
+groups by the same keys. A source returns None when it cannot be split or filtered as asked.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 
 import ibis
-import ibis.expr.datatypes as dtypes
 import ibis.expr.types as ir
 
-from chatlens.metrics.periods import Bucket, Period
-from chatlens.store.settings import Settings
-
-_UTC = dtypes.Timestamp(timezone="UTC")
-_LOCAL = dtypes.Timestamp()
-
-
-@ibis.udf.scalar.builtin(name="timezone")
-def local_time(zone: str, ts: _UTC) -> _LOCAL:  # type: ignore[valid-type]
-    """UTC instant -> wall-clock time in the zone (DuckDB's timezone(zone, timestamptz))."""
-
-
-_TRUNC = {"hour": "h", "day": "D", "week": "W", "month": "M", "year": "Y"}
-LIST_DIMENSIONS = {"agent_id": "agents", "tag": "tags"}
-"""Dimensions that are lists on a conversation: split, a conversation counts in each."""
-EVENT_DIMENSIONS = ("channel", "bot_id", "agent_id", "team")
-CALENDAR_SCHEMA = ibis.schema(
-    {
-        "bucket": "timestamp",
-        "bucket_start": "timestamp",
-        "bucket_end": "timestamp",
-        "start_utc": "timestamp('UTC')",
-        "end_utc": "timestamp('UTC')",
-        "previous_start": "timestamp",
-    }
+from chatlens.metrics.sources_base import (
+    BUSINESS_HOURS_SCHEMA,
+    CALENDAR_SCHEMA,
+    LIST_DIMENSIONS,
+    UTC_TIMESTAMP,
+    Context,
+    calendar_table,
+    conversations,
+    counts_by,
+    events,
+    listed,
+    local_time,
 )
-"""The temp table `_calendar`: the query's buckets, local bounds and UTC bounds."""
-BUSINESS_HOURS_SCHEMA = ibis.schema(
-    {"start_utc": "timestamp('UTC')", "end_utc": "timestamp('UTC')"}
+from chatlens.metrics.sources_business import (
+    incidents_started,
+    previous_customers,
+    returning_customers,
+    ticket_backlog,
+    ticket_events,
+    tickets_resolved,
+    visitors,
 )
-"""The temp table `_business_hours`: the workspace's business hours as UTC intervals."""
 
-
-@dataclass
-class Context:
-    """Everything a source needs to build its table."""
-
-    period: Period
-    grain: str | None
-    dimensions: tuple[str, ...]
-    filters: Mapping[str, tuple[str, ...]]
-    schemas: Mapping[str, ibis.Schema]
-    facts_table: str
-    calendar: list[Bucket]
-    settings: Settings
-
-    @property
-    def keys(self) -> list[str]:
-        return ["bucket", *self.dimensions]
-
-    def table(self, name: str) -> ir.Table:
-        return ibis.table(self.schemas[name], name=name)
-
-
-def _bucket(ctx: Context, local: ir.TimestampValue) -> ir.Value:
-    if ctx.grain is None:
-        return ibis.literal(ctx.period.start, type="timestamp")
-    return local.truncate(_TRUNC[ctx.grain])
-
-
-def _in_period(ctx: Context, local: ir.TimestampValue, period: Period | None = None) -> ir.Value:
-    p = period or ctx.period
-    end = ibis.literal(p.end, type="timestamp")
-    return (local >= ibis.literal(p.start, type="timestamp")) & (
-        local <= end if p.closed else local < end
-    )
-
-
-def _dimension(t: ir.Table, name: str, local: ir.TimestampValue) -> ir.Value:
-    if name == "hour_of_day":
-        return local.hour()
-    if name == "weekday":
-        return local.day_of_week.index()  # 0 = Monday
-    if name.startswith("attrs."):
-        return t.attrs[name[len("attrs.") :]].str
-    return t[name]
-
-
-def _apply_filters(
-    ctx: Context, t: ir.Table, local: ir.TimestampValue, allowed: Callable[[str], bool]
-) -> ir.Table | None:
-    """Filter by every dimension filter; None when a filter cannot apply to this source."""
-    for name, values in ctx.filters.items():
-        if not allowed(name):
-            return None
-        if name in LIST_DIMENSIONS and LIST_DIMENSIONS[name] in t.columns:
-            column = t[LIST_DIMENSIONS[name]]
-            t = t.filter(ibis.or_(*[column.contains(v) for v in values]))
-        elif name in ("hour_of_day", "weekday"):
-            t = t.filter(_dimension(t, name, local).isin([int(v) for v in values]))
-        else:
-            t = t.filter(_dimension(t, name, local).cast("string").isin(list(values)))
-    return t
-
-
-def _facts(ctx: Context, period: Period | None = None) -> ir.Table:
-    """Conversations' facts with their local start time, filtered by the query's filters
-    and, when given, to those started in `period` (bounds compared in UTC first, so the
-    scan skips what lies outside)."""
-    f = ctx.table(ctx.facts_table)
-    if period is not None:
-        f = f.filter(
-            f.started_at >= ibis.literal(period.utc(period.start), type=_UTC),
-            f.started_at <= ibis.literal(period.utc(period.end), type=_UTC),
-        )
-    f = f.mutate(local_ts=local_time(ctx.period.timezone, f.started_at))
-    filtered = _apply_filters(ctx, f, f.local_ts, lambda name: True)
-    assert filtered is not None
-    return filtered
-
-
-def conversations(
-    ctx: Context, period: Period | None = None, *, split: bool | frozenset[str] = True
-) -> ir.Table | None:
-    """One row per conversation started in the period (per element, for list dimensions)."""
-    splits = set(LIST_DIMENSIONS) if split is True else set(split or ())
-    f = _facts(ctx, period or ctx.period)
-    f = f.filter(_in_period(ctx, f.local_ts, period))
-    values: dict[str, ir.Value] = {"bucket": _bucket(ctx, f.local_ts)}
-    for name in ctx.dimensions:
-        if name in LIST_DIMENSIONS:
-            values[name] = (
-                f[LIST_DIMENSIONS[name]].unnest() if name in splits else ibis.null("string")
-            )
-        else:
-            values[name] = _dimension(f, name, f.local_ts)
-    f = f.mutate(**values)
-    for name in ctx.dimensions:  # split by a list and filtered by it: keep the asked values
-        if name in splits and name in ctx.filters:
-            f = f.filter(f[name].isin(list(ctx.filters[name])))
-    return f
-
-
-def listed(column: str) -> Callable[[Context], ir.Table | None]:
-    """One row per element of a list column of the period's conversations, in `value`."""
-
-    def build(ctx: Context) -> ir.Table | None:
-        t = conversations(ctx)
-        assert t is not None
-        split = {v: k for k, v in LIST_DIMENSIONS.items()}.get(column)
-        if split in ctx.dimensions:  # already one row per element
-            return t.mutate(value=t[split])
-        return t.mutate(value=t[column].unnest())
-
-    return build
-
-
-def events(
-    event_type: str, dimensions: tuple[str, ...] = EVENT_DIMENSIONS
-) -> Callable[[Context], ir.Table | None]:
-    """Events of one type in the period; only envelope dimensions apply."""
-
-    def build(ctx: Context) -> ir.Table | None:
-        if any(d not in dimensions and not d.startswith("attrs.") for d in ctx.dimensions):
-            return None
-        e = ctx.table("events")
-        e = e.filter(e.type == event_type)
-        e = e.mutate(local_ts=local_time(ctx.period.timezone, e.ts))
-        e = e.filter(_in_period(ctx, e.local_ts))
-        filtered = _apply_filters(
-            ctx, e, e.local_ts, lambda n: n in dimensions or n.startswith("attrs.")
-        )
-        if filtered is None:
-            return None
-        e = filtered
-        values = {"bucket": _bucket(ctx, e.local_ts)}
-        values.update({name: _dimension(e, name, e.local_ts) for name in ctx.dimensions})
-        return e.mutate(**values)
-
-    return build
-
-
-def counts_by(column: str) -> Callable[[Context], ir.Table | None]:
-    """Conversations counted per value of `column` within each row (for peaks)."""
-
-    def build(ctx: Context) -> ir.Table | None:
-        t = conversations(ctx)
-        assert t is not None
-        t = t.mutate(local_value=_dimension(t, column, t.local_ts))
-        return t.group_by([*ctx.keys, "local_value"]).aggregate(n=t.count())
-
-    return build
-
-
-def calendar_table(ctx: Context) -> ir.Table:
-    """The query's buckets with their local and UTC bounds (filled by Engine.context)."""
-    return ibis.table(CALENDAR_SCHEMA, name="_calendar")
+__all__ = [
+    "BUSINESS_HOURS_SCHEMA",
+    "CALENDAR_SCHEMA",
+    "SOURCES",
+    "Context",
+    "conversations",
+    "local_time",
+]
 
 
 def state_intervals(
@@ -218,7 +63,7 @@ def state_intervals(
         e = e.filter(e.type == event_type)
         order = [e.ts, e.seq]
         window = ibis.window(group_by=e[partition], order_by=order)
-        now = ibis.literal(dt.datetime.now(dt.UTC), type=_UTC)
+        now = ibis.literal(dt.datetime.now(dt.UTC), type=UTC_TIMESTAMP)
         e = e.mutate(next_ts=e.ts.lead().over(window))
         e = e.mutate(until=ibis.coalesce(e.next_ts, now))
         cal = calendar_table(ctx)
@@ -238,106 +83,6 @@ def state_intervals(
     return build
 
 
-def _days(days: float) -> ir.IntervalScalar:
-    return ibis.interval(seconds=round(days * 86400))
-
-
-def _customer_buckets(ctx: Context, t: ir.Table, start: str, end: str) -> ir.Table:
-    """Distinct (bucket, customer) of conversations started in [cal.start, cal.end)."""
-    cal = calendar_table(ctx)
-    j = t.filter(t.customer_id.notnull()).join(
-        cal, [t.local_ts >= cal[start], t.local_ts < cal[end]]
-    )
-    return j.select("bucket", "customer_id").distinct()
-
-
-def returning_customers(ctx: Context) -> ir.Table | None:
-    """Customers of each bucket who had a conversation in the `returning_window_days`
-    before the bucket starts."""
-    if ctx.dimensions:
-        return None
-    facts = _facts(ctx)
-    current = _customer_buckets(ctx, facts, "bucket_start", "bucket_end")
-    cal = calendar_table(ctx)
-    window = _days(ctx.settings.returning_window_days)
-    current = current.join(cal, "bucket").select("bucket", "customer_id", "bucket_start")
-    prior = _facts(ctx).select(prior_customer="customer_id", prior_ts="local_ts")
-    returning = current.semi_join(
-        prior,
-        [
-            current.customer_id == prior.prior_customer,
-            prior.prior_ts >= current.bucket_start - window,
-            prior.prior_ts < current.bucket_start,
-        ],
-    )
-    return returning.select("bucket", "customer_id")
-
-
-def previous_customers(ctx: Context) -> ir.Table | None:
-    """Customers of the window of equal length before each bucket, flagged `came_back` when
-    they had a conversation in the bucket (retention)."""
-    if ctx.dimensions:
-        return None
-    before = _customer_buckets(ctx, _facts(ctx), "previous_start", "bucket_start")
-    back = _customer_buckets(ctx, _facts(ctx), "bucket_start", "bucket_end").select(
-        back_bucket="bucket", back_customer="customer_id"
-    )
-    j = before.left_join(
-        back, [before.bucket == back.back_bucket, before.customer_id == back.back_customer]
-    )
-    return j.select("bucket", "customer_id", came_back=j.back_customer.notnull())
-
-
-def visitors(ctx: Context) -> ir.Table | None:
-    """Distinct visitors (`visit_started`) per bucket, flagged `chatted` when they started a
-    conversation in the same bucket."""
-    if ctx.dimensions or ctx.filters:
-        return None
-    visits = events("visit_started", ())(ctx)
-    if visits is None:
-        return None
-    seen = visits.select("bucket", "customer_id").distinct()
-    chats = conversations(ctx, split=False)
-    assert chats is not None
-    talked = chats.select(chat_bucket="bucket", chat_customer="customer_id").distinct()
-    j = seen.left_join(
-        talked, [seen.bucket == talked.chat_bucket, seen.customer_id == talked.chat_customer]
-    )
-    return j.select("bucket", "customer_id", chatted=j.chat_customer.notnull())
-
-
-def _tickets(ctx: Context, event_type: str) -> ir.Table:
-    e = ctx.table("events")
-    e = e.filter(e.type == event_type)
-    return e.group_by("ticket_id").aggregate(at=e.ts.min())
-
-
-def tickets_resolved(ctx: Context) -> ir.Table | None:
-    """Tickets first resolved in the period, with `seconds` since they were created."""
-    if ctx.dimensions or ctx.filters:
-        return None
-    created = _tickets(ctx, "ticket_created").rename(created_at="at")
-    resolved = _tickets(ctx, "ticket_resolved")
-    resolved = resolved.mutate(local_ts=local_time(ctx.period.timezone, resolved.at))
-    resolved = resolved.filter(_in_period(ctx, resolved.local_ts))
-    j = resolved.left_join(created, resolved.ticket_id == created.ticket_id)
-    return j.mutate(
-        bucket=_bucket(ctx, j.local_ts), seconds=j.at.epoch_seconds() - j.created_at.epoch_seconds()
-    )
-
-
-def ticket_backlog(ctx: Context) -> ir.Table | None:
-    """Tickets created before each bucket's end and not resolved by then."""
-    if ctx.dimensions or ctx.filters:
-        return None
-    created = _tickets(ctx, "ticket_created")
-    resolved = _tickets(ctx, "ticket_resolved").rename(resolved_at="at", resolved_id="ticket_id")
-    cal = calendar_table(ctx)
-    j = created.join(cal, created.at < cal.end_utc)
-    j = j.left_join(resolved, j.ticket_id == resolved.resolved_id)
-    return j.mutate(open=j.resolved_at.isnull() | (j.resolved_at >= j.end_utc))
-
-
 def _agent_only(ctx: Context) -> bool:
     return all(d == "agent_id" for d in (*ctx.dimensions, *ctx.filters))
 
@@ -347,7 +92,8 @@ def stints_per_chat(ctx: Context) -> ir.Table | None:
     of the stints, for conversations started in the period."""
     st = ctx.table("agent_stints")
     by_agent = "agent_id" in ctx.dimensions
-    chats = conversations(ctx, split=frozenset({"tag"}))  # agents come from the stints
+    # agents come from the stints; the other list dimensions from the conversations
+    chats = conversations(ctx, split=frozenset(LIST_DIMENSIONS) - {"agent_id"})
     assert chats is not None
     keep = ["conversation_id", *[k for k in ctx.keys if k != "agent_id"]]
     chats = chats.select(*keep)
@@ -394,6 +140,20 @@ def busy_time(ctx: Context) -> ir.Table | None:
     return _clipped(islands, "started_at", "ended_at", calendar_table(ctx))
 
 
+def _business_overlap(ctx: Context, c: ir.Table, start: str, end: str, key: list[str]) -> ir.Table:
+    """Per row of `c` (identified by `key`), the seconds between its `start` and `end` that
+    fall inside business hours (`value`)."""
+    c = c.filter(c[start].notnull() & c[end].notnull())
+    bh = ibis.table(BUSINESS_HOURS_SCHEMA, name="_business_hours")
+    j = c.left_join(bh, [bh.start_utc < c[end], bh.end_utc > c[start]])
+    lo = ibis.greatest(j[start], j.start_utc)
+    hi = ibis.least(j[end], j.end_utc)
+    # no business window overlaps: 0 (greatest/least would skip the NULLs of the join)
+    overlap = hi.epoch_seconds() - lo.epoch_seconds()
+    j = j.mutate(part=ibis.ifelse(j.start_utc.isnull(), 0, overlap))
+    return j.group_by([*key, *ctx.keys]).aggregate(value=j.part.sum())
+
+
 def business_seconds(
     start: str, end: str, where: Callable[[ir.Table], ir.Value] | None = None
 ) -> Callable[[Context], ir.Table | None]:
@@ -405,19 +165,23 @@ def business_seconds(
             return None
         c = conversations(ctx)
         assert c is not None
-        c = c.filter(c[start].notnull() & c[end].notnull())
         if where is not None:
             c = c.filter(where(c))
-        bh = ibis.table(BUSINESS_HOURS_SCHEMA, name="_business_hours")
-        j = c.left_join(bh, [bh.start_utc < c[end], bh.end_utc > c[start]])
-        lo = ibis.greatest(j[start], j.start_utc)
-        hi = ibis.least(j[end], j.end_utc)
-        # no business window overlaps: 0 (greatest/least would skip the NULLs of the join)
-        overlap = hi.epoch_seconds() - lo.epoch_seconds()
-        j = j.mutate(part=ibis.ifelse(j.start_utc.isnull(), 0, overlap))
-        return j.group_by(["conversation_id", *ctx.keys]).aggregate(value=j.part.sum())
+        return _business_overlap(ctx, c, start, end, ["conversation_id"])
 
     return build
+
+
+def response_business_seconds(ctx: Context) -> ir.Table | None:
+    """Per agent reply of `response_times`, its seconds inside business hours (`value`)."""
+    if not ctx.settings.business_hours:
+        return None
+    c = conversations(ctx)
+    assert c is not None
+    c = c.mutate(span=c.response_started_at.zip(c.response_answered_at))
+    c = c.unnest("span", offset="reply")
+    c = c.mutate(asked_at=c.span.f1, answered_at=c.span.f2)
+    return _business_overlap(ctx, c, "asked_at", "answered_at", ["conversation_id", "reply"])
 
 
 SOURCES: dict[str, Callable[[Context], ir.Table | None]] = {
@@ -429,14 +193,15 @@ SOURCES: dict[str, Callable[[Context], ir.Table | None]] = {
     "counts:weekday": counts_by("weekday"),
     "events:knowledge_item_added": events("knowledge_item_added", ("bot_id",)),
     "events:chat_declined": events("chat_declined"),
-    "events:ticket_created": events("ticket_created", ()),
-    "events:ticket_resolved": events("ticket_resolved", ()),
     "events:visit_started": events("visit_started", ("channel",)),
     "intervals:health_check": state_intervals("health_check", "component", "up"),
     "intervals:agent_status": state_intervals("agent_status", "agent_id", "status"),
+    "incidents:health_check": incidents_started,
     "customers:returning": returning_customers,
     "customers:previous": previous_customers,
     "customers:visitors": visitors,
+    "tickets:created": ticket_events("ticket_created"),
+    "tickets:resolved_events": ticket_events("ticket_resolved"),
     "tickets:resolved": tickets_resolved,
     "tickets:backlog": ticket_backlog,
     "stints:chat": stints_per_chat,
@@ -447,4 +212,5 @@ SOURCES: dict[str, Callable[[Context], ir.Table | None]] = {
     "business:resolution": business_seconds(
         "started_at", "closed_at", lambda t: t.resolution == "resolved"
     ),
+    "business:response": response_business_seconds,
 }

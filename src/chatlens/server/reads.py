@@ -91,6 +91,9 @@ class QueryIn(BaseModel):
         default_factory=dict, description="Dimension -> value or values (either matches)."
     )
     compare: bool = Field(False, description="Add the previous period of equal length.")
+    bounds: bool = Field(
+        False, description="Add `<id>__lower` to rates: the 95% Wilson lower bound (rankings)."
+    )
 
 
 def _filters(raw: dict[str, list[str] | str]) -> dict[str, tuple[str, ...]]:
@@ -107,6 +110,7 @@ def query(body: QueryIn, who: Reader, ctx: Ctx) -> Response:
         tuple(body.by),
         _filters(body.filters),
         body.compare,
+        body.bounds,
     )
     scoped = scope_query(who, asked)
     with open_workspace(ctx, who).engine() as engine:

@@ -19,7 +19,7 @@ from chatlens.store.facts_sql import FACTS_SQL, STINTS_SQL, facts_parameters
 from chatlens.store.settings import Settings, load_settings
 from chatlens.store.sql import run
 
-FACTS_VERSION = "3"
+FACTS_VERSION = "4"
 FACTS_TABLE = "conversation_facts"
 STINTS_TABLE = "agent_stints"
 _STATE = FACTS_TABLE
@@ -62,13 +62,12 @@ def refresh_facts(store: Store, *, full: bool = False) -> RefreshResult:
     """Bring the facts up to date with the events; returns what was recomputed."""
     con = store.con
     sql, params, version = _query(load_settings(con))
-    state = con.execute(
-        "SELECT version, upto_seq FROM derived_state WHERE name = ?", [_STATE]
-    ).fetchone()
-    upto = store.max_seq()
+    found = run(con, "SELECT version, upto_seq FROM derived_state WHERE name = ?", [_STATE])
+    state = found[0] if found else None
     full = full or state is None or state[0] != version
     run(con, "BEGIN")
     try:
+        upto = store.max_seq()  # inside the transaction: the events its snapshot holds
         if full:
             run(
                 con,
@@ -88,7 +87,7 @@ def refresh_facts(store: Store, *, full: bool = False) -> RefreshResult:
                 )
             run(con, f"INSERT INTO {STINTS_TABLE} BY NAME {STINTS_SQL}")
             run(con, f"INSERT INTO {FACTS_TABLE} BY NAME {sql}", params)
-        row = con.execute("SELECT count(*) FROM _scope").fetchone()
+        row = run(con, "SELECT count(*) FROM _scope")[0]
         run(con, "INSERT OR REPLACE INTO derived_state VALUES (?, ?, ?)", [_STATE, version, upto])
         run(con, "COMMIT")
     except Exception:
@@ -100,13 +99,23 @@ def refresh_facts(store: Store, *, full: bool = False) -> RefreshResult:
 
 
 def _touched_scope(store: Store, since: int) -> None:
-    """Fill _scope with the conversations new events touch, closed under customer."""
+    """Fill _scope with the conversations new events touch, closed under customer (an
+    agent's status touches the missed chats that entered the queue after it)."""
     run(
         store.con,
         """
         CREATE OR REPLACE TEMP TABLE _scope AS
-        WITH new AS (SELECT conversation_id, customer_id FROM events WHERE seq > $since),
-        convs AS (SELECT conversation_id FROM new WHERE conversation_id IS NOT NULL),
+        WITH new AS (
+          SELECT conversation_id, customer_id, type, ts FROM events WHERE seq > $since
+        ),
+        convs AS (
+          SELECT conversation_id FROM new WHERE conversation_id IS NOT NULL
+          UNION
+          -- an agent status changes the reason of the missed chats queued from its time on
+          SELECT conversation_id FROM conversation_facts
+          WHERE missed AND queue_entry_at >= (
+            SELECT min(ts) FROM new WHERE type = 'agent_status')
+        ),
         customers AS (
           SELECT customer_id FROM new WHERE customer_id IS NOT NULL
           UNION

@@ -12,6 +12,10 @@ from typing import Any
 
 from chatlens.store.settings import Settings, fallback_phrases
 
+VISIT_SESSION_MINUTES = 30
+"""A visit is still going on while its start or its last page view is this recent (the usual
+session timeout of web analytics): a chat after a longer silence is not part of it."""
+
 
 def facts_parameters(
     settings: Settings, *, marker: str, apostrophe: str
@@ -24,6 +28,7 @@ def facts_parameters(
     text = f"lower(replace(text, '\u2019', {apostrophe}))"
     match = " OR ".join(f"contains({text}, {marker}phrase{i})" for i in range(len(phrases)))
     params.update(
+        session_minutes=VISIT_SESSION_MINUTES,
         grace=settings.missed_chat_grace_seconds,
         attribution_days=settings.attribution_days,
         followup_days=settings.fcr_followup_days,
@@ -81,6 +86,14 @@ runs AS (  -- a run of consecutive customer messages, answered by the next agent
       WHERE sender = 'customer' AND prev_sender IS DISTINCT FROM 'customer'
         AND next_agent_ts IS NOT NULL
         AND NOT overtaken) AS response_times,
+    list(ts ORDER BY ts, seq) FILTER (
+      WHERE sender = 'customer' AND prev_sender IS DISTINCT FROM 'customer'
+        AND next_agent_ts IS NOT NULL
+        AND NOT overtaken) AS response_started_at,
+    list(next_agent_ts ORDER BY ts, seq) FILTER (
+      WHERE sender = 'customer' AND prev_sender IS DISTINCT FROM 'customer'
+        AND next_agent_ts IS NOT NULL
+        AND NOT overtaken) AS response_answered_at,
     list(epoch(ts) - epoch(prev_ts) ORDER BY ts, seq) FILTER (
       WHERE sender = 'bot' AND prev_sender = 'customer') AS bot_response_times
   FROM (
@@ -190,7 +203,8 @@ handle AS (
 ),
 f1 AS (
   SELECT b.*, m.* EXCLUDE (conversation_id), t.* EXCLUDE (conversation_id), a.agents,
-    r.response_times, r.bot_response_times, h.handle_seconds,
+    r.response_times, r.response_started_at, r.response_answered_at, r.bot_response_times,
+    h.handle_seconds,
     coalesce(m.bot_messages, 0) > 0 AS bot_involved,
     b.last_close_at IS NOT NULL
       AND (b.last_reopen_at IS NULL OR b.last_close_at >= b.last_reopen_at) AS is_closed
@@ -244,6 +258,53 @@ followups AS (
     AND n.started_at > c.started_at
     AND n.started_at <= c.ended_at + to_microseconds(CAST($followup_days * 86400e6 AS BIGINT))
   GROUP BY c.conversation_id
+),
+earlier AS (  -- the same pairs seen from the later conversation: it is a follow-up
+  SELECT n.conversation_id, count(c.conversation_id) > 0 AS is_followup
+  FROM f5 n LEFT JOIN f5 c
+    ON c.customer_id = n.customer_id AND c.conversation_id <> n.conversation_id
+    AND n.started_at > c.started_at
+    AND n.started_at <= c.ended_at + to_microseconds(CAST($followup_days * 86400e6 AS BIGINT))
+  GROUP BY n.conversation_id
+),
+status_spans AS (  -- each agent_status holds until the same agent's next one
+  SELECT agent_id, status, ts,
+    coalesce(lead(ts) OVER (PARTITION BY agent_id ORDER BY ts, seq),
+      TIMESTAMPTZ '9999-12-31 00:00:00+00') AS until
+  FROM events WHERE type = 'agent_status' AND agent_id IS NOT NULL
+),
+queue_status AS (  -- missed chats: whether an agent was online when the chat entered the
+  -- queue (no row: no agent had reported a status yet, so it is unknown)
+  SELECT f.conversation_id, bool_or(s.status = 'online') AS agent_online
+  FROM f5 f JOIN status_spans s ON s.ts <= f.queue_entry_at AND f.queue_entry_at < s.until
+  WHERE f.unanswered AND NOT coalesce(f.left_within_grace, false)
+  GROUP BY f.conversation_id
+),
+visits AS (  -- the visit a chat happened in: its customer's latest visit_started before it,
+  -- while the visit was still active (its start or a page view of it at most
+  -- $session_minutes before the chat: web analytics' session timeout)
+  SELECT v.conversation_id, v.visit_started_at, v.visit_session_id
+  FROM (
+    SELECT f.conversation_id, f.customer_id, f.started_at, s.ts AS visit_started_at,
+      s.session_id AS visit_session_id,
+      row_number() OVER (PARTITION BY f.conversation_id ORDER BY s.ts DESC, s.seq DESC) AS n
+    FROM f5 f JOIN events s ON s.type = 'visit_started' AND s.customer_id = f.customer_id
+      AND s.ts <= f.started_at
+  ) v
+  JOIN events p ON p.type IN ('visit_started', 'page_view') AND p.customer_id = v.customer_id
+    AND p.session_id IS NOT DISTINCT FROM v.visit_session_id
+    AND p.ts >= v.visit_started_at AND p.ts <= v.started_at
+  WHERE v.n = 1
+  GROUP BY v.conversation_id, v.visit_started_at, v.visit_session_id, v.started_at
+  HAVING epoch(v.started_at) - epoch(max(p.ts)) <= $session_minutes * 60
+),
+later_views AS (  -- missed chats: page views of the same visit after the chat ended
+  SELECT f.conversation_id, count(*) AS page_views
+  FROM f5 f JOIN visits vi USING (conversation_id)
+    JOIN events p ON p.type = 'page_view' AND p.customer_id = f.customer_id
+      AND p.session_id IS NOT DISTINCT FROM vi.visit_session_id AND p.ts > f.ended_at
+  WHERE f.unanswered AND NOT coalesce(f.left_within_grace, false)
+  GROUP BY f.conversation_id
 )
 SELECT
   f.conversation_id, f.started_at, f.channel, f.initiated_by, f.customer_id, f.bot_id, f.team,
@@ -265,11 +326,14 @@ SELECT
   f.unanswered AND NOT coalesce(f.left_within_grace, false) AS missed,
   CASE WHEN f.unanswered AND NOT coalesce(f.left_within_grace, false) THEN
     CASE WHEN f.chats_timed_out > 0 THEN 'timeout' WHEN f.chats_declined > 0 THEN 'declined'
+      WHEN NOT qs.agent_online THEN 'no_agent_online'
       ELSE 'customer_left' END END AS missed_reason,
   CASE WHEN NOT (f.unanswered AND NOT coalesce(f.left_within_grace, false))
     THEN epoch(f.picked_up_at) - epoch(f.queue_entry_at) END AS wait_seconds,
   epoch(f.first_response_at) - epoch(f.queue_entry_at) AS first_response_seconds,
   coalesce(f.response_times, []) AS response_times,
+  coalesce(f.response_started_at, []) AS response_started_at,
+  coalesce(f.response_answered_at, []) AS response_answered_at,
   coalesce(f.bot_response_times, []) AS bot_response_times,
   f.chats_offered, f.chats_declined, f.transfers, f.handle_seconds,
   coalesce(f.tags, []) AS tags, coalesce(f.tag_categories, []) AS tag_categories,
@@ -286,13 +350,16 @@ SELECT
     (f.resolution = 'resolved' AND f.resolved_by IN ('bot', 'customer'))
     OR (f.resolution IS NULL AND NOT f.last_bot_turn_fallback), false
   ) AS bot_resolved,
-  fu.followup_contact,
+  fu.followup_contact, ea.is_followup,
   coalesce(f.is_closed AND f.resolution = 'resolved' AND f.reopens = 0 AND f.transfers = 0
     AND NOT f.escalated AND NOT fu.followup_contact, false) AS first_contact_resolved,
   f.csat, f.nps, f.ces, f.thumbs, f.uss, f.rating_comments, f.first_rated_at,
   coalesce(f.csat <= 2, false) OR coalesce(f.thumbs = 0, false) AS rated_negative,
   coalesce(g.goals, []) AS goals, coalesce(g.conversions, 0) AS conversions,
   coalesce(g.leads, 0) AS leads, g.revenue, g.first_conversion_at,
+  vi.visit_started_at,
+  f.unanswered AND NOT coalesce(f.left_within_grace, false) AND vi.visit_started_at IS NOT NULL
+    AND coalesce(lv.page_views, 0) = 0 AS bounced,
   CASE
     WHEN f.unanswered AND NOT coalesce(f.left_within_grace, false) THEN 'missed'
     WHEN f.is_closed THEN coalesce(f.resolution, 'closed')
@@ -303,6 +370,10 @@ SELECT
 FROM f5 f
 LEFT JOIN goal_facts g USING (conversation_id)
 LEFT JOIN followups fu USING (conversation_id)
+LEFT JOIN earlier ea USING (conversation_id)
+LEFT JOIN queue_status qs USING (conversation_id)
+LEFT JOIN visits vi USING (conversation_id)
+LEFT JOIN later_views lv USING (conversation_id)
 """
 )
 

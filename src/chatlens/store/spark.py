@@ -141,6 +141,8 @@ def _naive(value: Any) -> Any:
     local times (buckets) compare equal to DuckDB's naive TIMESTAMPs."""
     if isinstance(value, dt.datetime) and value.tzinfo is not None:
         return value.astimezone(dt.UTC).replace(tzinfo=None)
+    if isinstance(value, list):  # lists of times (the facts' response_started_at...)
+        return [_naive(item) for item in value]
     return value
 
 

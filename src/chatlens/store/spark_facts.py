@@ -61,13 +61,18 @@ _RATINGS = ",\n    ".join(
     for kind in ("csat", "nps", "ces", "thumbs", "uss")
 )
 
+_ANSWERED_RUN = (
+    "sender = 'customer' AND prev_sender IS DISTINCT FROM 'customer' "
+    "AND next_agent_ts IS NOT NULL AND NOT overtaken"
+)
 _RESPONSE_TIMES = _sorted(
     f"{_epoch('next_agent_ts')} - {_epoch('ts')}",
     "ts",
     "seq",
-    where="sender = 'customer' AND prev_sender IS DISTINCT FROM 'customer' "
-    "AND next_agent_ts IS NOT NULL AND NOT overtaken",
+    where=_ANSWERED_RUN,
 )
+_RESPONSE_STARTED_AT = _sorted("ts", "ts", "seq", where=_ANSWERED_RUN)
+_RESPONSE_ANSWERED_AT = _sorted("next_agent_ts", "ts", "seq", where=_ANSWERED_RUN)
 _BOT_RESPONSE_TIMES = _sorted(
     f"{_epoch('ts')} - {_epoch('prev_ts')}",
     "ts",
@@ -109,6 +114,8 @@ run_marks AS (
 runs AS (
   SELECT conversation_id,
     {_RESPONSE_TIMES} AS response_times,
+    {_RESPONSE_STARTED_AT} AS response_started_at,
+    {_RESPONSE_ANSWERED_AT} AS response_answered_at,
     {_BOT_RESPONSE_TIMES} AS bot_response_times
   FROM run_marks
   GROUP BY conversation_id
@@ -199,7 +206,8 @@ f1 AS (
     m.first_agent_message_at, m.canned_messages, m.first_welcome_at,
     m.last_customer_message_at,
     t.tags, t.tag_categories, t.priority_rank, a.agents,
-    r.response_times, r.bot_response_times, h.handle_seconds,
+    r.response_times, r.response_started_at, r.response_answered_at, r.bot_response_times,
+    h.handle_seconds,
     coalesce(m.bot_messages, 0) > 0 AS bot_involved,
     b.last_close_at IS NOT NULL
       AND (b.last_reopen_at IS NULL OR b.last_close_at >= b.last_reopen_at) AS is_closed
@@ -260,6 +268,50 @@ followups AS (
     AND n.started_at > c.started_at
     AND unix_micros(n.started_at) <= unix_micros(c.ended_at) + {_window("followup_days")}
   GROUP BY c.conversation_id
+),
+earlier AS (
+  SELECT n.conversation_id, count(c.conversation_id) > 0 AS is_followup
+  FROM f5 n LEFT JOIN f5 c
+    ON c.customer_id = n.customer_id AND c.conversation_id <> n.conversation_id
+    AND n.started_at > c.started_at
+    AND unix_micros(n.started_at) <= unix_micros(c.ended_at) + {_window("followup_days")}
+  GROUP BY n.conversation_id
+),
+status_spans AS (
+  SELECT agent_id, status, ts,
+    coalesce(lead(ts) OVER (PARTITION BY agent_id ORDER BY ts, seq),
+      TIMESTAMP '9999-12-31 00:00:00') AS until
+  FROM events WHERE type = 'agent_status' AND agent_id IS NOT NULL
+),
+queue_status AS (
+  SELECT f.conversation_id, bool_or(s.status = 'online') AS agent_online
+  FROM f5 f JOIN status_spans s ON s.ts <= f.queue_entry_at AND f.queue_entry_at < s.until
+  WHERE f.unanswered AND NOT coalesce(f.left_within_grace, false)
+  GROUP BY f.conversation_id
+),
+visits AS (
+  SELECT v.conversation_id, v.visit_started_at, v.visit_session_id
+  FROM (
+    SELECT f.conversation_id, f.customer_id, f.started_at, s.ts AS visit_started_at,
+      s.session_id AS visit_session_id,
+      row_number() OVER (PARTITION BY f.conversation_id ORDER BY s.ts DESC, s.seq DESC) AS n
+    FROM f5 f JOIN events s ON s.type = 'visit_started' AND s.customer_id = f.customer_id
+      AND s.ts <= f.started_at
+  ) v
+  JOIN events p ON p.type IN ('visit_started', 'page_view') AND p.customer_id = v.customer_id
+    AND p.session_id IS NOT DISTINCT FROM v.visit_session_id
+    AND p.ts >= v.visit_started_at AND p.ts <= v.started_at
+  WHERE v.n = 1
+  GROUP BY v.conversation_id, v.visit_started_at, v.visit_session_id, v.started_at
+  HAVING unix_micros(v.started_at) / 1e6 - unix_micros(max(p.ts)) / 1e6 <= :session_minutes * 60
+),
+later_views AS (
+  SELECT f.conversation_id, count(*) AS page_views
+  FROM f5 f JOIN visits vi ON vi.conversation_id = f.conversation_id
+    JOIN events p ON p.type = 'page_view' AND p.customer_id = f.customer_id
+      AND p.session_id IS NOT DISTINCT FROM vi.visit_session_id AND p.ts > f.ended_at
+  WHERE f.unanswered AND NOT coalesce(f.left_within_grace, false)
+  GROUP BY f.conversation_id
 )
 SELECT
   f.conversation_id, f.started_at, f.channel, f.initiated_by, f.customer_id, f.bot_id, f.team,
@@ -282,11 +334,14 @@ SELECT
   f.unanswered AND NOT coalesce(f.left_within_grace, false) AS missed,
   CASE WHEN f.unanswered AND NOT coalesce(f.left_within_grace, false) THEN
     CASE WHEN f.chats_timed_out > 0 THEN 'timeout' WHEN f.chats_declined > 0 THEN 'declined'
+      WHEN NOT qs.agent_online THEN 'no_agent_online'
       ELSE 'customer_left' END END AS missed_reason,
   CASE WHEN NOT (f.unanswered AND NOT coalesce(f.left_within_grace, false))
     THEN {_epoch("f.picked_up_at")} - {_epoch("f.queue_entry_at")} END AS wait_seconds,
   {_epoch("f.first_response_at")} - {_epoch("f.queue_entry_at")} AS first_response_seconds,
   coalesce(f.response_times, CAST(array() AS ARRAY<DOUBLE>)) AS response_times,
+  coalesce(f.response_started_at, CAST(array() AS ARRAY<TIMESTAMP>)) AS response_started_at,
+  coalesce(f.response_answered_at, CAST(array() AS ARRAY<TIMESTAMP>)) AS response_answered_at,
   coalesce(f.bot_response_times, CAST(array() AS ARRAY<DOUBLE>)) AS bot_response_times,
   f.chats_offered, f.chats_declined, f.transfers, f.handle_seconds,
   coalesce(f.tags, CAST(array() AS ARRAY<STRING>)) AS tags,
@@ -304,7 +359,7 @@ SELECT
     (f.resolution = 'resolved' AND f.resolved_by IN ('bot', 'customer'))
     OR (f.resolution IS NULL AND NOT f.last_bot_turn_fallback), false
   ) AS bot_resolved,
-  fu.followup_contact,
+  fu.followup_contact, ea.is_followup,
   coalesce(f.is_closed AND f.resolution = 'resolved' AND f.reopens = 0 AND f.transfers = 0
     AND NOT f.escalated AND NOT fu.followup_contact, false) AS first_contact_resolved,
   f.csat, f.nps, f.ces, f.thumbs, f.uss, f.rating_comments, f.first_rated_at,
@@ -312,6 +367,9 @@ SELECT
   coalesce(g.goals, CAST(array() AS ARRAY<STRING>)) AS goals,
   coalesce(g.conversions, 0) AS conversions,
   coalesce(g.leads, 0) AS leads, g.revenue, g.first_conversion_at,
+  vi.visit_started_at,
+  f.unanswered AND NOT coalesce(f.left_within_grace, false) AND vi.visit_started_at IS NOT NULL
+    AND coalesce(lv.page_views, 0) = 0 AS bounced,
   CASE
     WHEN f.unanswered AND NOT coalesce(f.left_within_grace, false) THEN 'missed'
     WHEN f.is_closed THEN coalesce(f.resolution, 'closed')
@@ -322,6 +380,10 @@ SELECT
 FROM f5 f
 LEFT JOIN goal_facts g USING (conversation_id)
 LEFT JOIN followups fu USING (conversation_id)
+LEFT JOIN earlier ea USING (conversation_id)
+LEFT JOIN queue_status qs USING (conversation_id)
+LEFT JOIN visits vi USING (conversation_id)
+LEFT JOIN later_views lv USING (conversation_id)
 """
 
 SPARK_STINTS_SQL = f"""

@@ -168,4 +168,16 @@ BOT: list[Metric] = [
         dimensions=NO_SPLIT,
         attrs_dimensions=False,
     ),
+    metric(
+        "downtime_incidents",
+        "Downtime incidents",
+        "count",
+        B,
+        m.count(source="incidents:health_check"),
+        "Incidents that started in the period: a run of health checks of one component "
+        "answering down, until its next check answering up (listed by "
+        "`chatlens.metrics.incidents.downtime_incidents`).",
+        increase_is_bad=True,
+        dimensions=NO_SPLIT,
+    ),
 ]

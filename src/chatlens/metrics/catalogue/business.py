@@ -5,6 +5,7 @@ from __future__ import annotations
 from chatlens.metrics import measures as m
 from chatlens.metrics.catalogue.common import (
     NO_SPLIT,
+    TICKET_SPLITS,
     I,
     cost_savings_of,
     derived,
@@ -38,6 +39,23 @@ BUSINESS: list[Metric] = [
         I,
         m.seconds_between("first_conversion_at", "started_at"),
         "Conversation start -> first credited conversion.",
+    ),
+    metric(
+        "followup_conversions",
+        "Conversions after a follow-up",
+        "count",
+        I,
+        m.total("conversions", where=m.col("is_followup")),
+        "Conversions credited to follow-up conversations (started after an earlier "
+        "conversation of the customer and within `fcr_followup_days` of its end).",
+    ),
+    metric(
+        "followup_conversion_rate",
+        "Follow-up conversion rate",
+        "rate",
+        I,
+        m.share(lambda t: t.conversions > 0, of=m.col("is_followup")),
+        "Follow-up conversations followed by a conversion / follow-up conversations.",
     ),
     metric("leads", "Leads", "count", I, m.total("leads"), "`lead` goals credited."),
     metric(
@@ -113,6 +131,33 @@ BUSINESS: list[Metric] = [
         "Visitors who started a conversation in the period / visitors.",
         dimensions=NO_SPLIT,
     ),
+    *durations(
+        "time_on_site_before_chat",
+        "Time on site before the chat",
+        I,
+        m.seconds_between("started_at", "visit_started_at"),
+        "Start of the visit the chat happened in (the customer's latest `visit_started` "
+        "before it, still going on: seen within 30 minutes of the chat) -> conversation start.",
+        increase_is_bad=False,
+    ),
+    metric(
+        "chat_bounces",
+        "Bounces after a chat request",
+        "count",
+        I,
+        m.count(m.col("bounced")),
+        "Missed chats of visitors who then viewed no other page of that visit.",
+        increase_is_bad=True,
+    ),
+    metric(
+        "chat_bounce_rate",
+        "Bounce rate after a chat request",
+        "rate",
+        I,
+        m.share(m.col("bounced"), of=lambda t: t.missed & t.visit_started_at.notnull()),
+        "chat_bounces / missed chats of visitors (a `visit_started` before the chat).",
+        increase_is_bad=True,
+    ),
     metric(
         "previous_customers",
         "Customers of the previous period",
@@ -138,18 +183,21 @@ BUSINESS: list[Metric] = [
         "Tickets created",
         "count",
         I,
-        m.count(source="events:ticket_created"),
-        "`ticket_created` events.",
-        dimensions=NO_SPLIT,
+        m.count(source="tickets:created"),
+        "`ticket_created` events; split by their ticket's category and urgency (the values on "
+        "`ticket_created` win, `ticket_resolved` fills in).",
+        dimensions=TICKET_SPLITS,
+        attrs_dimensions=False,
     ),
     metric(
         "tickets_resolved",
         "Tickets resolved",
         "count",
         I,
-        m.count(source="events:ticket_resolved"),
+        m.count(source="tickets:resolved_events"),
         "`ticket_resolved` events.",
-        dimensions=NO_SPLIT,
+        dimensions=TICKET_SPLITS,
+        attrs_dimensions=False,
     ),
     *durations(
         "ticket_resolution_time",
@@ -158,7 +206,8 @@ BUSINESS: list[Metric] = [
         m.col("seconds"),
         "Tickets resolved in the period: ticket_created -> first ticket_resolved.",
         source="tickets:resolved",
-        dimensions=NO_SPLIT,
+        dimensions=TICKET_SPLITS,
+        attrs_dimensions=False,
     ),
     metric(
         "ticket_backlog",
@@ -168,6 +217,7 @@ BUSINESS: list[Metric] = [
         m.count(m.col("open"), source="tickets:backlog"),
         "Tickets created and not resolved at the period's (bucket's) end.",
         increase_is_bad=True,
-        dimensions=NO_SPLIT,
+        dimensions=TICKET_SPLITS,
+        attrs_dimensions=False,
     ),
 ]

@@ -8,7 +8,14 @@ from typing import Any
 import ibis
 
 from chatlens.metrics import measures as m
-from chatlens.metrics.model import DIMENSIONS, Derived, Measure, Metric, Unit
+from chatlens.metrics.model import (
+    CONVERSATION_DIMENSIONS,
+    TICKET_DIMENSIONS,
+    Derived,
+    Measure,
+    Metric,
+    Unit,
+)
 
 V = "1. Volume and engagement"
 B = "2. Chatbot performance"
@@ -18,7 +25,8 @@ I = "5. Business impact"  # noqa: E741
 
 ENVELOPE = frozenset({"channel", "bot_id", "agent_id", "team"})
 NO_SPLIT: frozenset[str] = frozenset()
-ALL_SPLITS = frozenset(DIMENSIONS)
+ALL_SPLITS = frozenset(CONVERSATION_DIMENSIONS)
+TICKET_SPLITS = frozenset(TICKET_DIMENSIONS)
 NO_TIME_SPLIT = ALL_SPLITS - {"hour_of_day", "weekday"}
 
 
@@ -117,12 +125,15 @@ def message_bin(low: int, high: int | None) -> Measure:
     return m.share(inside)
 
 
-WITHIN_SLA = m.with_settings(
-    m.CONVERSATIONS,
-    lambda t, s: (
-        t.count(where=t.first_response_seconds <= s.sla_first_response_seconds)
-        / t.count(where=t.first_response_seconds.notnull()).nullif(0)
-    ),
+def _within_sla(t: Any, s: Any) -> tuple[Any, Any]:
+    return (
+        t.count(where=t.first_response_seconds <= s.sla_first_response_seconds),
+        t.count(where=t.first_response_seconds.notnull()),
+    )
+
+
+WITHIN_SLA = Measure(
+    m.CONVERSATIONS, lambda t, s: _within_sla(t, s)[0] / _within_sla(t, s)[1].nullif(0), _within_sla
 )
 
 

@@ -10,6 +10,11 @@ from chatlens.metrics.catalogue.common import (
 )
 from chatlens.metrics.model import Band, Measure, Metric
 
+
+def equals_score(column: str, score: int) -> m.Pred:
+    return lambda t: t[column] == score
+
+
 FEEDBACK: list[Metric] = [
     metric("csat", "CSAT", "score", F, m.mean(m.col("csat")), "Mean CSAT score (1-5)."),
     metric(
@@ -104,6 +109,17 @@ FEEDBACK: list[Metric] = [
         Measure(m.CONVERSATIONS, lambda t, s: t.ces.corr(t.csat, how="pop")),
         "Pearson correlation of CES and CSAT over conversations that have both.",
     ),
+    *[
+        metric(
+            f"ces_{score}_share",
+            f"CES {score}",
+            "rate",
+            F,
+            m.share(equals_score("ces", score), of=lambda t: t.ces.notnull()),
+            f"Share of CES answers that are {score} (the distribution of ces).",
+        )
+        for score in range(1, 8)
+    ],
     metric(
         "positive_rating_rate",
         "Positive ratings",

@@ -89,7 +89,7 @@ LIVE: list[Metric] = [
             f"Missed chats whose reason is `{reason}`.",
             increase_is_bad=True,
         )
-        for reason in ("declined", "timeout", "customer_left")
+        for reason in ("declined", "timeout", "no_agent_online", "customer_left")
     ],
     metric(
         "chats_declined",
@@ -353,6 +353,7 @@ _BUSINESS_HOURS = [
     ("first_response_time", "First response time", "first_response"),
     ("wait_time", "Wait time", "wait"),
     ("resolution_time", "Resolution time", "resolution"),
+    ("response_time", "Response time", "response"),
 ]
 for _base, _label, _source in _BUSINESS_HOURS:
     LIVE += durations(

@@ -1,0 +1,203 @@
+"""The building blocks of the tables metrics aggregate (sources.py has the registry).
+
+Every source carries a `bucket` column (the local start of the row's time bucket; the period
+start when there is no grain) and the requested dimension columns, so every metric of a query
+groups by the same keys. Conversations belong to the bucket in which they started.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import ibis
+import ibis.expr.datatypes as dtypes
+import ibis.expr.types as ir
+
+from chatlens.metrics.periods import Bucket, Period
+from chatlens.store.settings import Settings
+
+UTC_TIMESTAMP = dtypes.Timestamp(timezone="UTC")
+_LOCAL = dtypes.Timestamp()
+
+
+@ibis.udf.scalar.builtin(name="timezone")
+def local_time(zone: str, ts: UTC_TIMESTAMP) -> _LOCAL:  # type: ignore[valid-type]
+    """UTC instant -> wall-clock time in the zone (DuckDB's timezone(zone, timestamptz))."""
+
+
+_TRUNC = {"hour": "h", "day": "D", "week": "W", "month": "M", "year": "Y"}
+LIST_DIMENSIONS = {"agent_id": "agents", "tag": "tags", "tag_category": "tag_categories"}
+"""Dimensions that are lists on a conversation: split, a conversation counts in each."""
+EVENT_DIMENSIONS = ("channel", "bot_id", "agent_id", "team")
+CALENDAR_SCHEMA = ibis.schema(
+    {
+        "bucket": "timestamp",
+        "bucket_start": "timestamp",
+        "bucket_end": "timestamp",
+        "start_utc": "timestamp('UTC')",
+        "end_utc": "timestamp('UTC')",
+        "previous_start": "timestamp",
+    }
+)
+"""The temp table `_calendar`: the query's buckets, local bounds and UTC bounds."""
+BUSINESS_HOURS_SCHEMA = ibis.schema(
+    {"start_utc": "timestamp('UTC')", "end_utc": "timestamp('UTC')"}
+)
+"""The temp table `_business_hours`: the workspace's business hours as UTC intervals."""
+
+
+@dataclass
+class Context:
+    """Everything a source needs to build its table."""
+
+    period: Period
+    grain: str | None
+    dimensions: tuple[str, ...]
+    filters: Mapping[str, tuple[str, ...]]
+    schemas: Mapping[str, ibis.Schema]
+    facts_table: str
+    calendar: list[Bucket]
+    settings: Settings
+
+    @property
+    def keys(self) -> list[str]:
+        return ["bucket", *self.dimensions]
+
+    def table(self, name: str) -> ir.Table:
+        return ibis.table(self.schemas[name], name=name)
+
+
+def bucket_of(ctx: Context, local: ir.TimestampValue) -> ir.Value:
+    if ctx.grain is None:
+        return ibis.literal(ctx.period.start, type="timestamp")
+    return local.truncate(_TRUNC[ctx.grain])
+
+
+def in_period(ctx: Context, local: ir.TimestampValue, period: Period | None = None) -> ir.Value:
+    p = period or ctx.period
+    end = ibis.literal(p.end, type="timestamp")
+    return (local >= ibis.literal(p.start, type="timestamp")) & (
+        local <= end if p.closed else local < end
+    )
+
+
+def dimension_of(t: ir.Table, name: str, local: ir.TimestampValue) -> ir.Value:
+    if name == "hour_of_day":
+        return local.hour()
+    if name == "weekday":
+        return local.day_of_week.index()  # 0 = Monday
+    if name.startswith("attrs."):
+        return t.attrs[name[len("attrs.") :]].str
+    return t[name]
+
+
+def apply_filters(
+    ctx: Context, t: ir.Table, local: ir.TimestampValue, allowed: Callable[[str], bool]
+) -> ir.Table | None:
+    """Filter by every dimension filter; None when a filter cannot apply to this source."""
+    for name, values in ctx.filters.items():
+        if not allowed(name):
+            return None
+        if name in LIST_DIMENSIONS and LIST_DIMENSIONS[name] in t.columns:
+            column = t[LIST_DIMENSIONS[name]]
+            t = t.filter(ibis.or_(*[column.contains(v) for v in values]))
+        elif name in ("hour_of_day", "weekday"):
+            t = t.filter(dimension_of(t, name, local).isin([int(v) for v in values]))
+        else:
+            t = t.filter(dimension_of(t, name, local).cast("string").isin(list(values)))
+    return t
+
+
+def period_facts(ctx: Context, period: Period | None = None) -> ir.Table:
+    """Conversations' facts with their local start time, filtered by the query's filters
+    and, when given, to those started in `period` (bounds compared in UTC first, so the
+    scan skips what lies outside)."""
+    f = ctx.table(ctx.facts_table)
+    if period is not None:
+        f = f.filter(
+            f.started_at >= ibis.literal(period.utc(period.start), type=UTC_TIMESTAMP),
+            f.started_at <= ibis.literal(period.utc(period.end), type=UTC_TIMESTAMP),
+        )
+    f = f.mutate(local_ts=local_time(ctx.period.timezone, f.started_at))
+    filtered = apply_filters(ctx, f, f.local_ts, lambda name: True)
+    assert filtered is not None
+    return filtered
+
+
+def conversations(
+    ctx: Context, period: Period | None = None, *, split: bool | frozenset[str] = True
+) -> ir.Table | None:
+    """One row per conversation started in the period (per element, for list dimensions)."""
+    splits = set(LIST_DIMENSIONS) if split is True else set(split or ())
+    f = period_facts(ctx, period or ctx.period)
+    f = f.filter(in_period(ctx, f.local_ts, period))
+    values: dict[str, ir.Value] = {"bucket": bucket_of(ctx, f.local_ts)}
+    for name in ctx.dimensions:
+        if name in LIST_DIMENSIONS:
+            values[name] = (
+                f[LIST_DIMENSIONS[name]].unnest() if name in splits else ibis.null("string")
+            )
+        else:
+            values[name] = dimension_of(f, name, f.local_ts)
+    f = f.mutate(**values)
+    for name in ctx.dimensions:  # split by a list and filtered by it: keep the asked values
+        if name in splits and name in ctx.filters:
+            f = f.filter(f[name].isin(list(ctx.filters[name])))
+    return f
+
+
+def listed(column: str) -> Callable[[Context], ir.Table | None]:
+    """One row per element of a list column of the period's conversations, in `value`."""
+
+    def build(ctx: Context) -> ir.Table | None:
+        t = conversations(ctx)
+        assert t is not None
+        split = {v: k for k, v in LIST_DIMENSIONS.items()}.get(column)
+        if split in ctx.dimensions:  # already one row per element
+            return t.mutate(value=t[split])
+        return t.mutate(value=t[column].unnest())
+
+    return build
+
+
+def events(
+    event_type: str, dimensions: tuple[str, ...] = EVENT_DIMENSIONS
+) -> Callable[[Context], ir.Table | None]:
+    """Events of one type in the period; only envelope dimensions apply."""
+
+    def build(ctx: Context) -> ir.Table | None:
+        if any(d not in dimensions and not d.startswith("attrs.") for d in ctx.dimensions):
+            return None
+        e = ctx.table("events")
+        e = e.filter(e.type == event_type)
+        e = e.mutate(local_ts=local_time(ctx.period.timezone, e.ts))
+        e = e.filter(in_period(ctx, e.local_ts))
+        filtered = apply_filters(
+            ctx, e, e.local_ts, lambda n: n in dimensions or n.startswith("attrs.")
+        )
+        if filtered is None:
+            return None
+        e = filtered
+        values = {"bucket": bucket_of(ctx, e.local_ts)}
+        values.update({name: dimension_of(e, name, e.local_ts) for name in ctx.dimensions})
+        return e.mutate(**values)
+
+    return build
+
+
+def counts_by(column: str) -> Callable[[Context], ir.Table | None]:
+    """Conversations counted per value of `column` within each row (for peaks)."""
+
+    def build(ctx: Context) -> ir.Table | None:
+        t = conversations(ctx)
+        assert t is not None
+        t = t.mutate(local_value=dimension_of(t, column, t.local_ts))
+        return t.group_by([*ctx.keys, "local_value"]).aggregate(n=t.count())
+
+    return build
+
+
+def calendar_table(ctx: Context) -> ir.Table:
+    """The query's buckets with their local and UTC bounds (filled by Engine.context)."""
+    return ibis.table(CALENDAR_SCHEMA, name="_calendar")
