@@ -6,8 +6,10 @@ Starts `chatlens serve` (uvicorn) on a loopback port with a fresh store, then:
   a store directly, no HTTP, one commit per 1,000 events;
 - throughput: CLIENTS concurrent clients (asyncio, one child process) POST batches of 1,000
   events (NDJSON) as fast as answers come; every 2xx is after the commit;
-- latency: single-event requests at RATE requests/s for SECONDS, open loop (sent on
-  schedule, whatever the answers do); p50 / p99 / max;
+- catch-up: how long the facts take to hold the whole bulk;
+- latency: single-event requests (messages of 500 ongoing conversations) at RATE
+  requests/s for SECONDS, open loop (sent on schedule, whatever the answers do), after a
+  2 s warm-up; p50 / p99 / max;
 - freshness: one new conversation, then polling /api/v1/query until it is counted.
 
 Usage: python bench/bench_ingest.py [--conversations 20000] [--clients 4] [--rate 200]
@@ -112,6 +114,24 @@ async def latency(url: str, key: str, lines: list[bytes], rate: float, seconds: 
     return times[len(times) // 2], times[int(len(times) * 0.99)], times[-1]
 
 
+def catch_up(url: str, read: str) -> float:
+    """Seconds until the facts hold everything just ingested (the count stops moving)."""
+    query = {"metrics": ["conversations"], "from": "2020-01-01", "to": "2030-12-31"}
+    started = time.perf_counter()
+    last, stable_since = None, started
+    with httpx.Client(
+        base_url=url, timeout=60, headers={"Authorization": f"Bearer {read}"}
+    ) as http:
+        while True:
+            count = http.post("/api/v1/query", json=query).json()["rows"][0]["conversations"]
+            now = time.perf_counter()
+            if count != last:
+                last, stable_since = count, now
+            elif now - stable_since >= 2.0:
+                return stable_since - started
+            time.sleep(0.1)
+
+
 def freshness(url: str, ingest: str, read: str) -> float:
     event = {
         "type": "conversation_started",
@@ -168,13 +188,20 @@ def main() -> None:
                 f"server, {args.clients} clients x batches of {BATCH}:  {rate:10,.0f} events/s"
                 f"  ({rate / direct:.2f}x the in-process baseline)"
             )
+            print(f"facts caught up with the bulk after:        {catch_up(url, read):10.2f} s")
+            # messages of 500 ongoing conversations: every refresh has facts to recompute
             singles = [
                 orjson.dumps(
-                    {"type": "page_view", "ts": "2026-11-22T10:00:00Z",
-                     "customer_id": f"lat-{n}", "page_url": "https://example.com/"}
+                    {"type": "message", "ts": f"2026-11-22T10:{n // 500 // 60 % 60:02d}:"
+                     f"{n // 500 % 60:02d}Z", "conversation_id": f"live-{n % 500}",
+                     "sender": "customer" if n % 2 else "agent", "agent_id": "a1",
+                     "text": "is my order on its way?"}
                 )
-                for n in range(int(args.rate * args.seconds))
+                for n in range(int(args.rate * (args.seconds + 2)))
             ]  # fmt: skip
+            asyncio.run(
+                latency(url, ingest, singles[-int(args.rate * 2) :], args.rate, 2)
+            )  # warm-up
             p50, p99, worst = asyncio.run(latency(url, ingest, singles, args.rate, args.seconds))
             print(
                 f"single events at {args.rate:.0f}/s for {args.seconds:.0f} s: "

@@ -43,6 +43,10 @@ def serve(
     secure_cookies: Annotated[
         bool, typer.Option(help="Mark cookies Secure (serve behind HTTPS).")
     ] = False,
+    duckdb_threads: Annotated[
+        int | None,
+        typer.Option(help="Threads DuckDB may use (default: all cores but one).", min=1),
+    ] = None,
 ) -> None:
     """Run the server: ingest API, query API, sign-in (http://HOST:PORT/docs lists it all)."""
     import uvicorn
@@ -51,7 +55,11 @@ def serve(
 
     try:
         app = create_app(
-            db_path(db), app_db, refresh_seconds=refresh_seconds, secure_cookies=secure_cookies
+            db_path(db),
+            app_db,
+            refresh_seconds=refresh_seconds,
+            secure_cookies=secure_cookies,
+            duckdb_threads=duckdb_threads,
         )
     except ChatlensError as exc:
         raise fail(str(exc)) from None

@@ -7,6 +7,7 @@ import datetime as dt
 from chatlens.events import parse_event, to_row
 from chatlens.server.journal import Journal
 from chatlens.server.runtime import Writer
+from chatlens.store import Store
 from chatlens.store.sql import run
 
 
@@ -24,6 +25,10 @@ def rows(*conversations: str) -> list[dict]:
         )
         for cid in conversations
     ]
+
+
+def mover(store: Store) -> Store:
+    return Store(store.con.cursor(), store.path)
 
 
 def test_a_journal_gives_back_what_was_written_minus_a_torn_tail(tmp_path):
@@ -45,17 +50,20 @@ def test_the_writer_replays_a_journal_left_by_a_crash(store, tmp_path):
     store.append(rows("moved-before-the-crash"))
     path = tmp_path / "w.journal"
     journal = Journal(path)
-    journal.append(rows("moved-before-the-crash", "only-in-the-journal"))
+    journal.append(rows("moved-before-the-crash"))
+    journal.rotate()  # a segment the mover had not finished
+    journal.append(rows("only-in-the-journal"))
     journal.close()
-    writer = Writer(store, path)
+    writer = Writer(store, mover(store), path)
     writer.close()
     stored = run(store.con, "SELECT conversation_id, count(*) FROM events GROUP BY 1 ORDER BY 1")
     assert stored == [("moved-before-the-crash", 1), ("only-in-the-journal", 1)]
     assert path.read_bytes() == b""
+    assert list(tmp_path.glob("w.journal.*")) == []
 
 
 def test_acknowledged_rows_reach_the_store_and_duplicates_are_counted(store, tmp_path):
-    writer = Writer(store, tmp_path / "w.journal")
+    writer = Writer(store, mover(store), tmp_path / "w.journal")
     first = writer.submit(rows("x", "y")).result()
     again = writer.submit(rows("y", "z", "z")).result()
     writer.close()

@@ -16,6 +16,7 @@ from chatlens.app.db import app_db_url, open_app_db
 from chatlens.server import admin, errors, ingest, reads, sessions
 from chatlens.server.auth import SESSION_COOKIE
 from chatlens.server.context import Server
+from chatlens.server.keycache import KeyCache
 from chatlens.server.runtime import Workspaces
 
 
@@ -25,6 +26,7 @@ def create_app(
     *,
     refresh_seconds: float = 1.0,
     secure_cookies: bool = False,
+    duckdb_threads: int | None = None,
 ) -> FastAPI:
     """The ASGI app serving the workspaces whose default store is `store`."""
     store = store.resolve()
@@ -35,8 +37,9 @@ def create_app(
         sessions=factory,
         folder=store.parent,
         default_store=store,
-        workspaces=Workspaces(refresh_seconds),
+        workspaces=Workspaces(refresh_seconds, duckdb_threads),
         signer=URLSafeSerializer(service.server_secret(factory), salt="chatlens-session"),
+        keys=KeyCache(factory.kw["bind"]),
         secure_cookies=secure_cookies,
     )
 
@@ -44,6 +47,7 @@ def create_app(
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
         state.workspaces.close()
+        state.keys.close()
 
     app = FastAPI(
         title="chatlens",

@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from itsdangerous import BadSignature
 
 from chatlens.app import service
-from chatlens.app.credentials import same
+from chatlens.app.credentials import same, token_hash
 from chatlens.server.context import Server, server
 from chatlens.server.errors import ApiError
 
@@ -44,7 +45,7 @@ WorkspaceParam = Annotated[
 ]
 
 
-def principal(
+async def principal(
     request: Request, ctx: Annotated[Server, Depends(server)], workspace: WorkspaceParam = None
 ) -> Principal:
     header = request.headers.get("authorization", "")
@@ -52,10 +53,17 @@ def principal(
         scheme, _, key = header.partition(" ")
         if scheme.lower() != "bearer" or not key.strip():
             raise ApiError(401, "use 'Authorization: Bearer <API key>'")
-        return _from_key(ctx, key.strip(), workspace)
+        hashed = token_hash(key.strip())
+        found: Principal | None = ctx.keys.get(hashed)
+        if found is None:
+            found = await run_in_threadpool(_from_key, ctx, key.strip())
+            ctx.keys.put(hashed, found)
+        if workspace is not None and workspace != found.workspace:
+            raise ApiError(403, f"this API key belongs to another workspace than {workspace!r}")
+        return found
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        return _from_session(request, ctx, cookie, workspace)
+        return await run_in_threadpool(_from_session, request, ctx, cookie, workspace)
     raise ApiError(
         401,
         "sign in (POST /api/v1/auth/login) or send 'Authorization: Bearer <API key>'",
@@ -63,14 +71,12 @@ def principal(
     )
 
 
-def _from_key(ctx: Server, key: str, workspace: str | None) -> Principal:
+def _from_key(ctx: Server, key: str) -> Principal:
     with ctx.sessions() as db:
         record = service.find_key(db, key)
         if record is None:
             raise ApiError(401, "this API key is unknown or revoked", code="invalid_key")
         ws = record.workspace
-        if workspace is not None and workspace != ws.name:
-            raise ApiError(403, f"this API key belongs to another workspace than {workspace!r}")
         return Principal(
             ws.name, service.workspace_store(ctx.folder, ws), ws.agent_access, record.scope
         )
@@ -118,19 +124,19 @@ def _from_session(request: Request, ctx: Server, cookie: str, workspace: str | N
         )
 
 
-def reader(who: Annotated[Principal, Depends(principal)]) -> Principal:
+async def reader(who: Annotated[Principal, Depends(principal)]) -> Principal:
     if who.role == "ingest":
         raise ApiError(403, "an ingest key cannot read figures: create a read key")
     return who
 
 
-def ingester(who: Annotated[Principal, Depends(principal)]) -> Principal:
+async def ingester(who: Annotated[Principal, Depends(principal)]) -> Principal:
     if who.role != "ingest":
         raise ApiError(403, "sending events needs an API key with the ingest scope")
     return who
 
 
-def admin(who: Annotated[Principal, Depends(principal)]) -> Principal:
+async def admin(who: Annotated[Principal, Depends(principal)]) -> Principal:
     if who.role != "admin":
         raise ApiError(403, "only a workspace admin can do this")
     return who

@@ -10,6 +10,7 @@ from fastapi import Request
 from itsdangerous import URLSafeSerializer
 from sqlalchemy.orm import sessionmaker
 
+from chatlens.server.keycache import KeyCache
 from chatlens.server.limits import LoginLimiter
 from chatlens.server.runtime import Workspaces
 
@@ -25,6 +26,7 @@ class Server:
     default_store: Path
     workspaces: Workspaces
     signer: URLSafeSerializer
+    keys: KeyCache
     secure_cookies: bool = False
     limiter: LoginLimiter = field(default_factory=LoginLimiter)
 

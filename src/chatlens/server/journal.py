@@ -1,10 +1,12 @@
 """The ingest journal: acknowledged events that are not yet in the store.
 
-An ingest request is answered once its events are in this file and the file is synced to disk
-(a few hundred microseconds), not after a DuckDB commit (5-7 ms of fixed cost per insert into
-the wide events table, measured here). The writer moves the journal into the store in bulk a
-few times a second and then empties it; after a crash the journal is replayed into the store on
-open, and the store's dedupe by `event_id` makes a replay of already-moved events harmless.
+An ingest request is answered once its events are in this journal and the journal is synced
+to disk (a few hundred microseconds), not after a DuckDB commit (5-7 ms of fixed cost per
+insert into the wide events table, measured here, and sometimes a checkpoint). A mover thread
+takes the journal into the store in bulk a few times a second: it rotates the current file to
+a numbered segment, inserts the segment's rows, commits, and deletes the segment. On open,
+every segment left by a crash is replayed into the store; the store's dedupe by `event_id`
+makes replaying already-moved rows harmless.
 """
 
 from __future__ import annotations
@@ -21,10 +23,30 @@ from chatlens.events import COLUMNS
 _TIMES = [name for name, kind in COLUMNS.items() if kind == "ts"]
 
 
+def _sync_folder(folder: Path) -> None:
+    """Make a file's creation or rename durable (its directory entry)."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 class Journal:
     def __init__(self, path: Path):
         self.path = path
+        self._number = max((n for n, _ in self.segments()), default=0)
         self._file = path.open("ab")
+        _sync_folder(path.parent)
+
+    def segments(self) -> list[tuple[int, Path]]:
+        """Rotated segments waiting to be moved, oldest first."""
+        found = []
+        for item in self.path.parent.glob(self.path.name + ".*"):
+            suffix = item.name.rsplit(".", 1)[1]
+            if suffix.isdigit():
+                found.append((int(suffix), item))
+        return sorted(found)
 
     def append(self, rows: list[dict[str, Any]]) -> None:
         """Write rows and sync them to disk (the durability point of an ingest)."""
@@ -34,26 +56,47 @@ class Journal:
         self._file.flush()
         os.fsync(self._file.fileno())
 
-    def clear(self) -> None:
-        """Everything written so far is in the store."""
+    def rotate(self) -> Path:
+        """Close the current file as the next segment and start a new one; returns the
+        segment (delete it once its rows are in the store)."""
+        self._file.close()
+        self._number += 1
+        segment = self.path.with_name(f"{self.path.name}.{self._number}")
+        self.path.rename(segment)
+        self._file = self.path.open("ab")
+        _sync_folder(self.path.parent)
+        return segment
+
+    def replay(self) -> list[dict[str, Any]]:
+        """The rows left by a previous run: every segment, then the current file. A torn
+        last line (the crash hit mid-write) was never synced, so never acknowledged: it is
+        dropped."""
+        rows = []
+        for path in [p for _, p in self.segments()] + [self.path]:
+            rows.extend(read_rows(path))
+        return rows
+
+    def forget(self) -> None:
+        """Everything replayed is in the store: drop the segments and empty the file."""
+        for _, path in self.segments():
+            path.unlink()
         self._file.truncate(0)
         self._file.flush()
         os.fsync(self._file.fileno())
 
-    def replay(self) -> list[dict[str, Any]]:
-        """The rows left by a previous run. A torn last line (the crash hit mid-write) was
-        never synced, so never acknowledged: it is dropped."""
-        rows = []
-        for line in self.path.read_bytes().split(b"\n"):
-            try:
-                row = orjson.loads(line)
-            except orjson.JSONDecodeError:
-                continue
-            for name in _TIMES:
-                if row.get(name) is not None:
-                    row[name] = dt.datetime.fromisoformat(row[name])
-            rows.append(row)
-        return rows
-
     def close(self) -> None:
         self._file.close()
+
+
+def read_rows(path: Path) -> list[dict[str, Any]]:
+    rows = []
+    for line in path.read_bytes().split(b"\n"):
+        try:
+            row = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            continue
+        for name in _TIMES:
+            if row.get(name) is not None:
+                row[name] = dt.datetime.fromisoformat(row[name])
+        rows.append(row)
+    return rows

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import queue
 import threading
 import time
@@ -40,21 +41,28 @@ class Accepted:
 class Writer:
     """The workspace's single writer. Requests hand over validated rows and wait until they
     are durable: every batch waiting when the writer wakes goes into one journal write and one
-    disk sync (group commit). The journal is moved into the store in bulk every
-    `FLUSH_SECONDS` (or sooner when it holds `FLUSH_EVENTS`)."""
+    disk sync (group commit). A mover thread takes the journal into the store in bulk every
+    `FLUSH_SECONDS` (sooner when it holds `FLUSH_EVENTS`), so answers never wait for DuckDB."""
 
-    def __init__(self, store: Store, journal: Path):
+    def __init__(self, store: Store, mover: Store, journal: Path):
         self.store = store
+        self.mover = mover
         self.journal = Journal(journal)
+        self._lock = threading.Lock()
         self._pending: list[dict[str, Any]] = []
         self._pending_ids: set[str] = set()
-        self._seen: SeenIds | None = None
+        self._moving_ids: set[str] = set()
+        self._recover()
+        self._seen = SeenIds(self.store)
         self._queue: queue.Queue[tuple[list[dict[str, Any]], Future[Accepted]] | None] = (
             queue.Queue()
         )
-        self._recover()
+        self._stop = threading.Event()
+        self._full = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="chatlens-writer", daemon=True)
+        self._mover = threading.Thread(target=self._move_loop, name="chatlens-mover", daemon=True)
         self._thread.start()
+        self._mover.start()
 
     def submit(self, rows: list[dict[str, Any]]) -> Future[Accepted]:
         future: Future[Accepted] = Future()
@@ -64,6 +72,9 @@ class Writer:
     def close(self) -> None:
         self._queue.put(None)
         self._thread.join()
+        self._stop.set()
+        self._full.set()
+        self._mover.join()
         self.journal.close()
 
     def _recover(self) -> None:
@@ -73,58 +84,33 @@ class Writer:
             result = self.store.append(rows)
             run(self.store.con, "COMMIT")
             log.info("journal replayed: %d events moved, %d already stored", *vars(result).values())
-        self.journal.clear()
-        self._seen = SeenIds(self.store)
+        self.journal.forget()
 
     def _loop(self) -> None:
-        deadline = 0.0
         while True:
-            wait = max(0.0, deadline - time.monotonic()) if self._pending else None
-            item: Any
-            try:
-                item = self._queue.get(timeout=wait)
-            except queue.Empty:
-                item = ()  # time to move the journal into the store
-            if item is None:
-                self._flush()
+            item = self._queue.get()
+            group: list[Any] = [item]
+            size = len(item[0]) if item is not None else 0
+            while item is not None and size < GROUP_EVENTS:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                group.append(item)
+                size += len(item[0]) if item is not None else 0
+            self._accept([g for g in group if g is not None])
+            if group[-1] is None:
                 return
-            if item:
-                if not self._pending:
-                    deadline = time.monotonic() + FLUSH_SECONDS
-                stop = self._accept([item, *self._drain()])
-                if stop:
-                    self._flush()
-                    return
-            if self._pending and (
-                time.monotonic() >= deadline or len(self._pending) >= FLUSH_EVENTS
-            ):
-                self._flush()
 
-    def _drain(self) -> list[Any]:
-        group: list[Any] = []
-        size = 0
-        while size < GROUP_EVENTS:
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            group.append(item)
-            if item is None:
-                break
-            size += len(item[0])
-        return group
-
-    def _accept(self, group: list[Any]) -> bool:
-        """Dedupe, journal and answer a group; True when a stop request was in it."""
-        stop = group[-1] is None
-        batches: list[tuple[list[dict[str, Any]], Future[Accepted]]] = [
-            g for g in group if g is not None
-        ]
+    def _accept(self, batches: list[tuple[list[dict[str, Any]], Future[Accepted]]]) -> None:
+        """Dedupe, journal and answer a group of batches."""
+        if not batches:
+            return
         try:
-            assert self._seen is not None
             ids = [row["event_id"] for rows, _ in batches for row in rows]
             stored, hashes = self._seen.known(ids)
-            seen = stored | self._pending_ids.intersection(ids)
+            with self._lock:
+                seen = stored | (self._pending_ids | self._moving_ids).intersection(ids)
             fresh: list[dict[str, Any]] = []
             fresh_hashes: list[int] = []
             counts = []
@@ -139,35 +125,55 @@ class Writer:
                     position += 1
                 added = len(fresh) - before
                 counts.append(Accepted(added, len(rows) - added))
-            self.journal.append(fresh)
+            with self._lock:
+                self.journal.append(fresh)
+                self._pending.extend(fresh)
+                self._pending_ids.update(row["event_id"] for row in fresh)
+                if len(self._pending) >= FLUSH_EVENTS:
+                    self._full.set()
             self._seen.add(fresh_hashes)
         except BaseException as exc:
             log.exception("ingest failed")
             for _, future in batches:
                 future.set_exception(exc)
-            return stop
-        self._pending.extend(fresh)
-        self._pending_ids.update(row["event_id"] for row in fresh)
+            return
         for (_, future), count in zip(batches, counts, strict=True):
             future.set_result(count)
-        return stop
 
-    def _flush(self) -> None:
-        """Move the journal into the store (a failure keeps it for the next try)."""
-        if not self._pending:
-            return
-        try:
-            run(self.store.con, "BEGIN")
-            self.store.insert(self._pending)
-            run(self.store.con, "COMMIT")
-        except Exception:
-            with contextlib.suppress(Exception):
-                run(self.store.con, "ROLLBACK")
-            log.exception("moving the journal into the store failed; will retry")
-            return
-        self.journal.clear()
-        self._pending = []
-        self._pending_ids = set()
+    def _move_loop(self) -> None:
+        while True:
+            self._full.wait(FLUSH_SECONDS)
+            self._full.clear()
+            stopping = self._stop.is_set()
+            self._move()
+            if stopping:
+                return
+
+    def _move(self) -> None:
+        """Move the journal into the store (on failure the segment stays for the next try,
+        and for the replay at the next start)."""
+        with self._lock:
+            if not self._pending:
+                return
+            rows, self._pending = self._pending, []
+            self._moving_ids, self._pending_ids = self._pending_ids, set()
+            segment = self.journal.rotate()
+        while True:
+            try:
+                run(self.mover.con, "BEGIN")
+                self.mover.insert(rows)
+                run(self.mover.con, "COMMIT")
+                break
+            except Exception:
+                with contextlib.suppress(Exception):
+                    run(self.mover.con, "ROLLBACK")
+                log.exception("moving the journal into the store failed")
+                if self._stop.is_set():
+                    return  # the segment stays on disk: replayed at the next start
+                time.sleep(1.0)
+        segment.unlink()
+        with self._lock:
+            self._moving_ids = set()
 
 
 class Refresher:
@@ -186,10 +192,14 @@ class Refresher:
             refresh_facts(self.store)
 
     def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
+        pause = self.interval
+        while not self._stop.wait(pause):
             try:
                 if self.store.max_seq() > self._upto():
+                    started = time.monotonic()
                     self.refresh()
+                    # at most half of the time refreshing: a long refresh spaces the next
+                    pause = max(self.interval, time.monotonic() - started)
             except Exception:
                 log.exception("facts refresh failed")
 
@@ -208,11 +218,12 @@ class Refresher:
 class Workspace:
     """One workspace's open store and the threads that serve it."""
 
-    def __init__(self, name: str, path: Path, refresh_seconds: float):
+    def __init__(self, name: str, path: Path, refresh_seconds: float, duckdb_threads: int):
         self.name = name
         self.store = open_store(path)
+        run(self.store.con, f"SET threads = {int(duckdb_threads)}")
         refresh_facts(self.store)
-        self.writer = Writer(self._cursor(), path.with_suffix(".journal"))
+        self.writer = Writer(self._cursor(), self._cursor(), path.with_suffix(".journal"))
         self.refresher = Refresher(self._cursor(), refresh_seconds)
         self._engines: queue.LifoQueue[Engine] = queue.LifoQueue()
         self._generation = 0
@@ -250,8 +261,11 @@ class Workspace:
 class Workspaces:
     """The workspaces opened so far, by name (opened on first use)."""
 
-    def __init__(self, refresh_seconds: float):
+    def __init__(self, refresh_seconds: float, duckdb_threads: int | None = None):
         self.refresh_seconds = refresh_seconds
+        # one core is left to the request handlers: DuckDB on every core (its default)
+        # stretches ingest latency while the facts refresh
+        self.duckdb_threads = duckdb_threads or max(1, (os.cpu_count() or 2) - 1)
         self._open: dict[str, Workspace] = {}
         self._lock = threading.Lock()
 
@@ -266,7 +280,7 @@ class Workspaces:
         with self._lock:
             if name not in self._open:
                 started = time.perf_counter()
-                self._open[name] = Workspace(name, path, self.refresh_seconds)
+                self._open[name] = Workspace(name, path, self.refresh_seconds, self.duckdb_threads)
                 log.info("workspace %s opened in %.2f s", name, time.perf_counter() - started)
             return self._open[name]
 

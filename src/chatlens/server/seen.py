@@ -2,17 +2,19 @@
 
 Scanning the `event_id` column for every ingest group costs time in proportion to the store
 (~10 ms per million events here), which single-event latency cannot afford. Instead the
-writer keeps DuckDB's 64-bit `hash()` of every stored id: a sorted numpy array loaded at open
-(8 bytes per event; 0.1 s for 2M events) plus a set of the hashes added since. An id whose
-hash is absent is certainly new; the rare hash hit is confirmed against the store.
+writer keeps a 64-bit hash of every stored id (the low half of its MD5, which DuckDB computes
+vectorised as `md5_number_lower` at open and Python's hashlib per incoming id without a
+query): a sorted numpy array (8 bytes per event) plus a set of the hashes added since. An id
+whose hash is absent is certainly new; the rare hash hit is confirmed against the store.
 """
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 
 from chatlens.store import Store
-from chatlens.store.sql import run
 
 MERGE_AT = 1_000_000
 
@@ -20,13 +22,17 @@ MERGE_AT = 1_000_000
 class SeenIds:
     def __init__(self, store: Store):
         self.store = store
-        column = store.con.execute("SELECT hash(event_id) AS h FROM events").fetchnumpy()["h"]
+        query = "SELECT md5_number_lower(event_id) AS h FROM events"
+        column = store.con.execute(query).fetchnumpy()["h"]
         self._sorted = np.sort(np.asarray(column, dtype=np.uint64))
         self._recent: set[int] = set()
 
-    def _hashes(self, ids: list[str]) -> list[int]:
-        rows = run(self.store.con, "SELECT hash(unnest($ids::VARCHAR[]))", {"ids": ids})
-        return [int(row[0]) for row in rows]
+    @staticmethod
+    def _hashes(ids: list[str]) -> list[int]:
+        return [
+            int.from_bytes(hashlib.md5(i.encode(), usedforsecurity=False).digest()[8:], "little")
+            for i in ids
+        ]
 
     def known(self, ids: list[str]) -> tuple[set[str], list[int]]:
         """The ids already stored, and the hash of every id (to `add` the new ones)."""

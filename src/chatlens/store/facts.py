@@ -79,14 +79,17 @@ def refresh_facts(store: Store, *, full: bool = False) -> RefreshResult:
         else:
             since = state[1] if state else 0
             _touched_scope(store, since)
-            for table in (STINTS_TABLE, FACTS_TABLE):
-                run(
-                    con,
-                    f"DELETE FROM {table} WHERE conversation_id IN "
-                    "(SELECT conversation_id FROM _scope)",
-                )
-            run(con, f"INSERT INTO {STINTS_TABLE} BY NAME {STINTS_SQL}")
-            run(con, f"INSERT INTO {FACTS_TABLE} BY NAME {sql}", params)
+            # new events that touch no conversation (page views of visitors who never
+            # chatted, health checks) skip the facts query and its fixed ~0.1 s
+            if run(con, "SELECT count(*) FROM _scope")[0][0]:
+                for table in (STINTS_TABLE, FACTS_TABLE):
+                    run(
+                        con,
+                        f"DELETE FROM {table} WHERE conversation_id IN "
+                        "(SELECT conversation_id FROM _scope)",
+                    )
+                run(con, f"INSERT INTO {STINTS_TABLE} BY NAME {STINTS_SQL}")
+                run(con, f"INSERT INTO {FACTS_TABLE} BY NAME {sql}", params)
         row = run(con, "SELECT count(*) FROM _scope")[0]
         run(con, "INSERT OR REPLACE INTO derived_state VALUES (?, ?, ?)", [_STATE, version, upto])
         run(con, "COMMIT")
