@@ -8,7 +8,7 @@ DB ?= chatlens.duckdb
 
 SPARK_STAMP := $(VENV)/.spark-stamp
 
-.PHONY: demo test test-fast test-spark lint bench docs lock clean
+.PHONY: demo test test-fast test-spark test-browser lint bench docs lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -18,9 +18,14 @@ $(STAMP): pyproject.toml requirements.lock
 
 demo: $(STAMP)
 	$(VENV)/bin/chatlens demo --db $(DB)
+	$(VENV)/bin/chatlens serve --db $(DB)
 
 test: $(STAMP)
-	$(PY) -m pytest -n 2 -m "not spark"
+	$(PY) -m pytest -n 2 -m "not spark and not browser"
+
+# The dashboard in a real browser: Debian's Chromium (apt install chromium; .ci/run does).
+test-browser: $(STAMP)
+	$(PY) -m pytest -m browser
 
 # The optional Spark engine (chatlens[spark]): pyspark on top of the locked set, then the tests
 # that run the reference fixtures on Spark in local[2] (Java 17 needed; no network at run time).
@@ -32,7 +37,7 @@ test-spark: $(SPARK_STAMP)
 	$(PY) -m pytest -m spark
 
 test-fast: $(STAMP)
-	$(PY) -m pytest -n 2 -m "not slow and not spark"
+	$(PY) -m pytest -n 2 -m "not slow and not spark and not browser"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench

@@ -6,7 +6,7 @@ import datetime as dt
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import orjson
 import typer
@@ -151,31 +151,54 @@ def demo(
     days: int = 90,
     seed: int = 7,
 ) -> None:
-    """Simulate 90 days of a mid-size support operation and import it into the store."""
-    from chatlens.simulate import SimConfig, write_events
+    """Simulate 90 days of a mid-size support operation into the store (once) and give it a
+    demo sign-in; `make demo` then serves it."""
+    from chatlens.simulate import SimConfig
 
     path = db_path(db)
-    source = path.with_name(path.stem + "-demo-events.parquet")
-    out.print(f"simulating {conversations:,} conversations over {days} days ...")
     config = SimConfig(conversations=conversations, days=days, seed=seed)
-    write_events(config, source)
     try:
         with open_store(path) as store:
-            for key, value in _demo_settings(config.timezone).items():
-                save_setting(store.con, key, value)
-            summary = _import_with_progress(store, source)
-            _print_summary(summary)
-            refresh_facts(store)
+            if store.max_seq() == 0:
+                _demo_data(store, config, path.with_name(path.stem + "-demo-events.parquet"))
             facts = store_info(store)
+        _demo_login(path)
     except ChatlensError as exc:
         raise fail(str(exc)) from None
     out.print(
         f"demo store ready: {path} ({facts.summary['conversations']:,} conversations, "
-        f"{facts.summary['events']:,} events, events file {source})"
+        f"{facts.summary['events']:,} events)"
     )
-    out.print(f"look inside: chatlens info --db {path}")
     first = config.last_day - dt.timedelta(days=config.days - 1)
-    out.print(f"and: chatlens report --db {path} --from {first} --to {config.last_day}")
+    out.print(f"report: chatlens report --db {path} --from {first} --to {config.last_day}")
+    out.print(f"dashboard: chatlens serve --db {path}, then sign in as {DEMO_LOGIN[0]} with "
+              f"password {DEMO_LOGIN[1]}")  # fmt: skip
+
+
+DEMO_LOGIN = ("demo@chatlens.example", "chatlens-demo")
+
+
+def _demo_data(store: Store, config: Any, source: Path) -> None:
+    from chatlens.simulate import write_events
+
+    out.print(f"simulating {config.conversations:,} conversations over {config.days} days ...")
+    write_events(config, source)
+    for key, value in _demo_settings(config.timezone).items():
+        save_setting(store.con, key, value)
+    _print_summary(_import_with_progress(store, source))
+    refresh_facts(store)
+    source.unlink()
+
+
+def _demo_login(path: Path) -> None:
+    """An admin seat in the default workspace for the demo (a known password: demo only)."""
+    from chatlens.app import service
+    from chatlens.app.db import app_db_url, open_app_db
+
+    factory = open_app_db(app_db_url(path.resolve()))
+    with factory() as session:
+        service.ensure_default_workspace(session, path.resolve())
+        service.create_user(session, DEMO_LOGIN[0], DEMO_LOGIN[1], "default", "admin")
 
 
 def _demo_settings(timezone: str) -> dict[str, object]:

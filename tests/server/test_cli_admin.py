@@ -56,3 +56,26 @@ def test_workspace_user_and_key_from_the_command_line(tmp_path):
         assert (user.seats[0].agent_id, user.seats[0].team) == ("ann", "sales")
         assert service.find_key(session, printed) is None  # revoked
     factory.kw["bind"].dispose()
+
+
+def test_demo_loads_once_and_gives_a_sign_in(tmp_path):
+    from chatlens.cli import DEMO_LOGIN
+    from chatlens.store import open_store
+
+    db = str(tmp_path / "demo.duckdb")
+    first = cli("demo", "--conversations", "300", "--days", "5", "--db", db)
+    assert first.exit_code == 0, first.output
+    assert f"sign in as {DEMO_LOGIN[0]} with password {DEMO_LOGIN[1]}" in first.output
+    with open_store(db) as store:
+        events = store.max_seq()
+    assert events > 300
+    again = cli("demo", "--conversations", "300", "--days", "5", "--db", db)
+    assert again.exit_code == 0, again.output
+    with open_store(db) as store:
+        assert store.max_seq() == events  # the second run loads nothing
+    factory = open_app_db(app_db_url(tmp_path / "demo.duckdb"))
+    with factory() as session:
+        user = service.authenticate(session, *DEMO_LOGIN)
+        assert user is not None
+        assert user.seats[0].role == "admin"
+    factory.kw["bind"].dispose()

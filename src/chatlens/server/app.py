@@ -8,12 +8,13 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
 from itsdangerous import URLSafeSerializer
 
 from chatlens import __version__
 from chatlens.app import service
 from chatlens.app.db import app_db_url, open_app_db
-from chatlens.server import admin, errors, ingest, reads, sessions
+from chatlens.server import admin, errors, ingest, pages, reads, sessions
 from chatlens.server.auth import SESSION_COOKIE
 from chatlens.server.context import Server
 from chatlens.server.keycache import KeyCache
@@ -57,8 +58,10 @@ def create_app(
     )
     app.state.chatlens = state
     errors.install(app)
-    for module in (ingest, reads, admin, sessions):
+    pages.install(app)
+    for module in (ingest, reads, admin, sessions, pages):
         app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent.parent / "web" / "static"))
 
     @app.get("/api/v1/health", summary="Liveness (no sign-in needed)")
     def health() -> dict[str, str]:
@@ -68,6 +71,6 @@ def create_app(
     def home(request: Request) -> Response:
         if SESSION_COOKIE not in request.cookies:
             return RedirectResponse("/login", status_code=303)
-        return RedirectResponse("/docs", status_code=303)
+        return RedirectResponse("/overview", status_code=303)
 
     return app

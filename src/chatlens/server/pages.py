@@ -1,0 +1,297 @@
+"""Dashboard pages, rendered on the server (Jinja, autoescaped: chat text is always text).
+
+Every control lives in the URL (period, grain, filters, comparison), so a view can be
+bookmarked and shared. Figures come from the same engine and permission rules as the API.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from chatlens.app import service
+from chatlens.metrics import GRAINS, METRICS, Query
+from chatlens.reports.export import conversations_sql
+from chatlens.reports.format import WEEKDAYS, human
+from chatlens.server.access import own_conversations, scope_query
+from chatlens.server.auth import SESSION_COOKIE, Principal, principal, session_token
+from chatlens.server.context import Server, server
+from chatlens.server.errors import ApiError
+from chatlens.server.reads import open_workspace, parse_filters
+from chatlens.store.sql import run
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=Path(__file__).parent.parent / "web" / "templates")
+templates.env.filters["human"] = human
+Ctx = Annotated[Server, Depends(server)]
+
+PRESETS = {
+    "today": "Today",
+    "7d": "Last 7 days",
+    "30d": "Last 30 days",
+    "this_month": "This month",
+    "last_month": "Last month",
+    "quarter": "This quarter",
+    "year": "This year",
+    "custom": "Custom",
+}
+FILTERS = ("channel", "bot_id", "team", "agent_id", "tag")
+TILES = (
+    "conversations",
+    "containment_rate",
+    "fallback_rate",
+    "handoff_rate",
+    "first_response_time",
+    "missed_rate",
+    "fcr_rate",
+    "csat",
+    "nps",
+    "conversion_rate",
+)
+FUNNEL = (
+    ("visitors", "Visitors"),
+    ("conversations", "Chats"),
+    ("bot_conversations", "Bot"),
+    ("human_conversations", "Human"),
+    ("successful_chats", "Resolved"),
+    ("conversions", "Converted"),
+)
+
+
+class SignIn(Exception):
+    """The page needs a signed-in user: answered with a redirect to /login."""
+
+
+async def viewer(request: Request) -> Principal:
+    ctx = request.app.state.chatlens
+    try:
+        return await principal(request, ctx, request.query_params.get("workspace"))
+    except ApiError as exc:
+        if exc.status == 401:
+            raise SignIn from None
+        raise
+
+
+Viewer = Annotated[Principal, Depends(viewer)]
+
+
+def period_of(preset: str, start: str | None, end: str | None, zone: str) -> tuple[str, str]:
+    today = dt.datetime.now(ZoneInfo(zone)).date()
+    if preset == "custom" and start and end:
+        return start, end
+    if preset == "today":
+        first = today
+    elif preset == "7d":
+        first = today - dt.timedelta(days=6)
+    elif preset == "this_month":
+        first = today.replace(day=1)
+    elif preset == "last_month":
+        last = today.replace(day=1) - dt.timedelta(days=1)
+        return last.replace(day=1).isoformat(), last.isoformat()
+    elif preset == "quarter":
+        first = today.replace(month=(today.month - 1) // 3 * 3 + 1, day=1)
+    elif preset == "year":
+        first = today.replace(month=1, day=1)
+    else:
+        first = today - dt.timedelta(days=29)
+    return first.isoformat(), today.isoformat()
+
+
+@dataclass
+class View:
+    """The controls of a report page, read from (and written back to) the URL."""
+
+    preset: str
+    start: str
+    end: str
+    grain: str | None
+    compare: bool
+    filters: dict[str, tuple[str, ...]]
+    workspace: str
+    options: dict[str, list[str]] = field(default_factory=dict)
+
+    def url(self, path: str, **extra: Any) -> str:
+        params: list[tuple[str, str]] = [("from", self.start), ("to", self.end)]
+        params += [("filter", f"{k}={v}") for k, vs in self.filters.items() for v in vs]
+        params += [(k, str(v)) for k, v in extra.items() if v is not None]
+        return f"{path}?{urlencode(params)}"
+
+
+def read_view(request: Request, zone: str, workspace: str) -> View:
+    q = request.query_params
+    preset = q.get("range", "custom" if q.get("from") else "30d")
+    if preset not in PRESETS:
+        raise ApiError(400, f"unknown range {preset!r}; expected one of {', '.join(PRESETS)}")
+    start, end = period_of(preset, q.get("from"), q.get("to"), zone)
+    grain = q.get("every") or "day"
+    if grain not in GRAINS:
+        raise ApiError(400, f"unknown grain {grain!r}; expected one of {', '.join(GRAINS)}")
+    filters = parse_filters([f for f in q.getlist("filter") if f.split("=", 1)[-1]])
+    for name in FILTERS:
+        if q.get(name):
+            filters[name] = (q[name],)
+    return View(preset, start, end, grain, q.get("compare") == "1", filters, workspace)
+
+
+def _choices(con: Any, who: Principal) -> dict[str, list[str]]:
+    """Values offered in the filter menus (an agent is offered only itself)."""
+    found = {}
+    for name, column in (("channel", "channel"), ("bot_id", "bot_id"), ("team", "team")):
+        rows = run(con, f"SELECT DISTINCT {column} FROM conversation_facts "
+                   f"WHERE {column} IS NOT NULL ORDER BY 1 LIMIT 200")  # fmt: skip
+        found[name] = [r[0] for r in rows]
+    agents = run(con, "SELECT DISTINCT unnest(agents) FROM conversation_facts ORDER BY 1 LIMIT 500")
+    tags = run(con, "SELECT DISTINCT unnest(tags) FROM conversation_facts ORDER BY 1 LIMIT 500")
+    found["agent_id"] = [who.agent_id or ""] if who.role == "agent" else [r[0] for r in agents]
+    found["tag"] = [r[0] for r in tags]
+    return found
+
+
+def render(request: Request, ctx: Server, name: str, context: dict[str, Any]) -> Response:
+    """A page, with the session's CSRF token for its forms."""
+    token = session_token(ctx, request.cookies.get(SESSION_COOKIE, ""))
+    csrf = ""
+    if token:
+        with ctx.sessions() as db:
+            session = service.find_session(db, token)
+            csrf = session.csrf_token if session else ""
+    return templates.TemplateResponse(request, name, {**context, "csrf": csrf})
+
+
+@router.get("/overview")
+def overview(request: Request, who: Viewer, ctx: Ctx) -> Response:
+    workspace = open_workspace(ctx, who)
+    with workspace.engine() as engine:
+        view = read_view(request, engine.settings.timezone, who.workspace)
+        view.options = _choices(engine.store.con, who)
+
+        def figures(metrics: tuple[str, ...], **kw: Any) -> Any:
+            query = Query(metrics, view.start, view.end, filters=view.filters, **kw)
+            return engine.run(scope_query(who, query))
+
+        tiles = figures(TILES, compare=view.compare)
+        series = figures(("conversations", "bot_conversations", "human_conversations"),
+                         grain=view.grain)  # fmt: skip
+        mix = figures(("conversations",), dimensions=("channel",))
+        heat = figures(("conversations",), dimensions=("weekday", "hour_of_day"))
+        funnel = figures(tuple(m for m, _ in FUNNEL))
+    row = tiles.rows[0]
+    cards = [
+        {
+            "id": mid,
+            "label": METRICS[mid].label,
+            "value": human(row.get(mid), METRICS[mid].unit),
+            "change": row.get(f"{mid}__change"),
+            "change_text": _change(row, mid),
+            "bad": METRICS[mid].increase_is_bad,
+            "goal": row.get(f"{mid}__goal"),
+            "empty": row.get(mid) is None,
+        }
+        for mid in TILES
+    ]
+    charts = {
+        "series": {
+            "buckets": [r["bucket"][:16] for r in series.rows],
+            "lines": {m: [r[m] for r in series.rows] for m in series.meta["metrics"]},
+            "labels": {m: METRICS[m].label for m in series.meta["metrics"]},
+        },
+        "mix": [{"name": r["channel"] or "unknown", "value": r["conversations"]} for r in mix.rows],
+        "heat": [[r["hour_of_day"], r["weekday"], r["conversations"]] for r in heat.rows],
+        "weekdays": list(WEEKDAYS),
+        "funnel": [{"name": label, "value": funnel.rows[0].get(m) or 0} for m, label in FUNNEL],
+        "drill": view.url("/conversations"),
+    }
+    return render(
+        request,
+        ctx,
+        "overview.html",
+        {"view": view, "who": who, "cards": cards, "charts": charts, "presets": PRESETS,
+         "grains": GRAINS, "filters": FILTERS, "scoped": tiles.rows and who.role == "agent"},
+    )  # fmt: skip
+
+
+def _change(row: dict[str, Any], mid: str) -> str | None:
+    change = row.get(f"{mid}__change")
+    if change is None:
+        return None
+    unit = METRICS[mid].unit
+    if unit == "rate":
+        return f"{change * 100:+.1f} pp"
+    text = human(abs(change), unit)
+    return ("+" if change >= 0 else "-") + text
+
+
+@router.get("/conversations")
+def conversation_list(request: Request, who: Viewer, ctx: Ctx) -> Response:
+    workspace = open_workspace(ctx, who)
+    page = max(1, int(request.query_params.get("page", "1") or 1))
+    per_page = 50
+    with workspace.engine() as engine:
+        view = read_view(request, engine.settings.timezone, who.workspace)
+        scoped = own_conversations(who, view.filters)
+        sql = conversations_sql(engine, Query(("conversations",), view.start, view.end,
+                                              filters=scoped))  # fmt: skip
+        con = engine.store.con
+        total = int(run(con, f"SELECT count(*) FROM ({sql})")[0][0])
+        cursor = con.execute(
+            f"SELECT conversation_id, started_local, channel, agents, outcome, csat, "
+            f"first_response_seconds FROM ({sql}) LIMIT {per_page} OFFSET {(page - 1) * per_page}"
+        )
+        names = [d[0] for d in cursor.description]
+        rows = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+    pages = max(1, -(-total // per_page))
+    return render(
+        request,
+        ctx,
+        "conversations.html",
+        {"view": view, "who": who, "rows": rows, "total": total, "page": page, "pages": pages},
+    )
+
+
+@router.get("/conversations/{conversation_id}")
+def transcript(conversation_id: str, request: Request, who: Viewer, ctx: Ctx) -> Response:
+    workspace = open_workspace(ctx, who)
+    with workspace.engine() as engine:
+        con = engine.store.con
+        cursor = con.execute(
+            f"SELECT * FROM {engine.facts_table} WHERE conversation_id = ?", [conversation_id]
+        )
+        names = [d[0] for d in cursor.description]
+        found = cursor.fetchall()
+        facts = dict(zip(names, found[0], strict=True)) if found else None
+        if facts is None or (who.role == "agent" and who.agent_id not in (facts["agents"] or [])):
+            raise ApiError(404, f"no conversation {conversation_id!r} that you can read")
+        cursor = con.execute(
+            "SELECT type, ts, sender, agent_id, text, resolution, kind, score, tag "
+            "FROM events WHERE conversation_id = ? ORDER BY ts, seq",
+            [conversation_id],
+        )
+        names = [d[0] for d in cursor.description]
+        events = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+        zone = ZoneInfo(engine.settings.timezone)
+    for event in events:
+        event["local"] = event["ts"].astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
+    return render(
+        request,
+        ctx,
+        "transcript.html",
+        {"who": who, "facts": facts, "events": events, "cid": conversation_id},
+    )
+
+
+def install(app: Any) -> None:
+    """Pages redirect to the sign-in form instead of answering 401."""
+
+    async def sign_in(request: Request, _: Exception) -> Response:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse("/login?" + urlencode({"next": target}), status_code=303)
+
+    app.add_exception_handler(SignIn, sign_in)

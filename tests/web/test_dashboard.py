@@ -1,0 +1,133 @@
+"""The dashboard in a real browser (Playwright driving Debian's Chromium, /usr/bin/chromium)
+against the real server: sign in, overview figures, drill-down to a transcript, escaping,
+bookmarkable controls, agent scoping, and a 375 px wide phone."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.builders import DAY, chat
+from tests.serverkit import PASSWORD, LiveServer, provision
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+NOVEMBER = "from=2026-11-01&to=2026-11-30"
+SCRIPT = "<script>window.pwned = 1</script><img src=x onerror=window.pwned=2>"
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory):
+    store = tmp_path_factory.mktemp("web") / "chatlens.duckdb"
+    seats = provision(
+        store,
+        {
+            "default": {
+                "users": {"boss": ("manager", None, None), "ann": ("agent", "ann", "sales")},
+                "keys": {"in": "ingest", "read": "read"},
+            }
+        },
+    )
+    server = LiveServer(store).start()
+    # three chats on Monday 2 Nov: ann answers in 30 s, bob in 90 s (web), one bot chat (chat)
+    events = (
+        chat("c-ann", DAY, agent="ann", reply_after=30, close_after=300, channel="web")
+        + chat("c-bob", DAY, agent="bob", reply_after=90, close_after=600, channel="web")
+        + chat("c-bot", DAY, bot=True, close_after=60, channel="whatsapp")
+    )
+    events[1]["text"] = SCRIPT  # the customer's first message in c-ann
+    assert server.client(seats.keys["in"]).post("/api/v1/events", json=events).status_code == 200
+    reader = server.client(seats.keys["read"])
+    body = {"metrics": ["conversations"], "from": "2026-11-01", "to": "2026-11-30"}
+    deadline = time.monotonic() + 10
+    while reader.post("/api/v1/query", json=body).json()["rows"][0]["conversations"] != 3:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    yield server, seats
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+def sign_in(browser, server, email, *, width=1280, path=f"/overview?{NOVEMBER}"):
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    page.goto(server.url + path)
+    assert "/login" in page.url  # not signed in yet: sent to the form, then back
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"**{path.split('?')[0]}*")
+    return page
+
+
+def tile(page, metric):
+    return page.locator(f'.tile[data-metric="{metric}"] .value').inner_text()
+
+
+def test_the_overview_shows_the_figures_of_the_period(live, browser):
+    server, seats = live
+    page = sign_in(browser, server, seats.emails["boss"])
+    assert tile(page, "conversations") == "3"
+    assert tile(page, "first_response_time") == "1m 00s"  # (30 s + 90 s) / 2
+    assert tile(page, "csat") == "-"
+    assert "no data in this period" in page.locator('.tile[data-metric="csat"]').inner_text()
+    for chart in ("series", "mix", "heat", "funnel"):
+        assert page.locator(f"#{chart}[data-ready='1'] canvas").count() >= 1
+    # the controls are in the URL: reloading the URL gives the same view
+    page.get_by_label("Channel", exact=True).select_option("web")
+    page.get_by_role("button", name="Apply").click()
+    page.wait_for_url("**channel=web*")
+    assert tile(page, "conversations") == "2"
+    page.reload()
+    assert tile(page, "conversations") == "2"
+
+
+def test_drill_down_to_a_transcript_shows_chat_text_as_text(live, browser):
+    server, seats = live
+    page = sign_in(browser, server, seats.emails["boss"])
+    page.locator('.tile[data-metric="conversations"]').click()
+    page.wait_for_url("**/conversations?*")
+    assert page.get_by_text("3 conversations").count() == 1
+    page.get_by_role("link", name="c-ann").click()
+    page.wait_for_url("**/conversations/c-ann")
+    assert page.locator(".msg.customer .text").first.inner_text() == SCRIPT
+    assert page.evaluate("window.pwned") is None
+
+
+def test_an_agent_sees_its_own_figures_and_chats(live, browser):
+    server, seats = live
+    page = sign_in(browser, server, seats.emails["ann"])
+    assert tile(page, "conversations") == "1"
+    assert tile(page, "first_response_time") == "30s"
+    page.goto(server.url + "/conversations/c-bob")
+    assert "no conversation 'c-bob' that you can read" in page.content()
+
+
+def test_a_phone_wide_screen_has_no_horizontal_overflow(live, browser):
+    server, seats = live
+    for path in (f"/overview?{NOVEMBER}", f"/conversations?{NOVEMBER}", "/conversations/c-ann"):
+        page = sign_in(browser, server, seats.emails["boss"], width=375, path=path)
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow == 0, path
