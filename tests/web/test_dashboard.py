@@ -123,9 +123,41 @@ def test_an_agent_sees_its_own_figures_and_chats(live, browser):
     assert "no conversation 'c-bob' that you can read" in page.content()
 
 
+def test_a_report_page_shows_every_metric_of_its_section(live, browser):
+    server, seats = live
+    path = f"/reports/live-chat?{NOVEMBER}&metric=first_response_time"
+    page = sign_in(browser, server, seats.emails["boss"], path=path)
+    frt = page.locator('.tile[data-metric="first_response_time"]')
+    assert frt.locator(".value").inner_text() == "1m 00s"
+    # median of 30 s and 90 s = 60 s; p90 by linear interpolation = 30 + 0.9 x 60 = 84 s
+    assert frt.locator(".extra").inner_text() == "median 1m 00s · p90 1m 24s"
+    assert page.locator('.tile[data-metric="first_response_time_p90"]').count() == 0
+    assert page.locator("#series[data-ready='1'] canvas").count() >= 1
+    page.locator('.tile[data-metric="missed_rate"]').click()
+    page.wait_for_url("**metric=missed_rate*")
+
+
+def test_agents_are_ranked_and_open_their_conversations(live, browser):
+    server, seats = live
+    path = f"/agents?{NOVEMBER}&rank=first_response_time"
+    page = sign_in(browser, server, seats.emails["boss"], path=path)
+    cells = page.locator("table tbody tr td:nth-child(2)").all_inner_texts()
+    assert cells == ["ann", "bob"]  # 30 s before 90 s: a faster first response ranks first
+    page.get_by_role("link", name="bob").click()
+    page.wait_for_url("**/conversations?*")
+    assert page.get_by_text("1 conversation").count() == 1
+
+
 def test_a_phone_wide_screen_has_no_horizontal_overflow(live, browser):
     server, seats = live
-    for path in (f"/overview?{NOVEMBER}", f"/conversations?{NOVEMBER}", "/conversations/c-ann"):
+    paths = (
+        f"/overview?{NOVEMBER}",
+        f"/reports/live-chat?{NOVEMBER}",
+        f"/agents?{NOVEMBER}",
+        f"/conversations?{NOVEMBER}",
+        "/conversations/c-ann",
+    )
+    for path in paths:
         page = sign_in(browser, server, seats.emails["boss"], width=375, path=path)
         overflow = page.evaluate(
             "document.documentElement.scrollWidth - document.documentElement.clientWidth"

@@ -229,6 +229,127 @@ def _change(row: dict[str, Any], mid: str) -> str | None:
     return ("+" if change >= 0 else "-") + text
 
 
+SECTIONS = {
+    "volume": ("1. Volume and engagement", "Volume"),
+    "chatbot": ("2. Chatbot performance", "Chatbot"),
+    "live-chat": ("3. Live chat and agents", "Live chat"),
+    "feedback": ("4. Customer feedback", "Feedback"),
+    "business": ("5. Business impact", "Business"),
+}
+VARIANTS = ("_median", "_p90")
+
+
+def _cards(row: dict[str, Any], ids: list[str]) -> list[dict[str, Any]]:
+    """One tile per metric; a duration's median and p90 ride on its mean's tile."""
+    cards = []
+    for mid in ids:
+        if mid.endswith(VARIANTS) and mid.rsplit("_", 1)[0] in ids:
+            continue
+        unit = METRICS[mid].unit
+        extra = [
+            f"{v.strip('_')} {human(row.get(mid + v), unit)}" for v in VARIANTS if mid + v in ids
+        ]
+        cards.append(
+            {
+                "id": mid,
+                "label": METRICS[mid].label,
+                "description": METRICS[mid].description,
+                "value": human(row.get(mid), unit),
+                "extra": " · ".join(extra),
+                "change": row.get(f"{mid}__change"),
+                "change_text": _change(row, mid),
+                "bad": METRICS[mid].increase_is_bad,
+                "goal": row.get(f"{mid}__goal"),
+                "empty": row.get(mid) is None,
+            }
+        )
+    return cards
+
+
+@router.get("/reports/{slug}")
+def section(slug: str, request: Request, who: Viewer, ctx: Ctx) -> Response:
+    if slug not in SECTIONS:
+        raise ApiError(404, f"no report {slug!r}; reports: {', '.join(SECTIONS)}")
+    name, title = SECTIONS[slug]
+    ids = [m.id for m in METRICS.values() if m.section == name]
+    chosen = request.query_params.get("metric") or ids[0]
+    if chosen not in ids:
+        raise ApiError(400, f"metric {chosen!r} is not in the {title} report")
+    workspace = open_workspace(ctx, who)
+    with workspace.engine() as engine:
+        view = read_view(request, engine.settings.timezone, who.workspace)
+        view.options = _choices(engine.store.con, who)
+        query = Query(tuple(ids), view.start, view.end, filters=view.filters,
+                      compare=view.compare)  # fmt: skip
+        totals = engine.run(scope_query(who, query))
+        series = engine.run(
+            scope_query(
+                who, Query((chosen,), view.start, view.end, view.grain, filters=view.filters)
+            )
+        )
+    charts = {
+        "series": {
+            "buckets": [r["bucket"][:16] for r in series.rows],
+            "lines": {chosen: [r[chosen] for r in series.rows]},
+            "labels": {chosen: METRICS[chosen].label},
+            "unit": METRICS[chosen].unit,
+        },
+        "drill": view.url("/conversations"),
+    }
+    return render(
+        request,
+        ctx,
+        "section.html",
+        {"view": view, "who": who, "cards": _cards(totals.rows[0], ids), "charts": charts,
+         "title": title, "slug": slug, "chosen": METRICS[chosen], "presets": PRESETS,
+         "grains": GRAINS, "filters": FILTERS, "sections": SECTIONS},
+    )  # fmt: skip
+
+
+AGENT_COLUMNS = (
+    "handled_conversations",
+    "first_response_time",
+    "handle_time",
+    "fcr_rate",
+    "csat",
+    "missed_chats",
+    "transfer_rate",
+    "chats_per_online_hour",
+)
+
+
+@router.get("/agents")
+def agents(request: Request, who: Viewer, ctx: Ctx) -> Response:
+    rank = request.query_params.get("rank", "fcr_rate")
+    if rank not in AGENT_COLUMNS:
+        raise ApiError(400, f"rank by one of {', '.join(AGENT_COLUMNS)}")
+    workspace = open_workspace(ctx, who)
+    with workspace.engine() as engine:
+        view = read_view(request, engine.settings.timezone, who.workspace)
+        view.options = _choices(engine.store.con, who)
+        query = Query(AGENT_COLUMNS, view.start, view.end, dimensions=("agent_id",),
+                      filters=view.filters, bounds=True)  # fmt: skip
+        result = engine.run(scope_query(who, query))
+    rows = [r for r in result.rows if r["agent_id"] is not None]
+    # rates rank by their Wilson lower bound (2 of 2 does not beat 95 of 100)
+    key = f"{rank}__lower" if METRICS[rank].unit == "rate" else rank
+    reverse = not METRICS[rank].increase_is_bad
+
+    def order(row: dict[str, Any]) -> tuple[bool, float]:
+        value = row.get(key)
+        return (value is None, -(value or 0) if reverse else (value or 0))
+
+    rows.sort(key=order)
+    columns = [(c, METRICS[c].label, METRICS[c].unit) for c in AGENT_COLUMNS]
+    return render(
+        request,
+        ctx,
+        "agents.html",
+        {"view": view, "who": who, "rows": rows, "columns": columns, "rank": rank,
+         "presets": PRESETS, "grains": GRAINS, "filters": FILTERS},
+    )  # fmt: skip
+
+
 @router.get("/conversations")
 def conversation_list(request: Request, who: Viewer, ctx: Ctx) -> Response:
     workspace = open_workspace(ctx, who)

@@ -30,13 +30,13 @@ chart("series", {
   })),
 });
 
-chart("mix", {
+if (document.getElementById("mix")) chart("mix", {
   tooltip: { trigger: "item", formatter: "{b}: {c} ({d}%)" },
   series: [{ type: "pie", radius: ["35%", "65%"], data: data.mix }],
 }, (p) => drill([["filter", `channel=${p.name}`]]));
 
-const maxHeat = Math.max(1, ...data.heat.map((c) => c[2]));
-chart("heat", {
+const maxHeat = Math.max(1, ...(data.heat || []).map((c) => c[2]));
+if (document.getElementById("heat")) chart("heat", {
   tooltip: { position: "top" },
   grid: { left: 40, right: 10, top: 10, bottom: 60 },
   xAxis: { type: "category", data: [...Array(24).keys()].map((h) => `${h}`.padStart(2, "0")) },
@@ -45,7 +45,7 @@ chart("heat", {
   series: [{ type: "heatmap", data: data.heat }],
 }, (p) => drill([["filter", `weekday=${p.value[1]}`], ["filter", `hour_of_day=${p.value[0]}`]]));
 
-chart("funnel", {
+if (document.getElementById("funnel")) chart("funnel", {
   tooltip: { trigger: "item", formatter: "{b}: {c}" },
   series: [{ type: "funnel", sort: "none", left: "10%", width: "80%", data: data.funnel, label: { formatter: "{b}: {c}" } }],
 });
