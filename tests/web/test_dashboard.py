@@ -4,6 +4,7 @@ bookmarkable controls, agent scoping, and a 375 px wide phone."""
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 
 import pytest
@@ -37,7 +38,8 @@ def live(tmp_path_factory):
             "default": {
                 "users": {"boss": ("manager", None, None), "ann": ("agent", "ann", "sales")},
                 "keys": {"in": "ingest", "read": "read"},
-            }
+            },
+            "live": {"users": {"lena": ("manager", None, None)}, "keys": {"live-in": "ingest"}},
         },
     )
     server = LiveServer(store).start()
@@ -146,6 +148,46 @@ def test_agents_are_ranked_and_open_their_conversations(live, browser):
     page.get_by_role("link", name="bob").click()
     page.wait_for_url("**/conversations?*")
     assert page.get_by_text("1 conversation").count() == 1
+
+
+def test_the_live_view_shows_now_and_refreshes(live, browser):
+    server, seats = live
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+    def ago(seconds: float) -> str:
+        return (now - dt.timedelta(seconds=seconds)).isoformat().replace("+00:00", "Z")
+
+    base = [{"type": "conversation_started", "ts": ago(300), "conversation_id": "waiting"},
+            {"type": "message", "ts": ago(295), "conversation_id": "waiting",
+             "sender": "customer", "text": "hello?"},
+            {"type": "handoff_requested", "ts": ago(240), "conversation_id": "waiting"},
+            {"type": "conversation_started", "ts": ago(120), "conversation_id": "served"},
+            {"type": "agent_joined", "ts": ago(100), "conversation_id": "served",
+             "agent_id": "a1"},
+            {"type": "message", "ts": ago(90), "conversation_id": "served", "sender": "agent",
+             "agent_id": "a1", "text": "hi"},
+            {"type": "conversation_started", "ts": ago(60), "conversation_id": "bot"},
+            {"type": "message", "ts": ago(59), "conversation_id": "bot", "sender": "bot",
+             "bot_id": "b1", "text": "How can I help?"},
+            {"type": "agent_status", "ts": ago(3600), "agent_id": "a1", "status": "online"},
+            {"type": "agent_status", "ts": ago(3600), "agent_id": "a2", "status": "online"},
+            {"type": "agent_status", "ts": ago(600), "agent_id": "a2", "status": "away"},
+            {"type": "agent_status", "ts": ago(600), "agent_id": "a3",
+             "status": "offline"}]  # fmt: skip
+    sent = server.client(seats.keys["live-in"]).post("/api/v1/events", json=base)
+    assert sent.status_code == 200, sent.text
+    page = sign_in(browser, server, seats.emails["lena"], path="/live")
+    expected = {"open_conversations": "3", "waiting": "1", "unassigned": "1", "with_bot": "1",
+                "agents_online": "1", "agents_away": "1"}  # fmt: skip
+    for name, value in expected.items():
+        cell = page.locator(f'[data-live="{name}"] .value')
+        page.wait_for_function(
+            "([n, v]) => document.querySelector(`[data-live='${n}'] .value`).textContent === v",
+            arg=[name, value],
+            timeout=15_000,
+        )
+        assert cell.inner_text() == value
+    assert page.locator('[data-live="longest_wait_seconds"] .value').inner_text().startswith("4m")
 
 
 def test_a_phone_wide_screen_has_no_horizontal_overflow(live, browser):

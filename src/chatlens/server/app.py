@@ -14,7 +14,7 @@ from itsdangerous import URLSafeSerializer
 from chatlens import __version__
 from chatlens.app import service
 from chatlens.app.db import app_db_url, open_app_db
-from chatlens.server import admin, errors, ingest, pages, reads, sessions
+from chatlens.server import admin, errors, ingest, live, pages, reads, sessions
 from chatlens.server.auth import SESSION_COOKIE
 from chatlens.server.context import Server
 from chatlens.server.keycache import KeyCache
@@ -59,7 +59,7 @@ def create_app(
     app.state.chatlens = state
     errors.install(app)
     pages.install(app)
-    for module in (ingest, reads, admin, sessions, pages):
+    for module in (ingest, reads, admin, live, sessions, pages):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent.parent / "web" / "static"))
 

@@ -25,6 +25,7 @@ from chatlens.server.access import own_conversations, scope_query
 from chatlens.server.auth import SESSION_COOKIE, Principal, principal, session_token
 from chatlens.server.context import Server, server
 from chatlens.server.errors import ApiError
+from chatlens.server.live import check_live_access
 from chatlens.server.reads import open_workspace, parse_filters
 from chatlens.store.sql import run
 
@@ -348,6 +349,12 @@ def agents(request: Request, who: Viewer, ctx: Ctx) -> Response:
         {"view": view, "who": who, "rows": rows, "columns": columns, "rank": rank,
          "presets": PRESETS, "grains": GRAINS, "filters": FILTERS},
     )  # fmt: skip
+
+
+@router.get("/live")
+def live_page(request: Request, who: Viewer, ctx: Ctx) -> Response:
+    check_live_access(who)
+    return render(request, ctx, "live.html", {"who": who})
 
 
 @router.get("/conversations")
