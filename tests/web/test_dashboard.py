@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from pathlib import Path
 
 import pytest
 
@@ -146,6 +147,19 @@ def test_agents_are_ranked_and_open_their_conversations(live, browser):
     cells = page.locator("table tbody tr td:nth-child(2)").all_inner_texts()
     assert cells == ["ann", "bob"]  # 30 s before 90 s: a faster first response ranks first
     page.get_by_role("link", name="bob").click()
+    page.wait_for_url("**/agents/bob?*")
+    assert tile(page, "first_response_time") == "1m 30s"
+    assert tile(page, "handled_conversations") == "1"
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download CSV").click()
+    lines = Path(download.value.path()).read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("bucket,handled_conversations,first_response_time,")
+    monday = next(line for line in lines if line.startswith("2026-11-02"))
+    assert monday.split(",")[1:3] == ["1", "90.0"]
+    page.emulate_media(media="print")  # a clean printout: no navigation, no controls
+    assert not page.locator("form.controls").is_visible()
+    page.emulate_media(media="screen")
+    page.get_by_role("link", name="the conversations").click()
     page.wait_for_url("**/conversations?*")
     assert page.get_by_text("1 conversation").count() == 1
 
@@ -196,6 +210,7 @@ def test_a_phone_wide_screen_has_no_horizontal_overflow(live, browser):
         f"/overview?{NOVEMBER}",
         f"/reports/live-chat?{NOVEMBER}",
         f"/agents?{NOVEMBER}",
+        f"/agents/ann?{NOVEMBER}",
         f"/conversations?{NOVEMBER}",
         "/conversations/c-ann",
     )

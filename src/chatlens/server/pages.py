@@ -6,7 +6,9 @@ bookmarked and shared. Figures come from the same engine and permission rules as
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -57,6 +59,7 @@ TILES = (
     "nps",
     "conversion_rate",
 )
+templates.env.globals.update(presets=PRESETS, grains=GRAINS, filters=FILTERS)
 FUNNEL = (
     ("visitors", "Visitors"),
     ("conversations", "Chats"),
@@ -349,6 +352,78 @@ def agents(request: Request, who: Viewer, ctx: Ctx) -> Response:
         {"view": view, "who": who, "rows": rows, "columns": columns, "rank": rank,
          "presets": PRESETS, "grains": GRAINS, "filters": FILTERS},
     )  # fmt: skip
+
+
+AGENT_REPORT = (
+    "handled_conversations",
+    "first_response_time",
+    "first_response_time_median",
+    "response_time",
+    "handle_time",
+    "missed_chats",
+    "transfer_rate",
+    "fcr_rate",
+    "csat",
+    "online_hours",
+    "chats_per_online_hour",
+    "utilization",
+)
+
+
+def _agent_report(request: Request, who: Principal, ctx: Server, agent_id: str) -> Any:
+    workspace = open_workspace(ctx, who)
+    with workspace.engine() as engine:
+        view = read_view(request, engine.settings.timezone, who.workspace)
+        view.options = _choices(engine.store.con, who)
+        filters = {**view.filters, "agent_id": (agent_id,)}
+        totals = engine.run(
+            scope_query(
+                who,
+                Query(AGENT_REPORT, view.start, view.end, filters=filters, compare=view.compare),
+            )
+        )
+        series = engine.run(scope_query(who, Query(AGENT_REPORT, view.start, view.end,
+                                                   view.grain, filters=filters)))  # fmt: skip
+    return view, totals, series
+
+
+@router.get("/agents/{agent_id}")
+def agent_page(agent_id: str, request: Request, who: Viewer, ctx: Ctx) -> Response:
+    view, totals, series = _agent_report(request, who, ctx, agent_id)
+    ids = list(AGENT_REPORT)
+    charts = {
+        "series": {
+            "buckets": [r["bucket"][:16] for r in series.rows],
+            "lines": {m: [r[m] for r in series.rows] for m in ("handled_conversations",)},
+            "labels": {"handled_conversations": METRICS["handled_conversations"].label},
+        },
+        "drill": view.url("/conversations") + "&" + urlencode({"filter": f"agent_id={agent_id}"}),
+    }
+    columns = [(m, METRICS[m].label, METRICS[m].unit) for m in ids]
+    return render(
+        request,
+        ctx,
+        "agent.html",
+        {"view": view, "who": who, "agent": agent_id, "cards": _cards(totals.rows[0], ids),
+         "rows": series.rows, "columns": columns, "charts": charts,
+         "csv": view.url(f"/agents/{agent_id}/report.csv", every=view.grain)},
+    )  # fmt: skip
+
+
+@router.get("/agents/{agent_id}/report.csv")
+def agent_csv(agent_id: str, request: Request, who: Viewer, ctx: Ctx) -> Response:
+    _, _, series = _agent_report(request, who, ctx, agent_id)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["bucket", *AGENT_REPORT])
+    for row in series.rows:
+        writer.writerow([row["bucket"], *("" if row[m] is None else row[m] for m in AGENT_REPORT)])
+    name = f"agent-{agent_id}-{series.meta['from'][:10]}.csv".replace("/", "_")
+    return Response(
+        buffer.getvalue(),
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 @router.get("/live")
