@@ -17,7 +17,7 @@ from chatlens.server.auth import Admin, Reader
 from chatlens.server.context import Server, server
 from chatlens.server.errors import ApiError
 from chatlens.server.reads import json_response, open_workspace
-from chatlens.store.settings import Settings, load_settings, make_settings, save_setting
+from chatlens.store.settings import Settings
 
 router = APIRouter(prefix="/api/v1")
 Ctx = Annotated[Server, Depends(server)]
@@ -40,20 +40,7 @@ def get_settings(who: Reader, ctx: Ctx) -> Any:
 @router.patch("/settings", summary="Change settings (history follows: facts are rebuilt)")
 async def patch_settings(changes: dict[str, Any], who: Admin, ctx: Ctx) -> Any:
     workspace = await asyncio.to_thread(open_workspace, ctx, who)
-
-    def apply() -> Settings:
-        con = workspace.store.con.cursor()
-        try:
-            settings = load_settings(con)
-            make_settings({**settings.model_dump(), **changes})  # all valid, or none saved
-            for key, value in changes.items():
-                settings = save_setting(con, key, value)
-        finally:
-            con.close()
-        workspace.settings_changed()
-        return settings
-
-    settings = await asyncio.to_thread(apply)
+    settings = await asyncio.to_thread(workspace.change_settings, changes)
     return json_response({"settings": settings.model_dump()})
 
 

@@ -14,7 +14,17 @@ from itsdangerous import URLSafeSerializer
 from chatlens import __version__
 from chatlens.app import service
 from chatlens.app.db import app_db_url, open_app_db
-from chatlens.server import admin, errors, ingest, live, pages, reads, sessions
+from chatlens.server import (
+    admin,
+    agent_pages,
+    errors,
+    ingest,
+    live,
+    page_kit,
+    pages,
+    reads,
+    sessions,
+)
 from chatlens.server.auth import SESSION_COOKIE
 from chatlens.server.context import Server
 from chatlens.server.keycache import KeyCache
@@ -58,8 +68,8 @@ def create_app(
     )
     app.state.chatlens = state
     errors.install(app)
-    pages.install(app)
-    for module in (ingest, reads, admin, live, sessions, pages):
+    page_kit.install(app)
+    for module in (ingest, reads, admin, live, sessions, pages, agent_pages):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent.parent / "web" / "static"))
 

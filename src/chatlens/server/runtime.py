@@ -22,6 +22,7 @@ from chatlens.server.journal import Journal
 from chatlens.server.seen import SeenIds
 from chatlens.store import Store, open_store
 from chatlens.store.facts import refresh_facts
+from chatlens.store.settings import Settings, load_settings, make_settings, save_setting
 from chatlens.store.sql import run
 
 log = logging.getLogger("chatlens.server")
@@ -244,6 +245,20 @@ class Workspace:
         finally:
             if generation == self._generation and self._engines.qsize() < 8:
                 self._engines.put(engine)
+
+    def change_settings(self, changes: dict[str, Any]) -> Settings:
+        """Validate every change first (all saved, or none), save, and let the facts and
+        the engines follow."""
+        con = self.store.con.cursor()
+        try:
+            settings = load_settings(con)
+            make_settings({**settings.model_dump(), **changes})
+            for key, value in changes.items():
+                settings = save_setting(con, key, value)
+        finally:
+            con.close()
+        self.settings_changed()
+        return settings
 
     def settings_changed(self) -> None:
         """Engines built under the old settings are dropped; facts follow at once."""

@@ -1,0 +1,193 @@
+"""What the dashboard pages share: templates, the signed-in viewer, the URL controls,
+rendering, tiles."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from fastapi import Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from chatlens.app import service
+from chatlens.metrics import GRAINS, METRICS
+from chatlens.reports.format import human
+from chatlens.server.auth import SESSION_COOKIE, Principal, principal, session_token
+from chatlens.server.context import Server, server
+from chatlens.server.errors import ApiError
+from chatlens.server.reads import parse_filters
+from chatlens.store.sql import run
+
+templates = Jinja2Templates(directory=Path(__file__).parent.parent / "web" / "templates")
+templates.env.filters["human"] = human
+Ctx = Annotated[Server, Depends(server)]
+
+PRESETS = {
+    "today": "Today",
+    "7d": "Last 7 days",
+    "30d": "Last 30 days",
+    "this_month": "This month",
+    "last_month": "Last month",
+    "quarter": "This quarter",
+    "year": "This year",
+    "custom": "Custom",
+}
+FILTERS = ("channel", "bot_id", "team", "agent_id", "tag")
+
+templates.env.globals.update(presets=PRESETS, grains=GRAINS, filters=FILTERS)
+
+
+class SignIn(Exception):
+    """The page needs a signed-in user: answered with a redirect to /login."""
+
+
+async def viewer(request: Request) -> Principal:
+    ctx = request.app.state.chatlens
+    try:
+        return await principal(request, ctx, request.query_params.get("workspace"))
+    except ApiError as exc:
+        if exc.status == 401:
+            raise SignIn from None
+        raise
+
+
+Viewer = Annotated[Principal, Depends(viewer)]
+
+
+def period_of(preset: str, start: str | None, end: str | None, zone: str) -> tuple[str, str]:
+    today = dt.datetime.now(ZoneInfo(zone)).date()
+    if preset == "custom" and start and end:
+        return start, end
+    if preset == "today":
+        first = today
+    elif preset == "7d":
+        first = today - dt.timedelta(days=6)
+    elif preset == "this_month":
+        first = today.replace(day=1)
+    elif preset == "last_month":
+        last = today.replace(day=1) - dt.timedelta(days=1)
+        return last.replace(day=1).isoformat(), last.isoformat()
+    elif preset == "quarter":
+        first = today.replace(month=(today.month - 1) // 3 * 3 + 1, day=1)
+    elif preset == "year":
+        first = today.replace(month=1, day=1)
+    else:
+        first = today - dt.timedelta(days=29)
+    return first.isoformat(), today.isoformat()
+
+
+@dataclass
+class View:
+    """The controls of a report page, read from (and written back to) the URL."""
+
+    preset: str
+    start: str
+    end: str
+    grain: str | None
+    compare: bool
+    filters: dict[str, tuple[str, ...]]
+    workspace: str
+    options: dict[str, list[str]] = field(default_factory=dict)
+
+    def url(self, path: str, **extra: Any) -> str:
+        params: list[tuple[str, str]] = [("from", self.start), ("to", self.end)]
+        params += [("filter", f"{k}={v}") for k, vs in self.filters.items() for v in vs]
+        params += [(k, str(v)) for k, v in extra.items() if v is not None]
+        return f"{path}?{urlencode(params)}"
+
+
+def read_view(request: Request, zone: str, workspace: str) -> View:
+    q = request.query_params
+    preset = q.get("range", "custom" if q.get("from") else "30d")
+    if preset not in PRESETS:
+        raise ApiError(400, f"unknown range {preset!r}; expected one of {', '.join(PRESETS)}")
+    start, end = period_of(preset, q.get("from"), q.get("to"), zone)
+    grain = q.get("every") or "day"
+    if grain not in GRAINS:
+        raise ApiError(400, f"unknown grain {grain!r}; expected one of {', '.join(GRAINS)}")
+    filters = parse_filters([f for f in q.getlist("filter") if f.split("=", 1)[-1]])
+    for name in FILTERS:
+        if q.get(name):
+            filters[name] = (q[name],)
+    return View(preset, start, end, grain, q.get("compare") == "1", filters, workspace)
+
+
+def filter_choices(con: Any, who: Principal) -> dict[str, list[str]]:
+    """Values offered in the filter menus (an agent is offered only itself)."""
+    found = {}
+    for name, column in (("channel", "channel"), ("bot_id", "bot_id"), ("team", "team")):
+        rows = run(con, f"SELECT DISTINCT {column} FROM conversation_facts "
+                   f"WHERE {column} IS NOT NULL ORDER BY 1 LIMIT 200")  # fmt: skip
+        found[name] = [r[0] for r in rows]
+    agents = run(con, "SELECT DISTINCT unnest(agents) FROM conversation_facts ORDER BY 1 LIMIT 500")
+    tags = run(con, "SELECT DISTINCT unnest(tags) FROM conversation_facts ORDER BY 1 LIMIT 500")
+    found["agent_id"] = [who.agent_id or ""] if who.role == "agent" else [r[0] for r in agents]
+    found["tag"] = [r[0] for r in tags]
+    return found
+
+
+def render(request: Request, ctx: Server, name: str, context: dict[str, Any]) -> Response:
+    """A page, with the session's CSRF token for its forms."""
+    token = session_token(ctx, request.cookies.get(SESSION_COOKIE, ""))
+    csrf = ""
+    if token:
+        with ctx.sessions() as db:
+            session = service.find_session(db, token)
+            csrf = session.csrf_token if session else ""
+    return templates.TemplateResponse(request, name, {**context, "csrf": csrf})
+
+
+def change_text(row: dict[str, Any], mid: str) -> str | None:
+    change = row.get(f"{mid}__change")
+    if change is None:
+        return None
+    unit = METRICS[mid].unit
+    if unit == "rate":
+        return f"{change * 100:+.1f} pp"
+    text = human(abs(change), unit)
+    return ("+" if change >= 0 else "-") + text
+
+
+VARIANTS = ("_median", "_p90")
+
+
+def tile_cards(row: dict[str, Any], ids: list[str]) -> list[dict[str, Any]]:
+    """One tile per metric; a duration's median and p90 ride on its mean's tile."""
+    cards = []
+    for mid in ids:
+        if mid.endswith(VARIANTS) and mid.rsplit("_", 1)[0] in ids:
+            continue
+        unit = METRICS[mid].unit
+        extra = [
+            f"{v.strip('_')} {human(row.get(mid + v), unit)}" for v in VARIANTS if mid + v in ids
+        ]
+        cards.append(
+            {
+                "id": mid,
+                "label": METRICS[mid].label,
+                "description": METRICS[mid].description,
+                "value": human(row.get(mid), unit),
+                "extra": " · ".join(extra),
+                "change": row.get(f"{mid}__change"),
+                "change_text": change_text(row, mid),
+                "bad": METRICS[mid].increase_is_bad,
+                "goal": row.get(f"{mid}__goal"),
+                "empty": row.get(mid) is None,
+            }
+        )
+    return cards
+
+
+def install(app: Any) -> None:
+    """Pages redirect to the sign-in form instead of answering 401."""
+
+    async def sign_in(request: Request, _: Exception) -> Response:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse("/login?" + urlencode({"next": target}), status_code=303)
+
+    app.add_exception_handler(SignIn, sign_in)
