@@ -37,7 +37,11 @@ def live(tmp_path_factory):
         store,
         {
             "default": {
-                "users": {"boss": ("manager", None, None), "ann": ("agent", "ann", "sales")},
+                "users": {
+                    "root": ("admin", None, None),
+                    "boss": ("manager", None, None),
+                    "ann": ("agent", "ann", "sales"),
+                },
                 "keys": {"in": "ingest", "read": "read"},
             },
             "live": {"users": {"lena": ("manager", None, None)}, "keys": {"live-in": "ingest"}},
@@ -162,6 +166,50 @@ def test_agents_are_ranked_and_open_their_conversations(live, browser):
     page.get_by_role("link", name="the conversations").click()
     page.wait_for_url("**/conversations?*")
     assert page.get_by_text("1 conversation").count() == 1
+
+
+def test_admins_change_settings_and_history_follows(live, browser):
+    server, seats = live
+    report = f"/reports/live-chat?{NOVEMBER}"
+    page = sign_in(browser, server, seats.emails["root"], path="/settings")
+    sla = page.get_by_label("sla_first_response_seconds")
+    assert sla.input_value() == "60.0"
+    page.goto(server.url + report)
+    assert tile(page, "frt_within_sla") == "50.0 %"  # 30 s within 60 s, 90 s not
+    page.goto(server.url + "/settings")
+    page.get_by_label("sla_first_response_seconds").fill("-5")
+    page.get_by_role("button", name="Save settings").click()
+    assert "sla_first_response_seconds" in page.get_by_role("alert").inner_text()
+    page.goto(server.url + "/settings")
+    page.get_by_label("sla_first_response_seconds").fill("120")
+    page.get_by_role("button", name="Save settings").click()
+    page.wait_for_url("**saved=sla_first_response_seconds")
+    page.goto(server.url + report)
+    assert tile(page, "frt_within_sla") == "100.0 %"
+    page.goto(server.url + "/settings")
+    page.get_by_label("sla_first_response_seconds").fill("60")
+    page.get_by_role("button", name="Save settings").click()
+    # a key is shown once, then only its prefix; revoking it works
+    page.get_by_label("Name", exact=True).fill("widget")
+    page.get_by_role("button", name="Create key").click()
+    key = page.locator("#new-key").inner_text()
+    assert key.startswith("clk_")
+    assert server.client(key).post("/api/v1/events", json=[]).status_code == 200
+    page.goto(server.url + "/settings")
+    assert key not in page.content()
+    page.get_by_role("row", name="widget").get_by_role("button", name="Revoke").click()
+    assert server.client(key).post("/api/v1/events", json=[]).status_code == 401
+
+
+def test_managers_read_settings_and_agents_cannot_open_them(live, browser):
+    server, seats = live
+    page = sign_in(browser, server, seats.emails["boss"], path="/settings")
+    assert page.get_by_label("sla_first_response_seconds").get_attribute("readonly") is not None
+    assert page.get_by_role("button", name="Save settings").count() == 0
+    agent = sign_in(browser, server, seats.emails["ann"])
+    assert agent.get_by_role("link", name="Settings").count() == 0
+    answer = agent.goto(server.url + "/settings")
+    assert answer.status == 403
 
 
 def test_the_live_view_shows_now_and_refreshes(live, browser):

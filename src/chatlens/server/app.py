@@ -24,6 +24,7 @@ from chatlens.server import (
     pages,
     reads,
     sessions,
+    settings_page,
 )
 from chatlens.server.auth import SESSION_COOKIE
 from chatlens.server.context import Server
@@ -69,7 +70,7 @@ def create_app(
     app.state.chatlens = state
     errors.install(app)
     page_kit.install(app)
-    for module in (ingest, reads, admin, live, sessions, pages, agent_pages):
+    for module in (ingest, reads, admin, live, sessions, pages, agent_pages, settings_page):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent.parent / "web" / "static"))
 

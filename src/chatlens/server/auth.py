@@ -19,6 +19,7 @@ from chatlens.server.errors import ApiError
 SESSION_COOKIE = "chatlens_session"
 CSRF_HEADER = "x-csrf-token"
 _SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,13 @@ async def principal(
         return found
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        return await run_in_threadpool(_from_session, request, ctx, cookie, workspace)
+        sent = None
+        if request.method not in _SAFE_METHODS:
+            sent = request.headers.get(CSRF_HEADER, "")
+            kind = request.headers.get("content-type", "")
+            if not sent and kind.startswith(FORM_TYPES):
+                sent = str((await request.form()).get("csrf_token", ""))
+        return await run_in_threadpool(_from_session, ctx, cookie, workspace, sent)
     raise ApiError(
         401,
         "sign in (POST /api/v1/auth/login) or send 'Authorization: Bearer <API key>'",
@@ -90,18 +97,21 @@ def session_token(ctx: Server, cookie: str) -> str | None:
     return token if isinstance(token, str) else None
 
 
-def _from_session(request: Request, ctx: Server, cookie: str, workspace: str | None) -> Principal:
+def _from_session(ctx: Server, cookie: str, workspace: str | None, sent: str | None) -> Principal:
+    """The seat of a signed-in user; `sent` is the CSRF token of a state-changing request
+    (None for reads)."""
     token = session_token(ctx, cookie)
     with ctx.sessions() as db:
         session = service.find_session(db, token) if token else None
         if session is None:
             raise ApiError(401, "your session has ended: sign in again", code="session_expired")
-        if request.method not in _SAFE_METHODS:
-            sent = request.headers.get(CSRF_HEADER, "")
-            if not sent or not same(sent, session.csrf_token):
-                raise ApiError(
-                    403, f"missing or wrong CSRF token: send the {CSRF_HEADER} header", code="csrf"
-                )
+        if sent is not None and (not sent or not same(sent, session.csrf_token)):
+            raise ApiError(
+                403,
+                f"missing or wrong CSRF token: send the {CSRF_HEADER} header "
+                "(or the csrf_token field of a form)",
+                code="csrf",
+            )
         seats = sorted(session.user.seats, key=lambda s: s.workspace.name)
         if workspace is not None:
             seats = [s for s in seats if s.workspace.name == workspace]
