@@ -201,6 +201,29 @@ def test_admins_change_settings_and_history_follows(live, browser):
     assert server.client(key).post("/api/v1/events", json=[]).status_code == 401
 
 
+def test_goals_are_set_shown_on_tiles_and_removed(live, browser):
+    server, seats = live
+    page = sign_in(browser, server, seats.emails["root"], path=f"/goals?{NOVEMBER}")
+    assert "No goals yet" in page.content()
+    page.get_by_label("Metric").select_option("fcr_rate")
+    assert "Unit: %" in page.locator("#g-hint").inner_text()
+    page.get_by_label("At least").fill("80")
+    page.get_by_role("button", name="Save goal").click()
+    page.get_by_label("Metric").select_option("csat")
+    page.get_by_label("At least").fill("4.5")
+    page.get_by_role("button", name="Save goal").click()
+    fcr = page.locator('tr[data-goal="fcr_rate"]')
+    expected = ["First contact resolution", "at least 80.0 %", "100.0 %", "met"]
+    assert fcr.locator("td").all_inner_texts()[:4] == expected
+    assert page.locator('tr[data-goal="csat"] td').nth(3).inner_text() == "no data in this period"
+    page.goto(server.url + f"/overview?{NOVEMBER}")
+    assert "goal-met" in page.locator('.tile[data-metric="fcr_rate"]').get_attribute("class")
+    page.goto(server.url + f"/goals?{NOVEMBER}")
+    for label in ("First contact resolution", "CSAT"):
+        page.get_by_role("button", name=f"Remove the goal of {label}").click()
+    assert "No goals yet" in page.content()
+
+
 def test_managers_read_settings_and_agents_cannot_open_them(live, browser):
     server, seats = live
     page = sign_in(browser, server, seats.emails["boss"], path="/settings")

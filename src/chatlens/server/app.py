@@ -18,6 +18,7 @@ from chatlens.server import (
     admin,
     agent_pages,
     errors,
+    goals_page,
     ingest,
     live,
     page_kit,
@@ -70,7 +71,17 @@ def create_app(
     app.state.chatlens = state
     errors.install(app)
     page_kit.install(app)
-    for module in (ingest, reads, admin, live, sessions, pages, agent_pages, settings_page):
+    for module in (
+        ingest,
+        reads,
+        admin,
+        live,
+        sessions,
+        pages,
+        agent_pages,
+        settings_page,
+        goals_page,
+    ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent.parent / "web" / "static"))
 
