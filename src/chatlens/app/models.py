@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 ROLES = ("admin", "manager", "agent")
@@ -95,3 +95,18 @@ class Session(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=now)
     expires_at: Mapped[dt.datetime] = mapped_column()
     user: Mapped[User] = relationship(lazy="joined")
+
+
+class Dashboard(Base):
+    """A user's own dashboard: widgets as JSON (metric, chart, dimension, filters, size);
+    `shared` makes it visible to every seat of the workspace (managers and admins share)."""
+
+    __tablename__ = "dashboards"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    shared: Mapped[bool] = mapped_column(default=False)
+    widgets: Mapped[str] = mapped_column(Text, default="[]")
+    updated_at: Mapped[dt.datetime] = mapped_column(default=now, onupdate=now)
+    owner: Mapped[User] = relationship(lazy="joined")

@@ -17,6 +17,7 @@ from chatlens.app.db import app_db_url, open_app_db
 from chatlens.server import (
     admin,
     agent_pages,
+    dashboards,
     errors,
     goals_page,
     ingest,
@@ -81,6 +82,7 @@ def create_app(
         agent_pages,
         settings_page,
         goals_page,
+        dashboards,
     ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent.parent / "web" / "static"))
