@@ -74,3 +74,15 @@ def test_the_page_formats_numbers_as_the_server_does(live, browser):  # noqa: F8
         cases,
     )
     assert shown == [human(v, u) for v, u in cases]
+
+
+def test_dashboards_fit_a_phone(live, browser):  # noqa: F811
+    server, seats = live
+    for path in ("/dashboards", f"/dashboards/1?{NOVEMBER}"):
+        page = sign_in(browser, server, seats.emails["boss"], width=375, path=path)
+        if "/dashboards/1" in path:
+            widgets(page)
+        overflow = page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow == 0, path
