@@ -291,3 +291,23 @@ def test_a_phone_wide_screen_has_no_horizontal_overflow(live, browser):
             "document.documentElement.scrollWidth - document.documentElement.clientWidth"
         )
         assert overflow == 0, path
+
+
+def test_feedback_comments_are_listed_as_text_for_those_who_may_read_them(live, browser):
+    # last in this module: the rating below would change the CSAT figures of earlier tests
+    server, seats = live
+    rating = {"type": "rating", "ts": "2026-11-02T09:00:00Z", "conversation_id": "c-bob",
+              "kind": "csat", "score": 2, "comment": "<b>slow</b> & rude"}  # fmt: skip
+    assert server.client(seats.keys["in"]).post("/api/v1/events", json=[rating]).status_code == 200
+    path = f"/reports/feedback?{NOVEMBER}"
+    page = sign_in(browser, server, seats.emails["boss"], path=path)
+    deadline = time.monotonic() + 10
+    while "slow" not in page.locator("#h-comments + *").inner_text():
+        assert time.monotonic() < deadline
+        page.reload()
+    comment = page.locator(".comments li").first
+    assert comment.locator(".text").inner_text() == "<b>slow</b> & rude"
+    assert "csat 2" in comment.locator(".meta").inner_text()
+    assert tile(page, "csat") == "2.00"
+    ann = sign_in(browser, server, seats.emails["ann"], path=path)
+    assert "No rating came with a comment in this period." in ann.content()

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from chatlens.metrics import METRICS, Query
+from chatlens.reports.comments import rating_comments
 from chatlens.reports.export import conversations_sql
 from chatlens.reports.format import WEEKDAYS, human
 from chatlens.server.access import own_conversations, scope_query
@@ -135,6 +136,14 @@ def section(slug: str, request: Request, who: Viewer, ctx: Ctx) -> Response:
                 who, Query((chosen,), view.start, view.end, view.grain, filters=view.filters)
             )
         )
+        comments = []
+        if slug == "feedback":
+            scoped = own_conversations(who, view.filters)
+            comments = rating_comments(engine, Query(("conversations",), view.start, view.end,
+                                                     filters=scoped))  # fmt: skip
+            zone = ZoneInfo(engine.settings.timezone)
+            for comment in comments:
+                comment["local"] = comment["ts"].astimezone(zone).strftime("%Y-%m-%d %H:%M")
     charts = {
         "series": {
             "buckets": [r["bucket"][:16] for r in series.rows],
@@ -149,7 +158,8 @@ def section(slug: str, request: Request, who: Viewer, ctx: Ctx) -> Response:
         ctx,
         "section.html",
         {"view": view, "who": who, "cards": tile_cards(totals.rows[0], ids), "charts": charts,
-         "title": title, "slug": slug, "chosen": METRICS[chosen], "sections": SECTIONS},
+         "title": title, "slug": slug, "chosen": METRICS[chosen], "sections": SECTIONS,
+         "comments": comments},
     )  # fmt: skip
 
 
