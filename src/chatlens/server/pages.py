@@ -15,20 +15,19 @@ from fastapi.responses import Response
 from chatlens.metrics import METRICS, Query
 from chatlens.reports.comments import rating_comments
 from chatlens.reports.export import conversations_sql
-from chatlens.reports.format import WEEKDAYS, human
+from chatlens.reports.format import WEEKDAYS
 from chatlens.server.access import own_conversations, scope_query
 from chatlens.server.errors import ApiError
 from chatlens.server.live import check_live_access
 from chatlens.server.page_kit import (
     Ctx,
     Viewer,
-    change_text,
     filter_choices,
     read_view,
     render,
     tile_cards,
 )
-from chatlens.server.reads import open_workspace
+from chatlens.server.reads import open_workspace, readable_conversation
 from chatlens.store.sql import run
 
 router = APIRouter(include_in_schema=False)
@@ -71,20 +70,7 @@ def overview(request: Request, who: Viewer, ctx: Ctx) -> Response:
         mix = figures(("conversations",), dimensions=("channel",))
         heat = figures(("conversations",), dimensions=("weekday", "hour_of_day"))
         funnel = figures(tuple(m for m, _ in FUNNEL))
-    row = tiles.rows[0]
-    cards = [
-        {
-            "id": mid,
-            "label": METRICS[mid].label,
-            "value": human(row.get(mid), METRICS[mid].unit),
-            "change": row.get(f"{mid}__change"),
-            "change_text": change_text(row, mid),
-            "bad": METRICS[mid].increase_is_bad,
-            "goal": row.get(f"{mid}__goal"),
-            "empty": row.get(mid) is None,
-        }
-        for mid in TILES
-    ]
+    cards = tile_cards(tiles.rows[0], list(TILES))
     charts = {
         "series": {
             "buckets": [r["bucket"][:16] for r in series.rows],
@@ -201,14 +187,7 @@ def transcript(conversation_id: str, request: Request, who: Viewer, ctx: Ctx) ->
     workspace = open_workspace(ctx, who)
     with workspace.engine() as engine:
         con = engine.store.con
-        cursor = con.execute(
-            f"SELECT * FROM {engine.facts_table} WHERE conversation_id = ?", [conversation_id]
-        )
-        names = [d[0] for d in cursor.description]
-        found = cursor.fetchall()
-        facts = dict(zip(names, found[0], strict=True)) if found else None
-        if facts is None or (who.role == "agent" and who.agent_id not in (facts["agents"] or [])):
-            raise ApiError(404, f"no conversation {conversation_id!r} that you can read")
+        facts = readable_conversation(engine, who, conversation_id)
         cursor = con.execute(
             "SELECT type, ts, sender, agent_id, text, resolution, kind, score, tag "
             "FROM events WHERE conversation_id = ? ORDER BY ts, seq",

@@ -16,7 +16,7 @@ from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.background import BackgroundTask
 
-from chatlens.metrics import DIMENSIONS, GRAINS, METRICS, Metric, Query
+from chatlens.metrics import DIMENSIONS, GRAINS, METRICS, Engine, Metric, Query
 from chatlens.reports.export import EXPORT_FORMATS, conversations_sql, export_conversations
 from chatlens.server.access import own_conversations, scope_query
 from chatlens.server.auth import Principal, Reader
@@ -166,22 +166,25 @@ def conversations(
     return json_response({"total": total, "page": page, "per_page": per_page, "rows": rows})
 
 
+def readable_conversation(engine: Engine, who: Principal, conversation_id: str) -> dict[str, Any]:
+    """A conversation's facts, if `who` may read it (agents: only the chats they took part
+    in); 404 otherwise, the same answer whether it does not exist or is not theirs."""
+    cursor = engine.store.con.execute(
+        f"SELECT * FROM {engine.facts_table} WHERE conversation_id = ?", [conversation_id]
+    )
+    names = [d[0] for d in cursor.description]
+    found = cursor.fetchall()
+    facts = dict(zip(names, found[0], strict=True)) if found else None
+    if facts is None or (who.role == "agent" and who.agent_id not in (facts["agents"] or [])):
+        raise ApiError(404, f"no conversation {conversation_id!r} that you can read")
+    return facts
+
+
 @router.get("/conversations/{conversation_id}", summary="A conversation's facts and events")
 def conversation(conversation_id: str, who: Reader, ctx: Ctx) -> Response:
     with open_workspace(ctx, who).engine() as engine:
         con = engine.store.con
-        cursor = con.execute(
-            f"SELECT * FROM {engine.facts_table} WHERE conversation_id = ?", [conversation_id]
-        )
-        names = [d[0] for d in cursor.description]
-        found = cursor.fetchall()
-        facts = dict(zip(names, found[0], strict=True)) if found else None
-        allowed = facts is not None and (
-            who.role != "agent" or who.agent_id in (facts.get("agents") or [])
-        )
-        if not allowed:
-            # the same answer whether it does not exist or is not theirs
-            raise ApiError(404, f"no conversation {conversation_id!r} that you can read")
+        facts = readable_conversation(engine, who, conversation_id)
         cursor = con.execute(
             "SELECT * EXCLUDE (attrs, extra), attrs, extra FROM events "
             "WHERE conversation_id = ? ORDER BY ts, seq",
