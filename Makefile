@@ -48,6 +48,7 @@ bench: $(STAMP)
 	$(PY) bench/bench_simulate.py
 	$(PY) bench/bench_import.py
 	$(PY) bench/bench_kpi.py
+	$(PY) bench/bench_topics.py
 
 docs: $(STAMP)
 	$(VENV)/bin/chatlens docs events --out docs/events.md

@@ -13,7 +13,7 @@ import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from chatlens import cli_report, cli_server
+from chatlens import cli_report, cli_server, cli_topics, topics
 from chatlens.cli_common import DbOption, err, fail, out
 from chatlens.events import ChatlensError
 from chatlens.ingest import ImportSummary, import_file, progress_total
@@ -36,6 +36,7 @@ docs_app = typer.Typer(help="Generate reference docs from the code.", no_args_is
 app.add_typer(settings_app, name="settings")
 cli_report.register(app)
 cli_server.register(app)
+cli_topics.register(app)
 app.add_typer(docs_app, name="docs")
 
 
@@ -55,6 +56,7 @@ def import_cmd(
             started = time.perf_counter()
             refreshed = refresh_facts(store)
             took = time.perf_counter() - started
+            topics.refresh(store)  # new conversations join the existing topics
     except ChatlensError as exc:
         raise fail(str(exc)) from None
     if len(files) > 1:
@@ -187,6 +189,7 @@ def _demo_data(store: Store, config: Any, source: Path) -> None:
         save_setting(store.con, key, value)
     _print_summary(_import_with_progress(store, source))
     refresh_facts(store)
+    topics.refresh(store)
     source.unlink()
 
 

@@ -37,6 +37,7 @@ CONVERSATION_DIMENSIONS: tuple[str, ...] = (
     "team",
     "tag",
     "tag_category",
+    "topic",
     "initiated_by",
     "outcome",
     "hour_of_day",

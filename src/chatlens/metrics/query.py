@@ -7,6 +7,7 @@ and the previous period joined for comparison.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import difflib
 import math
@@ -23,6 +24,7 @@ from chatlens.metrics.dialects import COMPILERS
 from chatlens.metrics.model import DIMENSIONS, GRAINS, Derived, Measure, Metric
 from chatlens.metrics.periods import Bucket, Period, buckets, make_period
 from chatlens.metrics.sources import BUSINESS_HOURS_SCHEMA, CALENDAR_SCHEMA, SOURCES, Context
+from chatlens.metrics.sources_base import TOPICS_TABLE
 from chatlens.store import Store
 from chatlens.store.backend import Backend, DuckDBBackend
 from chatlens.store.facts import FACTS_TABLE, build_facts_table, facts_settings_differ
@@ -171,6 +173,10 @@ class Engine:
         self.schemas = {
             name: backend.table_schema(name) for name in ("events", "agent_stints", facts_table)
         }
+        # a Parquet lake read by Spark has no topics: `topic` is then an InputError (each
+        # engine raises its own "no such table")
+        with contextlib.suppress(Exception):
+            self.schemas[TOPICS_TABLE] = backend.table_schema(TOPICS_TABLE)
         # ibis takes ~50 ms to compile a source: a repeated query (a dashboard refresh) reuses
         # the SQL it compiled before.
         self._compiled: dict[tuple[Any, ...], str | None] = {}

@@ -14,6 +14,7 @@ import ibis
 import ibis.expr.datatypes as dtypes
 import ibis.expr.types as ir
 
+from chatlens.events import InputError
 from chatlens.metrics.periods import Bucket, Period
 from chatlens.store.settings import Settings
 
@@ -30,6 +31,8 @@ _TRUNC = {"hour": "h", "day": "D", "week": "W", "month": "M", "year": "Y"}
 LIST_DIMENSIONS = {"agent_id": "agents", "tag": "tags", "tag_category": "tag_categories"}
 """Dimensions that are lists on a conversation: split, a conversation counts in each."""
 EVENT_DIMENSIONS = ("channel", "bot_id", "agent_id", "team")
+TOPICS_TABLE = "conversation_topics"
+"""Each conversation's topic (chatlens.topics), joined to the facts when `topic` is asked."""
 CALENDAR_SCHEMA = ibis.schema(
     {
         "bucket": "timestamp",
@@ -99,7 +102,9 @@ def apply_filters(
     for name, values in ctx.filters.items():
         if not allowed(name):
             return None
-        if name in LIST_DIMENSIONS and LIST_DIMENSIONS[name] in t.columns:
+        if name == "topic":  # by name, or by the id `chatlens topics list` shows
+            t = t.filter(t.topic.isin(list(values)) | t.topic_id.cast("string").isin(list(values)))
+        elif name in LIST_DIMENSIONS and LIST_DIMENSIONS[name] in t.columns:
             column = t[LIST_DIMENSIONS[name]]
             t = t.filter(ibis.or_(*[column.contains(v) for v in values]))
         elif name in ("hour_of_day", "weekday"):
@@ -120,9 +125,23 @@ def period_facts(ctx: Context, period: Period | None = None) -> ir.Table:
             f.started_at <= ibis.literal(period.utc(period.end), type=UTC_TIMESTAMP),
         )
     f = f.mutate(local_ts=local_time(ctx.period.timezone, f.started_at))
+    if "topic" in (*ctx.dimensions, *ctx.filters):
+        f = with_topic(ctx, f)
     filtered = apply_filters(ctx, f, f.local_ts, lambda name: True)
     assert filtered is not None
     return filtered
+
+
+def with_topic(ctx: Context, f: ir.Table) -> ir.Table:
+    """The conversations with their `topic` (name) and `topic_id`; null when the
+    conversation has no question or topics were never built."""
+    if TOPICS_TABLE not in ctx.schemas:
+        raise InputError(
+            "the topic dimension needs topics in the store: run `chatlens topics rebuild`"
+        )
+    t = ctx.table(TOPICS_TABLE)
+    t = t.select(_topic_of=t.conversation_id, topic=t.topic, topic_id=t.topic_id)
+    return f.left_join(t, f.conversation_id == t._topic_of).drop("_topic_of")
 
 
 def conversations(

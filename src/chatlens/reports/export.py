@@ -10,6 +10,7 @@ from chatlens.events import InputError
 from chatlens.metrics.periods import make_period
 from chatlens.metrics.query import Engine, Query, validate
 from chatlens.metrics.sources import conversations
+from chatlens.metrics.sources_base import with_topic
 from chatlens.store.sql import run
 
 EXPORT_FORMATS = ("csv", "xlsx", "parquet")
@@ -22,8 +23,10 @@ def conversations_sql(engine: Engine, query: Query) -> str:
     ctx = engine.context(query, period)
     table = conversations(ctx, split=False)
     assert table is not None
+    if "topic" not in table.columns:
+        table = with_topic(ctx, table)
     facts_columns = list(engine.schemas[engine.facts_table].names)
-    expr = table.select(*facts_columns, started_local=table.local_ts).order_by(
+    expr = table.select(*facts_columns, topic=table.topic, started_local=table.local_ts).order_by(
         "started_at", "conversation_id"
     )
     return str(ibis.to_sql(expr, dialect="duckdb"))

@@ -27,6 +27,7 @@ from chatlens.server import (
     reads,
     sessions,
     settings_page,
+    topics,
 )
 from chatlens.server.auth import SESSION_COOKIE
 from chatlens.server.context import Server
@@ -83,6 +84,7 @@ def create_app(
         settings_page,
         goals_page,
         dashboards,
+        topics,
     ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent.parent / "web" / "static"))

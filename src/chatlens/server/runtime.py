@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from chatlens import topics
 from chatlens.metrics import Engine
 from chatlens.server.journal import Journal
 from chatlens.server.seen import SeenIds
@@ -191,6 +192,7 @@ class Refresher:
     def refresh(self) -> None:
         with self.lock:
             refresh_facts(self.store)
+            topics.refresh(self.store)  # new conversations join the existing topics
 
     def _loop(self) -> None:
         pause = self.interval

@@ -36,6 +36,10 @@ def facts_parameters(
     return f"({match})", params
 
 
+IS_FALLBACK = "sender = 'bot' AND coalesce(fallback, {fallback_match}, false)"
+"""Whether a message row is a bot fallback: its flag, else the phrase test (also used by
+chatlens.topics, to find the questions the bot failed on)."""
+
 STATE_CTES = """
 -- shared with the Spark facts (store/spark_facts.py): the human part, the end and the
 -- queue entry of a conversation, from the columns of f1
@@ -66,7 +70,9 @@ WITH ev AS (
 ),
 msg AS (  -- counted messages: customer, bot and agent; private notes and system excluded
   SELECT conversation_id, ts, seq, sender, agent_id, welcome, canned_response_id,
-         sender = 'bot' AND coalesce(fallback, {fallback_match}, false) AS is_fallback
+         """
+    + IS_FALLBACK
+    + """ AS is_fallback
   FROM ev
   WHERE type = 'message' AND sender IN ('customer', 'bot', 'agent')
     AND NOT coalesce(private, false)

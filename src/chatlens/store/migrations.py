@@ -37,6 +37,27 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         "derived-state bookkeeping",
         "CREATE TABLE derived_state (name VARCHAR PRIMARY KEY, version VARCHAR, upto_seq BIGINT);",
     ),
+    (
+        4,
+        "topics",
+        # chatlens.topics: the fitted model (one row), the topics, every question with its
+        # topic, and each conversation's topic (the report dimension `topic`). No primary
+        # keys on the big tables: incremental assignment deletes and re-inserts rows.
+        """
+        CREATE TABLE topic_model (
+          id INTEGER PRIMARY KEY, built_at TIMESTAMPTZ NOT NULL, questions BIGINT NOT NULL,
+          model BLOB NOT NULL);
+        CREATE TABLE topics (
+          topic_id INTEGER PRIMARY KEY, name VARCHAR NOT NULL, language VARCHAR,
+          terms VARCHAR[], representative_event_id VARCHAR);
+        CREATE TABLE topic_questions (
+          event_id VARCHAR NOT NULL, conversation_id VARCHAR NOT NULL, ts TIMESTAMPTZ,
+          language VARCHAR, is_first BOOLEAN, before_fallback BOOLEAN, before_handoff BOOLEAN,
+          topic_id INTEGER, similarity REAL);
+        CREATE TABLE conversation_topics (
+          conversation_id VARCHAR NOT NULL, topic_id INTEGER NOT NULL, topic VARCHAR NOT NULL);
+        """,
+    ),
 ]
 
 

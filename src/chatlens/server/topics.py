@@ -1,0 +1,81 @@
+"""The topics API: FAQ topics with their figures, one topic with example questions, and what
+the bot should learn next. An agent seat sees topics counted over, and example questions
+taken from, only the conversations it took part in (the transcript rule of `access`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends
+from fastapi import Query as Param
+from fastapi.responses import Response
+
+from chatlens.server.access import own_conversations
+from chatlens.server.auth import Principal, Reader
+from chatlens.server.context import Server, server
+from chatlens.server.errors import ApiError
+from chatlens.server.reads import json_response, open_workspace
+from chatlens.topics import learn_next, list_topics, topic_detail
+
+router = APIRouter(prefix="/api/v1/topics", tags=["topics"])
+Ctx = Annotated[Server, Depends(server)]
+FromParam = Annotated[
+    str | None, Param(alias="from", description="First day (YYYY-MM-DD), workspace zone.")
+]
+ToParam = Annotated[str | None, Param(alias="to", description="Last day, inclusive.")]
+Examples = Annotated[int, Param(ge=0, le=100, description="Example questions per topic.")]
+
+
+def _agent(who: Principal) -> str | None:
+    return own_conversations(who, {}).get("agent_id", (None,))[0]
+
+
+def _period(start: str | None, end: str | None, zone: str) -> dict[str, Any]:
+    if start is None and end is None:
+        return {}
+    try:
+        lo = dt.date.fromisoformat(start or "1970-01-01")
+        hi = dt.date.fromisoformat(end or "2999-12-30") + dt.timedelta(days=1)
+    except ValueError as exc:
+        raise ApiError(400, f"from/to: {exc}; expected YYYY-MM-DD") from None
+    tz = ZoneInfo(zone)
+    return {
+        "start": dt.datetime.combine(lo, dt.time(), tz),
+        "end": dt.datetime.combine(hi, dt.time(), tz),
+    }
+
+
+@router.get("", summary="FAQ topics with questions, conversations, fallback/handoff questions")
+def topics(who: Reader, ctx: Ctx, start: FromParam = None, end: ToParam = None) -> Response:
+    with open_workspace(ctx, who).engine() as engine:
+        period = _period(start, end, engine.settings.timezone)
+        rows = list_topics(engine.store, agent_id=_agent(who), **period)
+    return json_response({"workspace": who.workspace, "topics": rows})
+
+
+@router.get("/learn-next", summary="What the bot should learn next: topics by failed questions")
+def learn(
+    who: Reader,
+    ctx: Ctx,
+    start: FromParam = None,
+    end: ToParam = None,
+    limit: Annotated[int, Param(ge=1, le=200)] = 20,
+    examples: Examples = 5,
+) -> Response:
+    with open_workspace(ctx, who).engine() as engine:
+        period = _period(start, end, engine.settings.timezone)
+        rows = learn_next(
+            engine.store, limit=limit, examples=examples, agent_id=_agent(who), **period
+        )
+    return json_response({"workspace": who.workspace, "topics": rows})
+
+
+@router.get("/{topic_id}", summary="One topic: terms, figures, example questions")
+def topic(topic_id: int, who: Reader, ctx: Ctx, examples: Examples = 10) -> Response:
+    with open_workspace(ctx, who).engine() as engine:
+        found = topic_detail(engine.store, topic_id, examples=examples, agent_id=_agent(who))
+    if found is None:
+        raise ApiError(404, f"no topic {topic_id}; GET /api/v1/topics lists them")
+    return json_response(found)
