@@ -19,6 +19,7 @@ from chatlens.server import (
     agent_pages,
     dashboards,
     errors,
+    faq_page,
     goals_page,
     ingest,
     live,
@@ -85,6 +86,7 @@ def create_app(
         goals_page,
         dashboards,
         topics,
+        faq_page,
     ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent.parent / "web" / "static"))

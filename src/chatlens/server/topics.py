@@ -32,7 +32,7 @@ def _agent(who: Principal) -> str | None:
     return own_conversations(who, {}).get("agent_id", (None,))[0]
 
 
-def _period(start: str | None, end: str | None, zone: str) -> dict[str, Any]:
+def period_bounds(start: str | None, end: str | None, zone: str) -> dict[str, Any]:
     if start is None and end is None:
         return {}
     try:
@@ -50,7 +50,7 @@ def _period(start: str | None, end: str | None, zone: str) -> dict[str, Any]:
 @router.get("", summary="FAQ topics with questions, conversations, fallback/handoff questions")
 def topics(who: Reader, ctx: Ctx, start: FromParam = None, end: ToParam = None) -> Response:
     with open_workspace(ctx, who).engine() as engine:
-        period = _period(start, end, engine.settings.timezone)
+        period = period_bounds(start, end, engine.settings.timezone)
         rows = list_topics(engine.store, agent_id=_agent(who), **period)
     return json_response({"workspace": who.workspace, "topics": rows})
 
@@ -65,7 +65,7 @@ def learn(
     examples: Examples = 5,
 ) -> Response:
     with open_workspace(ctx, who).engine() as engine:
-        period = _period(start, end, engine.settings.timezone)
+        period = period_bounds(start, end, engine.settings.timezone)
         rows = learn_next(
             engine.store, limit=limit, examples=examples, agent_id=_agent(who), **period
         )
