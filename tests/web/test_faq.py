@@ -64,3 +64,18 @@ def test_the_faq_lists_topics_and_opens_their_conversations(faq_server, browser)
     count = int(cells[3])
     assert count >= 1
     assert page.get_by_text(f"{count} conversation{'' if count == 1 else 's'}").count() == 1
+
+
+def test_topic_is_a_filter_on_the_report_pages(faq_server, browser):  # noqa: F811
+    server, seats, reader, period = faq_server
+    top = reader.get("/api/v1/topics").json()["topics"][0]["name"]
+    page = sign_in(browser, server, seats.emails["boss"], path=f"/overview?{period}")
+    everything = int(page.locator('.tile[data-metric="conversations"] .value').inner_text())
+    page.get_by_label("Topic", exact=True).select_option(top)
+    page.get_by_role("button", name="Apply").click()
+    page.wait_for_url("**topic=*")
+    narrowed = int(page.locator('.tile[data-metric="conversations"] .value').inner_text())
+    body = {"metrics": ["conversations"], "from": period.split("&")[0][5:],
+            "to": period.split("&")[1][3:], "filters": {"topic": top}}  # fmt: skip
+    assert narrowed == reader.post("/api/v1/query", json=body).json()["rows"][0]["conversations"]
+    assert 0 < narrowed < everything

@@ -37,7 +37,7 @@ PRESETS = {
     "year": "This year",
     "custom": "Custom",
 }
-FILTERS = ("channel", "bot_id", "team", "agent_id", "tag")
+FILTERS = ("channel", "bot_id", "team", "agent_id", "tag", "topic")
 
 templates.env.globals.update(presets=PRESETS, grains=GRAINS, filters=FILTERS)
 
@@ -128,6 +128,8 @@ def filter_choices(con: Any, who: Principal) -> dict[str, list[str]]:
     tags = run(con, "SELECT DISTINCT unnest(tags) FROM conversation_facts ORDER BY 1 LIMIT 500")
     found["agent_id"] = [who.agent_id or ""] if who.role == "agent" else [r[0] for r in agents]
     found["tag"] = [r[0] for r in tags]
+    topics = run(con, "SELECT DISTINCT topic FROM conversation_topics ORDER BY 1 LIMIT 500")
+    found["topic"] = [r[0] for r in topics]
     return found
 
 
