@@ -35,9 +35,12 @@ def faq_server(tmp_path_factory):
         answer = sender.post("/api/v1/events", content=b"\n".join(lines[i : i + 2000]))
         assert answer.status_code == 200, answer.text
     reader = server.client(seats.keys["read"])
+    everything = {"metrics": ["conversations"], "from": "2020-01-01", "to": "2030-12-31"}
     deadline = time.monotonic() + 60
-    while not reader.get("/api/v1/topics").json()["topics"]:
-        assert time.monotonic() < deadline, "topics were not built"
+    while not reader.get("/api/v1/topics").json()["topics"] or (
+        reader.post("/api/v1/query", json=everything).json()["rows"][0]["conversations"] != 300
+    ):
+        assert time.monotonic() < deadline, "topics and facts did not catch up"
         time.sleep(0.2)
     last = config.last_day
     period = f"from={last - dt.timedelta(days=30)}&to={last + dt.timedelta(days=1)}"
@@ -79,3 +82,16 @@ def test_topic_is_a_filter_on_the_report_pages(faq_server, browser):  # noqa: F8
             "to": period.split("&")[1][3:], "filters": {"topic": top}}  # fmt: skip
     assert narrowed == reader.post("/api/v1/query", json=body).json()["rows"][0]["conversations"]
     assert 0 < narrowed < everything
+
+
+def test_the_chatbot_page_lists_the_messages_that_led_to_fallbacks(faq_server, browser):  # noqa: F811
+    server, seats, _, period = faq_server
+    page = sign_in(browser, server, seats.emails["boss"], path=f"/reports/chatbot?{period}")
+    items = page.locator("#h-failed + .comments > li")
+    assert items.count() >= 1
+    first = items.first
+    text = first.locator(".text").inner_text()
+    assert "fallback" in first.locator(".meta").inner_text() or "handoff" in first.inner_text()
+    first.locator("a").click()
+    page.wait_for_url("**/conversations/*")
+    assert text in page.locator(".msg.customer .text").all_inner_texts()

@@ -28,7 +28,9 @@ from chatlens.server.page_kit import (
     tile_cards,
 )
 from chatlens.server.reads import open_workspace, readable_conversation
+from chatlens.server.topics import period_bounds
 from chatlens.store.sql import run
+from chatlens.topics.read import failed_questions
 
 router = APIRouter(include_in_schema=False)
 TILES = (
@@ -122,12 +124,19 @@ def section(slug: str, request: Request, who: Viewer, ctx: Ctx) -> Response:
                 who, Query((chosen,), view.start, view.end, view.grain, filters=view.filters)
             )
         )
-        comments = []
+        comments: list[dict[str, Any]] = []
+        failed: list[dict[str, Any]] = []
+        zone = ZoneInfo(engine.settings.timezone)
+        if slug == "chatbot":
+            agent = own_conversations(who, {}).get("agent_id", (None,))[0]
+            bounds = period_bounds(view.start, view.end, engine.settings.timezone)
+            failed = failed_questions(engine.store, agent_id=agent, **bounds)
+            for row in failed:
+                row["local"] = row["ts"].astimezone(zone).strftime("%Y-%m-%d %H:%M")
         if slug == "feedback":
             scoped = own_conversations(who, view.filters)
             comments = rating_comments(engine, Query(("conversations",), view.start, view.end,
                                                      filters=scoped))  # fmt: skip
-            zone = ZoneInfo(engine.settings.timezone)
             for comment in comments:
                 comment["local"] = comment["ts"].astimezone(zone).strftime("%Y-%m-%d %H:%M")
     charts = {
@@ -145,7 +154,7 @@ def section(slug: str, request: Request, who: Viewer, ctx: Ctx) -> Response:
         "section.html",
         {"view": view, "who": who, "cards": tile_cards(totals.rows[0], ids), "charts": charts,
          "title": title, "slug": slug, "chosen": METRICS[chosen], "sections": SECTIONS,
-         "comments": comments},
+         "comments": comments, "failed": failed},
     )  # fmt: skip
 
 

@@ -31,6 +31,9 @@ log = logging.getLogger("chatlens.server")
 GROUP_EVENTS = 50_000
 """Most events one journal write takes from the queue (several requests' batches)."""
 FLUSH_SECONDS = 0.2
+MAX_PAUSE = 5.0
+"""Longest wait between facts refreshes after a slow one (a topics re-cluster can take
+seconds)."""
 FLUSH_EVENTS = 20_000
 
 
@@ -201,8 +204,10 @@ class Refresher:
                 if self.store.max_seq() > self._upto():
                     started = time.monotonic()
                     self.refresh()
-                    # at most half of the time refreshing: a long refresh spaces the next
-                    pause = max(self.interval, time.monotonic() - started)
+                    # about half of the time refreshing at most: a long refresh spaces the
+                    # next, but never beyond MAX_PAUSE (figures stay a few seconds fresh)
+                    took = time.monotonic() - started
+                    pause = min(max(self.interval, took), max(self.interval, MAX_PAUSE))
             except Exception:
                 log.exception("facts refresh failed")
 

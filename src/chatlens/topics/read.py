@@ -147,3 +147,33 @@ def rasa_nlu_yaml(rows: list[dict[str, Any]]) -> str:
         lines.append("  examples: |")
         lines.extend(f"    - {t}" for t in texts)
     return "\n".join(lines) + "\n"
+
+
+_FAILED = """
+SELECT q.ts, q.conversation_id, e.text, t.name AS topic, q.before_fallback, q.before_handoff
+FROM topic_questions q JOIN events e USING (event_id)
+LEFT JOIN topics t USING (topic_id)
+WHERE (q.before_fallback OR q.before_handoff)
+  AND ($start IS NULL OR q.ts >= $start) AND ($end IS NULL OR q.ts < $end)
+  AND ($agent IS NULL OR q.conversation_id IN (
+    SELECT conversation_id FROM conversation_facts WHERE list_contains(agents, $agent)))
+ORDER BY q.ts DESC, q.event_id
+LIMIT $limit
+"""
+
+
+def failed_questions(
+    store: Store,
+    *,
+    start: Any = None,
+    end: Any = None,
+    agent_id: str | None = None,
+    limit: int = 30,
+) -> list[dict[str, Any]]:
+    """The latest customer messages that led to a bot fallback or a handoff, with their topic
+    (links, e-mails and handles redacted)."""
+    params = {"start": start, "end": end, "agent": agent_id, "limit": limit}
+    rows = _rows(store, _FAILED, params)
+    for row in rows:
+        row["text"] = redact(row["text"] or "")
+    return rows
