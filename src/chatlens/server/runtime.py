@@ -32,6 +32,7 @@ GROUP_EVENTS = 50_000
 """Most events one journal write takes from the queue (several requests' batches)."""
 FLUSH_SECONDS = 0.2
 MAX_PAUSE = 5.0
+TOPICS_SECONDS = 10.0
 """Longest wait between facts refreshes after a slow one (a topics re-cluster can take
 seconds)."""
 FLUSH_EVENTS = 20_000
@@ -195,7 +196,6 @@ class Refresher:
     def refresh(self) -> None:
         with self.lock:
             refresh_facts(self.store)
-            topics.refresh(self.store)  # new conversations join the existing topics
 
     def _loop(self) -> None:
         pause = self.interval
@@ -223,6 +223,33 @@ class Refresher:
         self._thread.join()
 
 
+class TopicsKeeper:
+    """Assigns new conversations to the existing topics every `TOPICS_SECONDS` (and builds or
+    re-clusters them while they are young), in a thread of its own: a re-cluster takes
+    seconds and must not hold the facts back."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="chatlens-topics", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        # lowest CPU priority for this thread and the worker threads it starts (language
+        # detection, k-means): answering requests comes first (Linux nices threads one by one)
+        with contextlib.suppress(OSError, AttributeError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+        while not self._stop.wait(TOPICS_SECONDS):
+            try:
+                topics.refresh(self.store)
+            except Exception:
+                log.exception("topics refresh failed")
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 class Workspace:
     """One workspace's open store and the threads that serve it."""
 
@@ -233,6 +260,7 @@ class Workspace:
         refresh_facts(self.store)
         self.writer = Writer(self._cursor(), self._cursor(), path.with_suffix(".journal"))
         self.refresher = Refresher(self._cursor(), refresh_seconds)
+        self.topics = TopicsKeeper(self._cursor())
         self._engines: queue.LifoQueue[Engine] = queue.LifoQueue()
         self._generation = 0
 
@@ -275,6 +303,7 @@ class Workspace:
         self.refresher.refresh()
 
     def close(self) -> None:
+        self.topics.close()
         self.refresher.close()
         self.writer.close()
         self.store.close()
