@@ -15,7 +15,8 @@ from rich.table import Table
 
 from chatlens import cli_report, cli_server, cli_topics, topics
 from chatlens.cli_common import DbOption, err, fail, out
-from chatlens.events import ChatlensError
+from chatlens.events import ChatlensError, InputError
+from chatlens.importers import REGISTRY, Importer, expand_paths, get_importer
 from chatlens.ingest import ImportSummary, import_file, progress_total
 from chatlens.store import Store, open_store
 from chatlens.store.db import db_path
@@ -42,15 +43,41 @@ app.add_typer(docs_app, name="docs")
 
 @app.command("import")
 def import_cmd(
-    files: Annotated[list[Path], typer.Argument(help="JSONL, JSON, CSV or Parquet files.")],
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Event files (JSONL, JSON, CSV, Parquet), or a platform's export "
+            "files or directories with --from."
+        ),
+    ],
+    source: Annotated[
+        str,
+        typer.Option(
+            "--from",
+            help="chatlens (events as in events.md), or a platform: "
+            + ", ".join(REGISTRY)
+            + ". See docs/importers.md.",
+        ),
+    ] = "chatlens",
+    option: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--option",
+            "-o",
+            help="KEY=VALUE setting of the importer (e.g. mapping=FILE for --from mapping).",
+        ),
+    ] = None,
     db: DbOption = None,
 ) -> None:
-    """Import event files; bad records go to <FILE>.rejected.jsonl, good ones are kept."""
+    """Import event files or a platform's export; bad records go to <FILE>.rejected.jsonl,
+    good ones are kept. Importing the same data again adds nothing."""
     total = ImportSummary("total")
     try:
+        importer = None if source == "chatlens" else get_importer(source, _options(option))
+        paths = expand_paths(files) if importer else files
         with open_store(db) as store:
-            for path in files:
-                summary = _import_with_progress(store, path)
+            for path in paths:
+                summary = _import_with_progress(store, path, importer)
                 total.add(summary)
                 _print_summary(summary)
             started = time.perf_counter()
@@ -59,7 +86,7 @@ def import_cmd(
             topics.refresh(store)  # new conversations join the existing topics
     except ChatlensError as exc:
         raise fail(str(exc)) from None
-    if len(files) > 1:
+    if len(paths) > 1:
         _print_summary(total)
     how = "rebuilt" if refreshed.full else "updated"
     out.print(
@@ -70,7 +97,19 @@ def import_cmd(
         raise typer.Exit(1)
 
 
-def _import_with_progress(store: Store, path: Path) -> ImportSummary:
+def _options(pairs: list[str] | None) -> dict[str, str]:
+    settings: dict[str, str] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"--option {pair!r}: expected KEY=VALUE")
+        settings[key.strip()] = value
+    return settings
+
+
+def _import_with_progress(
+    store: Store, path: Path, importer: Importer | None = None
+) -> ImportSummary:
     columns = [
         TextColumn("{task.description}"),
         BarColumn(),
@@ -78,8 +117,11 @@ def _import_with_progress(store: Store, path: Path) -> ImportSummary:
         TimeRemainingColumn(),
     ]
     with Progress(*columns, console=err, transient=True) as bar:
-        task = bar.add_task(path.name, total=progress_total(path))
-        return import_file(store, path, lambda n: bar.advance(task, n))
+        total = None if path.name.lower().endswith(".gz") else progress_total(path)
+        task = bar.add_task(path.name, total=total)
+        tick = lambda n: bar.advance(task, n)  # noqa: E731
+        records = importer.records(path, tick) if importer else None
+        return import_file(store, path, tick, records)
 
 
 def _print_summary(s: ImportSummary) -> None:

@@ -29,10 +29,15 @@ FORMATS = ("jsonl", "json", "csv", "parquet")
 class Record:
     """One record as read, or the reason it could not even be parsed."""
 
-    where: str  # "line 12" or "row 12"
+    where: str  # "line 12", "row 12" or "item 12"
     data: dict[str, Any] | None
     raw: str | None = None
     problem: str | None = None
+    # Set by importers: which platform object the record came from ("conversation 42,
+    # message 7") and, when it could not be converted, the problems with its fields.
+    ref: str | None = None
+    errors: list[dict[str, str]] | None = None
+    source: dict[str, Any] | None = None
 
 
 Progress = Callable[[int], None]
@@ -190,7 +195,9 @@ class _CountingReader(io.RawIOBase):
         return len(data)
 
 
-def _csv(path: Path, tick: Progress) -> Iterator[Record]:
+def _csv(
+    path: Path, tick: Progress, shape: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+) -> Iterator[Record]:
     with _open_binary(path) as binary:
         text = io.TextIOWrapper(
             io.BufferedReader(_CountingReader(binary, tick)),
@@ -209,7 +216,7 @@ def _csv(path: Path, tick: Progress) -> Iterator[Record]:
             if any(_has_surrogate(v) for v in row.values() if v):
                 yield Record(where, None, None, "not valid UTF-8")
                 continue
-            yield Record(where, nest_attrs(row), None)
+            yield Record(where, (shape or nest_attrs)(row), None)
 
 
 def _csv_raw(row: dict[Any, Any]) -> str:

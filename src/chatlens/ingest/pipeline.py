@@ -53,8 +53,14 @@ class _Quarantine:
         if self._fh is None:
             self._fh = self.path.open("wb")
         unit, _, number = record.where.partition(" ")  # "line 12", "row 12", "item 12"
-        entry: dict[str, Any] = {unit: int(number), "errors": errors}
-        entry["record"] = record.data if record.data is not None else record.raw
+        entry: dict[str, Any] = {unit: int(number)}
+        if record.ref:
+            entry["ref"] = record.ref
+        entry["errors"] = errors
+        if record.source is not None:
+            entry["record"] = record.source
+        else:
+            entry["record"] = record.data if record.data is not None else record.raw
         self._fh.write(orjson.dumps(entry, default=str) + b"\n")
 
     def close(self) -> None:
@@ -90,6 +96,8 @@ def ingest_records(
         for record in records:
             summary.read += 1
             try:
+                if record.errors:
+                    raise EventError([FieldError(e["field"], e["message"]) for e in record.errors])
                 if record.data is None:
                     raise EventError([FieldError("(event)", record.problem or "unreadable")])
                 rows.append(to_row(parse_event(record.data)))
@@ -97,7 +105,8 @@ def ingest_records(
                 summary.rejected += 1
                 quarantine.write(record, exc.as_dicts())
                 if len(summary.first_errors) < 5:
-                    summary.first_errors.append(f"{record.where}: {exc}")
+                    where = f"{record.where} ({record.ref})" if record.ref else record.where
+                    summary.first_errors.append(f"{where}: {exc}")
                 continue
             if len(rows) >= BATCH:
                 flush()
@@ -115,11 +124,18 @@ def _commit_what_is_there(store: Store) -> None:
         run(store.con, "ROLLBACK")
 
 
-def import_file(store: Store, path: Path, progress: Progress | None = None) -> ImportSummary:
+def import_file(
+    store: Store,
+    path: Path,
+    progress: Progress | None = None,
+    records: Iterable[Record] | None = None,
+) -> ImportSummary:
     """Import one file. Valid records land even when others are rejected; rejected ones are
-    written to `<FILE>.rejected.jsonl` with where they were and why."""
+    written to `<FILE>.rejected.jsonl` with where they were and why. `records` replaces the
+    plain event reader (importers pass the events they converted from the file)."""
     summary = ImportSummary(str(path))
-    records = read_records(path, progress)  # raises InputError before anything is written
+    if records is None:
+        records = read_records(path, progress)  # raises InputError before anything is written
     quarantine = _Quarantine(rejected_path_for(path))
     try:
         ingest_records(store, records, summary, quarantine)
