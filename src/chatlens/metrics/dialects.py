@@ -1,6 +1,9 @@
 """Compiling a source's ibis expression to the SQL of one engine.
 
-DuckDB uses ibis' own compiler unchanged. Spark uses ibis' PySpark compiler with a few rules
+DuckDB uses ibis' own compiler with one rule replaced: epoch seconds of a timestamp are
+`epoch(ts)`; ibis writes `epoch(CAST(ts AS TIMESTAMP))`, and casting a TIMESTAMPTZ goes
+through the ICU calendar (measured: 0.21 s against 0.03 s for the mean of a difference of two
+epochs over 1M conversations). Spark uses ibis' PySpark compiler with a few rules
 replaced so that it means what DuckDB means:
 
 - `local_time(zone, ts)` (DuckDB's `timezone(zone, ts)`) becomes `from_utc_timestamp(ts, zone)`;
@@ -27,7 +30,15 @@ import ibis
 import ibis.expr.datatypes as dtypes
 import ibis.expr.types as ir
 from ibis.backends.sql.compilers.base import SQLGlotCompiler
+from ibis.backends.sql.compilers.duckdb import DuckDBCompiler
 from ibis.backends.sql.compilers.pyspark import PySparkCompiler
+
+
+class DuckDBSQL(DuckDBCompiler):
+    """ibis' DuckDB compiler with epoch seconds taken without a cast (module docstring)."""
+
+    def visit_ExtractEpochSeconds(self, op: Any, *, arg: Any) -> Any:
+        return self.f.epoch(arg)
 
 
 class SparkCompiler(PySparkCompiler):
@@ -63,11 +74,13 @@ class SparkCompiler(PySparkCompiler):
         return super().visit_NonNullLiteral(op, value=value, dtype=dtype)
 
 
+_DUCKDB = DuckDBSQL()
 _SPARK = SparkCompiler()
 
 
 def _duckdb(expr: ir.Table) -> str:
-    return str(ibis.to_sql(expr, dialect="duckdb"))
+    query = _DUCKDB.to_sqlglot(expr.unbind())
+    return str(query.sql(dialect=_DUCKDB.dialect, pretty=True))
 
 
 def _spark(expr: ir.Table) -> str:
