@@ -148,7 +148,7 @@ def test_directories_expand_to_their_export_files(tmp_path):
     assert [p.name for p in expand_paths([tmp_path])] == ["a.json", "b.jsonl"]
     empty = tmp_path / "empty"
     empty.mkdir()
-    with pytest.raises(InputError, match="holds no .json"):
+    with pytest.raises(InputError, match=r"holds no \.json"):
         expand_paths([empty])
 
 
