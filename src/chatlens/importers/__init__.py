@@ -25,7 +25,8 @@ def importer_class(name: str) -> type[Importer]:
     if target is None:
         raise InputError(f"unknown source '{name}'; one of: {', '.join(REGISTRY)}")
     module, _, cls = target.partition(":")
-    return getattr(importlib.import_module(module), cls)  # type: ignore[no-any-return]
+    found: type[Importer] = getattr(importlib.import_module(module), cls)
+    return found
 
 
 def get_importer(name: str, settings: dict[str, str] | None = None) -> Importer:

@@ -1,9 +1,16 @@
 """Compiling a source's ibis expression to the SQL of one engine.
 
-DuckDB uses ibis' own compiler with one rule replaced: epoch seconds of a timestamp are
-`epoch(ts)`; ibis writes `epoch(CAST(ts AS TIMESTAMP))`, and casting a TIMESTAMPTZ goes
-through the ICU calendar (measured: 0.21 s against 0.03 s for the mean of a difference of two
-epochs over 1M conversations). Spark uses ibis' PySpark compiler with a few rules
+DuckDB uses ibis' own compiler with two rules replaced, both to keep the ICU calendar out of
+per-row work:
+
+- epoch seconds of a timestamp are `epoch(ts)`; ibis writes `epoch(CAST(ts AS TIMESTAMP))`
+  (measured: 0.21 s against 0.03 s for the mean of a difference of two epochs over 1M
+  conversations);
+- `local_time(zone, ts)` is the UTC time plus the zone's offset, picked by a search tree over
+  the zone's transitions in the years around today (chatlens.metrics.zones), and DuckDB's
+  `timezone(zone, ts)` outside that span (measured: 0.034 s against 0.15 s per million).
+
+Spark uses ibis' PySpark compiler with a few rules
 replaced so that it means what DuckDB means:
 
 - `local_time(zone, ts)` (DuckDB's `timezone(zone, ts)`) becomes `from_utc_timestamp(ts, zone)`;
@@ -23,15 +30,18 @@ Compiling needs ibis and sqlglot only, not pyspark.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-import ibis
 import ibis.expr.datatypes as dtypes
 import ibis.expr.types as ir
+import sqlglot.expressions as sge
 from ibis.backends.sql.compilers.base import SQLGlotCompiler
 from ibis.backends.sql.compilers.duckdb import DuckDBCompiler
 from ibis.backends.sql.compilers.pyspark import PySparkCompiler
+
+from chatlens.metrics.zones import offsets, span
 
 
 class DuckDBSQL(DuckDBCompiler):
@@ -39,6 +49,12 @@ class DuckDBSQL(DuckDBCompiler):
 
     def visit_ExtractEpochSeconds(self, op: Any, *, arg: Any) -> Any:
         return self.f.epoch(arg)
+
+    def visit_ScalarUDF(self, op: Any, **kw: Any) -> Any:
+        if op.__func_name__ == "timezone":
+            zone, ts = kw.values()
+            return _local_time(self, zone.this, ts)
+        return super().visit_ScalarUDF(op, **kw)
 
 
 class SparkCompiler(PySparkCompiler):
@@ -72,6 +88,32 @@ class SparkCompiler(PySparkCompiler):
             literal = SQLGlotCompiler.visit_NonNullLiteral(self, op, value=value, dtype=dtype)
             return self.cast(literal, dtype)
         return super().visit_NonNullLiteral(op, value=value, dtype=dtype)
+
+
+def _local_time(compiler: DuckDBSQL, zone: str, ts: Any) -> Any:
+    """SQL for the wall-clock time of `ts` in `zone` (see the module docstring)."""
+    start, until = span()
+    stretches = offsets(zone, start, until)
+
+    def moment(value: dt.datetime) -> Any:
+        return compiler.cast(sge.Literal.string(value.isoformat()), dtypes.Timestamp("UTC"))
+
+    def tree(low: int, high: int) -> Any:  # the offset of stretches[low:high]
+        if high - low == 1:
+            return sge.Literal.number(stretches[low][1] * 1_000_000)
+        middle = (low + high) // 2
+        earlier = sge.LT(this=ts, expression=moment(stretches[middle][0]))
+        return sge.Case(
+            ifs=[sge.If(this=earlier, true=tree(low, middle))], default=tree(middle, high)
+        )
+
+    fast = compiler.f.make_timestamp(compiler.f.epoch_us(ts) + tree(0, len(stretches)))
+    inside = sge.And(
+        this=sge.GTE(this=ts, expression=moment(start)),
+        expression=sge.LT(this=ts, expression=moment(until)),
+    )
+    general = compiler.f.timezone(sge.Literal.string(zone), ts)
+    return sge.Case(ifs=[sge.If(this=inside, true=fast)], default=general)
 
 
 _DUCKDB = DuckDBSQL()
