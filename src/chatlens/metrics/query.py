@@ -11,6 +11,7 @@ import contextlib
 import datetime as dt
 import difflib
 import math
+import os
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from chatlens.events import InputError
+from chatlens.metrics.cache import RESULTS
 from chatlens.metrics.catalogue import METRICS
 from chatlens.metrics.dialects import COMPILERS
 from chatlens.metrics.model import DIMENSIONS, GRAINS, Derived, Measure, Metric
@@ -29,6 +31,7 @@ from chatlens.store import Store
 from chatlens.store.backend import Backend, DuckDBBackend
 from chatlens.store.facts import FACTS_TABLE, build_facts_table, facts_settings_differ
 from chatlens.store.settings import WEEKDAYS, Settings, load_settings, make_settings
+from chatlens.store.sql import run
 
 
 @dataclass(frozen=True)
@@ -251,6 +254,40 @@ class Engine:
     def run(self, query: Query) -> Result:
         validate(query)
         period = make_period(query.start, query.end, self.settings.timezone)
+        key = self._cache_key(query, period)
+        if key is None:
+            return self._run(query, period)
+        return RESULTS.get_or_compute(key, lambda: self._run(query, period))
+
+    def _cache_key(self, query: Query, period: Period) -> tuple[Any, ...] | None:
+        """What the result depends on (chatlens.metrics.cache); None: do not keep it."""
+        store = getattr(self, "store", None)
+        if store is None or store.path is None:
+            return None
+        if "topic" in (*query.dimensions, *query.filters):
+            return None
+        try:
+            identity = os.stat(store.path)  # a store made anew at the same path is another
+        except OSError:
+            return None
+        derived = run(store.con, "SELECT name, version, upto_seq FROM derived_state ORDER BY 1")
+        return (
+            str(store.path),
+            identity.st_dev,
+            identity.st_ino,
+            store.max_seq(),
+            tuple(derived),
+            self._settings_key,
+            period,
+            query.metrics,
+            query.grain,
+            query.dimensions,
+            tuple(sorted(query.filters.items())),
+            query.compare,
+            query.bounds,
+        )
+
+    def _run(self, query: Query, period: Period) -> Result:
         rows, calendar = self._rows(query, period)
         if query.compare:
             previous, _ = self._rows(query, period.previous())

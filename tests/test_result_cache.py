@@ -1,0 +1,64 @@
+"""Query results are reused only while the store holds the same data and settings."""
+
+from __future__ import annotations
+
+from chatlens.ingest import import_file
+from chatlens.metrics import Engine, Query
+from chatlens.metrics.cache import RESULTS
+from chatlens.store.facts import refresh_facts
+from chatlens.store.settings import save_setting
+
+from .conftest import load, write_jsonl
+
+
+def _chat(cid: str, day: int, frt: int) -> list[dict]:
+    start = f"2026-11-{day:02d}T10:00:00Z"
+    return [
+        {"type": "conversation_started", "ts": start, "conversation_id": cid},
+        {"type": "message", "ts": start, "conversation_id": cid, "sender": "customer",
+         "text": "hello?"},
+        {"type": "agent_joined", "ts": start, "conversation_id": cid, "agent_id": "a1"},
+        {"type": "message", "ts": f"2026-11-{day:02d}T10:00:{frt:02d}Z", "conversation_id": cid,
+         "sender": "agent", "agent_id": "a1", "text": "hi"},
+    ]  # fmt: skip
+
+
+QUERY = Query(("conversations", "first_response_time"), "2026-11-01", "2026-11-30")
+
+
+def _ask(store) -> tuple[dict, int, int]:
+    hits, misses = RESULTS.hits, RESULTS.misses
+    row = Engine(store).run(QUERY).rows[0]
+    return row, RESULTS.hits - hits, RESULTS.misses - misses
+
+
+def test_repeat_is_kept_and_new_data_or_settings_recompute(store, tmp_path):
+    load(store, _chat("c1", 2, 10) + _chat("c2", 3, 30), tmp_path)
+    first, hits, misses = _ask(store)
+    assert (first["conversations"], first["first_response_time"]) == (2, 20.0)
+    assert (hits, misses) == (0, 1)
+    again, hits, misses = _ask(store)
+    assert again == first and (hits, misses) == (1, 0)
+
+    again["conversations"] = 99  # a caller changing its copy changes nothing kept
+    assert _ask(store)[0]["conversations"] == 2
+
+    load(store, _chat("c3", 4, 50), tmp_path, name="more.jsonl")  # new events, facts refreshed
+    after, hits, misses = _ask(store)
+    assert (after["conversations"], after["first_response_time"]) == (3, 30.0)
+    assert (hits, misses) == (0, 1)
+
+    save_setting(store.con, "sla_first_response_seconds", 40)
+    refresh_facts(store)
+    sla = Query(("frt_within_sla",), "2026-11-01", "2026-11-30")
+    assert Engine(store).run(sla).rows[0]["frt_within_sla"] == 2 / 3  # 10 s and 30 s
+    save_setting(store.con, "sla_first_response_seconds", 20)
+    assert Engine(store).run(sla).rows[0]["frt_within_sla"] == 1 / 3  # only 10 s
+
+
+def test_events_not_yet_in_the_facts_change_the_key(store, tmp_path):
+    load(store, _chat("c1", 2, 10), tmp_path)
+    _ask(store)
+    import_file(store, write_jsonl(tmp_path / "late.jsonl", _chat("c2", 3, 30)))
+    row, hits, misses = _ask(store)  # facts not refreshed: same figures, but not from the cache
+    assert (row["conversations"], hits, misses) == (1, 0, 1)
