@@ -216,3 +216,20 @@ def test_rates_carry_their_wilson_lower_bound_for_rankings(live):
     # 1 of 1 within the SLA: (1 + z²/2 - z·z/2) / (1 + z²) with z = 1.96
     assert rows["ann"]["frt_within_sla__lower"] == pytest.approx(0.2065, abs=1e-4)
     assert rows["bob"]["frt_within_sla__lower"] == 0.0
+
+
+def test_a_list_narrowed_to_what_a_figure_counts_keeps_the_reader_scope(live):
+    server, seats, _ = live
+    boss, ann = server.login(seats.emails["boss"]), server.login(seats.emails["ann"])
+    params = {**NOVEMBER, "counted": "human_conversations"}
+    humans = boss.get("/api/v1/conversations", params=params).json()
+    assert (humans["total"], sorted(r["conversation_id"] for r in humans["rows"])) == (
+        2, ["c-ann", "c-bob"],
+    )  # fmt: skip
+    mine = ann.get("/api/v1/conversations", params=params).json()
+    assert [r["conversation_id"] for r in mine["rows"]] == ["c-ann"]
+    assert boss.get("/api/v1/conversations", params={**NOVEMBER, "csat": 5}).json()["total"] == 0
+    wrong = boss.get("/api/v1/conversations", params={**NOVEMBER, "counted": "csat"})
+    assert wrong.status_code == 400
+    assert "not a count of conversations" in wrong.json()["error"]["message"]
+    assert boss.get("/api/v1/conversations", params={**NOVEMBER, "csat": 6}).status_code == 422

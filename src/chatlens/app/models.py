@@ -99,7 +99,8 @@ class Session(Base):
 
 class Dashboard(Base):
     """A user's own dashboard: widgets as JSON (metric, chart, dimension, filters, size);
-    `shared` makes it visible to every seat of the workspace (managers and admins share)."""
+    `shared` makes it visible to every seat of the workspace (admins share so), `team` to
+    the seats of that team (`Seat.team`; a manager shares with their own team)."""
 
     __tablename__ = "dashboards"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -107,6 +108,7 @@ class Dashboard(Base):
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(200))
     shared: Mapped[bool] = mapped_column(default=False)
+    team: Mapped[str | None] = mapped_column(String(256), default=None)
     widgets: Mapped[str] = mapped_column(Text, default="[]")
     updated_at: Mapped[dt.datetime] = mapped_column(default=now, onupdate=now)
     owner: Mapped[User] = relationship(lazy="joined")

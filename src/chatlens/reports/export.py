@@ -11,18 +11,22 @@ from chatlens.metrics.periods import make_period
 from chatlens.metrics.query import Engine, Query, validate
 from chatlens.metrics.sources import conversations
 from chatlens.metrics.sources_base import with_topic
+from chatlens.reports.drill import Drill
 from chatlens.store.sql import run
 
 EXPORT_FORMATS = ("csv", "xlsx", "parquet")
 
 
-def conversations_sql(engine: Engine, query: Query) -> str:
-    """SQL for the facts of the conversations a query covers (started in its period)."""
+def conversations_sql(engine: Engine, query: Query, drill: Drill | None = None) -> str:
+    """SQL for the facts of the conversations a query covers (started in its period), narrowed
+    by `drill` (what a click on a figure picked)."""
     validate(query)
     period = make_period(query.start, query.end, engine.settings.timezone)
     ctx = engine.context(query, period)
     table = conversations(ctx, split=False)
     assert table is not None
+    if drill:
+        table = drill.narrow(table, engine.settings)
     if "topic" not in table.columns:
         table = with_topic(ctx, table)
     facts_columns = list(engine.schemas[engine.facts_table].names)

@@ -116,6 +116,7 @@ def agent_page(agent_id: str, request: Request, who: Viewer, ctx: Ctx) -> Respon
             "labels": {"handled_conversations": METRICS["handled_conversations"].label},
         },
         "drill": view.url("/conversations") + "&" + urlencode({"filter": f"agent_id={agent_id}"}),
+        "grain": view.grain,
     }
     columns = [(m, METRICS[m].label, METRICS[m].unit) for m in ids]
     return render(

@@ -1,7 +1,9 @@
 """Dashboards each user builds: widgets (any catalogue metric as a tile, line, bar, table,
 heat map or gauge against its goal, with a dimension and filters) in an order and a size,
-saved on the server. Managers and admins can share one with the whole workspace. Widget data
-comes from `/api/v1/query`, so every permission rule applies to it as well."""
+saved on the server. A manager shares one with their team (the seats of that team see it),
+an admin with any team or the whole workspace. Widget data comes from `/api/v1/query`, so
+every permission rule applies to it as well: sharing a dashboard shares its layout, never
+figures its viewers may not read."""
 
 from __future__ import annotations
 
@@ -10,13 +12,15 @@ from typing import Annotated, Any, Literal
 import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlalchemy import or_, select
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session as DbSession
 
-from chatlens.app.models import Dashboard, User
+from chatlens.app.models import Dashboard, Seat, User
 from chatlens.app.models import Workspace as WorkspaceRow
 from chatlens.metrics import DIMENSIONS, METRICS
+from chatlens.metrics.model import CONVERSATION_DIMENSIONS
+from chatlens.reports.drill import countable
 from chatlens.server.auth import Principal, Reader
 from chatlens.server.errors import ApiError
 from chatlens.server.page_kit import Ctx, Viewer, filter_choices, read_view, render
@@ -55,7 +59,16 @@ class DashboardIn(BaseModel):
 
     name: Annotated[str, Field(min_length=1, max_length=200)]
     shared: bool = False
+    """Shared with the whole workspace (admins)."""
+    team: Annotated[str | None, Field(min_length=1, max_length=256)] = None
+    """Shared with the seats of this team (a manager: their own team; an admin: any)."""
     widgets: Annotated[list[Widget], Field(max_length=40)] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one_audience(self) -> DashboardIn:
+        if self.shared and self.team is not None:
+            raise ValueError("share with the workspace (shared) or with one team (team), not both")
+        return self
 
 
 def _person(db: DbSession, who: Principal) -> tuple[User, WorkspaceRow]:
@@ -68,10 +81,17 @@ def _person(db: DbSession, who: Principal) -> tuple[User, WorkspaceRow]:
 
 
 def _visible(db: DbSession, who: Principal) -> list[Dashboard]:
+    """Your own, the workspace's shared ones, and those shared with your team (an admin sees
+    every team's, to look after them)."""
     user, ws = _person(db, who)
+    team = Dashboard.team.is_not(None) if who.role == "admin" else Dashboard.team == who.team
     query = select(Dashboard).where(
         Dashboard.workspace_id == ws.id,
-        or_(Dashboard.owner_id == user.id, Dashboard.shared.is_(True)),
+        or_(
+            Dashboard.owner_id == user.id,
+            Dashboard.shared.is_(True),
+            and_(Dashboard.team.is_not(None), team),
+        ),
     )
     return list(db.scalars(query.order_by(Dashboard.name)))
 
@@ -87,13 +107,47 @@ def _get(db: DbSession, who: Principal, dashboard_id: int, *, edit: bool = False
 
 
 def _out(d: Dashboard) -> dict[str, Any]:
-    return {"id": d.id, "name": d.name, "shared": d.shared, "owner": d.owner.email,
-            "widgets": orjson.loads(d.widgets), "updated_at": d.updated_at.isoformat()}  # fmt: skip
+    return {"id": d.id, "name": d.name, "shared": d.shared, "team": d.team,
+            "owner": d.owner.email, "widgets": orjson.loads(d.widgets),
+            "updated_at": d.updated_at.isoformat()}  # fmt: skip
 
 
-def _check_share(who: Principal, body: DashboardIn) -> None:
-    if body.shared and who.role not in ("admin", "manager"):
+def _check_share(who: Principal, body: DashboardIn, before: Dashboard | None = None) -> None:
+    """Who may share with whom; keeping a dashboard's audience as it was is always allowed
+    to its owner (a manager's workspace-wide share made before team sharing existed)."""
+    if before is not None and (body.shared, body.team) == (before.shared, before.team):
+        return
+    if not body.shared and body.team is None:
+        return
+    if who.role not in ("admin", "manager"):
         raise ApiError(403, "only managers and admins share dashboards")
+    if who.role == "admin":
+        return
+    if body.shared:
+        raise ApiError(403, "only admins share a dashboard with the whole workspace; "
+                       "a manager shares with their team (\"team\": \"<your team>\")")  # fmt: skip
+    if who.team is None:
+        raise ApiError(403, "your seat has no team to share with: an admin sets it "
+                       "(Settings, Users and seats)")  # fmt: skip
+    if body.team != who.team:
+        raise ApiError(403, f"a manager shares only with their own team ({who.team!r})")
+
+
+def _teams(db: DbSession, workspace_id: int) -> list[str]:
+    found = select(Seat.team).where(Seat.workspace_id == workspace_id, Seat.team.is_not(None))
+    return sorted({t for t in db.scalars(found.distinct()) if t})
+
+
+def share_options(who: Principal, board: dict[str, Any], teams: list[str]) -> list[list[str]]:
+    """[value, label] pairs of the page's "Share with" menu: "", "workspace" or "team:NAME"."""
+    options = [["", "only me"]]
+    if who.role == "admin" or board["shared"]:
+        options.append(["workspace", "the whole workspace"])
+    offered = teams if who.role == "admin" else [who.team] if who.team else []
+    if board["team"] and board["team"] not in offered:
+        offered = [*offered, board["team"]]
+    options += [[f"team:{t}", f"team {t}" + (" (yours)" if t == who.team else "")] for t in offered]
+    return options
 
 
 @router.get("/api/v1/dashboards", summary="Your dashboards and the shared ones")
@@ -109,7 +163,7 @@ def create_dashboard(body: DashboardIn, who: Reader, ctx: Ctx) -> Response:
         user, ws = _person(db, who)
         widgets = orjson.dumps([w.model_dump() for w in body.widgets]).decode()
         made = Dashboard(workspace_id=ws.id, owner_id=user.id, name=body.name,
-                         shared=body.shared, widgets=widgets)  # fmt: skip
+                         shared=body.shared, team=body.team, widgets=widgets)  # fmt: skip
         db.add(made)
         db.commit()
         return json_response(_out(made), 201)
@@ -123,10 +177,10 @@ def get_dashboard(dashboard_id: int, who: Reader, ctx: Ctx) -> Response:
 
 @router.put("/api/v1/dashboards/{dashboard_id}", summary="Save a dashboard (its owner)")
 def save_dashboard(dashboard_id: int, body: DashboardIn, who: Reader, ctx: Ctx) -> Response:
-    _check_share(who, body)
     with ctx.sessions() as db:
         found = _get(db, who, dashboard_id, edit=True)
-        found.name, found.shared = body.name, body.shared
+        _check_share(who, body, found)
+        found.name, found.shared, found.team = body.name, body.shared, body.team
         found.widgets = orjson.dumps([w.model_dump() for w in body.widgets]).decode()
         db.commit()
         return json_response(_out(found))
@@ -159,17 +213,24 @@ async def new_dashboard(request: Request, who: Viewer, ctx: Ctx) -> Response:
 @router.get("/dashboards/{dashboard_id}", include_in_schema=False)
 def dashboard_page(dashboard_id: int, request: Request, who: Viewer, ctx: Ctx) -> Response:
     with ctx.sessions() as db:
-        board = _out(_get(db, who, dashboard_id))
+        found = _get(db, who, dashboard_id)
+        board = _out(found)
+        share = share_options(who, board, _teams(db, found.workspace_id))
     with open_workspace(ctx, who).engine() as engine:
         goals = engine.settings.goals
         view = read_view(request, engine.settings.timezone, who.workspace)
         view.options = filter_choices(engine.store.con, who)
+    # `counts`: a click opens the conversations the metric counts (drill-down)
     catalogue = {m.id: {"label": m.label, "unit": m.unit, "bad": m.increase_is_bad,
-                        "dimensions": sorted(m.dimensions)} for m in METRICS.values()}  # fmt: skip
+                        "dimensions": sorted(m.dimensions),
+                        "counts": countable(m.id) and m.id != "conversations"}
+                 for m in METRICS.values()}  # fmt: skip
     page = {"board": board, "catalogue": catalogue, "goals": goals, "charts": CHARTS,
             "dimensions": list(DIMENSIONS), "editable": board["owner"] == who.email,
             "period": {"from": view.start, "to": view.end, "every": view.grain},
             "filters": {k: list(v) for k, v in view.filters.items()},
-            "drill": view.url("/conversations")}  # fmt: skip
+            "drillable": list(CONVERSATION_DIMENSIONS)}  # fmt: skip
+    current = "workspace" if board["shared"] else f"team:{board['team']}" if board["team"] else ""
     return render(request, ctx, "dashboard.html",
-                  {"who": who, "page": page, "board": board, "view": view})  # fmt: skip
+                  {"who": who, "page": page, "board": board, "view": view,
+                   "share": share, "current_share": current})  # fmt: skip

@@ -16,6 +16,7 @@ from fastapi.templating import Jinja2Templates
 
 from chatlens.app import service
 from chatlens.metrics import GRAINS, METRICS
+from chatlens.reports.drill import Drill, read_drill
 from chatlens.reports.format import human
 from chatlens.server.auth import SESSION_COOKIE, Principal, principal, session_token
 from chatlens.server.context import Server, server
@@ -93,10 +94,13 @@ class View:
     filters: dict[str, tuple[str, ...]]
     workspace: str
     options: dict[str, list[str]] = field(default_factory=dict)
+    drill: Drill = field(default_factory=Drill)
+    """What a click narrowed a conversation list to (`counted`, `csat`)."""
 
     def url(self, path: str, **extra: Any) -> str:
         params: list[tuple[str, str]] = [("from", self.start), ("to", self.end)]
         params += [("filter", f"{k}={v}") for k, vs in self.filters.items() for v in vs]
+        params += [(k, v) for k, v in self.drill.params().items() if k not in extra]
         params += [(k, str(v)) for k, v in extra.items() if v is not None]
         return f"{path}?{urlencode(params)}"
 
@@ -114,7 +118,9 @@ def read_view(request: Request, zone: str, workspace: str) -> View:
     for name in FILTERS:
         if q.get(name):
             filters[name] = (q[name],)
-    return View(preset, start, end, grain, q.get("compare") == "1", filters, workspace)
+    drill = read_drill(q.get("counted"), q.get("csat"))
+    return View(preset, start, end, grain, q.get("compare") == "1", filters, workspace,
+                drill=drill)  # fmt: skip
 
 
 def filter_choices(con: Any, who: Principal) -> dict[str, list[str]]:

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from chatlens.metrics import METRICS, Query
-from chatlens.reports.comments import rating_comments
+from chatlens.reports.drill import countable
 from chatlens.reports.export import conversations_sql
 from chatlens.reports.format import WEEKDAYS
 from chatlens.server.access import own_conversations, scope_query
@@ -21,6 +21,7 @@ from chatlens.server.errors import ApiError
 from chatlens.server.live import check_live_access
 from chatlens.server.page_kit import (
     Ctx,
+    View,
     Viewer,
     filter_choices,
     read_view,
@@ -28,9 +29,8 @@ from chatlens.server.page_kit import (
     tile_cards,
 )
 from chatlens.server.reads import open_workspace, readable_conversation
-from chatlens.server.topics import period_bounds
+from chatlens.server.section_extras import EXTRAS
 from chatlens.store.sql import run
-from chatlens.topics.read import failed_questions
 
 router = APIRouter(include_in_schema=False)
 TILES = (
@@ -53,6 +53,13 @@ FUNNEL = (
     ("successful_chats", "Resolved"),
     ("conversions", "Converted"),
 )
+
+
+def stage_url(view: View, metric: str) -> str:
+    """The conversations behind a funnel stage: those its metric counts (visitors are not
+    conversations: their stage opens every conversation of the period)."""
+    counted = metric if countable(metric) and metric != "conversations" else None
+    return view.url("/conversations", counted=counted)
 
 
 @router.get("/overview")
@@ -82,8 +89,12 @@ def overview(request: Request, who: Viewer, ctx: Ctx) -> Response:
         "mix": [{"name": r["channel"] or "unknown", "value": r["conversations"]} for r in mix.rows],
         "heat": [[r["hour_of_day"], r["weekday"], r["conversations"]] for r in heat.rows],
         "weekdays": list(WEEKDAYS),
-        "funnel": [{"name": label, "value": funnel.rows[0].get(m) or 0} for m, label in FUNNEL],
+        "funnel": [
+            {"name": label, "value": funnel.rows[0].get(m) or 0, "url": stage_url(view, m)}
+            for m, label in FUNNEL
+        ],
         "drill": view.url("/conversations"),
+        "grain": view.grain,
     }
     return render(
         request,
@@ -124,21 +135,7 @@ def section(slug: str, request: Request, who: Viewer, ctx: Ctx) -> Response:
                 who, Query((chosen,), view.start, view.end, view.grain, filters=view.filters)
             )
         )
-        comments: list[dict[str, Any]] = []
-        failed: list[dict[str, Any]] = []
-        zone = ZoneInfo(engine.settings.timezone)
-        if slug == "chatbot":
-            agent = own_conversations(who, {}).get("agent_id", (None,))[0]
-            bounds = period_bounds(view.start, view.end, engine.settings.timezone)
-            failed = failed_questions(engine.store, agent_id=agent, **bounds)
-            for row in failed:
-                row["local"] = row["ts"].astimezone(zone).strftime("%Y-%m-%d %H:%M")
-        if slug == "feedback":
-            scoped = own_conversations(who, view.filters)
-            comments = rating_comments(engine, Query(("conversations",), view.start, view.end,
-                                                     filters=scoped))  # fmt: skip
-            for comment in comments:
-                comment["local"] = comment["ts"].astimezone(zone).strftime("%Y-%m-%d %H:%M")
+        extra = EXTRAS[slug](engine, who, view, totals.rows[0]) if slug in EXTRAS else {}
     charts = {
         "series": {
             "buckets": [r["bucket"][:16] for r in series.rows],
@@ -147,6 +144,9 @@ def section(slug: str, request: Request, who: Viewer, ctx: Ctx) -> Response:
             "unit": METRICS[chosen].unit,
         },
         "drill": view.url("/conversations"),
+        "grain": view.grain,
+        "csat": extra.get("csat_bars"),
+        "nps": extra.get("nps_bars"),
     }
     return render(
         request,
@@ -154,7 +154,7 @@ def section(slug: str, request: Request, who: Viewer, ctx: Ctx) -> Response:
         "section.html",
         {"view": view, "who": who, "cards": tile_cards(totals.rows[0], ids), "charts": charts,
          "title": title, "slug": slug, "chosen": METRICS[chosen], "sections": SECTIONS,
-         "comments": comments, "failed": failed},
+         **extra},
     )  # fmt: skip
 
 
@@ -172,8 +172,8 @@ def conversation_list(request: Request, who: Viewer, ctx: Ctx) -> Response:
     with workspace.engine() as engine:
         view = read_view(request, engine.settings.timezone, who.workspace)
         scoped = own_conversations(who, view.filters)
-        sql = conversations_sql(engine, Query(("conversations",), view.start, view.end,
-                                              filters=scoped))  # fmt: skip
+        query = Query(("conversations",), view.start, view.end, filters=scoped)
+        sql = conversations_sql(engine, query, view.drill)
         con = engine.store.con
         total = int(run(con, f"SELECT count(*) FROM ({sql})")[0][0])
         cursor = con.execute(
@@ -187,8 +187,9 @@ def conversation_list(request: Request, who: Viewer, ctx: Ctx) -> Response:
         request,
         ctx,
         "conversations.html",
-        {"view": view, "who": who, "rows": rows, "total": total, "page": page, "pages": pages},
-    )
+        {"view": view, "who": who, "rows": rows, "total": total, "page": page, "pages": pages,
+         "counted": METRICS[view.drill.counted].label if view.drill.counted else None},
+    )  # fmt: skip
 
 
 @router.get("/conversations/{conversation_id}")

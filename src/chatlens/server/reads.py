@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.background import BackgroundTask
 
 from chatlens.metrics import DIMENSIONS, GRAINS, METRICS, Engine, Metric, Query
+from chatlens.reports.drill import Drill
 from chatlens.reports.export import EXPORT_FORMATS, conversations_sql, export_conversations
 from chatlens.server.access import own_conversations, scope_query
 from chatlens.server.auth import Principal, Reader
@@ -143,6 +144,15 @@ def _list_query(who: Principal, start: str, end: str, filters: list[str]) -> Que
     return Query(("conversations",), start, end, None, (), scoped)
 
 
+CountedParam = Annotated[
+    str | None,
+    Param(description="Only the conversations this count metric counts (e.g. missed_chats)."),
+]
+CsatParam = Annotated[
+    int | None, Param(ge=1, le=5, description="Only the conversations rated this CSAT score.")
+]
+
+
 @router.get("/conversations", summary="The conversations behind a figure (paginated)")
 def conversations(
     who: Reader,
@@ -152,10 +162,13 @@ def conversations(
     filters: FilterParam = [],  # noqa: B006 - FastAPI copies defaults per request
     page: Annotated[int, Param(ge=1)] = 1,
     per_page: Annotated[int, Param(ge=1, le=MAX_PAGE)] = 50,
+    counted: CountedParam = None,
+    csat: CsatParam = None,
 ) -> Response:
     query = _list_query(who, start, end, filters)
+    drill = Drill(counted, csat)
     with open_workspace(ctx, who).engine() as engine:
-        sql = conversations_sql(engine, query)
+        sql = conversations_sql(engine, query, drill)
         con = engine.store.con
         total = int(run(con, f"SELECT count(*) FROM ({sql})")[0][0])
         cursor = con.execute(

@@ -1,6 +1,9 @@
 // A user's dashboard: widgets drawn from /api/v1/query; the owner adds, removes, reorders
-// and resizes them and saves the layout with PUT /api/v1/dashboards/{id}.
+// and resizes them and saves the layout with PUT /api/v1/dashboards/{id}. A widget shows that
+// it is loading (aria-busy), then its chart or why it could not load; clicking a tile, bar,
+// point, cell or row opens the conversations behind it.
 // Untrusted values (dimension values come from events) are only ever set as textContent.
+import { bucketRange, drillUrl, go, onCategoryClick } from "/static/js/drill.js";
 import { human } from "/static/js/format.js";
 
 const page = JSON.parse(document.getElementById("page-data").textContent);
@@ -16,6 +19,29 @@ function el(tag, attrs = {}, text = null) {
   return node;
 }
 
+// The conversations behind a widget: the page's period, the page's filters overridden by the
+// widget's, only those the metric counts (a count such as missed chats), plus `extra` filters
+// and `set` parameters (a time bucket's from/to).
+function widgetUrl(widget, extra = [], set = {}) {
+  const filters = { ...page.filters, ...widget.filters };
+  const params = [["from", page.period.from], ["to", page.period.to]];
+  for (const [key, values] of Object.entries(filters)) for (const v of values) params.push(["filter", `${key}=${v}`]);
+  if (page.catalogue[widget.metric].counts) params.push(["counted", widget.metric]);
+  return drillUrl(drillUrl("/conversations", params), extra, set);
+}
+
+// what a row of the answer narrows the list to, or null when it cannot (a null value, a
+// ticket dimension)
+function rowDrill(widget, row) {
+  if (widget.dimension) {
+    const value = row[widget.dimension];
+    if (value === null || value === undefined || !page.drillable.includes(widget.dimension)) return null;
+    return widgetUrl(widget, [["filter", `${widget.dimension}=${value}`]]);
+  }
+  if (row.bucket) return widgetUrl(widget, [], bucketRange(row.bucket, page.period.every || "day", page.period));
+  return widgetUrl(widget);
+}
+
 async function query(widget) {
   const body = {
     metrics: [widget.metric], from: page.period.from, to: page.period.to,
@@ -26,13 +52,19 @@ async function query(widget) {
   else if (widget.dimension && ["bar", "table"].includes(widget.chart)) body.by = [widget.dimension];
   else if (widget.chart === "bar") body.every = page.period.every || "day";
   if (widget.chart === "tile") body.compare = true;
-  const answer = await fetch("/api/v1/query", {
-    method: "POST", credentials: "same-origin",
-    headers: { "content-type": "application/json", "x-csrf-token": csrf },
-    body: JSON.stringify(body),
-  });
-  const data = await answer.json();
-  if (!answer.ok) throw new Error(data.error.message);
+  let answer;
+  try {
+    answer = await fetch("/api/v1/query", {
+      method: "POST", credentials: "same-origin",
+      headers: { "content-type": "application/json", "x-csrf-token": csrf },
+      body: JSON.stringify(body),
+    });
+  } catch {
+    throw new Error("the server could not be reached");
+  }
+  let data = null;
+  try { data = await answer.json(); } catch { /* not JSON: a proxy's error page */ }
+  if (!answer.ok || !data) throw new Error(data?.error?.message || `the server answered ${answer.status}`);
   return data.rows;
 }
 
@@ -43,7 +75,10 @@ function draw(widget, box, rows) {
   if (!hasData) { box.append(el("p", { class: "empty" }, "no data in this period")); return; }
   if (widget.chart === "tile") {
     const row = rows[0];
-    box.append(el("p", { class: "value" }, human(value(row), meta.unit)));
+    const link = el("a", { href: widgetUrl(widget), "aria-label": `${meta.label}: ${human(value(row), meta.unit)}, open the conversations` }, human(value(row), meta.unit));
+    const shown = el("p", { class: "value" });
+    shown.append(link);
+    box.append(shown);
     const change = row[`${widget.metric}__change`];
     if (change !== null && change !== undefined) {
       const worse = change !== 0 && (change > 0) === meta.bad;
@@ -61,7 +96,12 @@ function draw(widget, box, rows) {
     table.append(head);
     for (const r of rows) {
       const tr = el("tr");
-      tr.append(el("td", {}, String(r[widget.dimension] ?? r.bucket ?? "all")), el("td", {}, human(value(r), meta.unit)));
+      const name = el("td");
+      const label = widget.dimension ? String(r[widget.dimension] ?? "none")
+        : r.bucket ? r.bucket.slice(0, page.period.every === "hour" ? 16 : 10) : "all";
+      const href = rowDrill(widget, r);
+      if (href) name.append(el("a", { href }, label)); else name.textContent = label;
+      tr.append(name, el("td", {}, human(value(r), meta.unit)));
       table.append(tr);
     }
     const scroll = el("div", { class: "scroll" });
@@ -71,6 +111,10 @@ function draw(widget, box, rows) {
   }
   const node = el("div", { class: "chart", role: "img", "aria-label": `${meta.label} (${widget.chart})` });
   box.append(node);
+  // the keyboard's way in (the chart itself is a canvas)
+  const way = el("p", { class: "drill" });
+  way.append(el("a", { href: widgetUrl(widget) }, "Open the conversations"));
+  box.append(way);
   const chart = echarts.init(node);
   const fmt = (v) => human(v, meta.unit);
   let option;
@@ -111,6 +155,28 @@ function draw(widget, box, rows) {
   }
   chart.setOption({ animation: false, ...option });
   charts.push(chart);
+  if (widget.chart === "heatmap") {
+    chart.on("click", (p) => go(widgetUrl(widget, [["filter", `weekday=${p.value[1]}`], ["filter", `hour_of_day=${p.value[0]}`]])));
+  } else if (widget.chart === "gauge") {
+    chart.on("click", () => go(widgetUrl(widget)));
+  } else {
+    onCategoryClick(chart, rows.length, (i) => { const href = rowDrill(widget, rows[i]); if (href) go(href); });
+  }
+}
+
+// Loading (aria-busy, a visible indicator), then the chart, or why it failed and a retry.
+function load(widget, card, box) {
+  card.dataset.ready = "0";
+  box.setAttribute("aria-busy", "true");
+  box.replaceChildren(el("p", { class: "loading", role: "status" }, "Loading…"));
+  query(widget)
+    .then((rows) => { box.replaceChildren(); draw(widget, box, rows); })
+    .catch((error) => {
+      const retry = el("button", { type: "button" }, "Retry");
+      retry.onclick = () => load(widget, card, box);
+      box.replaceChildren(el("p", { class: "error", role: "alert" }, `Could not load this widget: ${error.message}`), retry);
+    })
+    .finally(() => { box.setAttribute("aria-busy", "false"); card.dataset.ready = "1"; });
 }
 
 function render() {
@@ -139,12 +205,9 @@ function render() {
       card.append(tools);
     }
     const box = el("div", { class: "body" });
-    box.append(el("p", { class: "loading" }, "loading…"));
     card.append(box);
     root.append(card);
-    query(widget)
-      .then((rows) => { box.replaceChildren(); draw(widget, box, rows); card.dataset.ready = "1"; })
-      .catch((error) => { box.replaceChildren(el("p", { class: "error" }, error.message)); card.dataset.ready = "1"; });
+    load(widget, card, box);
   });
 }
 
@@ -160,11 +223,13 @@ if (page.editable) {
   });
   document.getElementById("save").addEventListener("click", async () => {
     const state = document.getElementById("save-state");
-    const shared = document.getElementById("b-shared");
+    // "" (only me), "workspace" or "team:NAME"
+    const share = document.getElementById("b-share")?.value || "";
+    const team = share.startsWith("team:") ? share.slice(5) : null;
     const answer = await fetch(`/api/v1/dashboards/${page.board.id}`, {
       method: "PUT", credentials: "same-origin",
       headers: { "content-type": "application/json", "x-csrf-token": csrf },
-      body: JSON.stringify({ name: document.getElementById("b-name").value, shared: shared ? shared.checked : false, widgets }),
+      body: JSON.stringify({ name: document.getElementById("b-name").value, shared: share === "workspace", team, widgets }),
     });
     state.textContent = answer.ok ? "Saved." : `Not saved: ${(await answer.json()).error.message}`;
   });

@@ -22,6 +22,9 @@ async function refresh() {
       `as of ${new Date(now.as_of).toLocaleTimeString()}`;
   } catch (error) {
     document.getElementById("as-of").textContent = `could not refresh: ${error.message}`;
+  } finally {
+    document.getElementById("now").setAttribute("aria-busy", "false");
+    document.getElementById("as-of").classList.remove("loading");
   }
 }
 
