@@ -33,6 +33,12 @@ from chatlens.store.facts import FACTS_TABLE, build_facts_table, facts_settings_
 from chatlens.store.settings import WEEKDAYS, Settings, load_settings, make_settings
 from chatlens.store.sql import run
 
+AGGREGATES_PER_QUERY = 25
+"""A source's metrics are computed in statements of at most this many: DuckDB's cost per
+aggregate grows with their number in one statement (measured over 1M conversations, the
+conversations source's 102 metrics: 2.2 s of CPU in one statement, 1.1 s in chunks of 25 by
+total, 2.8 s against 1.5 s by day; chunks of 10 or 50 no better)."""
+
 
 @dataclass(frozen=True)
 class Query:
@@ -352,9 +358,11 @@ class Engine:
         computed: set[str] = set()
         compiled = []
         for source, metrics in by_source.items():
-            sql = self._compile(ctx, query, period, source, metrics)
-            if sql is not None:
-                compiled.append((source, metrics, sql))
+            for start in range(0, len(metrics), AGGREGATES_PER_QUERY):
+                part = metrics[start : start + AGGREGATES_PER_QUERY]
+                sql = self._compile(ctx, query, period, source, part)
+                if sql is not None:
+                    compiled.append((source, part, sql))
         results = self.backend.sql_many([sql for _, _, sql in compiled])
         for (source, _, _), records in zip(compiled, results, strict=True):
             computed.add(source)
