@@ -5,8 +5,8 @@ workspace); over 1M conversations the whole overview takes seconds to compute. A
 reused only while the store holds exactly the data it was computed from: the key holds the
 store file (path and inode), the highest event `seq`, the state of the derived tables (facts
 version and the event they are up to), the settings and the query with its period resolved
-(so "today" moves on). Events are append-only, so any new event changes the key. Queries on `topic` are not
-kept: topics are re-clustered without new events.
+(so "today" moves on). Events are append-only, so any new event changes the key. Queries on
+`topic` are not kept: topics are re-clustered without new events.
 """
 
 from __future__ import annotations
