@@ -219,3 +219,16 @@ def test_spreadsheet_cells_never_run_chat_text(tmp_path):
     assert _cell('=HYPERLINK("x")') == '\'=HYPERLINK("x")'
     assert _cell("-1 refund") == "'-1 refund"
     assert _cell(-1) == -1
+
+
+def test_list_entries_of_the_catalogue_say_where_to_read_them(tmp_path: Path):
+    listed = runner.invoke(app, ["metrics", "list"])
+    assert listed.exit_code == 0
+    lines = [line.split() for line in listed.output.splitlines()]
+    assert ["top_unanswered", "list", "What", "the", "bot", "should", "learn", "next"] in lines
+    explained = runner.invoke(
+        app, ["metrics", "explain", "top_unanswered", "--db", str(tmp_path / "s.duckdb")]
+    )
+    assert explained.exit_code == 0
+    assert "--   chatlens topics export learn-next --format csv|rasa" in explained.output
+    assert "--   GET /api/v1/topics/learn-next" in explained.output

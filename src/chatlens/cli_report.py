@@ -16,6 +16,7 @@ from rich.table import Table
 from chatlens.cli_common import DbOption, fail, out
 from chatlens.events import ChatlensError, InputError
 from chatlens.metrics import METRICS, Engine, Query, Result
+from chatlens.metrics.catalogue.lists import LISTS
 from chatlens.reports.export import EXPORT_FORMATS, export_conversations, export_events
 from chatlens.reports.format import human
 from chatlens.store import open_store
@@ -215,12 +216,14 @@ def _markdown(result: Result, query: Query) -> None:
 
 @metrics_app.command("list")
 def metrics_list() -> None:
-    """Every metric: id, unit, label (one per line, easy to grep)."""
+    """Every metric: id, unit, label (one per line, easy to grep); lists last."""
     width = max(len(mid) for mid in METRICS)
     for metric in METRICS.values():
         out.print(
             f"{metric.id:<{width}}  {metric.unit:<8}  {metric.label}", highlight=False, markup=False
         )
+    for entry in LISTS.values():
+        out.print(f"{entry.id:<{width}}  {'list':<8}  {entry.label}", highlight=False, markup=False)
 
 
 @metrics_app.command("explain")
@@ -233,6 +236,13 @@ def metrics_explain(
     db: DbOption = None,
 ) -> None:
     """Print the SQL a metric compiles to on the current engine (DuckDB)."""
+    if metric_id in LISTS:
+        entry = LISTS[metric_id]
+        out.print(f"-- {entry.id}: {entry.description}", highlight=False, markup=False)
+        out.print("-- a list, not one number; read it from:", highlight=False, markup=False)
+        for surface in entry.surfaces:
+            out.print(f"--   {surface}", highlight=False, markup=False)
+        return
     if metric_id not in METRICS:
         raise fail(f"unknown metric {metric_id!r}; `chatlens metrics list` shows them all")
     metric = METRICS[metric_id]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from chatlens.metrics.catalogue import METRICS
+from chatlens.metrics.catalogue.lists import LISTS
 from chatlens.metrics.model import (
     CONVERSATION_DIMENSIONS,
     DIMENSIONS,
@@ -90,5 +91,18 @@ def metrics_markdown() -> str:
             _dimensions(metric),
             _band(metric),
         ]
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    lines += [
+        "",
+        "## Lists",
+        "",
+        "Entries of the catalogue that are rows rather than one number, and where to read them.",
+        "",
+        "| id | label | section | definition | where |",
+        "|---|---|---|---|---|",
+    ]
+    for entry in LISTS.values():
+        where = "; ".join(f"`{s}`" if not s.startswith("dashboard") else s for s in entry.surfaces)
+        cells = [f"`{entry.id}`", entry.label, entry.section, entry.description, where]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(lines) + "\n"
