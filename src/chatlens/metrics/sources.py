@@ -104,6 +104,16 @@ def stints_per_chat(ctx: Context) -> ir.Table | None:
     return j.group_by(group).aggregate(seconds=j.seconds.sum())
 
 
+def _near_period(ctx: Context, t: ir.Table, start: str, end: str) -> ir.Table:
+    """Only the intervals that can overlap the period (a day's margin on either side): an
+    interval wholly outside it adds nothing to any bucket, nor to a union clipped to one."""
+    p = ctx.period
+    margin = dt.timedelta(days=1)
+    lo = ibis.literal(p.utc(p.start) - margin, type=UTC_TIMESTAMP)
+    hi = ibis.literal(p.utc(p.end) + margin, type=UTC_TIMESTAMP)
+    return t.filter(t[end] > lo, t[start] < hi)
+
+
 def _clipped(t: ir.Table, start: str, end: str, cal: ir.Table) -> ir.Table:
     j = t.join(cal, [t[start] < cal.end_utc, t[end] > cal.start_utc])
     lo = ibis.greatest(j[start], j.start_utc)
@@ -115,7 +125,7 @@ def stint_time(ctx: Context) -> ir.Table | None:
     """Agent stints cut by the buckets: chat-seconds handled in each (for concurrency)."""
     if not _agent_only(ctx):
         return None
-    st = ctx.table("agent_stints")
+    st = _near_period(ctx, ctx.table("agent_stints"), "started_at", "ended_at")
     if "agent_id" in ctx.filters:
         st = st.filter(st.agent_id.isin(list(ctx.filters["agent_id"])))
     return _clipped(st, "started_at", "ended_at", calendar_table(ctx))
@@ -125,7 +135,7 @@ def busy_time(ctx: Context) -> ir.Table | None:
     """Time each agent had at least one chat (the union of their stints), cut by buckets."""
     if not _agent_only(ctx):
         return None
-    st = ctx.table("agent_stints")
+    st = _near_period(ctx, ctx.table("agent_stints"), "started_at", "ended_at")
     if "agent_id" in ctx.filters:
         st = st.filter(st.agent_id.isin(list(ctx.filters["agent_id"])))
     order = [st.started_at, st.ended_at]
