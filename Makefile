@@ -8,7 +8,7 @@ DB ?= chatlens.duckdb
 
 SPARK_STAMP := $(VENV)/.spark-stamp
 
-.PHONY: demo test test-fast test-spark test-browser lint bench docs lock clean
+.PHONY: demo test test-fast test-spark test-browser lint bench docs lock clean screenshots
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -40,8 +40,8 @@ test-fast: $(STAMP)
 	$(PY) -m pytest -n 2 -m "not slow and not spark and not browser"
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests bench
-	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/ruff check src tests bench scripts
+	$(VENV)/bin/ruff format --check src tests bench scripts
 	$(VENV)/bin/mypy
 
 bench: $(STAMP)
@@ -49,6 +49,8 @@ bench: $(STAMP)
 	$(PY) bench/bench_import.py
 	$(PY) bench/bench_kpi.py
 	$(PY) bench/bench_topics.py
+	$(PY) bench/bench_ingest.py
+	$(PY) bench/bench_dashboard.py
 
 docs: $(STAMP)
 	$(VENV)/bin/chatlens docs events --out docs/events.md
@@ -67,3 +69,8 @@ lock:
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+# Screenshots of every dashboard page into docs/screenshots/: a fresh demo store, the real
+# server, Debian's Chromium (pngquant, when installed, shrinks the PNGs to a third).
+screenshots: $(STAMP)
+	$(PY) scripts/screenshots.py
