@@ -184,6 +184,19 @@ def test_nothing_after_the_end_day(db):
     assert latest > CUTOFF - dt.timedelta(hours=6)
 
 
+def test_stop_at_ends_the_data_at_that_instant():
+    stop = dt.datetime(2026, 10, 31, 14, 30, tzinfo=ZONE)  # mid-afternoon of the last day
+    cfg = dataclasses.replace(SMALL, stop_at=stop)
+    table = pa.concat_tables(list(simulate_tables(cfg)))
+    times = table.column("ts").to_pylist()
+    assert max(times) < stop
+    assert max(times) > stop - dt.timedelta(hours=1)  # a busy afternoon: events up to then
+    whole = pa.concat_tables(list(simulate_tables(SMALL))).column("ts").to_pylist()
+    assert sorted(t for t in whole if t < stop - dt.timedelta(hours=2))[:50] == sorted(times)[:50]
+    with pytest.raises(ValueError, match="stop_at must carry its time zone"):
+        SimConfig(stop_at=dt.datetime(2026, 10, 31, 14, 30))
+
+
 def stints(db: duckdb.DuckDBPyConnection) -> list[tuple]:
     """(conversation, agent, start, stop): from a pickup or transfer to the agent until
     the agent is transferred away or the chat closes (else its last transcript event)."""

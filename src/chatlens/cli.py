@@ -200,7 +200,9 @@ def demo(
     from chatlens.simulate import SimConfig
 
     path = db_path(db)
-    config = SimConfig(conversations=conversations, days=days, seed=seed)
+    # the demo's data stops now: the live view shows chats going on now, nothing in the future
+    now = dt.datetime.now(dt.UTC)
+    config = SimConfig(conversations=conversations, days=days, seed=seed, stop_at=now)
     try:
         with open_store(path) as store:
             if store.max_seq() == 0:

@@ -36,8 +36,9 @@ class SimConfig:
     """What to simulate. Equal configs (including `end`) give byte-identical output.
 
     `end` is the last simulated day (inclusive) in `timezone`; None means today's UTC date.
-    Events never reach past the local midnight that ends `end`: chats still running then are
-    simply open, as they would be in a live export.
+    Events never reach past the local midnight that ends `end`, nor past `stop_at` when given
+    (the demo stops at the moment it runs, so nothing lies in the future): chats still
+    running then are simply open, as they would be in a live export.
     """
 
     conversations: int = 10_000
@@ -49,6 +50,7 @@ class SimConfig:
     bots: int = 2
     timezone: str = "Europe/Helsinki"
     concurrency: int = 3  # chats an agent handles at once
+    stop_at: datetime.datetime | None = None  # an aware instant
 
     def __post_init__(self) -> None:
         checks = [
@@ -59,6 +61,10 @@ class SimConfig:
             (self.bots >= 0, "bots must be 0 (live chat only) or more"),
             (self.concurrency >= 1, "concurrency must be at least 1 chat per agent"),
             (self.seed >= 0, "seed must be a non-negative integer"),
+            (
+                self.stop_at is None or self.stop_at.tzinfo is not None,
+                "stop_at must carry its time zone",
+            ),
         ]
         for ok, message in checks:
             if not ok:

@@ -54,6 +54,8 @@ def make_period(cfg: SimConfig, rng: np.random.Generator) -> Period:
     start = dt.datetime(first.year, first.month, first.day, tzinfo=zone).timestamp()
     after = last + dt.timedelta(days=1)
     cutoff = dt.datetime(after.year, after.month, after.day, tzinfo=zone).timestamp()
+    if cfg.stop_at is not None:
+        cutoff = max(start, min(cutoff, cfg.stop_at.timestamp()))
     # One campaign of up to three days per started quarter, away from the period's edges.
     length = min(3, max(1, cfg.days // 5))
     campaigns: list[int] = []
