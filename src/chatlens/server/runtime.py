@@ -81,6 +81,7 @@ class Writer:
         self._stop.set()
         self._full.set()
         self._mover.join()
+        self._seen.close()
         self.journal.close()
 
     def _recover(self) -> None:
