@@ -265,24 +265,28 @@ class Engine:
             return self._run(query, period)
         return RESULTS.get_or_compute(key, lambda: self._run(query, period))
 
-    def _cache_key(self, query: Query, period: Period) -> tuple[Any, ...] | None:
-        """What the result depends on (chatlens.metrics.cache); None: do not keep it."""
+    def data_key(self) -> tuple[Any, ...] | None:
+        """What identifies the data this engine reads (chatlens.metrics.cache): the store
+        file, the highest event seq and the derived tables' state; None when unknown."""
         store = getattr(self, "store", None)
         if store is None or store.path is None:
-            return None
-        if "topic" in (*query.dimensions, *query.filters):
             return None
         try:
             identity = os.stat(store.path)  # a store made anew at the same path is another
         except OSError:
             return None
         derived = run(store.con, "SELECT name, version, upto_seq FROM derived_state ORDER BY 1")
+        return (str(store.path), identity.st_dev, identity.st_ino, store.max_seq(), tuple(derived))
+
+    def _cache_key(self, query: Query, period: Period) -> tuple[Any, ...] | None:
+        """What the result depends on (chatlens.metrics.cache); None: do not keep it."""
+        if "topic" in (*query.dimensions, *query.filters):
+            return None
+        data = self.data_key()
+        if data is None:
+            return None
         return (
-            str(store.path),
-            identity.st_dev,
-            identity.st_ino,
-            store.max_seq(),
-            tuple(derived),
+            data,
             self._settings_key,
             period,
             query.metrics,

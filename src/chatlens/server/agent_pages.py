@@ -49,7 +49,7 @@ def agents(request: Request, who: Viewer, ctx: Ctx) -> Response:
     workspace = open_workspace(ctx, who)
     with workspace.engine() as engine:
         view = read_view(request, engine.settings.timezone, who.workspace)
-        view.options = filter_choices(engine.store.con, who)
+        view.options = filter_choices(engine, who)
         query = Query(AGENT_COLUMNS, view.start, view.end, dimensions=("agent_id",),
                       filters=view.filters, bounds=True)  # fmt: skip
         result = engine.run(scope_query(who, query))
@@ -92,7 +92,7 @@ def _agent_report(request: Request, who: Principal, ctx: Server, agent_id: str) 
     workspace = open_workspace(ctx, who)
     with workspace.engine() as engine:
         view = read_view(request, engine.settings.timezone, who.workspace)
-        view.options = filter_choices(engine.store.con, who)
+        view.options = filter_choices(engine, who)
         filters = {**view.filters, "agent_id": (agent_id,)}
         totals = engine.run(
             scope_query(

@@ -219,7 +219,7 @@ def dashboard_page(dashboard_id: int, request: Request, who: Viewer, ctx: Ctx) -
     with open_workspace(ctx, who).engine() as engine:
         goals = engine.settings.goals
         view = read_view(request, engine.settings.timezone, who.workspace)
-        view.options = filter_choices(engine.store.con, who)
+        view.options = filter_choices(engine, who)
     # `counts`: a click opens the conversations the metric counts (drill-down)
     catalogue = {m.id: {"label": m.label, "unit": m.unit, "bad": m.increase_is_bad,
                         "dimensions": sorted(m.dimensions),

@@ -34,7 +34,7 @@ def faq(request: Request, who: Viewer, ctx: Ctx) -> Response:
     workspace = open_workspace(ctx, who)
     with workspace.engine() as engine:
         view = read_view(request, engine.settings.timezone, who.workspace)
-        view.options = filter_choices(engine.store.con, who)
+        view.options = filter_choices(engine, who)
         agent = own_conversations(who, {}).get("agent_id", (None,))[0]
         period = period_bounds(view.start, view.end, engine.settings.timezone)
         topics = list_topics(engine.store, agent_id=agent, **period)

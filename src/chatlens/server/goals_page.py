@@ -31,7 +31,7 @@ def _page(request: Request, who: Principal, ctx: Server, error: str | None = Non
     workspace = open_workspace(ctx, who)
     with workspace.engine() as engine:
         view = read_view(request, engine.settings.timezone, who.workspace)
-        view.options = filter_choices(engine.store.con, who)
+        view.options = filter_choices(engine, who)
         goals = {k: v for k, v in engine.settings.goals.items() if k in METRICS}
         row: dict[str, Any] = {}
         if goals:

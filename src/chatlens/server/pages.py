@@ -26,6 +26,7 @@ from chatlens.server.page_kit import (
     filter_choices,
     read_view,
     render,
+    run_queries,
     tile_cards,
 )
 from chatlens.server.reads import open_workspace, readable_conversation
@@ -67,18 +68,23 @@ def overview(request: Request, who: Viewer, ctx: Ctx) -> Response:
     workspace = open_workspace(ctx, who)
     with workspace.engine() as engine:
         view = read_view(request, engine.settings.timezone, who.workspace)
-        view.options = filter_choices(engine.store.con, who)
+        view.options = filter_choices(engine, who)
 
-        def figures(metrics: tuple[str, ...], **kw: Any) -> Any:
-            query = Query(metrics, view.start, view.end, filters=view.filters, **kw)
-            return engine.run(scope_query(who, query))
+    def figures(metrics: tuple[str, ...], **kw: Any) -> Query:
+        return scope_query(who, Query(metrics, view.start, view.end, filters=view.filters, **kw))
 
-        tiles = figures(TILES, compare=view.compare)
-        series = figures(("conversations", "bot_conversations", "human_conversations"),
-                         grain=view.grain)  # fmt: skip
-        mix = figures(("conversations",), dimensions=("channel",))
-        heat = figures(("conversations",), dimensions=("weekday", "hour_of_day"))
-        funnel = figures(tuple(m for m, _ in FUNNEL))
+    tiles, series, mix, heat, funnel = run_queries(
+        workspace,
+        [
+            figures(TILES, compare=view.compare),
+            figures(
+                ("conversations", "bot_conversations", "human_conversations"), grain=view.grain
+            ),
+            figures(("conversations",), dimensions=("channel",)),
+            figures(("conversations",), dimensions=("weekday", "hour_of_day")),
+            figures(tuple(m for m, _ in FUNNEL)),
+        ],
+    )
     cards = tile_cards(tiles.rows[0], list(TILES))
     charts = {
         "series": {
@@ -126,7 +132,7 @@ def section(slug: str, request: Request, who: Viewer, ctx: Ctx) -> Response:
     workspace = open_workspace(ctx, who)
     with workspace.engine() as engine:
         view = read_view(request, engine.settings.timezone, who.workspace)
-        view.options = filter_choices(engine.store.con, who)
+        view.options = filter_choices(engine, who)
         query = Query(tuple(ids), view.start, view.end, filters=view.filters,
                       compare=view.compare)  # fmt: skip
         totals = engine.run(scope_query(who, query))
