@@ -10,6 +10,7 @@ import pytest
 
 from chatlens.metrics import sources_business
 from chatlens.metrics.cache import RESULTS
+from chatlens.store.settings import save_setting
 
 from .conftest import load, report
 
@@ -62,3 +63,30 @@ def test_hand_counted_week(store, tmp_path):
     assert second["retention_rate"] == len(active[0] & active[1]) / len(active[0])
     assert third["previous_customers"] == len(active[1])
     assert third["retention_rate"] == len(active[1] & active[2]) / len(active[1])
+
+
+def test_windows_reach_back_before_the_period(store, tmp_path):
+    """u1 chatted 20 days before 5 November, u2 100 days before, u3 never: on 5 November
+    (a one-day period) u1 is returning within the 30-day window, u2 is not; retention of
+    4 November's customers (u1, u3) into 5 November is 1 of 2."""
+
+    def chat(cid: str, customer: str, day: str) -> dict:
+        return {"type": "conversation_started", "ts": f"{day}T09:00:00Z",
+                "conversation_id": cid, "customer_id": customer}  # fmt: skip
+
+    events = [
+        chat("a", "u1", "2026-10-16"),
+        chat("b", "u2", "2026-07-28"),
+        chat("c", "u1", "2026-11-04"),
+        chat("d", "u3", "2026-11-04"),
+        chat("e", "u1", "2026-11-05"),
+        chat("f", "u2", "2026-11-05"),
+    ]
+    load(store, events, tmp_path)
+    save_setting(store.con, "returning_window_days", 30)
+    row = report(store, IDS, "2026-11-05", "2026-11-05").rows[0]
+    assert row["returning_customers"] == 1  # u1 (4 Nov); u2's last chat is 100 days back
+    assert row["previous_customers"] == 2  # the day before: u1, u3
+    assert row["retention_rate"] == 0.5  # u1 came back
+    longer = report(store, IDS, "2026-11-04", "2026-11-05").rows[0]  # two days
+    assert longer["returning_customers"] == 1  # u1 on 4 Nov (16 Oct is 19 days back)

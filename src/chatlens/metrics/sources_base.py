@@ -7,6 +7,7 @@ groups by the same keys. Conversations belong to the bucket in which they starte
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -114,16 +115,25 @@ def apply_filters(
     return t
 
 
+def utc_bounds(ctx: Context, ts: ir.TimestampValue, period: Period | None = None) -> list[ir.Value]:
+    """The period's bounds compared in UTC: a cheap first cut (zone maps skip whole row
+    groups) before the exact test on local time. A day's margin on either side, so that a
+    bound at a repeated or skipped wall-clock hour never cuts off a row the local test keeps."""
+    p = period or ctx.period
+    margin = dt.timedelta(days=1)
+    return [
+        ts >= ibis.literal(p.utc(p.start) - margin, type=UTC_TIMESTAMP),
+        ts <= ibis.literal(p.utc(p.end) + margin, type=UTC_TIMESTAMP),
+    ]
+
+
 def period_facts(ctx: Context, period: Period | None = None) -> ir.Table:
     """Conversations' facts with their local start time, filtered by the query's filters
     and, when given, to those started in `period` (bounds compared in UTC first, so the
     scan skips what lies outside)."""
     f = ctx.table(ctx.facts_table)
     if period is not None:
-        f = f.filter(
-            f.started_at >= ibis.literal(period.utc(period.start), type=UTC_TIMESTAMP),
-            f.started_at <= ibis.literal(period.utc(period.end), type=UTC_TIMESTAMP),
-        )
+        f = f.filter(*utc_bounds(ctx, f.started_at, period))
     f = f.mutate(local_ts=local_time(ctx.period.timezone, f.started_at))
     if "topic" in (*ctx.dimensions, *ctx.filters):
         f = with_topic(ctx, f)
@@ -189,7 +199,7 @@ def events(
         if any(d not in dimensions and not d.startswith("attrs.") for d in ctx.dimensions):
             return None
         e = ctx.table("events")
-        e = e.filter(e.type == event_type)
+        e = e.filter(e.type == event_type, *utc_bounds(ctx, e.ts))
         e = e.mutate(local_ts=local_time(ctx.period.timezone, e.ts))
         e = e.filter(in_period(ctx, e.local_ts))
         filtered = apply_filters(

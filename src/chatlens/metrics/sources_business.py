@@ -3,13 +3,14 @@ help-desk tickets and health-check incidents (metrics.md sections 2 and 5)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 
 import ibis
 import ibis.expr.types as ir
 
 from chatlens.metrics.model import TICKET_DIMENSIONS
-from chatlens.metrics.periods import step
+from chatlens.metrics.periods import Period, step
 from chatlens.metrics.sources_base import (
     Context,
     bucket_of,
@@ -19,6 +20,7 @@ from chatlens.metrics.sources_base import (
     in_period,
     local_time,
     period_facts,
+    utc_bounds,
 )
 
 
@@ -55,17 +57,25 @@ def _customer_buckets(ctx: Context, t: ir.Table, start: str, end: str) -> ir.Tab
     return j.select("bucket", "customer_id").distinct()
 
 
+def _reaching_back(ctx: Context, span: dt.timedelta) -> Period:
+    """The query's period extended `span` back (which facts a window before it can read)."""
+    p = ctx.period
+    return Period(p.start - span, p.end, p.timezone, closed=True)
+
+
 def returning_customers(ctx: Context) -> ir.Table | None:
     """Customers of each bucket who had a conversation in the `returning_window_days`
     before the bucket starts."""
     if ctx.dimensions:
         return None
-    facts = period_facts(ctx)
+    facts = period_facts(ctx, ctx.period)
     current = _customer_buckets(ctx, facts, "bucket_start", "bucket_end")
     cal = calendar_table(ctx)
     window = _days(ctx.settings.returning_window_days)
     current = current.join(cal, "bucket").select("bucket", "customer_id", "bucket_start")
-    prior = period_facts(ctx).select(prior_customer="customer_id", prior_ts="local_ts")
+    days = dt.timedelta(days=ctx.settings.returning_window_days)
+    prior = period_facts(ctx, _reaching_back(ctx, days))
+    prior = prior.select(prior_customer="customer_id", prior_ts="local_ts")
     returning = current.semi_join(
         prior,
         [
@@ -82,10 +92,11 @@ def previous_customers(ctx: Context) -> ir.Table | None:
     they had a conversation in the bucket (retention)."""
     if ctx.dimensions:
         return None
-    before = _customer_buckets(ctx, period_facts(ctx), "previous_start", "bucket_start")
-    back = _customer_buckets(ctx, period_facts(ctx), "bucket_start", "bucket_end").select(
-        back_bucket="bucket", back_customer="customer_id"
-    )
+    longest = max(b.end - b.start for b in ctx.calendar)
+    earlier = period_facts(ctx, _reaching_back(ctx, longest))
+    before = _customer_buckets(ctx, earlier, "previous_start", "bucket_start")
+    back = _customer_buckets(ctx, period_facts(ctx, ctx.period), "bucket_start", "bucket_end")
+    back = back.select(back_bucket="bucket", back_customer="customer_id")
     j = before.left_join(
         back, [before.bucket == back.back_bucket, before.customer_id == back.back_customer]
     )
@@ -147,7 +158,7 @@ def ticket_events(event_type: str) -> Callable[[Context], ir.Table | None]:
 
     def build(ctx: Context) -> ir.Table | None:
         e = ctx.table("events")
-        e = e.filter(e.type == event_type)
+        e = e.filter(e.type == event_type, *utc_bounds(ctx, e.ts))
         e = e.mutate(local_ts=local_time(ctx.period.timezone, e.ts))
         e = e.filter(in_period(ctx, e.local_ts)).select("ticket_id", "local_ts")
         j = e.join(tickets(ctx), "ticket_id")
