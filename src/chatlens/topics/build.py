@@ -15,12 +15,26 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pyarrow as pa
 
+from chatlens.events import ChatlensError
 from chatlens.store.db import Store
 from chatlens.store.sql import run
-from chatlens.topics.model import TopicModel, cluster, detect_languages, top_terms
+from chatlens.topics.language import detect_languages
+from chatlens.topics.model import (
+    BACKENDS,
+    TFIDF,
+    Clustering,
+    TopicModel,
+    cluster,
+    embedding_vectors,
+    tfidf_vectors,
+    top_terms,
+)
 from chatlens.topics.questions import Question, extract_questions
+from chatlens.topics.rephrasings import rephrasing_pairs
+from chatlens.topics.vectors import ngram_counts
 
 MIN_QUESTIONS = 20
 """Fewer questions than this in the whole store: no topics yet (nothing to group)."""
@@ -45,8 +59,13 @@ def _languages(texts: Sequence[str]) -> dict[str, str | None]:
     return dict(zip(texts, detect_languages(texts), strict=True))
 
 
-def rebuild(store: Store, seed: int = 0) -> BuildResult:
-    """Re-cluster every question of the store into new topics (replacing the old ones)."""
+def rebuild(store: Store, seed: int = 0, backend: str = TFIDF) -> BuildResult:
+    """Re-cluster every question of the store into new topics (replacing the old ones).
+    `backend`: "tfidf" (character n-grams, the default) or "embeddings" (sentence
+    embeddings, English-oriented; needs the `chatlens[embeddings]` extra)."""
+    if backend not in BACKENDS:
+        expected = ", ".join(BACKENDS)
+        raise ChatlensError(f"unknown topic model {backend!r}; expected one of {expected}")
     started = time.perf_counter()
     upto = store.max_seq()
     questions = extract_questions(store)
@@ -54,43 +73,52 @@ def rebuild(store: Store, seed: int = 0) -> BuildResult:
     if len(questions) < MIN_QUESTIONS:
         _replace(store, None, [], [], upto)
         return BuildResult(len(questions), len(distinct), 0, 0, time.perf_counter() - started)
-    asked: dict[str, int] = {}
-    for q in questions:
-        asked[q.text] = asked.get(q.text, 0) + 1
-    language = _languages(distinct)
-    found = cluster(distinct, [asked[t] for t in distinct], [language[t] for t in distinct], seed)
+    asked = Counter(q.text for q in questions)
+    weights = [asked[t] for t in distinct]
+    counts, vocabulary = ngram_counts(distinct)
+    language = dict(zip(distinct, detect_languages(distinct, counts, seed), strict=True))
+    vectors = tfidf_vectors(counts, vocabulary) if backend == TFIDF else embedding_vectors(distinct)
+    del counts
+    row = {text: i for i, text in enumerate(distinct)}
+    rephrased = np.array([(row[a], row[b]) for a, b in rephrasing_pairs(questions)], np.int64)
+    found = cluster(vectors, weights, [language[t] for t in distinct], seed, rephrased)
     topic_of = dict(zip(distinct, found.labels.tolist(), strict=True))
     similarity = dict(zip(distinct, found.similarity.tolist(), strict=True))
-    names = _names(top_terms(distinct, [asked[t] for t in distinct], found.labels))
-    first_event: dict[str, str] = {}
-    for q in questions:
-        first_event.setdefault(q.text, q.event_id)
-    representative: dict[int, str] = {}
-    best: dict[int, tuple[float, int]] = {}
-    for text in distinct:  # closest to the centroid; the most asked among equals
-        key = (round(similarity[text], 4), asked[text])
-        topic = topic_of[text]
-        if topic not in best or key > best[topic]:
-            best[topic], representative[topic] = key, first_event[text]
-    model = found.model
+    names = _names(top_terms(distinct, weights, found.labels))
+    representative = _representatives(distinct, weights, found, questions)
     spoken: dict[int, Counter[str]] = {}  # a topic's language: what most of it is asked in
     for text in distinct:
         spoken.setdefault(topic_of[text], Counter())[language[text] or "unknown"] += asked[text]
     topics = [
-        (
-            int(tid),
-            names[int(tid)][0],
-            spoken[int(tid)].most_common(1)[0][0] if int(tid) in spoken else group,
-            names[int(tid)][1],
-            representative.get(int(tid)),
-        )
-        for tid, group in zip(model.topic_ids, model.languages, strict=True)
+        (tid, names[tid][0], spoken[tid].most_common(1)[0][0], names[tid][1], representative[tid])
+        for tid in sorted(spoken)
     ]
     rows = [(q, language[q.text], topic_of[q.text], similarity[q.text]) for q in questions]
-    conversations = _replace(store, model, topics, rows, upto)
+    conversations = _replace(store, found.model, topics, rows, upto)
     return BuildResult(
         len(questions), len(distinct), len(topics), conversations, time.perf_counter() - started
     )
+
+
+def _representatives(
+    distinct: Sequence[str], weights: Sequence[int], found: Clustering,
+    questions: Sequence[Question],
+) -> dict[int, str]:  # fmt: skip
+    """Each topic's most representative question (its first event): in the topic's most
+    asked fine cluster, the question closest to that cluster's centroid (the most asked
+    among equals)."""
+    volume = np.bincount(found.fine, weights=np.asarray(weights, np.float64))
+    first_event: dict[str, str] = {}
+    for q in questions:
+        first_event.setdefault(q.text, q.event_id)
+    best: dict[int, tuple[float, float, int]] = {}
+    chosen: dict[int, str] = {}
+    for i, text in enumerate(distinct):
+        topic, fine = int(found.labels[i]), int(found.fine[i])
+        key = (volume[fine], round(float(found.similarity[i]), 4), weights[i])
+        if topic not in best or key > best[topic]:
+            best[topic], chosen[topic] = key, first_event[text]
+    return chosen
 
 
 def _names(terms: dict[int, list[str]]) -> dict[int, tuple[str, list[str]]]:
@@ -154,7 +182,7 @@ GROUP BY q.conversation_id
 def _replace(
     store: Store,
     model: TopicModel | None,
-    topics: list[tuple[int, str, str, list[str], str | None]],
+    topics: Sequence[tuple[int, str, str, list[str], str | None]],
     rows: Sequence[tuple[Question, str | None, int, float]],
     upto: int,
 ) -> int:
@@ -221,7 +249,7 @@ def refresh(store: Store) -> int:
         "SELECT (SELECT questions FROM topic_model), (SELECT count(*) FROM topic_questions)",
     )[0]
     if built < AUTO_REBUILD_UNTIL and now >= 2 * built:
-        return rebuild(store).questions
+        return rebuild(store, backend=model.backend).questions
     return assigned
 
 

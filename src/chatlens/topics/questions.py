@@ -134,8 +134,11 @@ def extract_questions(store: Store, scope_sql: str | None = None) -> list[Questi
         run(store.con, "DROP TABLE IF EXISTS _topic_scope")
     questions: list[Question] = []
     answered: set[str] = set()  # conversations whose first question is already found
+    cleaned_of: dict[str, str] = {}  # support messages repeat: each text is cleaned once
     for event_id, conversation_id, ts, text, fallback, handoff, early in rows:
-        cleaned = clean(text)
+        cleaned = cleaned_of.get(text)
+        if cleaned is None:
+            cleaned = cleaned_of[text] = clean(text)
         if not cleaned:
             continue
         first = early and conversation_id not in answered
