@@ -389,7 +389,8 @@ def engine_breakdown(store: Path, repeat: int) -> list[dict[str, Any]]:
                 for k in range(repeat):
                     t0 = time.perf_counter()
                     if make is None:
-                        filter_choices(opened.con, admin)
+                        RESULTS.clear()  # the menus are kept per state of the data too
+                        filter_choices(engine, admin)
                     else:
                         engine.run(make(*period(days, 50 + k)))
                     times.append(time.perf_counter() - t0)
