@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from chatlens.ingest import import_file
 from chatlens.metrics import Engine, Query
 from chatlens.metrics.cache import RESULTS
@@ -62,3 +64,25 @@ def test_events_not_yet_in_the_facts_change_the_key(store, tmp_path):
     import_file(store, write_jsonl(tmp_path / "late.jsonl", _chat("c2", 3, 30)))
     row, hits, misses = _ask(store)  # facts not refreshed: same figures, but not from the cache
     assert (row["conversations"], hits, misses) == (1, 0, 1)
+
+
+def test_a_state_still_holding_runs_until_the_query_runs(store, tmp_path):
+    """An agent online since 90 minutes ago with no later status: today's online time is
+    90 minutes when asked now, and the compiled SQL asks the database's clock (an engine
+    reused later must not keep the instant it compiled at)."""
+    now = dt.datetime.now(dt.UTC)
+    since = now - dt.timedelta(minutes=90)
+    if since.date() != now.date():  # keep the test inside one UTC day
+        since = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    event = {"type": "agent_status", "ts": since.isoformat(), "agent_id": "a1",
+             "status": "online"}  # fmt: skip
+    load(store, [event], tmp_path)
+    save_setting(store.con, "timezone", "UTC")
+    day = now.date().isoformat()
+    engine = Engine(store)
+    hours = engine.run(Query(("online_hours",), day, day, dimensions=("agent_id",))).rows
+    expected = (now - since).total_seconds() / 3600
+    assert hours[0]["agent_id"] == "a1"
+    assert abs(hours[0]["online_hours"] - expected) < 0.02
+    sql = engine.explain("online_hours", Query(("online_hours",), day, day))
+    assert "NOW()" in sql

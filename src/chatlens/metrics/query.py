@@ -285,8 +285,13 @@ class Engine:
         data = self.data_key()
         if data is None:
             return None
+        # a state's last interval runs until now (availability, online time): a period that
+        # has not ended is kept for a minute at most
+        now = dt.datetime.now(dt.UTC)
+        running = int(now.timestamp() // 60) if period.utc(period.end) > now else None
         return (
             data,
+            running,
             self._settings_key,
             period,
             query.metrics,

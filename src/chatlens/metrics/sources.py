@@ -49,6 +49,11 @@ __all__ = [
 ]
 
 
+@ibis.udf.scalar.builtin(name="now")
+def current_instant() -> UTC_TIMESTAMP:
+    """The current instant (DuckDB's and Spark's `now()`), evaluated when the query runs."""
+
+
 def state_intervals(
     event_type: str, partition: str, value: str
 ) -> Callable[[Context], ir.Table | None]:
@@ -63,7 +68,8 @@ def state_intervals(
         e = e.filter(e.type == event_type)
         order = [e.ts, e.seq]
         window = ibis.window(group_by=e[partition], order_by=order)
-        now = ibis.literal(dt.datetime.now(dt.UTC), type=UTC_TIMESTAMP)
+        # the database's clock, not a literal: compiled SQL is reused by long-lived engines
+        now = current_instant()
         e = e.mutate(next_ts=e.ts.lead().over(window))
         e = e.mutate(until=ibis.coalesce(e.next_ts, now))
         cal = calendar_table(ctx)
