@@ -138,3 +138,19 @@ def test_the_openapi_document_is_served_and_valid(live):
     paths = document["paths"]
     for path in ("/api/v1/events", "/api/v1/query", "/api/v1/metrics", "/api/v1/conversations"):
         assert path in paths
+
+
+def test_a_failing_page_answers_a_browser_with_html_and_the_api_with_json(live):
+    server, seats, _ = live
+    boss = server.login(seats.emails["boss"])
+    page = boss.get("/reports/<img src=x onerror=alert(1)>", headers={"accept": "text/html"})
+    assert page.status_code == 404
+    assert page.headers["content-type"].startswith("text/html")
+    assert "<h1>Not found</h1>" in page.text
+    assert "no report &#39;&lt;img src=x onerror=alert(1)&gt;&#39;" in page.text
+    assert "<img src=x" not in page.text
+    api = boss.get("/api/v1/conversations/nope", headers={"accept": "text/html"})
+    assert api.status_code == 404
+    assert api.json()["error"]["code"] == "not_found"
+    plain = boss.get("/reports/nope")  # no HTML asked for: the API's shape
+    assert plain.json()["error"]["message"].startswith("no report 'nope'")

@@ -1,7 +1,9 @@
 """The one error shape of the API, produced here and nowhere else:
 `{"error": {"code": ..., "message": ..., "details": ...}}`.
 
-Clients never see a stack trace; an unexpected failure is logged with an id they can quote.
+A browser opening a dashboard page (not under /api/, asking for HTML) gets the same message
+as a small HTML page instead. Clients never see a stack trace; an unexpected failure is
+logged with an id they can quote.
 """
 
 from __future__ import annotations
@@ -9,11 +11,13 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from chatlens.events import ChatlensError
@@ -53,6 +57,18 @@ class ApiError(Exception):
         self.headers = headers
 
 
+_TITLES = {
+    400: "That request is not valid",
+    401: "Please sign in",
+    403: "Not allowed",
+    404: "Not found",
+    422: "That request is not valid",
+    429: "Too many requests",
+    500: "Something went wrong",
+}
+_pages = Jinja2Templates(directory=Path(__file__).parent.parent / "web" / "templates")
+
+
 def error_response(
     status: int,
     code: str,
@@ -64,35 +80,58 @@ def error_response(
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-async def _api_error(_: Request, exc: Exception) -> JSONResponse:
+def _answer(
+    request: Request,
+    status: int,
+    code: str,
+    message: str,
+    details: Any = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """The API's JSON error, or for a browser's page request the same message as HTML."""
+    page = not request.url.path.startswith("/api/") and "text/html" in request.headers.get(
+        "accept", ""
+    )
+    if not page:
+        return error_response(status, code, message, details, headers)
+    title = _TITLES.get(status, "Something went wrong")
+    return _pages.TemplateResponse(
+        request,
+        "error.html",
+        {"title": title, "message": message},
+        status_code=status,
+        headers=dict(headers or {}),
+    )
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
+    return _answer(request, exc.status, exc.code, exc.message, exc.details, exc.headers)
 
 
-async def _chatlens_error(_: Request, exc: Exception) -> JSONResponse:
-    return error_response(400, "bad_request", str(exc))
+async def _chatlens_error(request: Request, exc: Exception) -> Response:
+    return _answer(request, 400, "bad_request", str(exc))
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     code = _CODES.get(exc.status_code, "error")
-    return error_response(exc.status_code, code, str(exc.detail), None, exc.headers)
+    return _answer(request, exc.status_code, code, str(exc.detail), None, exc.headers)
 
 
-async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     details = [
         {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()
     ]
-    return error_response(422, "invalid", "the request is not valid", details)
+    return _answer(request, 422, "invalid", "the request is not valid", details)
 
 
-async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+async def _unexpected(request: Request, exc: Exception) -> Response:
     incident = secrets.token_hex(6)
     log.error("unexpected error %s: %s", incident, type(exc).__name__, exc_info=exc)
-    return error_response(
-        500, "internal", f"something went wrong on the server (incident {incident})"
-    )
+    message = f"something went wrong on the server (incident {incident})"
+    return _answer(request, 500, "internal", message)
 
 
 def install(app: FastAPI) -> None:
