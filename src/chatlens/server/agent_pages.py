@@ -19,6 +19,7 @@ from chatlens.server.errors import ApiError
 from chatlens.server.page_kit import (
     Ctx,
     Viewer,
+    bucket_label,
     filter_choices,
     read_view,
     render,
@@ -111,7 +112,7 @@ def agent_page(agent_id: str, request: Request, who: Viewer, ctx: Ctx) -> Respon
     ids = list(AGENT_REPORT)
     charts = {
         "series": {
-            "buckets": [r["bucket"][:16] for r in series.rows],
+            "buckets": [bucket_label(r["bucket"], view.grain) for r in series.rows],
             "lines": {m: [r[m] for r in series.rows] for m in ("handled_conversations",)},
             "labels": {"handled_conversations": METRICS["handled_conversations"].label},
         },

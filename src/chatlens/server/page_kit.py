@@ -192,6 +192,12 @@ def change_text(row: dict[str, Any], mid: str) -> str | None:
 VARIANTS = ("_median", "_p90")
 
 
+def bucket_label(bucket: str, grain: str | None) -> str:
+    """A time bucket as a chart shows it (and drill.js reads it back): the hour for hours
+    ("2026-11-02T10:00"), else the day ("2026-11-02")."""
+    return bucket[:16] if grain == "hour" else bucket[:10]
+
+
 def tile_cards(row: dict[str, Any], ids: list[str]) -> list[dict[str, Any]]:
     """One tile per metric; a duration's median and p90 ride on its mean's tile."""
     cards = []

@@ -23,6 +23,7 @@ from chatlens.server.page_kit import (
     Ctx,
     View,
     Viewer,
+    bucket_label,
     filter_choices,
     read_view,
     render,
@@ -88,7 +89,7 @@ def overview(request: Request, who: Viewer, ctx: Ctx) -> Response:
     cards = tile_cards(tiles.rows[0], list(TILES))
     charts = {
         "series": {
-            "buckets": [r["bucket"][:16] for r in series.rows],
+            "buckets": [bucket_label(r["bucket"], view.grain) for r in series.rows],
             "lines": {m: [r[m] for r in series.rows] for m in series.meta["metrics"]},
             "labels": {m: METRICS[m].label for m in series.meta["metrics"]},
         },
@@ -144,7 +145,7 @@ def section(slug: str, request: Request, who: Viewer, ctx: Ctx) -> Response:
         extra = EXTRAS[slug](engine, who, view, totals.rows[0]) if slug in EXTRAS else {}
     charts = {
         "series": {
-            "buckets": [r["bucket"][:16] for r in series.rows],
+            "buckets": [bucket_label(r["bucket"], view.grain) for r in series.rows],
             "lines": {chosen: [r[chosen] for r in series.rows]},
             "labels": {chosen: METRICS[chosen].label},
             "unit": METRICS[chosen].unit,
