@@ -56,21 +56,11 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.serverkit
-from tests.serverkit import PASSWORD, LiveServer, provision
+from tests.serverkit import CHROMIUM, CHROMIUM_FLAGS, PASSWORD, LiveServer, provision
 
 from bench_store import CACHE, build_store
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
+FLAGS = CHROMIUM_FLAGS
 LAST_DAY = dt.date(2026, 11, 22)
 TARGET = 1.5
 

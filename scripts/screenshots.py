@@ -23,25 +23,13 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.serverkit
-from tests.serverkit import LiveServer
+from tests.serverkit import CHROMIUM, CHROMIUM_FLAGS, LiveServer
 
 from chatlens.cli import DEMO_LOGIN
 
 ROOT = Path(__file__).resolve().parent.parent
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-    "--hide-scrollbars",
-    "--font-render-hinting=none",
-]
+FLAGS = [*CHROMIUM_FLAGS, "--hide-scrollbars", "--font-render-hinting=none"]
 LAPTOP, PHONE_WIDTH = 1280, 375
 MAX_HEIGHT = 2000
 

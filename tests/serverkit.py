@@ -18,6 +18,18 @@ from chatlens.app.db import app_db_url, open_app_db
 
 PASSWORD = "correct horse battery"
 
+CHROMIUM = "/usr/bin/chromium"  # Debian's Chromium (apt install chromium), driven by Playwright
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
 
 def free_port() -> int:
     with socket.socket() as sock:

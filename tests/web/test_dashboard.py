@@ -11,21 +11,11 @@ from pathlib import Path
 import pytest
 
 from tests.builders import DAY, chat
-from tests.serverkit import PASSWORD, LiveServer, provision
+from tests.serverkit import CHROMIUM, CHROMIUM_FLAGS, PASSWORD, LiveServer, provision
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
+FLAGS = CHROMIUM_FLAGS
 NOVEMBER = "from=2026-11-01&to=2026-11-30"
 SCRIPT = "<script>window.pwned = 1</script><img src=x onerror=window.pwned=2>"
 

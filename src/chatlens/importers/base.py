@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,7 +53,7 @@ class Item:
     data: dict[str, Any]
 
 
-class Importer:
+class Importer(ABC):
     """Base class: subclasses set `name`, `envelope_keys`, `options` and write `convert`."""
 
     name: ClassVar[str]
@@ -75,9 +76,9 @@ class Importer:
 
     # -- what subclasses write ------------------------------------------------------------
 
+    @abstractmethod
     def convert(self, item: dict[str, Any]) -> Iterable[dict[str, Any]]:
         """The chatlens events of one item; raise ItemError when the item is unusable."""
-        raise NotImplementedError
 
     def ref(self, item: dict[str, Any]) -> str | None:
         """How the item is named in errors, e.g. "conversation 42"."""
