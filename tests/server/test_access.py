@@ -234,3 +234,27 @@ def test_a_list_narrowed_to_what_a_figure_counts_keeps_the_reader_scope(live):
     assert wrong.status_code == 400
     assert "not a count of conversations" in wrong.json()["error"]["message"]
     assert boss.get("/api/v1/conversations", params={**NOVEMBER, "csat": 6}).status_code == 422
+
+
+def test_goals_saved_at_the_same_time_all_land(live):
+    """Each goal save reads the stored goals and writes them back with its own: done at
+    once by six requests, none may be lost."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    server, seats, _ = live
+    root = server.login(seats.emails["root"])
+    metrics = ["csat", "nps", "ces", "fcr_rate", "missed_rate", "handoff_rate"]
+
+    def save(metric: str) -> int:
+        with server.client() as own:  # a connection of its own, the same session
+            own.cookies, own.headers = root.cookies, root.headers
+            form = {"metric": metric, "min": "1"}
+            return own.post("/goals", data=form, follow_redirects=False).status_code
+
+    with ThreadPoolExecutor(6) as pool:
+        assert list(pool.map(save, metrics)) == [303] * 6
+    goals = root.get("/api/v1/settings").json()["settings"]["goals"]
+    assert sorted(goals) == sorted(metrics)
+    for metric in metrics:  # leave the workspace as the other tests expect it
+        root.post("/goals", data={"metric": metric, "remove": "1"}, follow_redirects=False)
+    assert root.get("/api/v1/settings").json()["settings"]["goals"] == {}

@@ -198,10 +198,12 @@ def test_goals_are_set_shown_on_tiles_and_removed(live, browser):
     page.get_by_label("Metric").select_option("fcr_rate")
     assert "Unit: %" in page.locator("#g-hint").inner_text()
     page.get_by_label("At least").fill("80")
-    page.get_by_role("button", name="Save goal").click()
+    with page.expect_navigation():  # the saved page is back before the next goal is chosen
+        page.get_by_role("button", name="Save goal").click()
     page.get_by_label("Metric").select_option("csat")
     page.get_by_label("At least").fill("4.5")
-    page.get_by_role("button", name="Save goal").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save goal").click()
     fcr = page.locator('tr[data-goal="fcr_rate"]')
     expected = ["First contact resolution", "at least 80.0 %", "100.0 %", "met"]
     assert fcr.locator("td").all_inner_texts()[:4] == expected

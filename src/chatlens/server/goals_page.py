@@ -18,6 +18,7 @@ from chatlens.server.context import Server
 from chatlens.server.errors import ApiError
 from chatlens.server.page_kit import Ctx, Viewer, filter_choices, read_view, render
 from chatlens.server.reads import open_workspace
+from chatlens.store.settings import Settings
 
 router = APIRouter(include_in_schema=False)
 
@@ -75,13 +76,9 @@ async def save_goal(request: Request, who: Viewer, ctx: Ctx) -> Response:
     metric = str(form.get("metric", ""))
     if metric not in METRICS:
         return _page(request, who, ctx, error=f"unknown metric {metric!r}")
-    workspace = open_workspace(ctx, who)
-    with workspace.engine() as engine:
-        goals = dict(engine.settings.goals)
-    if form.get("remove"):
-        goals.pop(metric, None)
-    else:
-        target: dict[str, float] = {}
+    remove = bool(form.get("remove"))
+    target: dict[str, float] = {}
+    if not remove:
         for bound in ("min", "max"):
             raw = str(form.get(bound, "")).strip()
             if raw:
@@ -93,9 +90,17 @@ async def save_goal(request: Request, who: Viewer, ctx: Ctx) -> Response:
                 target[bound] = number / 100 if METRICS[metric].unit == "rate" else number
         if not target:
             return _page(request, who, ctx, error="give a minimum, a maximum or both")
-        goals[metric] = target
+
+    def goals_after(settings: Settings) -> dict[str, Any]:
+        goals = dict(settings.goals)  # as stored now, not as an engine read them earlier
+        if remove:
+            goals.pop(metric, None)
+        else:
+            goals[metric] = target
+        return {"goals": goals}
+
     try:
-        workspace.change_settings({"goals": goals})
+        open_workspace(ctx, who).change_settings(update=goals_after)
     except ChatlensError as exc:
         return _page(request, who, ctx, error=str(exc))
     return RedirectResponse("/goals", status_code=303)

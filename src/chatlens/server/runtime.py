@@ -10,7 +10,7 @@ import os
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -264,6 +264,7 @@ class Workspace:
         self.topics = TopicsKeeper(self._cursor())
         self._engines: queue.LifoQueue[Engine] = queue.LifoQueue()
         self._generation = 0
+        self._settings_lock = threading.Lock()
 
     def _cursor(self) -> Store:
         return Store(self.store.con.cursor(), self.store.path)
@@ -282,18 +283,26 @@ class Workspace:
             if generation == self._generation and self._engines.qsize() < 8:
                 self._engines.put(engine)
 
-    def change_settings(self, changes: dict[str, Any]) -> Settings:
+    def change_settings(
+        self,
+        changes: dict[str, Any] | None = None,
+        update: Callable[[Settings], dict[str, Any]] | None = None,
+    ) -> Settings:
         """Validate every change first (all saved, or none), save, and let the facts and
-        the engines follow."""
-        con = self.store.con.cursor()
-        try:
-            settings = load_settings(con)
-            make_settings({**settings.model_dump(), **changes})
-            for key, value in changes.items():
-                settings = save_setting(con, key, value)
-        finally:
-            con.close()
-        self.settings_changed()
+        the engines follow. `update` computes the changes from the stored settings, read
+        under the same lock as the save: two requests changing one setting (two goals
+        saved at once) never lose each other's change."""
+        with self._settings_lock:
+            con = self.store.con.cursor()
+            try:
+                settings = load_settings(con)
+                changes = {**(changes or {}), **(update(settings) if update else {})}
+                make_settings({**settings.model_dump(), **changes})
+                for key, value in changes.items():
+                    settings = save_setting(con, key, value)
+            finally:
+                con.close()
+            self.settings_changed()
         return settings
 
     def settings_changed(self) -> None:
