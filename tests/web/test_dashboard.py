@@ -212,7 +212,8 @@ def test_goals_are_set_shown_on_tiles_and_removed(live, browser):
     assert "goal-met" in page.locator('.tile[data-metric="fcr_rate"]').get_attribute("class")
     page.goto(server.url + f"/goals?{NOVEMBER}")
     for label in ("First contact resolution", "CSAT"):
-        page.get_by_role("button", name=f"Remove the goal of {label}").click()
+        with page.expect_navigation():
+            page.get_by_role("button", name=f"Remove the goal of {label}").click()
     assert "No goals yet" in page.content()
 
 

@@ -184,19 +184,32 @@ class Writer:
 
 
 class Refresher:
-    """Keeps the conversation facts within `interval` seconds of the events."""
+    """Keeps the conversation facts within `interval` seconds of the events.
 
-    def __init__(self, store: Store, interval: float):
-        self.store = store
+    Its thread reads and refreshes through a cursor of its own; a refresh asked for by
+    another thread (a settings change) opens another cursor, since a DuckDB cursor used by
+    two threads at once can fail or hang."""
+
+    def __init__(self, cursor: Callable[[], Store], interval: float):
+        self._new_cursor = cursor
+        self.store = cursor()
         self.interval = interval
         self.lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="chatlens-facts", daemon=True)
         self._thread.start()
 
-    def refresh(self) -> None:
+    def refresh(self, store: Store | None = None) -> None:
         with self.lock:
-            refresh_facts(self.store)
+            refresh_facts(store or self.store)
+
+    def refresh_now(self) -> None:
+        """Refresh from the calling thread (not the refresher's), on a cursor of its own."""
+        store = self._new_cursor()
+        try:
+            self.refresh(store)
+        finally:
+            store.con.close()
 
     def _loop(self) -> None:
         pause = self.interval
@@ -260,7 +273,7 @@ class Workspace:
         run(self.store.con, f"SET threads = {int(duckdb_threads)}")
         refresh_facts(self.store)
         self.writer = Writer(self._cursor(), self._cursor(), path.with_suffix(".journal"))
-        self.refresher = Refresher(self._cursor(), refresh_seconds)
+        self.refresher = Refresher(self._cursor, refresh_seconds)
         self.topics = TopicsKeeper(self._cursor())
         self._engines: queue.LifoQueue[Engine] = queue.LifoQueue()
         self._generation = 0
@@ -310,7 +323,7 @@ class Workspace:
         self._generation += 1
         while not self._engines.empty():
             self._engines.get_nowait()
-        self.refresher.refresh()
+        self.refresher.refresh_now()
 
     def close(self) -> None:
         self.topics.close()
