@@ -847,11 +847,18 @@ REFERENCE["handle_time_median"] = lambda r, b: quantile(VALUES["handle_time"](r,
 REFERENCE["handle_time_p90"] = lambda r, b: quantile(VALUES["handle_time"](r, b), 0.9)
 REFERENCE["transfer_rate"] = rate(lambda c: c.transfers > 0, of=lambda c: c.has_human_part)
 durations("resolution_time", one(lambda c: c.resolution_seconds))
-REFERENCE["fcr_rate"] = rate(lambda c: c.first_contact_resolved, of=lambda c: c.is_closed)
+
+
+def _known_close(c: Conversation) -> bool:
+    """Closed, with a resolution on the close (FCR's cohort)."""
+    return bool(c.is_closed) and c.resolution is not None
+
+
+REFERENCE["fcr_rate"] = rate(lambda c: c.first_contact_resolved, of=_known_close)
 
 
 def _not_fcr(reason: Callable[[Conversation], bool]) -> Fn:
-    return count(lambda c: c.is_closed and not c.first_contact_resolved and reason(c))
+    return count(lambda c: _known_close(c) and not c.first_contact_resolved and reason(c))
 
 
 REFERENCE["not_fcr_reopened"] = _not_fcr(lambda c: c.reopens > 0)
@@ -911,7 +918,7 @@ def _canned_time_saved(r: Reference, b: Bucket) -> float | None:
 
 
 REFERENCE["canned_time_saved"] = _canned_time_saved
-REFERENCE["escalation_rate"] = rate(lambda c: c.resolution == "escalated", of=lambda c: c.is_closed)
+REFERENCE["escalation_rate"] = rate(lambda c: c.resolution == "escalated", of=_known_close)
 
 
 # 4. Customer feedback

@@ -1021,13 +1021,14 @@ HAND: dict[str, Any] = {
     "chats_declined": 3,  # m02, m05, m06
     "successful_chats": 12,  # not d01: bot-only, closed resolved by the customer
     "transfer_rate": 1 / 22,
-    "escalation_rate": 1 / 22,  # 22 closed (m07's reopened chat is closed again)
-    "fcr_rate": 13 / 22,
+    # 22 closed (m07's reopened chat is closed again), m04's close says no resolution: 21
+    "escalation_rate": 1 / 21,
+    "fcr_rate": 13 / 21,
     "not_fcr_reopened": 1,  # m07
     "not_fcr_transferred": 1,  # m01
     "not_fcr_escalated": 1,  # m08
     "not_fcr_followup": 2,  # d01 (w01 on the 28th), m15a (m15b)
-    "not_fcr_unresolved": 5,  # m03, m05, m11 (unresolved), m08 (escalated), m04 (no outcome)
+    "not_fcr_unresolved": 4,  # m03, m05, m11 (unresolved), m08 (escalated); not m04 (unknown)
     "handled_conversations": 14,
     "active_agents": 3,
     "first_response_time_median": 42.5,  # 2 20 20 20 25 30 40 | 45 45 58 60 60 60 100

@@ -486,9 +486,9 @@ def test_kpis_worked_out_by_hand(store):
     assert value(store, "resolution_time") == pytest.approx((180 + 2100 + 600 + 200) / 4)
     assert (f["102"]["closes"], f["102"]["reopens"], f["102"]["transfers"]) == (2, 1, 1)
     assert f["102"]["resolved_by"] == "customer" and f["101"]["resolved_by"] == "agent"
-    # closed: 101, 102, 104, 105, 106; at first contact: 101, 104, 106 (102 reopened and
-    # transferred, 105 closed without an outcome)
-    assert value(store, "fcr_rate") == pytest.approx(3 / 5)
+    # closed with a resolution: 101, 102, 104, 106 (105's close says none: unknown, left
+    # out); at first contact: 101, 104, 106 (102 reopened and transferred)
+    assert value(store, "fcr_rate") == pytest.approx(3 / 4)
     assert value(store, "transfer_rate") == pytest.approx(1 / 5)
     # CSAT: 101 5 (survey message), 102 2 and 104 4 (report), 106 3 (webhook)
     assert value(store, "csat") == pytest.approx((5 + 2 + 4 + 3) / 4)

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import ibis
+import ibis.expr.types as ir
 
 from chatlens.metrics import measures as m
 from chatlens.metrics.model import (
@@ -169,8 +170,13 @@ def equals(column: str, wanted: str) -> m.Pred:
     return lambda t: t[column] == wanted
 
 
+def closed_with_resolution(t: ir.Table) -> ir.BooleanValue:
+    """The FCR cohort: closed, and the close says how (`resolution`)."""
+    return t.is_closed & t.resolution.notnull()
+
+
 def not_fcr(reason: m.Pred) -> m.Pred:
-    return lambda t: t.is_closed & ~t.first_contact_resolved & reason(t)
+    return lambda t: closed_with_resolution(t) & ~t.first_contact_resolved & reason(t)
 
 
 MESSAGE_BINS: list[tuple[str, str, Unit, Measure, str]] = [

@@ -10,6 +10,7 @@ from chatlens.metrics.catalogue.common import (
     WITHIN_SLA,
     L,
     canned_time_saved_seconds,
+    closed_with_resolution,
     derived,
     div,
     durations,
@@ -148,9 +149,11 @@ LIVE: list[Metric] = [
         "First contact resolution",
         "rate",
         L,
-        m.share(m.col("first_contact_resolved"), of=m.col("is_closed")),
+        m.share(m.col("first_contact_resolved"), of=closed_with_resolution),
         "Closed conversations resolved, never reopened, transferred or escalated, with no "
-        "follow-up contact within `fcr_followup_days` / closed conversations.",
+        "follow-up contact within `fcr_followup_days` / closed conversations (a close that "
+        "carries no `resolution`, as some platforms' exports, counts on neither side: its "
+        "outcome is unknown).",
         band=Band("70-75%", "80-85%", "> 90%"),
     ),
     *[
@@ -170,8 +173,8 @@ LIVE: list[Metric] = [
             ("followup", "followed by another contact", lambda t: t.followup_contact),
             (
                 "unresolved",
-                "closed unresolved or without a resolution",
-                lambda t: (t.resolution != "resolved").fill_null(True),
+                "closed unresolved or escalated",
+                lambda t: t.resolution != "resolved",
             ),
         ]
     ],
@@ -343,8 +346,9 @@ LIVE: list[Metric] = [
         "Escalation rate",
         "rate",
         L,
-        m.share(lambda t: t.resolution == "escalated", of=m.col("is_closed")),
-        "Conversations closed `escalated` / closed conversations.",
+        m.share(lambda t: t.resolution == "escalated", of=closed_with_resolution),
+        "Conversations closed `escalated` / closed conversations (those whose close carries "
+        "a `resolution`).",
         increase_is_bad=True,
     ),
 ]
