@@ -1,7 +1,12 @@
 """The live view: what is happening now, from the facts (refreshed every second or so) and
-the latest agent statuses. A conversation counts as open when it is not closed and had
-activity in the last `OPEN_HOURS` hours (chats that were never closed do not stay open
-forever)."""
+the latest agent statuses.
+
+A conversation counts as open when it is not closed and had activity recently: in the last
+`CHAT_IDLE` on web chat (a synchronous chat quiet for an hour is over: its customer left
+without the widget recording a close) and in the last `MESSAGING_IDLE` on every other
+channel (messaging and email are asynchronous: a customer answers hours later; WhatsApp's
+customer-service window is 24 hours). Chats that were never closed do not stay open forever.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +23,8 @@ from chatlens.server.reads import json_response, open_workspace
 from chatlens.store.sql import run
 
 router = APIRouter(prefix="/api/v1")
-OPEN_HOURS = 24
+CHAT_IDLE = dt.timedelta(hours=1)
+MESSAGING_IDLE = dt.timedelta(hours=24)
 
 
 def check_live_access(who: Principal) -> None:
@@ -27,12 +33,14 @@ def check_live_access(who: Principal) -> None:
 
 
 def live_status(con: Any, facts: str, now: dt.datetime) -> dict[str, Any]:
-    since = now - dt.timedelta(hours=OPEN_HOURS)
+    since = now - MESSAGING_IDLE
     row = run(
         con,
         f"""
         WITH open AS (
-          SELECT * FROM {facts} WHERE NOT is_closed AND ended_at >= $since
+          SELECT * FROM {facts}
+          WHERE NOT is_closed AND ended_at >= $since
+            AND (coalesce(channel, 'web') <> 'web' OR ended_at >= $chat_since)
         )
         SELECT
           count(*) AS open_conversations,
@@ -45,7 +53,7 @@ def live_status(con: Any, facts: str, now: dt.datetime) -> dict[str, Any]:
           count(*) FILTER (WHERE bot_involved AND NOT has_human_part) AS with_bot
         FROM open
         """,
-        {"since": since, "now": now},
+        {"since": since, "chat_since": now - CHAT_IDLE, "now": now},
     )[0]
     statuses = run(
         con,
