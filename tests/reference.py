@@ -896,6 +896,8 @@ REFERENCE["chat_hours"] = lambda r, b: r.agent_time(b)[1] / 3600
 REFERENCE["utilization"] = lambda r, b: share(r.agent_time(b)[0] / 3600, _online_hours(r, b))
 REFERENCE["concurrency"] = lambda r, b: share(r.agent_time(b)[1], r.agent_time(b)[0])
 REFERENCE["tag_usage"] = rate(lambda c: bool(c.tags))
+# a share of the bucket only when split by tag or tag_category (checked split by category)
+REFERENCE["tag_share"] = lambda r, b: None
 REFERENCE["tags_per_conversation"] = lambda r, b: mean(len(c.tags) for c in r.cohort(b))
 REFERENCE["high_priority_share"] = rate(lambda c: (c.top_priority_rank or 0) >= 3)
 REFERENCE["canned_usage"] = rate(lambda c: c.canned_messages > 0, of=lambda c: c.agent_msgs)

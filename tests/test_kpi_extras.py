@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 
 from chatlens.ingest import import_file
-from chatlens.metrics import Engine
+from chatlens.metrics import Engine, Query
 from chatlens.metrics.incidents import downtime_incidents
 from chatlens.metrics.query import wilson_lower
 from chatlens.store.facts import refresh_facts
@@ -145,3 +145,58 @@ def test_downtime_incidents_listed(store, tmp_path):
     ]
     whole = downtime_incidents(Engine(store), "2026-10-28", "2026-10-28")
     assert [(i["component"], i["seconds"]) for i in whole] == [("bot", 86400), ("widget", 86400)]
+
+
+def test_tag_share_is_of_all_the_conversations_of_the_bucket(store, tmp_path):
+    """Four conversations on Monday, two on Tuesday; tags counted by hand."""
+    day = builders.DAY
+    tue = day + dt.timedelta(days=1)
+
+    def tagged(cid: str, start: dt.datetime, *tags: str, channel: str = "web") -> list[dict]:
+        events = builders.chat(cid, start, agent="ann", close_after=300, channel=channel)
+        for n, tag in enumerate(tags):
+            at = builders.iso(start + dt.timedelta(seconds=100 + n))
+            category = "money" if tag in ("billing", "refund") else "tech"
+            events.append({"type": "tag_added", "ts": at, "conversation_id": cid, "tag": tag,
+                           "category": category})  # fmt: skip
+        return events
+
+    events = (
+        tagged("m1", day, "billing", "refund")  # two tags of one category
+        + tagged("m2", day + dt.timedelta(hours=1), "billing")
+        + tagged("m3", day + dt.timedelta(hours=2))  # untagged: counted in the whole
+        + tagged("m4", day + dt.timedelta(hours=3), "bug", channel="email")
+        + tagged("t1", tue, "refund")
+        + tagged("t2", tue + dt.timedelta(hours=1), "login")
+    )
+    load(store, events, tmp_path)
+    engine = Engine(store)
+    by_tag = engine.run(report_query(("tag_share", "conversations"), dimensions=("tag",)))
+    assert {r["tag"]: (r["conversations"], r["tag_share"]) for r in by_tag.rows} == {
+        "billing": (2, 2 / 6), "refund": (2, 2 / 6), "bug": (1, 1 / 6), "login": (1, 1 / 6)
+    }  # fmt: skip
+    # by category, m1 counts once for "money"
+    by_category = engine.run(report_query(("tag_share",), dimensions=("tag_category",)))
+    assert {r["tag_category"]: r["tag_share"] for r in by_category.rows} == {
+        "money": 3 / 6, "tech": 2 / 6
+    }  # fmt: skip
+    # by day and channel: the share of that day's conversations on that channel
+    daily = engine.run(report_query(("tag_share",), grain="day", dimensions=("tag", "channel")))
+    got = {(r["bucket"][:10], r["tag"], r["channel"]): r["tag_share"] for r in daily.rows}
+    assert got == {
+        ("2026-11-02", "billing", "web"): 2 / 3,  # m1, m2 of m1, m2, m3
+        ("2026-11-02", "refund", "web"): 1 / 3,
+        ("2026-11-02", "bug", "email"): 1 / 1,
+        ("2026-11-03", "refund", "web"): 1 / 2,
+        ("2026-11-03", "login", "web"): 1 / 2,
+    }
+    # without a split by tag there is no row's tag: null
+    assert engine.run(report_query(("tag_share",))).rows[0]["tag_share"] is None
+    assert (
+        engine.run(report_query(("tag_share",), dimensions=("agent_id",))).rows[0]["tag_share"]
+        is None
+    )
+
+
+def report_query(metrics: tuple[str, ...], **kw: object) -> Query:
+    return Query(metrics, "2026-11-01", "2026-11-30", **kw)  # type: ignore[arg-type]

@@ -45,6 +45,11 @@ def live(tmp_path_factory):
         + chat("c-bot", DAY, bot=True, close_after=60, channel="whatsapp")
     )
     events[1]["text"] = SCRIPT  # the customer's first message in c-ann
+    tagged = DAY + dt.timedelta(seconds=100)
+    events += [
+        {"type": "tag_added", "ts": tagged.isoformat(), "conversation_id": cid, "tag": tag}
+        for cid, tag in (("c-ann", "billing"), ("c-bob", "billing"), ("c-bob", "bug"))
+    ]
     assert server.client(seats.keys["in"]).post("/api/v1/events", json=events).status_code == 200
     reader = server.client(seats.keys["read"])
     body = {"metrics": ["conversations"], "from": "2026-11-01", "to": "2026-11-30"}
@@ -130,8 +135,18 @@ def test_a_report_page_shows_every_metric_of_its_section(live, browser):
     assert frt.locator(".extra").inner_text() == "median 1m 00s · p90 1m 24s"
     assert page.locator('.tile[data-metric="first_response_time_p90"]').count() == 0
     assert page.locator("#series[data-ready='1'] canvas").count() >= 1
+    # tags, most used first, as shares of all three conversations (tag_share)
+    rows = page.locator("#tags tbody tr")
+    assert [rows.nth(i).locator("td").all_inner_texts() for i in range(rows.count())] == [
+        ["billing", "2", "66.7 %"],
+        ["bug", "1", "33.3 %"],
+    ]
+    assert page.locator('.tile[data-metric="tag_share"]').count() == 0  # read split by tag
     page.locator('.tile[data-metric="missed_rate"]').click()
     page.wait_for_url("**metric=missed_rate*")
+    page.get_by_role("link", name="bug").click()
+    page.wait_for_url("**/conversations?*")
+    assert page.get_by_text("1 conversation").count() == 1
 
 
 def test_agents_are_ranked_and_open_their_conversations(live, browser):

@@ -76,6 +76,10 @@ class Derived:
     needs: tuple[str, ...]
     compute: Callable[[Mapping[str, Any], Mapping[str, Any]], float | None]
     """(values of the row by metric id, query context) -> value."""
+    unsplit: tuple[str, ...] = ()
+    """Metrics also computed for the row's bucket and other dimensions without the split
+    by list dimensions (tag, agent: a conversation counted once), in the context as
+    `unsplit` (by metric id; null when the query splits by no list dimension)."""
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,9 @@ class Metric:
     dimensions: frozenset[str] = field(default_factory=lambda: frozenset(CONVERSATION_DIMENSIONS))
     band: Band | None = None
     attrs_dimensions: bool = True
+    read_by: tuple[str, ...] = ()
+    """A share of the row's bucket, read split by one of these dimensions (a single total
+    of it says nothing: report pages show it in their breakdowns, not as a tile)."""
 
     def applies_to(self, dimension: str) -> bool:
         if dimension.startswith("attrs."):

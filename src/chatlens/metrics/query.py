@@ -26,7 +26,7 @@ from chatlens.metrics.dialects import COMPILERS
 from chatlens.metrics.model import DIMENSIONS, GRAINS, Derived, Measure, Metric
 from chatlens.metrics.periods import Bucket, Period, buckets, make_period
 from chatlens.metrics.sources import BUSINESS_HOURS_SCHEMA, CALENDAR_SCHEMA, SOURCES, Context
-from chatlens.metrics.sources_base import TOPICS_TABLE
+from chatlens.metrics.sources_base import LIST_DIMENSIONS, TOPICS_TABLE
 from chatlens.store import Store
 from chatlens.store.backend import Backend, DuckDBBackend
 from chatlens.store.facts import FACTS_TABLE, build_facts_table, facts_settings_differ
@@ -353,6 +353,25 @@ class Engine:
             )
         return self._compiled[key]
 
+    def _unsplit(
+        self, query: Query, period: Period, wanted: Sequence[str]
+    ) -> dict[tuple[Any, ...], dict[str, Any]]:
+        """The `unsplit` metrics of the derived ones wanted, by (bucket, the query's other
+        dimensions), computed without its list dimensions; empty when it has none."""
+        needed = {
+            n
+            for mid in wanted
+            if isinstance(METRICS[mid].measure, Derived)
+            for n in METRICS[mid].measure.unsplit  # type: ignore[union-attr]
+        }
+        if not needed or not any(d in LIST_DIMENSIONS for d in query.dimensions):
+            return {}
+        kept = tuple(d for d in query.dimensions if d not in LIST_DIMENSIONS)
+        sub = Query(tuple(sorted(needed)), query.start, query.end, query.grain, kept,
+                    query.filters)  # fmt: skip
+        rows, _ = self._rows(sub, period)
+        return {(r.get("bucket"), *[r[d] for d in kept]): r for r in rows}
+
     def _rows(self, query: Query, period: Period) -> tuple[list[dict[str, Any]], list[Bucket]]:
         ctx = self.context(query, period)
         wanted = _with_needs(query.metrics)
@@ -385,6 +404,8 @@ class Engine:
                 merged.setdefault((bucket.label,), {"bucket": bucket.label})
         hours = {b.label: b.hours for b in ctx.calendar}
         totals = _group_totals(merged.values(), query.dimensions)
+        unsplit = self._unsplit(query, period, wanted)
+        kept = [d for d in query.dimensions if d not in LIST_DIMENSIONS]
         splits = (*query.dimensions, *query.filters)
         rows = []
         for key in sorted(merged, key=_sort_key):
@@ -396,10 +417,13 @@ class Engine:
                 if isinstance(measure, Derived):
                     value = None
                     if all(metric.applies_to(d) for d in splits):
+                        at = row["bucket"].isoformat() if query.grain else None
                         context = {
                             "hours": hours.get(row["bucket"]),
                             "settings": self.settings,
                             "group_total": totals.get(_group_key(row, query.dimensions)),
+                            "unsplit": unsplit.get((at, *[row[d] for d in kept]), {}),
+                            "dimensions": query.dimensions,
                         }
                         value = measure.compute(row, context)
                 elif value is None and metric.unit == "count" and measure.source in computed:

@@ -126,7 +126,7 @@ def section(slug: str, request: Request, who: Viewer, ctx: Ctx) -> Response:
     if slug not in SECTIONS:
         raise ApiError(404, f"no report {slug!r}; reports: {', '.join(SECTIONS)}")
     name, title = SECTIONS[slug]
-    ids = [m.id for m in METRICS.values() if m.section == name]
+    ids = [m.id for m in METRICS.values() if m.section == name and not m.read_by]
     chosen = request.query_params.get("metric") or ids[0]
     if chosen not in ids:
         raise ApiError(400, f"metric {chosen!r} is not in the {title} report")

@@ -1,6 +1,6 @@
 """What a report page shows beyond its tiles and series, by section (a registry, like the
-sections themselves): the chatbot's failed questions and downtime incidents, the feedback's
-score distributions and comments.
+sections themselves): the chatbot's failed questions and downtime incidents, the live chat's
+tags, the feedback's score distributions and comments.
 
 Figures follow the page's rules: aggregates are scoped as the tiles are (`scope_filters`),
 lists of conversations and chat text as transcripts are (`own_conversations`)."""
@@ -100,4 +100,19 @@ def feedback(engine: Engine, who: Principal, view: View, totals: dict[str, Any])
     return {"comments": comments, "csat_bars": csat, "nps_bars": nps}
 
 
-EXTRAS: dict[str, Extra] = {"chatbot": chatbot, "feedback": feedback}
+def live_chat(engine: Engine, who: Principal, view: View, totals: dict[str, Any]) -> dict[str, Any]:
+    """The tags of the period's conversations, most used first, each with its share of all
+    the conversations (`tag_share`) and a link to them."""
+    query = Query(("conversations", "tag_share"), view.start, view.end, dimensions=("tag",),
+                  filters=scope_filters(who, view.filters))  # fmt: skip
+    rows = sorted(engine.run(query).rows, key=lambda r: (-(r["conversations"] or 0), r["tag"]))
+    tags = [
+        {"tag": r["tag"], "conversations": r["conversations"],
+         "share": human(r["tag_share"], "rate"), "url": view.url("/conversations", tag=r["tag"])}
+        for r in rows
+        if r["conversations"]
+    ]  # fmt: skip
+    return {"tags": tags}
+
+
+EXTRAS: dict[str, Extra] = {"chatbot": chatbot, "feedback": feedback, "live-chat": live_chat}

@@ -107,6 +107,14 @@ def div(a: float | None, b: float | None, scale: float = 1.0) -> float | None:
     return a / b * scale
 
 
+def tag_share_of(v: Mapping[str, Any], ctx: Mapping[str, Any]) -> float | None:
+    """Conversations of the row (one tag or category) / the conversations of its bucket and
+    other dimensions counted once; null unless the query splits by tag or tag_category."""
+    if not {"tag", "tag_category"} & set(ctx["dimensions"]):
+        return None
+    return div(v["conversations"], ctx["unsplit"].get("conversations"))
+
+
 def cost_savings_of(v: Mapping[str, Any], ctx: Mapping[str, Any]) -> float | None:
     settings = ctx["settings"]
     agent, bot = settings.cost_per_agent_conversation, settings.cost_per_bot_conversation

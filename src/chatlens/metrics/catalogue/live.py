@@ -18,8 +18,9 @@ from chatlens.metrics.catalogue.common import (
     human,
     metric,
     not_fcr,
+    tag_share_of,
 )
-from chatlens.metrics.model import Band, Measure, Metric
+from chatlens.metrics.model import Band, Derived, Measure, Metric
 
 LIVE: list[Metric] = [
     metric(
@@ -281,6 +282,18 @@ LIVE: list[Metric] = [
         L,
         m.share(lambda t: t.tags.length() > 0),
         "Share of conversations with >= 1 tag.",
+    ),
+    metric(
+        "tag_share",
+        "Share with the tag",
+        "rate",
+        L,
+        Derived(("conversations",), tag_share_of, unsplit=("conversations",)),
+        "Share of the conversations of the row's time bucket (and other dimensions) that "
+        "carry the row's tag (or a tag of its category); split by tag or tag_category to "
+        "read it. A conversation with several tags counts for each, so the shares of a "
+        "bucket can add up to more than 1.",
+        read_by=("tag", "tag_category"),
     ),
     metric(
         "tags_per_conversation",

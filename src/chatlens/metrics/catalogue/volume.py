@@ -135,5 +135,6 @@ VOLUME: list[Metric] = [
         derived(("conversations",), lambda v, c: div(v["conversations"], c["group_total"])),
         "Share of the conversations of the row's time bucket (and other dimensions) that "
         "came through the row's channel; split by channel to read it.",
+        read_by=("channel",),
     ),
 ]
