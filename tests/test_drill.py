@@ -3,6 +3,7 @@ distribution, on five conversations counted by hand."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from chatlens.events import InputError
 from chatlens.metrics import Engine, Query
 from chatlens.reports.drill import Drill, read_drill
-from chatlens.reports.export import conversations_sql
+from chatlens.reports.export import conversations_sql, export_conversations
 from chatlens.reports.ratings import csat_distribution
 from chatlens.store.sql import run
 
@@ -88,6 +89,19 @@ def test_the_csat_distribution_counts_each_score(five):
         engine, Query(("conversations",), *NOVEMBER, filters={"agent_id": ("ann",)})
     )
     assert [r["conversations"] for r in ann] == [0, 0, 0, 1, 1]
+
+
+def test_an_export_keeps_the_drill(five, tmp_path):
+    engine = Engine(five)
+    query = Query(("conversations",), *NOVEMBER)
+    out = tmp_path / "missed.csv"
+    assert export_conversations(engine, query, "csv", out, Drill(counted="missed_chats")) == 1
+    rows = list(csv.DictReader(out.read_text(encoding="utf-8").splitlines()))
+    assert [(r["conversation_id"], r["missed"]) for r in rows] == [("c5", "true")]
+    out = tmp_path / "five.csv"
+    assert export_conversations(engine, query, "csv", out, Drill(csat=5)) == 2
+    rows = csv.DictReader(out.read_text(encoding="utf-8").splitlines())
+    assert [r["conversation_id"] for r in rows] == ["c1", "c4"]
 
 
 def test_a_drill_is_checked():

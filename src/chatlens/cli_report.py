@@ -17,6 +17,7 @@ from chatlens.cli_common import DbOption, fail, out
 from chatlens.events import ChatlensError, InputError
 from chatlens.metrics import METRICS, Engine, Query, Result
 from chatlens.metrics.catalogue.lists import LISTS
+from chatlens.reports.drill import Drill
 from chatlens.reports.export import EXPORT_FORMATS, export_conversations, export_events
 from chatlens.reports.format import human
 from chatlens.store import open_store
@@ -264,6 +265,16 @@ def export_conversations_cmd(
     start: Annotated[str, typer.Option("--from")] = "1970-01-01",
     end: Annotated[str, typer.Option("--to")] = "2999-12-31",
     filters: FilterOption = None,
+    counted: Annotated[
+        str | None,
+        typer.Option(
+            "--counted",
+            help="Only the conversations this count metric counts (e.g. missed_chats).",
+        ),
+    ] = None,
+    csat: Annotated[
+        int | None, typer.Option("--csat", help="Only the conversations rated this CSAT score.")
+    ] = None,
     settings: SetOption = None,
     db: DbOption = None,
 ) -> None:
@@ -271,6 +282,7 @@ def export_conversations_cmd(
     if fmt not in EXPORT_FORMATS:
         raise fail(f"unknown format {fmt!r}; expected one of {', '.join(EXPORT_FORMATS)}")
     try:
+        drill = Drill(counted, csat)
         store, engine = _engine(db, _overrides(settings))
         with store:
             count = export_conversations(
@@ -278,6 +290,7 @@ def export_conversations_cmd(
                 Query(("conversations",), start, end, None, (), _filters(filters)),
                 fmt,
                 out_file,
+                drill,
             )
     except ChatlensError as exc:
         raise fail(str(exc)) from None

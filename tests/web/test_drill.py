@@ -5,8 +5,10 @@ from its page; and all of it on a 375 px phone."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import time
+from pathlib import Path
 
 import pytest
 
@@ -184,6 +186,12 @@ def test_a_funnel_stage_and_a_day_of_the_overview_open_their_conversations(world
     assert listed(page) == ("3 conversations", ["c-ann", "c-bob", "c-late"])
     assert "counted=human_conversations" in page.url
     assert "counted in Human conversations" in page.locator("h1").inner_text()
+    with page.expect_download() as download:  # the same conversations, one row each
+        page.get_by_role("link", name="CSV").click()
+    text = Path(download.value.path()).read_text(encoding="utf-8")
+    assert sorted(r["conversation_id"] for r in csv.DictReader(text.splitlines())) == [
+        "c-ann", "c-bob", "c-late",
+    ]  # fmt: skip
     page.go_back()
     page.get_by_role("link", name="Bot: 1").click()
     assert listed(page) == ("1 conversation", ["c-bot"])

@@ -36,11 +36,13 @@ def conversations_sql(engine: Engine, query: Query, drill: Drill | None = None) 
     return str(ibis.to_sql(expr, dialect="duckdb"))
 
 
-def export_conversations(engine: Engine, query: Query, fmt: str, out: Path) -> int:
-    """Write the conversations of a query; returns how many."""
+def export_conversations(
+    engine: Engine, query: Query, fmt: str, out: Path, drill: Drill | None = None
+) -> int:
+    """Write the conversations of a query (narrowed by `drill`); returns how many."""
     if fmt not in EXPORT_FORMATS:
         raise InputError(f"unknown format {fmt!r}; expected one of {', '.join(EXPORT_FORMATS)}")
-    sql = conversations_sql(engine, query)
+    sql = conversations_sql(engine, query, drill)
     con = engine.store.con
     if fmt == "parquet":
         run(con, f"COPY ({sql}) TO '{_quoted(out)}' (FORMAT parquet)")

@@ -222,16 +222,19 @@ def export(
     end: ToParam,
     format: Annotated[str, Param(description=", ".join(EXPORT_FORMATS))] = "csv",
     filters: FilterParam = [],  # noqa: B006
+    counted: CountedParam = None,
+    csat: CsatParam = None,
 ) -> FileResponse:
     if format not in EXPORT_FORMATS:
         raise ApiError(
             400, f"unknown format {format!r}; expected one of {', '.join(EXPORT_FORMATS)}"
         )
     query = _list_query(who, start, end, filters)
+    drill = Drill(counted, csat)
     folder = Path(tempfile.mkdtemp(prefix="chatlens-export-"))
     out = folder / f"conversations.{format}"
     with open_workspace(ctx, who).engine() as engine:
-        export_conversations(engine, query, format, out)
+        export_conversations(engine, query, format, out, drill)
     return FileResponse(
         out,
         filename=f"{who.workspace}-conversations-{start}-{end}.{format}",
