@@ -8,8 +8,9 @@ DB ?= chatlens.duckdb
 
 SPARK_STAMP := $(VENV)/.spark-stamp
 EMB_STAMP := $(VENV)/.embeddings-stamp
+PG_STAMP := $(VENV)/.postgres-stamp
 
-.PHONY: demo test test-fast test-spark test-browser test-embeddings lint bench docs lock clean screenshots
+.PHONY: demo test test-fast test-spark test-browser test-embeddings test-postgres lint bench docs lock clean screenshots
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +23,7 @@ demo: $(STAMP)
 	$(VENV)/bin/chatlens serve --db $(DB)
 
 test: $(STAMP)
-	$(PY) -m pytest -n 2 -m "not spark and not browser and not embeddings"
+	$(PY) -m pytest -n 2 -m "not spark and not browser and not embeddings and not postgres"
 
 # The dashboard in a real browser: Debian's Chromium (apt install chromium; .ci/run does).
 test-browser: $(STAMP)
@@ -46,8 +47,17 @@ $(EMB_STAMP): $(STAMP) requirements-embeddings.lock
 test-embeddings: $(EMB_STAMP)
 	$(PY) -m pytest -m embeddings
 
+# The app state on PostgreSQL (chatlens[postgres]: the psycopg driver): the tests start a
+# throwaway server from Debian's postgresql package (apt install postgresql; .ci/run does).
+$(PG_STAMP): $(STAMP) requirements-postgres.lock
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.lock -r requirements-postgres.lock
+	touch $(PG_STAMP)
+
+test-postgres: $(PG_STAMP)
+	$(PY) -m pytest -m postgres
+
 test-fast: $(STAMP)
-	$(PY) -m pytest -n 2 -m "not slow and not spark and not browser and not embeddings"
+	$(PY) -m pytest -n 2 -m "not slow and not spark and not browser and not embeddings and not postgres"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench scripts
@@ -75,6 +85,10 @@ lock:
 	.lock-venv/bin/pip install -q -e '.[spark]'
 	.lock-venv/bin/pip freeze --exclude-editable | grep -v '^chatlens' \
 		| grep -vxFf requirements.lock > requirements-spark.lock
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install -q -e '.[dev,postgres]'
+	.lock-venv/bin/pip freeze --exclude-editable | grep -v '^chatlens' \
+		| grep -vxFf requirements.lock > requirements-postgres.lock
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
 	.lock-venv/bin/pip install -q -e '.[dev,embeddings]' torch==2.13.0
 	.lock-venv/bin/pip freeze --exclude-editable | grep -v '^chatlens' \

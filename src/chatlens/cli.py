@@ -243,9 +243,12 @@ def _demo_login(path: Path) -> None:
     from chatlens.app.db import app_db_url, open_app_db
 
     factory = open_app_db(app_db_url(path.resolve()))
-    with factory() as session:
-        service.ensure_default_workspace(session, path.resolve())
-        service.create_user(session, DEMO_LOGIN[0], DEMO_LOGIN[1], "default", "admin")
+    try:
+        with factory() as session:
+            service.ensure_default_workspace(session, path.resolve())
+            service.create_user(session, DEMO_LOGIN[0], DEMO_LOGIN[1], "default", "admin")
+    finally:
+        factory.kw["bind"].dispose()
 
 
 def _demo_settings(timezone: str) -> dict[str, object]:

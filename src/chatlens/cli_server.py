@@ -72,6 +72,7 @@ def _app_state(db: Path | None, app_db: str | None) -> Iterator[tuple[DbSession,
     """A session on the app state beside the store (and the store's path); chatlens errors
     end the command with their message."""
     store = db_path(db).resolve()
+    factory = None
     try:
         factory = open_app_db(app_db_url(store, app_db))
         with factory() as session:
@@ -79,6 +80,9 @@ def _app_state(db: Path | None, app_db: str | None) -> Iterator[tuple[DbSession,
             yield session, store
     except ChatlensError as exc:
         raise fail(str(exc)) from None
+    finally:
+        if factory is not None:  # its pooled connections closed (a Postgres server counts them)
+            factory.kw["bind"].dispose()
 
 
 WorkspaceArg = Annotated[str, typer.Option("--workspace", "-w", help="Workspace name.")]
