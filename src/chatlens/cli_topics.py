@@ -12,6 +12,7 @@ import orjson
 import typer
 from rich.table import Table
 
+from chatlens import topics
 from chatlens.cli_common import DbOption, fail, out
 from chatlens.events import ChatlensError
 from chatlens.store import open_store
@@ -22,7 +23,6 @@ from chatlens.topics import (
     learn_next_csv,
     list_topics,
     rasa_nlu_yaml,
-    rebuild,
     topic_detail,
 )
 
@@ -78,7 +78,7 @@ def rebuild_cmd(
     try:
         with open_store(db) as store:
             refresh_facts(store)
-            result = rebuild(store, seed, backend=model)
+            result = topics.rebuild(store, seed, backend=model)
     except ChatlensError as exc:
         raise fail(str(exc)) from None
     out.print(

@@ -9,7 +9,6 @@ stable between rebuilds and an import does not reshuffle history. Without any to
 from __future__ import annotations
 
 import datetime as dt
-import re
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -283,11 +282,3 @@ def _assign(store: Store, model: TopicModel, since: int, upto: int) -> int:
         run(con, "ROLLBACK")
         raise
     return len(rows)
-
-
-_SLUG = re.compile(r"[^\w]+", re.UNICODE)
-
-
-def slug(name: str) -> str:
-    """A topic name as an identifier (Rasa intent names): 'refund / money' -> 'refund_money'."""
-    return _SLUG.sub("_", name.lower()).strip("_")

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from typing import Any
 
 from chatlens.store.db import Store
-from chatlens.topics.build import slug
 from chatlens.topics.questions import redact
 
 _COUNTS = """
@@ -177,3 +177,11 @@ def failed_questions(
     for row in rows:
         row["text"] = redact(row["text"] or "")
     return rows
+
+
+_SLUG = re.compile(r"[^\w]+", re.UNICODE)
+
+
+def slug(name: str) -> str:
+    """A topic name as an identifier (Rasa intent names): 'refund / money' -> 'refund_money'."""
+    return _SLUG.sub("_", name.lower()).strip("_")
