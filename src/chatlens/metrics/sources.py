@@ -17,11 +17,14 @@ import ibis
 import ibis.expr.types as ir
 
 from chatlens.metrics.sources_base import (
+    ALIGNED_UNITS,
     BUSINESS_HOURS_SCHEMA,
     CALENDAR_SCHEMA,
     LIST_DIMENSIONS,
     UTC_TIMESTAMP,
     Context,
+    aligned,
+    bucket_of,
     calendar_table,
     conversations,
     counts_by,
@@ -120,7 +123,30 @@ def _near_period(ctx: Context, t: ir.Table, start: str, end: str) -> ir.Table:
     return t.filter(t[end] > lo, t[start] < hi)
 
 
-def _clipped(t: ir.Table, start: str, end: str, cal: ir.Table) -> ir.Table:
+def _clipped(ctx: Context, t: ir.Table, start: str, end: str) -> ir.Table:
+    """Intervals cut by the query's buckets: a row per interval and bucket it overlaps, with
+    the bucket's columns and the `seconds` inside it."""
+    cal = calendar_table(ctx)
+    if ctx.grain not in ("day", "week") or not aligned(ctx):
+        return _range_clipped(t, start, end, cal)
+    # Whole days or weeks: an interval (a stint of minutes) mostly lies inside the bucket of
+    # its start, found by an equality join on the truncated local start; only the intervals
+    # that cross a boundary take the range join (by day over 400k stints: busy time 0.50 s
+    # -> 0.18 s, chat time 0.28 s -> 0.04 s; the same rows, tests compare both). Hours are
+    # left to the range join: a repeated local hour (daylight saving ending) is one label
+    # for two UTC hours.
+    zone = ctx.period.timezone
+    first = bucket_of(ctx, local_time(zone, t[start]))
+    unit = ibis.interval(**ALIGNED_UNITS[ctx.grain])
+    t = t.mutate(_first=first, _inside=local_time(zone, t[end]) <= first + unit)
+    inside = t.filter(t._inside)
+    whole = inside.join(cal, inside._first == cal.bucket)
+    whole = whole.mutate(seconds=whole[end].epoch_seconds() - whole[start].epoch_seconds())
+    crossing = _range_clipped(t.filter(~t._inside), start, end, cal)
+    return whole.drop("_first", "_inside").union(crossing.drop("_first", "_inside"))
+
+
+def _range_clipped(t: ir.Table, start: str, end: str, cal: ir.Table) -> ir.Table:
     j = t.join(cal, [t[start] < cal.end_utc, t[end] > cal.start_utc])
     lo = ibis.greatest(j[start], j.start_utc)
     hi = ibis.least(j[end], j.end_utc)
@@ -134,7 +160,7 @@ def stint_time(ctx: Context) -> ir.Table | None:
     st = _near_period(ctx, ctx.table("agent_stints"), "started_at", "ended_at")
     if "agent_id" in ctx.filters:
         st = st.filter(st.agent_id.isin(list(ctx.filters["agent_id"])))
-    return _clipped(st, "started_at", "ended_at", calendar_table(ctx))
+    return _clipped(ctx, st, "started_at", "ended_at")
 
 
 def busy_time(ctx: Context) -> ir.Table | None:
@@ -144,16 +170,19 @@ def busy_time(ctx: Context) -> ir.Table | None:
     st = _near_period(ctx, ctx.table("agent_stints"), "started_at", "ended_at")
     if "agent_id" in ctx.filters:
         st = st.filter(st.agent_id.isin(list(ctx.filters["agent_id"])))
+    # Taken in order of start, each stint adds to the union only what lies beyond the
+    # latest end before it (`reach`): those pieces tile the union exactly, without
+    # gathering the overlapping stints into islands first (one window instead of two
+    # windows and a grouping: 0.28 s -> 0.17 s for a year's total over 400k stints).
     order = [st.started_at, st.ended_at]
     before = ibis.window(group_by=st.agent_id, order_by=order, rows=(None, -1))
     st = st.mutate(reach=st.ended_at.max().over(before))
-    st = st.mutate(fresh=(st.reach.isnull() | (st.started_at > st.reach)).cast("int64"))
-    upto = ibis.window(group_by=st.agent_id, order_by=[st.started_at, st.ended_at], rows=(None, 0))
-    st = st.mutate(island=st.fresh.sum().over(upto))
-    islands = st.group_by(["agent_id", "island"]).aggregate(
-        started_at=st.started_at.min(), ended_at=st.ended_at.max()
+    beyond = ibis.ifelse(st.reach.notnull() & (st.reach > st.started_at), st.reach, st.started_at)
+    st = st.mutate(piece_start=beyond)
+    pieces = st.filter(st.ended_at > st.piece_start).select(
+        "agent_id", started_at=st.piece_start, ended_at=st.ended_at
     )
-    return _clipped(islands, "started_at", "ended_at", calendar_table(ctx))
+    return _clipped(ctx, pieces, "started_at", "ended_at")
 
 
 def _business_overlap(ctx: Context, c: ir.Table, start: str, end: str, key: list[str]) -> ir.Table:

@@ -16,7 +16,7 @@ import ibis.expr.datatypes as dtypes
 import ibis.expr.types as ir
 
 from chatlens.events import InputError
-from chatlens.metrics.periods import Bucket, Period
+from chatlens.metrics.periods import Bucket, Period, step
 from chatlens.store.settings import Settings
 
 UTC_TIMESTAMP = dtypes.Timestamp(timezone="UTC")
@@ -76,6 +76,19 @@ def bucket_of(ctx: Context, local: ir.TimestampValue) -> ir.Value:
     if ctx.grain is None:
         return ibis.literal(ctx.period.start, type="timestamp")
     return local.truncate(_TRUNC[ctx.grain])
+
+
+ALIGNED_UNITS = {"hour": {"hours": 1}, "day": {"days": 1}, "week": {"days": 7}}
+"""Grains of fixed length in local time."""
+
+
+def aligned(ctx: Context) -> bool:
+    """Every bucket is a whole hour, day or week: the window of equal length before a bucket
+    is then the bucket before it, and a row's bucket is its truncated local time (an
+    equality join instead of a range join with the calendar)."""
+    if ctx.grain not in ALIGNED_UNITS:
+        return False
+    return all(b.start == b.label and b.end == step(b.label, ctx.grain) for b in ctx.calendar)
 
 
 def in_period(ctx: Context, local: ir.TimestampValue, period: Period | None = None) -> ir.Value:
