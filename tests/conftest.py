@@ -22,6 +22,25 @@ def write_jsonl(path: Path, events: list[dict[str, Any]]) -> Path:
     return path
 
 
+def computed_again() -> None:
+    """Forget the results and the compiled SQL the process keeps, so the next query is
+    compiled and run afresh (for tests that compare two code paths of the engine)."""
+    from chatlens.metrics.cache import RESULTS
+    from chatlens.metrics.query import COMPILED
+
+    RESULTS.clear()
+    COMPILED.clear()
+
+
+@pytest.fixture(autouse=True)
+def _forget_patched_sql(request):
+    """SQL compiled while a test patched the engine (monkeypatch) must not serve the tests
+    after it: the compiled-SQL cache is shared by the whole process."""
+    yield
+    if "monkeypatch" in request.fixturenames:
+        computed_again()
+
+
 def load(store: Store, events: list[dict[str, Any]], tmp: Path, name: str = "in.jsonl"):
     """Import events through the normal file path and refresh the facts."""
     summary = import_file(store, write_jsonl(tmp / name, events))
