@@ -1,5 +1,5 @@
 """The topics found in real conversations: the IBM Twitter customer-care sample in
-../shared/data/ibm-twitter-care/ (Apache-2.0), imported as events and clustered by the
+tests/data/ibm-twitter-care/ (Apache-2.0), imported as events and clustered by the
 normal code path; prints the Markdown table of docs/topics.md (no message text beyond each
 topic's representative question, with @handles, links and e-mail addresses removed).
 
@@ -19,7 +19,7 @@ from chatlens.store import open_store
 from chatlens.store.facts import refresh_facts
 from chatlens.topics import list_topics, rebuild
 
-DATA = Path(__file__).parents[1] / "../shared/data/ibm-twitter-care/conversations.json"
+DATA = Path(__file__).parents[1] / "tests/data/ibm-twitter-care/conversations.json"
 
 
 def events(dialogs: list[dict]) -> list[dict]:

@@ -1,6 +1,6 @@
 """The shipped `ibm-twitter-care` mapping on the real sample of 150 Twitter customer-care
-conversations (/work/shared/data/ibm-twitter-care). Expected values are computed here from the
-raw JSON with plain Python, not through chatlens."""
+conversations (tests/data/ibm-twitter-care, Apache-2.0: LICENSE there). Expected values are
+computed here from the raw JSON with plain Python, not through chatlens."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from chatlens.ingest import import_file
 from chatlens.store.facts import refresh_facts
 from tests.conftest import facts, report
 
-SAMPLE = Path("/work/shared/data/ibm-twitter-care/conversations.json")
+SAMPLE = Path(__file__).parents[1] / "data" / "ibm-twitter-care" / "conversations.json"
 START, END = "2018-01-01", "2020-05-01"  # the sample runs from May 2018 to April 2020
 
 
