@@ -28,9 +28,12 @@ tickets: T1 created by ann Mon 2 10:00, resolved by ann Tue 3 10:00; T2 created 
 from __future__ import annotations
 
 import datetime as dt
+import time
+from pathlib import Path
 from typing import Any
 
 from tests.builders import chat, iso
+from tests.serverkit import LiveServer, Seats, provision
 
 TEAMS = {"ann": "sales", "cara": "sales", "bob": "support"}
 PERIOD = "from=2026-11-02&to=2026-11-15"
@@ -107,3 +110,27 @@ def events() -> list[dict[str, Any]]:
         _ticket("created", "T3", "ann", 10, 12), _ticket("resolved", "T3", "bob", 12, 12),
     ]  # fmt: skip
     return out
+
+
+def serve(store: Path) -> tuple[LiveServer, Seats]:
+    """The real server over these events, with a manager (boss), ann's agent seat and a read
+    key; returns once every conversation can be read."""
+    seats = provision(
+        store,
+        {
+            "default": {
+                "users": {"boss": ("manager", None, None), "ann": ("agent", "ann", "sales")},
+                "keys": {"in": "ingest", "read": "read"},
+            }
+        },
+    )
+    server = LiveServer(store).start()
+    sent = events()
+    assert server.client(seats.keys["in"]).post("/api/v1/events", json=sent).status_code == 200
+    reader = server.client(seats.keys["read"])
+    body = {"metrics": ["conversations"], "from": "2026-11-02", "to": "2026-11-15"}
+    deadline = time.monotonic() + 15
+    while reader.post("/api/v1/query", json=body).json()["rows"][0]["conversations"] != 8:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    return server, seats

@@ -7,38 +7,18 @@ from __future__ import annotations
 import csv
 import io
 import math
-import time
 
 import pytest
 
 from chatlens.reports.agent_report import REPORT
-from tests.agent_report_events import PERIOD, events
-from tests.serverkit import LiveServer, provision
+from tests.agent_report_events import PERIOD, serve
 
 HOUR = 3600.0
 
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
-    store = tmp_path_factory.mktemp("agentreport") / "chatlens.duckdb"
-    seats = provision(
-        store,
-        {
-            "default": {
-                "users": {"boss": ("manager", None, None), "ann": ("agent", "ann", "sales")},
-                "keys": {"in": "ingest", "read": "read"},
-            }
-        },
-    )
-    server = LiveServer(store).start()
-    sent = events()
-    assert server.client(seats.keys["in"]).post("/api/v1/events", json=sent).status_code == 200
-    reader = server.client(seats.keys["read"])
-    body = {"metrics": ["conversations"], "from": "2026-11-02", "to": "2026-11-15"}
-    deadline = time.monotonic() + 15
-    while reader.post("/api/v1/query", json=body).json()["rows"][0]["conversations"] != 8:
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    server, seats = serve(tmp_path_factory.mktemp("agentreport") / "chatlens.duckdb")
     yield server, seats
     server.stop()
 
@@ -268,6 +248,10 @@ def test_pages_carry_every_figure_and_escape_names(live):
     page = get(live, f"/agents/ann?{PERIOD}&every=week", "boss").text
     for mid in REPORT:
         assert f'id="chart-{mid}"' in page, mid
+    for rank in ("first_response_time", "csat", "fcr_rate"):  # a duration, a score, a rate
+        teams = get(live, f"/teams?{PERIOD}&rank={rank}", "boss")
+        assert teams.status_code == 200 and 'class="ranked-by"' in teams.text, rank
+    assert get(live, f"/teams?{PERIOD}&rank=bogus", "boss").status_code == 400
     team = get(live, f"/teams/%3Cb%3Ex?{PERIOD}", "boss")
     assert team.status_code == 200
     assert "<b>x" not in team.text and "&lt;b&gt;x" in team.text

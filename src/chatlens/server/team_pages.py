@@ -111,6 +111,13 @@ def _ranking_json(rows: list[dict[str, Any]], key: str, rank: str) -> list[dict[
     return out
 
 
+def _ranking(rank: str) -> dict[str, Any]:
+    """What a ranking form and table show: the metric ranked by and the choices."""
+    metric = METRICS[rank]
+    return {"rank": rank, "rank_label": metric.label, "rank_unit": metric.unit,
+            "rankable": _columns(RANKABLE)}  # fmt: skip
+
+
 def _columns(ids: tuple[str, ...]) -> list[tuple[str, str, str]]:
     return [(m, METRICS[m].label, METRICS[m].unit) for m in ids]
 
@@ -124,8 +131,8 @@ def teams_page(request: Request, who: Viewer, ctx: Ctx) -> Response:
         request,
         ctx,
         "teams.html",
-        {"view": view, "who": who, "rows": rows, "rank": rank, "rank_label": METRICS[rank].label,
-         "columns": _columns(REPORT), "rankable": _columns(RANKABLE), "charts": charts,
+        {"view": view, "who": who, "rows": rows, **_ranking(rank),
+         "columns": _columns(REPORT), "charts": charts,
          "csv": view.url("/teams/report.csv", every=view.grain),
          "json": view.url("/teams/report.json", every=view.grain, rank=rank)},
     )  # fmt: skip
@@ -167,9 +174,9 @@ def team_page(team: str, request: Request, who: Viewer, ctx: Ctx) -> Response:
         request,
         ctx,
         "team.html",
-        {"view": view, "who": who, "team": team, "rank": rank, "rank_label": METRICS[rank].label,
+        {"view": view, "who": who, "team": team, **_ranking(rank),
          "cards": tile_cards(totals.rows[0], list(REPORT)), "agents": agents,
-         "rows": series.rows, "columns": _columns(REPORT), "rankable": _columns(RANKABLE),
+         "rows": series.rows, "columns": _columns(REPORT),
          "charts": charts,
          "csv": view.url(f"/teams/{team}/report.csv", every=view.grain),
          "json": view.url(f"/teams/{team}/report.json", every=view.grain, rank=rank)},

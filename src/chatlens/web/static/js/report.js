@@ -15,7 +15,11 @@ for (const node of document.querySelectorAll(".report-charts .chart")) {
   const single = lines.length === 1 && lines[0][0] === "";
   const chart = echarts.init(node, null, { renderer: "canvas" });
   const format = (v) => human(v, meta.unit);
+  const empty = lines.every(([, values]) => values.every((v) => v === null));
   chart.setOption({
+    // a chart with no value at all says so (utilization, say, is defined per agent only)
+    graphic: empty ? [{ type: "text", left: "center", top: "middle",
+      style: { text: meta.empty || "no data in this period", fill: "#6b7280", fontSize: 13 } }] : [],
     animation: false,
     tooltip: { trigger: "axis", valueFormatter: format },
     legend: single ? { show: false } : { top: 0, type: "scroll" },
