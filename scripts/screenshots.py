@@ -163,6 +163,8 @@ PAGES = {
     "volume": "/reports/volume",
     "agents": "/agents",
     "agent": "{agent}",
+    "teams": "/teams",
+    "team": "{team}",
     "faq": "/faq",
     "live": "/live",
     "goals": "/goals",
@@ -173,14 +175,18 @@ PAGES = {
     "transcript": "/conversations/{conversation}",
 }
 """Saved as NAME.png at 1280 px; those in PHONE also as NAME-phone.png at 375 px."""
-PHONE = ("overview", "agents", "dashboard", "transcript")
+PHONE = ("overview", "agents", "team", "dashboard", "transcript")
 
 
 def take(shooter: Shooter, conversation: str) -> None:
     agents = shooter.open("/agents")
     agent = agents.locator("table tbody tr a[href^='/agents/']").first.get_attribute("href")
     agents.close()
-    found = {"agent": agent, "board": shooter.dashboard(), "conversation": conversation}
+    teams = shooter.open("/teams")
+    team = teams.locator("table.ranking tbody tr a[href^='/teams/']").first.get_attribute("href")
+    teams.close()
+    found = {"agent": agent, "team": team, "board": shooter.dashboard(),
+             "conversation": conversation}  # fmt: skip
     for name, path in PAGES.items():
         shooter.shot(name, path.format(**found))
     for name in PHONE:

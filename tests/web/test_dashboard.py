@@ -162,9 +162,11 @@ def test_agents_are_ranked_and_open_their_conversations(live, browser):
     with page.expect_download() as download:
         page.get_by_role("link", name="Download CSV").click()
     lines = Path(download.value.path()).read_text(encoding="utf-8").splitlines()
-    assert lines[0].startswith("bucket,handled_conversations,first_response_time,")
+    header = lines[0].split(",")
+    assert header[:3] == ["bucket", "handled_conversations", "successful_chats"]
     monday = next(line for line in lines if line.startswith("2026-11-02"))
-    assert monday.split(",")[1:3] == ["1", "90.0"]
+    cells = dict(zip(header, monday.split(","), strict=True))
+    assert (cells["handled_conversations"], cells["first_response_time"]) == ("1", "90.0")
     page.emulate_media(media="print")  # a clean printout: no navigation, no controls
     assert not page.locator("form.controls").is_visible()
     page.emulate_media(media="screen")

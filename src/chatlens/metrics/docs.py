@@ -9,6 +9,7 @@ from chatlens.metrics.model import (
     DIMENSIONS,
     GRAINS,
     TICKET_DIMENSIONS,
+    TICKET_PEOPLE,
     Derived,
     Metric,
 )
@@ -63,7 +64,8 @@ def metrics_markdown() -> str:
         "same conversations. A metric with no inputs in a period is null (shown as -), never 0.",
         f"Grains: {', '.join(GRAINS)}. Dimensions of conversations ('all' below): "
         f"{', '.join(CONVERSATION_DIMENSIONS)}, attrs.<key>; of tickets: "
-        f"{', '.join(TICKET_DIMENSIONS)}.",
+        f"{', '.join(TICKET_DIMENSIONS + TICKET_PEOPLE)} (the agent and team named on the "
+        "ticket event counted).",
         "Durations are in seconds; `<id>_median` and `<id>_p90` are continuous percentiles.",
         "`chatlens metrics explain ID` prints the SQL a metric compiles to.",
     ]

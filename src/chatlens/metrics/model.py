@@ -46,6 +46,10 @@ CONVERSATION_DIMENSIONS: tuple[str, ...] = (
 """Dimensions of a conversation (what metrics over conversations split by by default)."""
 TICKET_DIMENSIONS: tuple[str, ...] = ("ticket_category", "ticket_urgency")
 """Dimensions of a help-desk ticket (its `category` and `urgency`), for ticket metrics."""
+TICKET_PEOPLE: tuple[str, ...] = ("agent_id", "team")
+"""Envelope dimensions ticket metrics also split by: the agent and team named on the ticket
+event counted (for a ticket's resolution time and backlog: on its first `ticket_resolved`,
+else its `ticket_created`)."""
 DIMENSIONS: tuple[str, ...] = CONVERSATION_DIMENSIONS + TICKET_DIMENSIONS
 """Report dimensions (plus `attrs.<key>` for any attribute key)."""
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import ibis
 import ibis.expr.types as ir
 
-from chatlens.metrics.model import TICKET_DIMENSIONS
+from chatlens.metrics.model import TICKET_DIMENSIONS, TICKET_PEOPLE
 from chatlens.metrics.periods import Period
 from chatlens.metrics.sources_base import (
     ALIGNED_UNITS,
@@ -113,29 +113,32 @@ def visitors(ctx: Context) -> ir.Table | None:
 
 
 def tickets(ctx: Context) -> ir.Table:
-    """One row per ticket: when it was first created and first resolved, and its category
-    and urgency (the value on `ticket_created` wins, `ticket_resolved` fills in)."""
+    """One row per ticket: when it was first created and first resolved, its category and
+    urgency (the value on `ticket_created` wins, `ticket_resolved` fills in), and its agent
+    and team (who resolved it: the first `ticket_resolved` naming one wins, `ticket_created`
+    fills in)."""
     e = ctx.table("events")
     e = e.filter(e.type.isin(["ticket_created", "ticket_resolved"]))
     created, resolved = e.type == "ticket_created", e.type == "ticket_resolved"
 
-    def first(column: str) -> ir.Value:
+    def first(column: str, *kinds: ir.BooleanValue) -> ir.Value:
         return ibis.coalesce(
-            e[column].argmin(e.ts, where=created & e[column].notnull()),
-            e[column].argmin(e.ts, where=resolved & e[column].notnull()),
+            *(e[column].argmin(e.ts, where=k & e[column].notnull()) for k in kinds)
         )
 
     return e.group_by("ticket_id").aggregate(
         created_at=e.ts.min(where=created),
         resolved_at=e.ts.min(where=resolved),
-        ticket_category=first("category"),
-        ticket_urgency=first("urgency"),
+        ticket_category=first("category", created, resolved),
+        ticket_urgency=first("urgency", created, resolved),
+        **{name: first(name, resolved, created) for name in TICKET_PEOPLE},
     )
 
 
 def _ticket_keys(ctx: Context, t: ir.Table, local: ir.Value | None) -> ir.Table | None:
     """Filtered by the query's ticket filters, with the bucket and ticket dimensions."""
-    if any(d not in TICKET_DIMENSIONS for d in (*ctx.dimensions, *ctx.filters)):
+    allowed = TICKET_DIMENSIONS + TICKET_PEOPLE
+    if any(d not in allowed for d in (*ctx.dimensions, *ctx.filters)):
         return None
     for name, values in ctx.filters.items():
         t = t.filter(t[name].isin(list(values)))
@@ -145,14 +148,14 @@ def _ticket_keys(ctx: Context, t: ir.Table, local: ir.Value | None) -> ir.Table 
 
 def ticket_events(event_type: str) -> Callable[[Context], ir.Table | None]:
     """`ticket_created` or `ticket_resolved` events in the period, with their ticket's
-    category and urgency."""
+    category and urgency, and the agent and team the event itself names."""
 
     def build(ctx: Context) -> ir.Table | None:
         e = ctx.table("events")
         e = e.filter(e.type == event_type, *utc_bounds(ctx, e.ts))
         e = e.mutate(local_ts=local_time(ctx.period.timezone, e.ts))
-        e = e.filter(in_period(ctx, e.local_ts)).select("ticket_id", "local_ts")
-        j = e.join(tickets(ctx), "ticket_id")
+        e = e.filter(in_period(ctx, e.local_ts)).select("ticket_id", "local_ts", *TICKET_PEOPLE)
+        j = e.join(tickets(ctx).drop(*TICKET_PEOPLE), "ticket_id")
         return _ticket_keys(ctx, j, j.local_ts)
 
     return build

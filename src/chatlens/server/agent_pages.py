@@ -3,26 +3,26 @@ section 6): figures, series, CSV, printable."""
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from chatlens.metrics import METRICS, Query
+from chatlens.metrics import METRICS, Query, Result
+from chatlens.reports.agent_report import REPORT, csv_text, metric_meta, series_chart
 from chatlens.server.access import scope_query
 from chatlens.server.auth import Principal
 from chatlens.server.context import Server
 from chatlens.server.errors import ApiError
 from chatlens.server.page_kit import (
     Ctx,
+    View,
     Viewer,
-    bucket_label,
     filter_choices,
     read_view,
     render,
+    run_queries,
     tile_cards,
 )
 from chatlens.server.reads import open_workspace
@@ -73,74 +73,75 @@ def agents(request: Request, who: Viewer, ctx: Ctx) -> Response:
     )  # fmt: skip
 
 
-AGENT_REPORT = (
-    "handled_conversations",
-    "first_response_time",
-    "first_response_time_median",
-    "response_time",
-    "handle_time",
-    "missed_chats",
-    "transfer_rate",
-    "fcr_rate",
-    "csat",
-    "online_hours",
-    "chats_per_online_hour",
-    "utilization",
-)
-
-
 def _agent_report(request: Request, who: Principal, ctx: Server, agent_id: str) -> Any:
+    """The view, the period's totals and the series by the chosen grain of one agent."""
     workspace = open_workspace(ctx, who)
     with workspace.engine() as engine:
         view = read_view(request, engine.settings.timezone, who.workspace)
         view.options = filter_choices(engine, who)
-        filters = {**view.filters, "agent_id": (agent_id,)}
-        totals = engine.run(
-            scope_query(
-                who,
-                Query(AGENT_REPORT, view.start, view.end, filters=filters, compare=view.compare),
-            )
-        )
-        series = engine.run(scope_query(who, Query(AGENT_REPORT, view.start, view.end,
-                                                   view.grain, filters=filters)))  # fmt: skip
+    filters = {**view.filters, "agent_id": (agent_id,)}
+    totals, series = run_queries(
+        workspace,
+        [
+            scope_query(who, Query(REPORT, view.start, view.end, filters=filters,
+                                   compare=view.compare)),
+            scope_query(who, Query(REPORT, view.start, view.end, view.grain, filters=filters)),
+        ],
+    )  # fmt: skip
     return view, totals, series
+
+
+def report_json(view: View, totals: Result, series: Result, **extra: Any) -> dict[str, Any]:
+    """A report as JSON: its period, the metrics (label, unit), the totals and the series."""
+    return {
+        "from": view.start,
+        "to": view.end,
+        "grain": view.grain,
+        "metrics": metric_meta(),
+        "totals": {m: totals.rows[0].get(m) for m in REPORT},
+        "series": [{"bucket": r["bucket"], **{m: r.get(m) for m in REPORT}} for r in series.rows],
+        **extra,
+    }
+
+
+def csv_response(text: str, name: str) -> Response:
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+    return Response(
+        text,
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{safe}"'},
+    )
 
 
 @router.get("/agents/{agent_id}")
 def agent_page(agent_id: str, request: Request, who: Viewer, ctx: Ctx) -> Response:
     view, totals, series = _agent_report(request, who, ctx, agent_id)
-    ids = list(AGENT_REPORT)
     charts = {
-        "series": {
-            "buckets": [bucket_label(r["bucket"], view.grain) for r in series.rows],
-            "lines": {m: [r[m] for r in series.rows] for m in ("handled_conversations",)},
-            "labels": {"handled_conversations": METRICS["handled_conversations"].label},
-        },
+        **series_chart(series.rows, view.grain),
+        "metrics": metric_meta(),
         "drill": view.url("/conversations") + "&" + urlencode({"filter": f"agent_id={agent_id}"}),
         "grain": view.grain,
     }
-    columns = [(m, METRICS[m].label, METRICS[m].unit) for m in ids]
+    columns = [(m, METRICS[m].label, METRICS[m].unit) for m in REPORT]
     return render(
         request,
         ctx,
         "agent.html",
-        {"view": view, "who": who, "agent": agent_id, "cards": tile_cards(totals.rows[0], ids),
+        {"view": view, "who": who, "agent": agent_id,
+         "cards": tile_cards(totals.rows[0], list(REPORT)),
          "rows": series.rows, "columns": columns, "charts": charts,
-         "csv": view.url(f"/agents/{agent_id}/report.csv", every=view.grain)},
+         "csv": view.url(f"/agents/{agent_id}/report.csv", every=view.grain),
+         "json": view.url(f"/agents/{agent_id}/report.json", every=view.grain)},
     )  # fmt: skip
+
+
+@router.get("/agents/{agent_id}/report.json")
+def agent_json(agent_id: str, request: Request, who: Viewer, ctx: Ctx) -> dict[str, Any]:
+    view, totals, series = _agent_report(request, who, ctx, agent_id)
+    return report_json(view, totals, series, agent_id=agent_id)
 
 
 @router.get("/agents/{agent_id}/report.csv")
 def agent_csv(agent_id: str, request: Request, who: Viewer, ctx: Ctx) -> Response:
-    _, _, series = _agent_report(request, who, ctx, agent_id)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["bucket", *AGENT_REPORT])
-    for row in series.rows:
-        writer.writerow([row["bucket"], *("" if row[m] is None else row[m] for m in AGENT_REPORT)])
-    name = f"agent-{agent_id}-{series.meta['from'][:10]}.csv".replace("/", "_")
-    return Response(
-        buffer.getvalue(),
-        media_type="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    view, _, series = _agent_report(request, who, ctx, agent_id)
+    return csv_response(csv_text(series.rows, ("bucket",)), f"agent-{agent_id}-{view.start}.csv")

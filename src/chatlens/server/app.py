@@ -28,6 +28,7 @@ from chatlens.server import (
     reads,
     sessions,
     settings_page,
+    team_pages,
     topics,
 )
 from chatlens.server.auth import SESSION_COOKIE
@@ -82,6 +83,7 @@ def create_app(
         sessions,
         pages,
         agent_pages,
+        team_pages,
         settings_page,
         goals_page,
         dashboards,

@@ -12,6 +12,7 @@ from chatlens.metrics import measures as m
 from chatlens.metrics.model import (
     CONVERSATION_DIMENSIONS,
     TICKET_DIMENSIONS,
+    TICKET_PEOPLE,
     Derived,
     Measure,
     Metric,
@@ -27,7 +28,7 @@ I = "5. Business impact"  # noqa: E741
 ENVELOPE = frozenset({"channel", "bot_id", "agent_id", "team"})
 NO_SPLIT: frozenset[str] = frozenset()
 ALL_SPLITS = frozenset(CONVERSATION_DIMENSIONS)
-TICKET_SPLITS = frozenset(TICKET_DIMENSIONS)
+TICKET_SPLITS = frozenset(TICKET_DIMENSIONS + TICKET_PEOPLE)
 NO_TIME_SPLIT = ALL_SPLITS - {"hour_of_day", "weekday"}
 
 
