@@ -13,9 +13,8 @@ from sqlalchemy import select
 from chatlens.app import service
 from chatlens.app.models import SCOPES, Seat
 from chatlens.app.models import Workspace as WorkspaceRow
-from chatlens.server.auth import Admin, Reader
+from chatlens.server.auth import Admin, Manager
 from chatlens.server.context import Server, server
-from chatlens.server.errors import ApiError
 from chatlens.server.reads import json_response, open_workspace
 from chatlens.store.settings import Settings
 
@@ -24,9 +23,7 @@ Ctx = Annotated[Server, Depends(server)]
 
 
 @router.get("/settings", summary="The workspace's settings and what each means")
-def get_settings(who: Reader, ctx: Ctx) -> Any:
-    if who.role not in ("admin", "manager"):
-        raise ApiError(403, "only admins and managers can read the workspace settings")
+def get_settings(who: Manager, ctx: Ctx) -> Any:
     with open_workspace(ctx, who).engine() as engine:
         current = engine.settings
     return json_response(

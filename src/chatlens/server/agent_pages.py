@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -106,7 +106,25 @@ def _agent_report(request: Request, who: Principal, ctx: Server, agent_id: str) 
     return view, totals, series
 
 
-@router.get("/agents/{agent_id}")
+# registered before the report page: an agent id may contain '/' (the `path` converter), and
+# "/agents/a/b/report.csv" is the CSV of agent "a/b", not the page of "a/b/report.csv"
+@router.get("/agents/{agent_id:path}/report.csv")
+def agent_csv(agent_id: str, request: Request, who: Viewer, ctx: Ctx) -> Response:
+    _, _, series = _agent_report(request, who, ctx, agent_id)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["bucket", *AGENT_REPORT])
+    for row in series.rows:
+        writer.writerow([row["bucket"], *("" if row[m] is None else row[m] for m in AGENT_REPORT)])
+    name = f"agent-{agent_id}-{series.meta['from'][:10]}.csv".replace("/", "_")
+    return Response(
+        buffer.getvalue(),
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@router.get("/agents/{agent_id:path}")
 def agent_page(agent_id: str, request: Request, who: Viewer, ctx: Ctx) -> Response:
     view, totals, series = _agent_report(request, who, ctx, agent_id)
     ids = list(AGENT_REPORT)
@@ -126,21 +144,5 @@ def agent_page(agent_id: str, request: Request, who: Viewer, ctx: Ctx) -> Respon
         "agent.html",
         {"view": view, "who": who, "agent": agent_id, "cards": tile_cards(totals.rows[0], ids),
          "rows": series.rows, "columns": columns, "charts": charts,
-         "csv": view.url(f"/agents/{agent_id}/report.csv", every=view.grain)},
+         "csv": view.url(f"/agents/{quote(agent_id, safe='')}/report.csv", every=view.grain)},
     )  # fmt: skip
-
-
-@router.get("/agents/{agent_id}/report.csv")
-def agent_csv(agent_id: str, request: Request, who: Viewer, ctx: Ctx) -> Response:
-    _, _, series = _agent_report(request, who, ctx, agent_id)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["bucket", *AGENT_REPORT])
-    for row in series.rows:
-        writer.writerow([row["bucket"], *("" if row[m] is None else row[m] for m in AGENT_REPORT)])
-    name = f"agent-{agent_id}-{series.meta['from'][:10]}.csv".replace("/", "_")
-    return Response(
-        buffer.getvalue(),
-        media_type="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )

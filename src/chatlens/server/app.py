@@ -15,6 +15,7 @@ from chatlens import __version__
 from chatlens.app import service
 from chatlens.app.db import app_db_url, open_app_db
 from chatlens.server import (
+    access,
     admin,
     agent_pages,
     dashboards,
@@ -101,4 +102,5 @@ def create_app(
             return RedirectResponse("/login", status_code=303)
         return RedirectResponse("/overview", status_code=303)
 
+    access.check_routes(app)
     return app
