@@ -68,6 +68,9 @@ PUBLIC = frozenset(
         "POST /api/v1/auth/login",
         "POST /api/v1/auth/logout",
         "GET /api/v1/health",
+        "POST /api/v1/invitations/accept",
+        "GET /invitations/{token}",
+        "POST /invitations/{token}",
         "GET /openapi.json",
         "GET /docs",
         "GET /docs/oauth2-redirect",
@@ -76,7 +79,8 @@ PUBLIC = frozenset(
     }
 )
 """Routes open without credentials: signing in and out, liveness, the API's documentation,
-the dashboard's static files (a key of `route_needs`)."""
+accepting an invitation (its token is the credential), the dashboard's
+static files (a key of `route_needs`)."""
 
 
 def _need(dependant: Dependant) -> str | None:

@@ -83,7 +83,6 @@ def revoke_key(key_id: int, who: Admin, ctx: Ctx) -> Any:
 
 class SeatIn(BaseModel):
     email: str
-    password: str = Field(description="Used when the user is new.")
     role: str
     agent_id: str | None = None
     team: str | None = None
@@ -98,19 +97,36 @@ def _seat(seat: Seat) -> dict[str, Any]:
     }
 
 
-@router.get("/users", summary="The workspace's seats")
+def offer_out(offer: service.Offer) -> dict[str, Any]:
+    """The answer to an admin's seat request (the invitation link is shown only here)."""
+    body: dict[str, Any] = {"status": offer.status, "email": offer.email, "role": offer.role,
+            "agent_id": offer.agent_id, "team": offer.team}  # fmt: skip
+    if offer.token is not None:
+        body["accept_url"] = f"/invitations/{offer.token}"
+        body["expires_at"] = offer.expires_at
+    return body
+
+
+@router.get("/users", summary="The workspace's seats and open invitations")
 def list_users(who: Admin, ctx: Ctx) -> Any:
     with ctx.sessions() as db:
         seats = db.scalars(
             select(Seat).join(WorkspaceRow).where(WorkspaceRow.name == who.workspace)
         )
-        return json_response({"users": [_seat(s) for s in seats]})
+        invited = [
+            {"email": i.email, "role": i.role, "agent_id": i.agent_id, "team": i.team,
+             "expires_at": i.expires_at}
+            for i in service.pending_invitations(db, who.workspace)
+        ]  # fmt: skip
+        return json_response({"users": [_seat(s) for s in seats], "invitations": invited})
 
 
-@router.post("/users", status_code=201, summary="Give a user a seat (creating the user)")
+@router.post(
+    "/users",
+    status_code=201,
+    summary="Give a seat: a member's changes; anyone else is invited (accept_url, shown once)",
+)
 def create_user(body: SeatIn, who: Admin, ctx: Ctx) -> Any:
     with ctx.sessions() as db:
-        seat = service.create_user(
-            db, body.email, body.password, who.workspace, body.role, body.agent_id, body.team
-        )
-        return json_response(_seat(seat), 201)
+        offer = service.invite(db, who.workspace, body.email, body.role, body.agent_id, body.team)
+        return json_response(offer_out(offer), 201)

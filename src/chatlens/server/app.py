@@ -23,6 +23,7 @@ from chatlens.server import (
     faq_page,
     goals_page,
     ingest,
+    invitations,
     live,
     page_kit,
     pages,
@@ -88,6 +89,7 @@ def create_app(
         dashboards,
         topics,
         faq_page,
+        invitations,
     ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent.parent / "web" / "static"))

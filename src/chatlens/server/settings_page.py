@@ -36,6 +36,11 @@ def _page(request: Request, who: Principal, ctx: Any, **extra: Any) -> Response:
             db.scalars(select(Seat).join(WorkspaceRow).where(WorkspaceRow.name == who.workspace))
         )
         people = [(s.user.email, s.role, s.agent_id or "", s.team or "") for s in seats]
+        if who.role == "admin":
+            people += [
+                (f"{i.email} (invited)", i.role, i.agent_id or "", i.team or "")
+                for i in service.pending_invitations(db, who.workspace)
+            ]
     status = 400 if extra.get("error") else 200
     response = render(
         request,
@@ -112,19 +117,21 @@ def revoke_key(key_id: int, who: PageAdmin, ctx: Ctx) -> Response:
 @router.post("/settings/users")
 async def create_user(request: Request, who: PageAdmin, ctx: Ctx) -> Response:
     form = await request.form()
-    names = ("email", "password", "role", "agent_id", "team")
+    names = ("email", "role", "agent_id", "team")
     field = {k: str(form.get(k, "")).strip() for k in names}
     try:
         with ctx.sessions() as db:
-            service.create_user(
+            offer = service.invite(
                 db,
-                field["email"],
-                field["password"],
                 who.workspace,
+                field["email"],
                 field["role"],
                 field["agent_id"] or None,
                 field["team"] or None,
             )
     except ChatlensError as exc:
         return _page(request, who, ctx, error=str(exc))
-    return RedirectResponse("/settings?saved=users", status_code=303)
+    if offer.token is None:
+        return RedirectResponse("/settings?saved=users", status_code=303)
+    link = str(request.base_url).rstrip("/") + f"/invitations/{offer.token}"
+    return _page(request, who, ctx, invitation=link, invited=offer.email)
