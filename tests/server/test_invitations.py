@@ -143,3 +143,21 @@ def test_a_member_seat_changes_at_once(live):
     with factory() as db:
         seat = db.scalar(select(Seat).join(User).where(User.email == ann))
         assert seat.team == "support"
+
+
+def test_the_settings_form_invites_and_shows_the_link_once(live):
+    server, seats, _ = live
+    root = server.login(seats.emails["root"])
+    email = "<i>eve</i>@acme.example.com"  # a valid address, shown as text
+    form = {"email": email, "role": "agent", "agent_id": "eve"}
+    page = root.post("/settings/users", data=form)
+    assert page.status_code == 200
+    assert "&lt;i&gt;eve&lt;/i&gt;@acme.example.com is invited" in page.text
+    assert "<i>eve</i>" not in page.text
+    link = page.text.split('<code id="invitation">')[1].split("</code>")[0]
+    assert link.startswith(server.url + "/invitations/")
+    again = root.get("/settings")
+    assert link not in again.text  # shown once
+    assert "&lt;i&gt;eve&lt;/i&gt;@acme.example.com (invited)" in again.text
+    invitation = server.client().get(link.removeprefix(server.url))
+    assert "for <strong>&lt;i&gt;eve&lt;/i&gt;@acme.example.com</strong>" in invitation.text
