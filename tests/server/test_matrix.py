@@ -355,3 +355,4 @@ def test_ids_with_a_slash_open(live):
     page = boss.get("/agents/eu/carl", params=PERIOD)
     assert page.status_code == 200
     assert "/agents/eu%2Fcarl/report.csv" in page.text
+    assert boss.get("/agents/").status_code == 404

@@ -90,6 +90,8 @@ AGENT_REPORT = (
 
 
 def _agent_report(request: Request, who: Principal, ctx: Server, agent_id: str) -> Any:
+    if not agent_id:  # "/agents/": the `path` converter matches an empty id
+        raise ApiError(404, "no agent id in the address: /agents lists the agents")
     workspace = open_workspace(ctx, who)
     with workspace.engine() as engine:
         view = read_view(request, engine.settings.timezone, who.workspace)
