@@ -198,11 +198,15 @@ def test_admins_manage_keys_and_seats_over_the_api(live):
     assert root.delete(f"/api/v1/keys/{made.json()['id']}").status_code == 200
     assert server.client(key).get("/api/v1/metrics").status_code == 401
     seat = root.post(
-        "/api/v1/users",
-        json={"email": "cy@acme.example.com", "password": "long enough pw", "role": "agent",
-              "agent_id": "cy"},
-    )  # fmt: skip
+        "/api/v1/users", json={"email": "cy@acme.example.com", "role": "agent", "agent_id": "cy"}
+    )
     assert seat.status_code == 201
+    assert seat.json()["status"] == "invited"
+    token = seat.json()["accept_url"].removeprefix("/invitations/")
+    accepted = server.client().post(
+        "/api/v1/invitations/accept", json={"token": token, "password": "long enough pw"}
+    )
+    assert accepted.json() == {"workspace": "acme", "role": "agent", "email": "cy@acme.example.com"}
     assert (
         server.login("cy@acme.example.com", "long enough pw").get("/api/v1/me").json()["agent_id"]
         == "cy"

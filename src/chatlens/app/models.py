@@ -112,3 +112,22 @@ class Dashboard(Base):
     widgets: Mapped[str] = mapped_column(Text, default="[]")
     updated_at: Mapped[dt.datetime] = mapped_column(default=now, onupdate=now)
     owner: Mapped[User] = relationship(lazy="joined")
+
+
+class Invitation(Base):
+    """A seat offered by a workspace admin, taken only when its invitee accepts: with the
+    password of their account, or by choosing one when the email has no account yet. The
+    link carries the token; the table only its hash."""
+
+    __tablename__ = "invitations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    email: Mapped[str] = mapped_column(String(320))
+    role: Mapped[str] = mapped_column(String(16))
+    agent_id: Mapped[str | None] = mapped_column(String(256), default=None)
+    team: Mapped[str | None] = mapped_column(String(256), default=None)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=now)
+    expires_at: Mapped[dt.datetime] = mapped_column()
+    accepted_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    workspace: Mapped[Workspace] = relationship(lazy="joined")

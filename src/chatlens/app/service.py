@@ -18,6 +18,7 @@ from chatlens.app.models import (
     ROLES,
     SCOPES,
     ApiKey,
+    Invitation,
     Meta,
     Seat,
     Session,
@@ -31,6 +32,7 @@ DEFAULT_WORKSPACE = "default"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 SESSION_DAYS = 14
+INVITATION_DAYS = 7
 
 
 def _check_choice(value: str, choices: tuple[str, ...], what: str) -> None:
@@ -96,26 +98,129 @@ def create_user(
     agent_id: str | None = None,
     team: str | None = None,
 ) -> Seat:
-    """A seat for `email` in `workspace` (the user is created on first use)."""
+    """A seat for `email` in `workspace` (the user is created on first use). The instance
+    operator's command (`chatlens users create`): it seats an existing user of any
+    workspace; a workspace admin invites instead (`invite`)."""
+    email = _check_seat(email, role, agent_id)
+    ws = get_workspace(db, workspace)
+    user = db.scalar(select(User).where(User.email == email))
+    if user is None:
+        user = _new_user(db, email, password)
+    seat = _seat(db, user, ws, role, agent_id, team)
+    db.commit()
+    return seat
+
+
+def _check_seat(email: str, role: str, agent_id: str | None) -> str:
+    """The email as stored (trimmed, lower-case), once email and role are valid."""
     email = email.strip().lower()
     if not _EMAIL.match(email):
         raise InputError(f"{email!r} is not an email address")
     _check_choice(role, ROLES, "role")
     if role == "agent" and not agent_id:
         raise InputError("an agent seat needs --agent-id: the agent_id its events carry")
-    ws = get_workspace(db, workspace)
-    user = db.scalar(select(User).where(User.email == email))
-    if user is None:
-        if len(password) < credentials.MIN_PASSWORD:
-            raise InputError(f"the password needs at least {credentials.MIN_PASSWORD} characters")
-        user = User(email=email, password_hash=credentials.hash_password(password))
-        db.add(user)
-        db.flush()
+    return email
+
+
+def _new_user(db: DbSession, email: str, password: str) -> User:
+    if len(password) < credentials.MIN_PASSWORD:
+        raise InputError(f"the password needs at least {credentials.MIN_PASSWORD} characters")
+    user = User(email=email, password_hash=credentials.hash_password(password))
+    db.add(user)
+    db.flush()
+    return user
+
+
+def _seat(
+    db: DbSession, user: User, ws: Workspace, role: str, agent_id: str | None, team: str | None
+) -> Seat:
     seat = db.scalar(select(Seat).where(Seat.user_id == user.id, Seat.workspace_id == ws.id))
     if seat is None:
         seat = Seat(user_id=user.id, workspace_id=ws.id, role=role)
         db.add(seat)
     seat.role, seat.agent_id, seat.team = role, agent_id, team
+    return seat
+
+
+@dataclass
+class Offer:
+    """What a workspace admin's seat request did: `seated` changed the seat of a member of
+    the workspace; `invited` made an invitation whose link (`token`, shown once) the admin
+    passes on. The two answers for an email without a seat here are the same whether or not
+    it has an account elsewhere: the workspace learns nothing about other workspaces."""
+
+    status: str
+    email: str
+    role: str
+    agent_id: str | None
+    team: str | None
+    token: str | None = None
+    expires_at: dt.datetime | None = None
+
+
+def invite(
+    db: DbSession,
+    workspace: str,
+    email: str,
+    role: str,
+    agent_id: str | None = None,
+    team: str | None = None,
+) -> Offer:
+    """A workspace admin gives a seat: a member's seat changes at once; anyone else (a new
+    email or a user of another workspace) is invited and takes the seat by accepting."""
+    email = _check_seat(email, role, agent_id)
+    ws = get_workspace(db, workspace)
+    member = db.scalar(
+        select(Seat).join(User).where(User.email == email, Seat.workspace_id == ws.id)
+    )
+    if member is not None:
+        member.role, member.agent_id, member.team = role, agent_id, team
+        db.commit()
+        return Offer("seated", email, role, agent_id, team)
+    token = credentials.new_token()
+    expires = now() + dt.timedelta(days=INVITATION_DAYS)
+    db.add(
+        Invitation(workspace_id=ws.id, email=email, role=role, agent_id=agent_id, team=team,
+                   token_hash=credentials.token_hash(token), expires_at=expires)
+    )  # fmt: skip
+    db.commit()
+    return Offer("invited", email, role, agent_id, team, token, expires)
+
+
+def find_invitation(db: DbSession, token: str) -> Invitation | None:
+    """The open invitation a link's token names (None when unknown, used or expired)."""
+    found = db.scalar(
+        select(Invitation).where(Invitation.token_hash == credentials.token_hash(token))
+    )
+    if found is None or found.accepted_at is not None or found.expires_at <= now():
+        return None
+    return found
+
+
+def pending_invitations(db: DbSession, workspace: str) -> list[Invitation]:
+    ws = get_workspace(db, workspace)
+    found = select(Invitation).where(
+        Invitation.workspace_id == ws.id,
+        Invitation.accepted_at.is_(None),
+        Invitation.expires_at > now(),
+    )
+    return list(db.scalars(found.order_by(Invitation.email)))
+
+
+def accept_invitation(db: DbSession, token: str, password: str) -> Seat | None:
+    """The invitee's consent: the seat, taken with the password of their account (an email
+    with no account yet gets one with this password). None when the password is wrong."""
+    invitation = find_invitation(db, token)
+    if invitation is None:
+        raise InputError("this invitation is unknown, used or expired: ask for a new one")
+    user = db.scalar(select(User).where(User.email == invitation.email))
+    if user is None:
+        user = _new_user(db, invitation.email, password)
+    elif not credentials.verify_password(user.password_hash, password):
+        return None
+    seat = _seat(db, user, invitation.workspace, invitation.role, invitation.agent_id,
+                 invitation.team)  # fmt: skip
+    invitation.accepted_at = now()
     db.commit()
     return seat
 

@@ -13,9 +13,8 @@ from sqlalchemy import select
 from chatlens.app import service
 from chatlens.app.models import SCOPES, Seat
 from chatlens.app.models import Workspace as WorkspaceRow
-from chatlens.server.auth import Admin, Reader
+from chatlens.server.auth import Admin, Manager
 from chatlens.server.context import Server, server
-from chatlens.server.errors import ApiError
 from chatlens.server.reads import json_response, open_workspace
 from chatlens.store.settings import Settings
 
@@ -24,9 +23,7 @@ Ctx = Annotated[Server, Depends(server)]
 
 
 @router.get("/settings", summary="The workspace's settings and what each means")
-def get_settings(who: Reader, ctx: Ctx) -> Any:
-    if who.role not in ("admin", "manager"):
-        raise ApiError(403, "only admins and managers can read the workspace settings")
+def get_settings(who: Manager, ctx: Ctx) -> Any:
     with open_workspace(ctx, who).engine() as engine:
         current = engine.settings
     return json_response(
@@ -86,7 +83,6 @@ def revoke_key(key_id: int, who: Admin, ctx: Ctx) -> Any:
 
 class SeatIn(BaseModel):
     email: str
-    password: str = Field(description="Used when the user is new.")
     role: str
     agent_id: str | None = None
     team: str | None = None
@@ -101,19 +97,36 @@ def _seat(seat: Seat) -> dict[str, Any]:
     }
 
 
-@router.get("/users", summary="The workspace's seats")
+def offer_out(offer: service.Offer) -> dict[str, Any]:
+    """The answer to an admin's seat request (the invitation link is shown only here)."""
+    body: dict[str, Any] = {"status": offer.status, "email": offer.email, "role": offer.role,
+            "agent_id": offer.agent_id, "team": offer.team}  # fmt: skip
+    if offer.token is not None:
+        body["accept_url"] = f"/invitations/{offer.token}"
+        body["expires_at"] = offer.expires_at
+    return body
+
+
+@router.get("/users", summary="The workspace's seats and open invitations")
 def list_users(who: Admin, ctx: Ctx) -> Any:
     with ctx.sessions() as db:
         seats = db.scalars(
             select(Seat).join(WorkspaceRow).where(WorkspaceRow.name == who.workspace)
         )
-        return json_response({"users": [_seat(s) for s in seats]})
+        invited = [
+            {"email": i.email, "role": i.role, "agent_id": i.agent_id, "team": i.team,
+             "expires_at": i.expires_at}
+            for i in service.pending_invitations(db, who.workspace)
+        ]  # fmt: skip
+        return json_response({"users": [_seat(s) for s in seats], "invitations": invited})
 
 
-@router.post("/users", status_code=201, summary="Give a user a seat (creating the user)")
+@router.post(
+    "/users",
+    status_code=201,
+    summary="Give a seat: a member's changes; anyone else is invited (accept_url, shown once)",
+)
 def create_user(body: SeatIn, who: Admin, ctx: Ctx) -> Any:
     with ctx.sessions() as db:
-        seat = service.create_user(
-            db, body.email, body.password, who.workspace, body.role, body.agent_id, body.team
-        )
-        return json_response(_seat(seat), 201)
+        offer = service.invite(db, who.workspace, body.email, body.role, body.agent_id, body.team)
+        return json_response(offer_out(offer), 201)

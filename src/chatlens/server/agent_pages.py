@@ -4,7 +4,7 @@ section 6): figures, series, CSV, printable."""
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -75,6 +75,8 @@ def agents(request: Request, who: Viewer, ctx: Ctx) -> Response:
 
 def _agent_report(request: Request, who: Principal, ctx: Server, agent_id: str) -> Any:
     """The view, the period's totals and the series by the chosen grain of one agent."""
+    if not agent_id:  # "/agents/": the `path` converter matches an empty id
+        raise ApiError(404, "no agent id in the address: /agents lists the agents")
     workspace = open_workspace(ctx, who)
     with workspace.engine() as engine:
         view = read_view(request, engine.settings.timezone, who.workspace)
@@ -113,7 +115,21 @@ def csv_response(text: str, name: str) -> Response:
     )
 
 
-@router.get("/agents/{agent_id}")
+# registered before the report page: an agent id may contain '/' (the `path` converter), and
+# "/agents/a/b/report.csv" is the CSV of agent "a/b", not the page of "a/b/report.csv"
+@router.get("/agents/{agent_id:path}/report.json")
+def agent_json(agent_id: str, request: Request, who: Viewer, ctx: Ctx) -> dict[str, Any]:
+    view, totals, series = _agent_report(request, who, ctx, agent_id)
+    return report_json(view, totals, series, agent_id=agent_id)
+
+
+@router.get("/agents/{agent_id:path}/report.csv")
+def agent_csv(agent_id: str, request: Request, who: Viewer, ctx: Ctx) -> Response:
+    view, _, series = _agent_report(request, who, ctx, agent_id)
+    return csv_response(csv_text(series.rows, ("bucket",)), f"agent-{agent_id}-{view.start}.csv")
+
+
+@router.get("/agents/{agent_id:path}")
 def agent_page(agent_id: str, request: Request, who: Viewer, ctx: Ctx) -> Response:
     view, totals, series = _agent_report(request, who, ctx, agent_id)
     charts = {
@@ -130,18 +146,6 @@ def agent_page(agent_id: str, request: Request, who: Viewer, ctx: Ctx) -> Respon
         {"view": view, "who": who, "agent": agent_id,
          "cards": tile_cards(totals.rows[0], list(REPORT)),
          "rows": series.rows, "columns": columns, "charts": charts,
-         "csv": view.url(f"/agents/{agent_id}/report.csv", every=view.grain),
-         "json": view.url(f"/agents/{agent_id}/report.json", every=view.grain)},
+         "csv": view.url(f"/agents/{quote(agent_id, safe='')}/report.csv", every=view.grain),
+         "json": view.url(f"/agents/{quote(agent_id, safe='')}/report.json", every=view.grain)},
     )  # fmt: skip
-
-
-@router.get("/agents/{agent_id}/report.json")
-def agent_json(agent_id: str, request: Request, who: Viewer, ctx: Ctx) -> dict[str, Any]:
-    view, totals, series = _agent_report(request, who, ctx, agent_id)
-    return report_json(view, totals, series, agent_id=agent_id)
-
-
-@router.get("/agents/{agent_id}/report.csv")
-def agent_csv(agent_id: str, request: Request, who: Viewer, ctx: Ctx) -> Response:
-    view, _, series = _agent_report(request, who, ctx, agent_id)
-    return csv_response(csv_text(series.rows, ("bucket",)), f"agent-{agent_id}-{view.start}.csv")

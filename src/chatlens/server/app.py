@@ -15,6 +15,7 @@ from chatlens import __version__
 from chatlens.app import service
 from chatlens.app.db import app_db_url, open_app_db
 from chatlens.server import (
+    access,
     admin,
     agent_pages,
     dashboards,
@@ -22,6 +23,7 @@ from chatlens.server import (
     faq_page,
     goals_page,
     ingest,
+    invitations,
     live,
     page_kit,
     pages,
@@ -89,6 +91,7 @@ def create_app(
         dashboards,
         topics,
         faq_page,
+        invitations,
     ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent.parent / "web" / "static"))
@@ -103,4 +106,5 @@ def create_app(
             return RedirectResponse("/login", status_code=303)
         return RedirectResponse("/overview", status_code=303)
 
+    access.check_routes(app)
     return app

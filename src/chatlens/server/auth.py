@@ -3,6 +3,7 @@ what they may do. Every route declares the access it needs through these depende
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -134,24 +135,73 @@ def _from_session(ctx: Server, cookie: str, workspace: str | None, sent: str | N
         )
 
 
-async def reader(who: Annotated[Principal, Depends(principal)]) -> Principal:
-    if who.role == "ingest":
-        raise ApiError(403, "an ingest key cannot read figures: create a read key")
-    return who
+class SignIn(Exception):
+    """A page needs a signed-in user: answered with a redirect to /login (page_kit)."""
 
 
-async def ingester(who: Annotated[Principal, Depends(principal)]) -> Principal:
-    if who.role != "ingest":
-        raise ApiError(403, "sending events needs an API key with the ingest scope")
-    return who
+def _reads_live(who: Principal) -> bool:
+    """The live view shows the whole workspace: agents only with `agent_access` workspace."""
+    return who.role != "ingest" and (who.role != "agent" or who.agent_access == "workspace")
 
 
-async def admin(who: Annotated[Principal, Depends(principal)]) -> Principal:
-    if who.role != "admin":
-        raise ApiError(403, "only a workspace admin can do this")
-    return who
+NEEDS: dict[str, tuple[Callable[[Principal], bool], str]] = {
+    "anyone": (lambda who: True, ""),
+    "read": (
+        lambda who: who.role != "ingest",
+        "an ingest key cannot read figures: create a read key",
+    ),
+    "ingest": (
+        lambda who: who.role == "ingest",
+        "sending events needs an API key with the ingest scope",
+    ),
+    "person": (
+        lambda who: who.is_person,
+        "this belongs to people: sign in (API keys cannot use it)",
+    ),
+    "manage": (
+        lambda who: who.role in ("admin", "manager"),
+        "only admins and managers can read the workspace settings",
+    ),
+    "admin": (lambda who: who.role == "admin", "only a workspace admin can do this"),
+    "live": (_reads_live, "the live view shows the whole workspace: ask an admin for access"),
+}
+"""What a route may need of its caller, and the refusal (403) when the caller lacks it.
+The one place where credentials meet routes: every API route and every page declares one
+of these through `gate` (or is listed public in `access.PUBLIC`), checked at start-up by
+`access.check_routes` and over every credential kind by tests/server/test_matrix.py."""
 
 
-Reader = Annotated[Principal, Depends(reader)]
-Ingester = Annotated[Principal, Depends(ingester)]
-Admin = Annotated[Principal, Depends(admin)]
+def gate(need: str, *, page: bool = False) -> Callable[..., Awaitable[Principal]]:
+    """The dependency a route declares: the caller, if it has `need`. A page (`page=True`)
+    sends someone not signed in to the sign-in form instead of answering 401."""
+    allowed, refusal = NEEDS[need]
+
+    async def check(
+        request: Request, ctx: Annotated[Server, Depends(server)], workspace: WorkspaceParam = None
+    ) -> Principal:
+        try:
+            who = await principal(request, ctx, workspace)
+        except ApiError as exc:
+            if page and exc.status == 401:
+                raise SignIn from None
+            raise
+        if not allowed(who):
+            raise ApiError(403, refusal)
+        return who
+
+    check.need = need  # type: ignore[attr-defined]
+    return check
+
+
+Anyone = Annotated[Principal, Depends(gate("anyone"))]
+Reader = Annotated[Principal, Depends(gate("read"))]
+Ingester = Annotated[Principal, Depends(gate("ingest"))]
+Person = Annotated[Principal, Depends(gate("person"))]
+Manager = Annotated[Principal, Depends(gate("manage"))]
+Admin = Annotated[Principal, Depends(gate("admin"))]
+LiveReader = Annotated[Principal, Depends(gate("live"))]
+PageReader = Annotated[Principal, Depends(gate("read", page=True))]
+PagePerson = Annotated[Principal, Depends(gate("person", page=True))]
+PageManager = Annotated[Principal, Depends(gate("manage", page=True))]
+PageAdmin = Annotated[Principal, Depends(gate("admin", page=True))]
+PageLive = Annotated[Principal, Depends(gate("live", page=True))]

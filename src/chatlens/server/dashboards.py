@@ -21,9 +21,9 @@ from chatlens.app.models import Workspace as WorkspaceRow
 from chatlens.metrics import DIMENSIONS, METRICS
 from chatlens.metrics.model import CONVERSATION_DIMENSIONS
 from chatlens.reports.drill import countable
-from chatlens.server.auth import Principal, Reader
+from chatlens.server.auth import PagePerson, Person, Principal
 from chatlens.server.errors import ApiError
-from chatlens.server.page_kit import Ctx, Viewer, filter_choices, read_view, render
+from chatlens.server.page_kit import Ctx, filter_choices, read_view, render
 from chatlens.server.reads import json_response, open_workspace
 
 router = APIRouter()
@@ -151,13 +151,13 @@ def share_options(who: Principal, board: dict[str, Any], teams: list[str]) -> li
 
 
 @router.get("/api/v1/dashboards", summary="Your dashboards and the shared ones")
-def list_dashboards(who: Reader, ctx: Ctx) -> Response:
+def list_dashboards(who: Person, ctx: Ctx) -> Response:
     with ctx.sessions() as db:
         return json_response({"dashboards": [_out(d) for d in _visible(db, who)]})
 
 
 @router.post("/api/v1/dashboards", status_code=201, summary="Create a dashboard")
-def create_dashboard(body: DashboardIn, who: Reader, ctx: Ctx) -> Response:
+def create_dashboard(body: DashboardIn, who: Person, ctx: Ctx) -> Response:
     _check_share(who, body)
     with ctx.sessions() as db:
         user, ws = _person(db, who)
@@ -170,13 +170,13 @@ def create_dashboard(body: DashboardIn, who: Reader, ctx: Ctx) -> Response:
 
 
 @router.get("/api/v1/dashboards/{dashboard_id}", summary="One dashboard")
-def get_dashboard(dashboard_id: int, who: Reader, ctx: Ctx) -> Response:
+def get_dashboard(dashboard_id: int, who: Person, ctx: Ctx) -> Response:
     with ctx.sessions() as db:
         return json_response(_out(_get(db, who, dashboard_id)))
 
 
 @router.put("/api/v1/dashboards/{dashboard_id}", summary="Save a dashboard (its owner)")
-def save_dashboard(dashboard_id: int, body: DashboardIn, who: Reader, ctx: Ctx) -> Response:
+def save_dashboard(dashboard_id: int, body: DashboardIn, who: Person, ctx: Ctx) -> Response:
     with ctx.sessions() as db:
         found = _get(db, who, dashboard_id, edit=True)
         _check_share(who, body, found)
@@ -187,7 +187,7 @@ def save_dashboard(dashboard_id: int, body: DashboardIn, who: Reader, ctx: Ctx) 
 
 
 @router.delete("/api/v1/dashboards/{dashboard_id}", summary="Delete a dashboard (its owner)")
-def delete_dashboard(dashboard_id: int, who: Reader, ctx: Ctx) -> Response:
+def delete_dashboard(dashboard_id: int, who: Person, ctx: Ctx) -> Response:
     with ctx.sessions() as db:
         db.delete(_get(db, who, dashboard_id, edit=True))
         db.commit()
@@ -195,14 +195,14 @@ def delete_dashboard(dashboard_id: int, who: Reader, ctx: Ctx) -> Response:
 
 
 @router.get("/dashboards", include_in_schema=False)
-def dashboards_page(request: Request, who: Viewer, ctx: Ctx) -> Response:
+def dashboards_page(request: Request, who: PagePerson, ctx: Ctx) -> Response:
     with ctx.sessions() as db:
         mine = [_out(d) for d in _visible(db, who)]
     return render(request, ctx, "dashboards.html", {"who": who, "dashboards": mine})
 
 
 @router.post("/dashboards", include_in_schema=False)
-async def new_dashboard(request: Request, who: Viewer, ctx: Ctx) -> Response:
+async def new_dashboard(request: Request, who: PagePerson, ctx: Ctx) -> Response:
     name = str((await request.form()).get("name", "")).strip() or "My dashboard"
     starter = [Widget(metric="conversations"), Widget(metric="conversations", chart="line",
                size=2)]  # fmt: skip
@@ -211,7 +211,7 @@ async def new_dashboard(request: Request, who: Viewer, ctx: Ctx) -> Response:
 
 
 @router.get("/dashboards/{dashboard_id}", include_in_schema=False)
-def dashboard_page(dashboard_id: int, request: Request, who: Viewer, ctx: Ctx) -> Response:
+def dashboard_page(dashboard_id: int, request: Request, who: PagePerson, ctx: Ctx) -> Response:
     with ctx.sessions() as db:
         found = _get(db, who, dashboard_id)
         board = _out(found)

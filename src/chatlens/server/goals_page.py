@@ -13,9 +13,8 @@ from chatlens.events import ChatlensError
 from chatlens.metrics import METRICS, Query
 from chatlens.reports.format import human
 from chatlens.server.access import scope_query
-from chatlens.server.auth import Principal
+from chatlens.server.auth import PageAdmin, Principal
 from chatlens.server.context import Server
-from chatlens.server.errors import ApiError
 from chatlens.server.page_kit import Ctx, Viewer, filter_choices, read_view, render
 from chatlens.server.reads import open_workspace
 from chatlens.store.settings import Settings
@@ -69,9 +68,7 @@ def _page(request: Request, who: Principal, ctx: Server, error: str | None = Non
 
 
 @router.post("/goals")
-async def save_goal(request: Request, who: Viewer, ctx: Ctx) -> Response:
-    if who.role != "admin":
-        raise ApiError(403, "only a workspace admin can set goals")
+async def save_goal(request: Request, who: PageAdmin, ctx: Ctx) -> Response:
     form = await request.form()
     metric = str(form.get("metric", ""))
     if metric not in METRICS:

@@ -20,7 +20,7 @@ from chatlens.metrics import GRAINS, METRICS, Engine, Query, Result
 from chatlens.metrics.cache import RESULTS
 from chatlens.reports.drill import Drill, read_drill
 from chatlens.reports.format import human
-from chatlens.server.auth import SESSION_COOKIE, Principal, principal, session_token
+from chatlens.server.auth import SESSION_COOKIE, PageReader, Principal, SignIn, session_token
 from chatlens.server.context import Server, server
 from chatlens.server.errors import ApiError
 from chatlens.server.reads import parse_filters
@@ -46,21 +46,8 @@ FILTERS = ("channel", "bot_id", "team", "agent_id", "tag", "topic")
 templates.env.globals.update(presets=PRESETS, grains=GRAINS, filters=FILTERS)
 
 
-class SignIn(Exception):
-    """The page needs a signed-in user: answered with a redirect to /login."""
-
-
-async def viewer(request: Request) -> Principal:
-    ctx = request.app.state.chatlens
-    try:
-        return await principal(request, ctx, request.query_params.get("workspace"))
-    except ApiError as exc:
-        if exc.status == 401:
-            raise SignIn from None
-        raise
-
-
-Viewer = Annotated[Principal, Depends(viewer)]
+Viewer = PageReader
+"""A page's reader: what `/api/v1/query` would let them read (never an ingest key)."""
 
 
 def period_of(preset: str, start: str | None, end: str | None, zone: str) -> tuple[str, str]:

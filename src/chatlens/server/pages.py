@@ -17,8 +17,8 @@ from chatlens.reports.drill import countable
 from chatlens.reports.export import conversations_sql
 from chatlens.reports.format import WEEKDAYS
 from chatlens.server.access import own_conversations, scope_query
+from chatlens.server.auth import PageLive
 from chatlens.server.errors import ApiError
-from chatlens.server.live import check_live_access
 from chatlens.server.page_kit import (
     Ctx,
     View,
@@ -166,8 +166,7 @@ def section(slug: str, request: Request, who: Viewer, ctx: Ctx) -> Response:
 
 
 @router.get("/live")
-def live_page(request: Request, who: Viewer, ctx: Ctx) -> Response:
-    check_live_access(who)
+def live_page(request: Request, who: PageLive, ctx: Ctx) -> Response:
     return render(request, ctx, "live.html", {"who": who})
 
 
@@ -199,7 +198,7 @@ def conversation_list(request: Request, who: Viewer, ctx: Ctx) -> Response:
     )  # fmt: skip
 
 
-@router.get("/conversations/{conversation_id}")
+@router.get("/conversations/{conversation_id:path}")
 def transcript(conversation_id: str, request: Request, who: Viewer, ctx: Ctx) -> Response:
     workspace = open_workspace(ctx, who)
     with workspace.engine() as engine:

@@ -193,7 +193,7 @@ def readable_conversation(engine: Engine, who: Principal, conversation_id: str) 
     return facts
 
 
-@router.get("/conversations/{conversation_id}", summary="A conversation's facts and events")
+@router.get("/conversations/{conversation_id:path}", summary="A conversation's facts and events")
 def conversation(conversation_id: str, who: Reader, ctx: Ctx) -> Response:
     with open_workspace(ctx, who).engine() as engine:
         con = engine.store.con

@@ -15,9 +15,8 @@ from chatlens.app import service
 from chatlens.app.models import AGENT_ACCESS, ROLES, SCOPES, Seat
 from chatlens.app.models import Workspace as WorkspaceRow
 from chatlens.events import ChatlensError
-from chatlens.server.auth import Principal
-from chatlens.server.errors import ApiError
-from chatlens.server.page_kit import Ctx, Viewer, render
+from chatlens.server.auth import PageAdmin, PageManager, Principal
+from chatlens.server.page_kit import Ctx, render
 from chatlens.server.reads import open_workspace
 from chatlens.store.settings import Settings
 
@@ -25,8 +24,6 @@ router = APIRouter(include_in_schema=False)
 
 
 def _page(request: Request, who: Principal, ctx: Any, **extra: Any) -> Response:
-    if who.role not in ("admin", "manager"):
-        raise ApiError(403, "only admins and managers can open the settings")
     with open_workspace(ctx, who).engine() as engine:
         current = engine.settings.model_dump()
     rows = [
@@ -39,6 +36,11 @@ def _page(request: Request, who: Principal, ctx: Any, **extra: Any) -> Response:
             db.scalars(select(Seat).join(WorkspaceRow).where(WorkspaceRow.name == who.workspace))
         )
         people = [(s.user.email, s.role, s.agent_id or "", s.team or "") for s in seats]
+        if who.role == "admin":
+            people += [
+                (f"{i.email} (invited)", i.role, i.agent_id or "", i.team or "")
+                for i in service.pending_invitations(db, who.workspace)
+            ]
     status = 400 if extra.get("error") else 200
     response = render(
         request,
@@ -51,19 +53,13 @@ def _page(request: Request, who: Principal, ctx: Any, **extra: Any) -> Response:
     return response
 
 
-def _admin(who: Principal) -> None:
-    if who.role != "admin":
-        raise ApiError(403, "only a workspace admin can change settings, keys and seats")
-
-
 @router.get("/settings")
-def settings_page(request: Request, who: Viewer, ctx: Ctx) -> Response:
+def settings_page(request: Request, who: PageManager, ctx: Ctx) -> Response:
     return _page(request, who, ctx, saved=request.query_params.get("saved"))
 
 
 @router.post("/settings")
-async def save_settings(request: Request, who: Viewer, ctx: Ctx) -> Response:
-    _admin(who)
+async def save_settings(request: Request, who: PageAdmin, ctx: Ctx) -> Response:
     form = await request.form()
     workspace = open_workspace(ctx, who)
     with workspace.engine() as engine:
@@ -88,8 +84,7 @@ async def save_settings(request: Request, who: Viewer, ctx: Ctx) -> Response:
 
 
 @router.post("/settings/access")
-async def save_access(request: Request, who: Viewer, ctx: Ctx) -> Response:
-    _admin(who)
+async def save_access(request: Request, who: PageAdmin, ctx: Ctx) -> Response:
     form = await request.form()
     try:
         with ctx.sessions() as db:
@@ -100,8 +95,7 @@ async def save_access(request: Request, who: Viewer, ctx: Ctx) -> Response:
 
 
 @router.post("/settings/keys")
-async def create_key(request: Request, who: Viewer, ctx: Ctx) -> Response:
-    _admin(who)
+async def create_key(request: Request, who: PageAdmin, ctx: Ctx) -> Response:
     form = await request.form()
     try:
         with ctx.sessions() as db:
@@ -114,30 +108,30 @@ async def create_key(request: Request, who: Viewer, ctx: Ctx) -> Response:
 
 
 @router.post("/settings/keys/{key_id}/revoke")
-def revoke_key(key_id: int, who: Viewer, ctx: Ctx) -> Response:
-    _admin(who)
+def revoke_key(key_id: int, who: PageAdmin, ctx: Ctx) -> Response:
     with ctx.sessions() as db:
         service.revoke_key(db, key_id, who.workspace)
     return RedirectResponse("/settings?saved=keys", status_code=303)
 
 
 @router.post("/settings/users")
-async def create_user(request: Request, who: Viewer, ctx: Ctx) -> Response:
-    _admin(who)
+async def create_user(request: Request, who: PageAdmin, ctx: Ctx) -> Response:
     form = await request.form()
-    names = ("email", "password", "role", "agent_id", "team")
+    names = ("email", "role", "agent_id", "team")
     field = {k: str(form.get(k, "")).strip() for k in names}
     try:
         with ctx.sessions() as db:
-            service.create_user(
+            offer = service.invite(
                 db,
-                field["email"],
-                field["password"],
                 who.workspace,
+                field["email"],
                 field["role"],
                 field["agent_id"] or None,
                 field["team"] or None,
             )
     except ChatlensError as exc:
         return _page(request, who, ctx, error=str(exc))
-    return RedirectResponse("/settings?saved=users", status_code=303)
+    if offer.token is None:
+        return RedirectResponse("/settings?saved=users", status_code=303)
+    link = str(request.base_url).rstrip("/") + f"/invitations/{offer.token}"
+    return _page(request, who, ctx, invitation=link, invited=offer.email)

@@ -9,7 +9,7 @@ name other agents, so team pages answer them 403.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -161,7 +161,21 @@ def teams_csv(request: Request, who: Viewer, ctx: Ctx) -> Response:
     return csv_response(csv_text(rows, ("team", "bucket")), f"teams-{view.start}.csv")
 
 
-@router.get("/teams/{team}")
+# registered before the team page: a team name may contain '/' (the `path` converter)
+@router.get("/teams/{team:path}/report.json")
+def team_json(team: str, request: Request, who: Viewer, ctx: Ctx) -> dict[str, Any]:
+    view, rank, totals, series, agents = _team_report(request, who, ctx, team)
+    return report_json(view, totals, series, team=team, rank=rank,
+                       agents=_ranking_json(agents, "agent_id", rank))  # fmt: skip
+
+
+@router.get("/teams/{team:path}/report.csv")
+def team_csv(team: str, request: Request, who: Viewer, ctx: Ctx) -> Response:
+    view, _, _, series, _ = _team_report(request, who, ctx, team)
+    return csv_response(csv_text(series.rows, ("bucket",)), f"team-{team}-{view.start}.csv")
+
+
+@router.get("/teams/{team:path}")
 def team_page(team: str, request: Request, who: Viewer, ctx: Ctx) -> Response:
     view, rank, totals, series, agents = _team_report(request, who, ctx, team)
     charts = {
@@ -178,19 +192,7 @@ def team_page(team: str, request: Request, who: Viewer, ctx: Ctx) -> Response:
          "cards": tile_cards(totals.rows[0], list(REPORT)), "agents": agents,
          "rows": series.rows, "columns": _columns(REPORT),
          "charts": charts,
-         "csv": view.url(f"/teams/{team}/report.csv", every=view.grain),
-         "json": view.url(f"/teams/{team}/report.json", every=view.grain, rank=rank)},
+         "csv": view.url(f"/teams/{quote(team, safe='')}/report.csv", every=view.grain),
+         "json": view.url(f"/teams/{quote(team, safe='')}/report.json",
+                          every=view.grain, rank=rank)},
     )  # fmt: skip
-
-
-@router.get("/teams/{team}/report.json")
-def team_json(team: str, request: Request, who: Viewer, ctx: Ctx) -> dict[str, Any]:
-    view, rank, totals, series, agents = _team_report(request, who, ctx, team)
-    return report_json(view, totals, series, team=team, rank=rank,
-                       agents=_ranking_json(agents, "agent_id", rank))  # fmt: skip
-
-
-@router.get("/teams/{team}/report.csv")
-def team_csv(team: str, request: Request, who: Viewer, ctx: Ctx) -> Response:
-    view, _, _, series, _ = _team_report(request, who, ctx, team)
-    return csv_response(csv_text(series.rows, ("bucket",)), f"team-{team}-{view.start}.csv")
