@@ -301,11 +301,11 @@ def settings_set(
         parsed = value
     try:
         with open_store(db) as store:
-            save_setting(store.con, key, parsed)
+            saved = save_setting(store.con, key, parsed)
             refresh_facts(store)
     except ChatlensError as exc:
         raise fail(str(exc)) from None
-    out.print(f"{key} = {orjson.dumps(parsed).decode()}")
+    out.print(f"{key} = {orjson.dumps(getattr(saved, key)).decode()}", markup=False)
 
 
 @docs_app.command("events")

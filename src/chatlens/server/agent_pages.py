@@ -125,6 +125,7 @@ def agent_page(agent_id: str, request: Request, who: Viewer, ctx: Ctx) -> Respon
         ctx,
         "agent.html",
         {"view": view, "who": who, "agent": agent_id, "cards": tile_cards(totals.rows[0], ids),
+         "notes": totals.meta["notes"],
          "rows": series.rows, "columns": columns, "charts": charts,
          "csv": view.url(f"/agents/{agent_id}/report.csv", every=view.grain)},
     )  # fmt: skip
