@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sys
 import time
 from pathlib import Path
@@ -296,8 +297,10 @@ def settings_set(
 ) -> None:
     """Set one setting (the value is JSON: 90, "Europe/Helsinki", ["sorry"] ...)."""
     try:
-        parsed = orjson.loads(value)
-    except orjson.JSONDecodeError:
+        # Python's parser also reads NaN, Infinity and 1e309 (as inf): the setting's check
+        # then names the field holding one, instead of taking the JSON for plain text
+        parsed = json.loads(value)
+    except ValueError:
         parsed = value
     try:
         with open_store(db) as store:
