@@ -119,4 +119,6 @@ async def save_goal(request: Request, who: Viewer, ctx: Ctx) -> Response:
         open_workspace(ctx, who).change_settings(update=goals_after)
     except ChatlensError as exc:
         return _page(request, who, ctx, error=str(exc))
-    return RedirectResponse("/goals", status_code=303)
+    # back to the page in the period and filters it was showing
+    query = f"?{request.url.query}" if request.url.query else ""
+    return RedirectResponse(f"/goals{query}", status_code=303)
