@@ -305,3 +305,23 @@ def test_retention_change_against_the_period_before(store, tmp_path):
     # the period before: 75 % against W0's customers' window before (nobody): null
     assert value(store, "retention_change", "2026-11-01", "2026-11-10") is None
     assert value(store, "retention_rate", "2026-11-01", "2026-11-10") == 0.75
+
+
+def test_retention_change_by_day_is_against_the_day_before(store, tmp_path):
+    # 10 Nov: a, b; 11 Nov: a, b, c (2 of 2 back: 100 %); 12 Nov: a (1 of 3: 33.3 %);
+    # 13 Nov: a, c (1 of 1: 100 %)
+    days = {10: "ab", 11: "abc", 12: "a", 13: "ac"}
+    events = []
+    for day, customers in days.items():
+        for n, customer in enumerate(customers):
+            events += chat(f"{customer}-{day}", at(day, 8 + n), customer=customer)
+    load(store, events, tmp_path)
+    rows = report(store, ("retention_rate", "retention_change"), "2026-11-12", "2026-11-13",
+                  grain="day").rows  # fmt: skip
+    assert [(r["bucket"][:10], r["retention_rate"]) for r in rows] == [
+        ("2026-11-12", pytest.approx(1 / 3)),
+        ("2026-11-13", 1.0),
+    ]
+    # 12 Nov against 11 Nov (the day before the period, reached for it): 33.3 - 100
+    assert rows[0]["retention_change"] == pytest.approx(-200 / 3)
+    assert rows[1]["retention_change"] == pytest.approx(200 / 3)  # 100 - 33.3

@@ -81,8 +81,8 @@ class Derived:
     by list dimensions (tag, agent: a conversation counted once), in the context as
     `unsplit` (by metric id; null when the query splits by no list dimension)."""
     previous: tuple[str, ...] = ()
-    """Metrics also computed for the period of equal length before the query's (the row at
-    the same position of its buckets and the same dimension values), in the context as
+    """Metrics also computed for the bucket before the row's (without a grain: the period
+    of equal length before the query's), same dimension values, in the context as
     `previous` (by metric id)."""
 
 

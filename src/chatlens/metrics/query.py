@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import difflib
+import itertools
 import math
 import os
 import threading
@@ -415,8 +416,9 @@ class Engine:
     def _before(
         self, query: Query, period: Period, wanted: Sequence[str]
     ) -> dict[tuple[Any, ...], dict[str, Any]]:
-        """The `previous` metrics of the derived ones wanted, computed over the period
-        before, by (bucket position, dimension values); empty when none has any."""
+        """The `previous` metrics of the derived ones wanted, each computed over the bucket
+        before a row's bucket (without a grain: the period of equal length before), by (the
+        row's bucket label, dimension values); empty when none has any."""
         needed = {
             n
             for mid in wanted
@@ -427,8 +429,20 @@ class Engine:
             return {}
         sub = Query(tuple(sorted(needed)), query.start, query.end, query.grain,
                     query.dimensions, query.filters)  # fmt: skip
-        rows, calendar = self._rows(sub, period.previous())
-        return _by_position(query, rows, calendar)
+        if query.grain is None:
+            rows, _ = self._rows(sub, period.previous())
+            return {(period.start, *[r.get(d) for d in query.dimensions]): r for r in rows}
+        # the same series reaching one bucket further back: each bucket's predecessor
+        first = buckets(period, query.grain)[0]
+        earlier = Period(period.start - (first.end - first.start), period.end, period.timezone,
+                         period.closed)  # fmt: skip
+        rows, calendar = self._rows(sub, earlier)
+        following = {b.label.isoformat(): after.label for b, after in itertools.pairwise(calendar)}
+        return {
+            (following[r["bucket"]], *[r.get(d) for d in query.dimensions]): r
+            for r in rows
+            if r["bucket"] in following
+        }
 
     def _rows(self, query: Query, period: Period) -> tuple[list[dict[str, Any]], list[Bucket]]:
         ctx = self.context(query, period)
@@ -464,7 +478,6 @@ class Engine:
         totals = _group_totals(merged.values(), query.dimensions)
         unsplit = self._unsplit(query, period, wanted)
         before = self._before(query, period, wanted)
-        positions = {b.label: i for i, b in enumerate(ctx.calendar)}
         kept = [d for d in query.dimensions if d not in LIST_DIMENSIONS]
         splits = (*query.dimensions, *query.filters)
         rows = []
@@ -485,8 +498,7 @@ class Engine:
                             "unsplit": unsplit.get((at, *[row[d] for d in kept]), {}),
                             "dimensions": query.dimensions,
                             "previous": before.get(
-                                (positions.get(row["bucket"]), *[row[d] for d in query.dimensions]),
-                                {},
+                                (row["bucket"], *[row[d] for d in query.dimensions]), {}
                             ),
                         }
                         value = measure.compute(row, context)

@@ -187,8 +187,8 @@ BUSINESS: list[Metric] = [
             lambda v, c: points_between(v["retention_rate"], c["previous"].get("retention_rate")),
             previous=("retention_rate",),
         ),
-        "retention_rate - the retention_rate of the period of equal length before (in a "
-        "series, of the bucket at the same position in that period), in percentage points.",
+        "retention_rate - the retention_rate of the period of equal length just before (in a "
+        "series, of the bucket before), in percentage points.",
         dimensions=NO_SPLIT,
     ),
     metric(
