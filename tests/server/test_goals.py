@@ -138,3 +138,14 @@ def test_a_stored_bad_goal_is_ignored_with_a_note_and_removed_on_the_goals_page(
     assert "ignored" not in page
     # CSAT 3.0 of at least 4.5: 67 % of the way
     assert '<progress max="100" value="67"' in page
+
+
+def test_the_settings_form_refuses_a_bad_goal_too(live):
+    server, seats = live
+    root = server.login(seats.emails["root"])
+    before = stored_goals(root)
+    form = {"s.goals": '{"nps": {"min": NaN}}'}
+    answer = root.post("/settings", data=form, follow_redirects=False)
+    assert answer.status_code == 400
+    assert "goals.nps.min: expected a finite number, got nan" in html.unescape(answer.text)
+    assert stored_goals(root) == before
