@@ -10,8 +10,16 @@ import orjson
 import pytest
 
 from chatlens.events import InputError
-from chatlens.metrics.targets import band_of, check_goals, classify, goal_result, usable_goals
-from chatlens.store.settings import load_settings, save_setting
+from chatlens.metrics import METRICS
+from chatlens.metrics.targets import (
+    BANDS,
+    band_of,
+    check_goals,
+    classify,
+    goal_result,
+    usable_goals,
+)
+from chatlens.store.settings import INDUSTRIES, load_settings, save_setting
 
 from .builders import chat
 from .conftest import load, report, value
@@ -248,6 +256,18 @@ def test_goal_progress_in_a_report(store, tmp_path):
 )
 def test_band_classes_at_and_around_each_edge(metric, val, expected):
     assert classify(metric, val, "retail") == expected
+
+
+def test_bands_are_well_formed():
+    for band in BANDS:
+        assert band.metric in METRICS
+        assert set(band.industries) <= set(INDUSTRIES)
+        edges = [e.at for e in (band.typical, band.above_average, band.exceptional) if e]
+        # worst edge first: rising for a metric whose increase is good, falling otherwise
+        assert edges == sorted(edges, reverse=METRICS[band.metric].increase_is_bad), band
+    # one band per metric and industry
+    pairs = [(b.metric, i) for b in BANDS for i in (b.industries or ("*",))]
+    assert len(pairs) == len(set(pairs))
 
 
 def test_bands_depend_on_the_industry_and_currency():
