@@ -97,3 +97,20 @@ def test_shorthand_goals_and_bands_in_every_format(db):
     table = runner.invoke(app, [*REPORT, "--db", db]).output
     assert "fcr_rate__band" in table and "below typical" in table
     assert "missed, 62 % of the way" in " ".join(table.split())
+
+
+def test_a_stored_bad_goal_is_a_note_on_stderr(db):
+    from chatlens.store import open_store
+
+    with open_store(Path(db)) as store:  # as an earlier version stored a form's "nan"
+        store.con.execute(
+            "INSERT OR REPLACE INTO settings VALUES ('goals', ?)",
+            [orjson.dumps({"csat": {"min": None}}).decode()],
+        )
+    done = runner.invoke(app, [*REPORT, "--format", "csv", "--db", db])
+    assert done.exit_code == 0, done.output
+    assert "csat__goal" not in done.stdout  # the CSV stays clean
+    assert (
+        "note: the goal of csat is ignored: goals.csat.min: expected a finite number, got None"
+        in " ".join(done.stderr.split())
+    )

@@ -13,7 +13,7 @@ import orjson
 import typer
 from rich.table import Table
 
-from chatlens.cli_common import DbOption, fail, out
+from chatlens.cli_common import DbOption, err, fail, out
 from chatlens.events import ChatlensError, InputError
 from chatlens.metrics import METRICS, Engine, Query, Result
 from chatlens.metrics.catalogue.lists import LISTS
@@ -157,6 +157,8 @@ def report(
     except ChatlensError as exc:
         raise fail(str(exc)) from None
     {"json": _json, "csv": _csv, "markdown": _markdown, "table": _table}[fmt](result, query)
+    for note in result.meta["notes"]:  # on stderr: the output stays machine-readable
+        err.print(f"note: {note}", markup=False, highlight=False)
 
 
 def _columns(result: Result, query: Query) -> list[str]:
