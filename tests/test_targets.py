@@ -61,7 +61,11 @@ def test_compare_by_day_and_channel_lines_rows_up_by_calendar_position(store, tm
         ("2026-11-12", "email"): (1, 0, 1, None, None),  # 9 Nov had no email chat
         ("2026-11-12", "web"): (4, 3, 1, pytest.approx(1 / 3), 1.0),  # 9 Nov: 3
         ("2026-11-13", "email"): (2, 1, 1, 1.0, 1.0),  # 10 Nov: 1
+        # 10 Nov had 2 web chats, 13 Nov none: a row of its own shows the drop
+        ("2026-11-13", "web"): (0, 2, -2, -1.0, 1.0),
     }
+    assert [(r["bucket"][:10], r["channel"]) for r in result.rows] == sorted(got)
+    assert result.rows[-1]["engagement_rate"] is None
 
 
 def test_compare_by_day_without_dimensions_still_lines_up_every_day(store, tmp_path):

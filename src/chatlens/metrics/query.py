@@ -582,11 +582,25 @@ def _attach_previous(
     previous_calendar: list[Bucket],
 ) -> None:
     """`<id>__previous` and the change: each row with the previous period's row at the same
-    bucket position and dimension values. With dimensions a value may have no row there:
-    a count is then 0 (nothing counted), any other metric null."""
+    bucket position and dimension values. With dimensions a value may have no row on one
+    side: a count is then 0 there (nothing counted), any other metric null; a value that
+    had a row only in the previous period gets a row of its own (a drop to 0 is a change)."""
     before = _by_position(query, previous, previous_calendar)
     now_at = _by_position(query, rows, calendar)
     splits = (*query.dimensions, *query.filters)
+    gone = [key for key in before if key not in now_at and key[0] is not None]
+    for key in gone:
+        row = {"bucket": calendar[key[0]].label.isoformat()} if query.grain else {}
+        row.update(zip(query.dimensions, key[1:], strict=True))
+        for mid in query.metrics:
+            metric = METRICS[mid]
+            counted = metric.unit == "count" and all(metric.applies_to(d) for d in splits)
+            row[mid] = 0 if counted else None
+            if query.bounds and metric.unit == "rate":
+                row[f"{mid}__lower"] = None
+        now_at[key] = row
+    if gone:
+        rows[:] = [now_at[k] for k in sorted(now_at, key=_sort_key)]
     for key, row in now_at.items():
         old = before.get(key)
         for mid in query.metrics:
