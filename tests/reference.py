@@ -1038,6 +1038,17 @@ REFERENCE["previous_customers"] = lambda r, b: len(_previous(r, b))
 REFERENCE["retention_rate"] = lambda r, b: share(
     len(_previous(r, b) & r.customers(b)), len(_previous(r, b))
 )
+
+
+def _retention_change(r: Reference, b: Bucket) -> float | None:
+    """Retention of the bucket minus that of the window of its length just before, in
+    percentage points."""
+    before = r.bucket(b.local_start - (b.local_end - b.local_start), b.local_start, False)
+    now, then = REFERENCE["retention_rate"](r, b), REFERENCE["retention_rate"](r, before)
+    return None if now is None or then is None else (now - then) * 100
+
+
+REFERENCE["retention_change"] = _retention_change
 REFERENCE["tickets_created"] = lambda r, b: sum(
     1 for e in r.of_type("ticket_created") if b.holds(e.at)
 )

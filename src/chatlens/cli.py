@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sys
 import time
 from pathlib import Path
@@ -296,16 +297,18 @@ def settings_set(
 ) -> None:
     """Set one setting (the value is JSON: 90, "Europe/Helsinki", ["sorry"] ...)."""
     try:
-        parsed = orjson.loads(value)
-    except orjson.JSONDecodeError:
+        # Python's parser also reads NaN, Infinity and 1e309 (as inf): the setting's check
+        # then names the field holding one, instead of taking the JSON for plain text
+        parsed = json.loads(value)
+    except ValueError:
         parsed = value
     try:
         with open_store(db) as store:
-            save_setting(store.con, key, parsed)
+            saved = save_setting(store.con, key, parsed)
             refresh_facts(store)
     except ChatlensError as exc:
         raise fail(str(exc)) from None
-    out.print(f"{key} = {orjson.dumps(parsed).decode()}")
+    out.print(f"{key} = {orjson.dumps(getattr(saved, key)).decode()}", markup=False)
 
 
 @docs_app.command("events")

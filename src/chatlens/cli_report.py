@@ -13,13 +13,13 @@ import orjson
 import typer
 from rich.table import Table
 
-from chatlens.cli_common import DbOption, fail, out
+from chatlens.cli_common import DbOption, err, fail, out
 from chatlens.events import ChatlensError, InputError
 from chatlens.metrics import METRICS, Engine, Query, Result
 from chatlens.metrics.catalogue.lists import LISTS
 from chatlens.reports.drill import Drill
 from chatlens.reports.export import EXPORT_FORMATS, export_conversations, export_events
-from chatlens.reports.format import human
+from chatlens.reports.format import human, target_text
 from chatlens.store import open_store
 from chatlens.store.facts import refresh_facts
 from chatlens.store.settings import load_settings, make_settings
@@ -157,6 +157,8 @@ def report(
     except ChatlensError as exc:
         raise fail(str(exc)) from None
     {"json": _json, "csv": _csv, "markdown": _markdown, "table": _table}[fmt](result, query)
+    for note in result.meta["notes"]:  # on stderr: the output stays machine-readable
+        err.print(f"note: {note}", markup=False, highlight=False)
 
 
 def _columns(result: Result, query: Query) -> list[str]:
@@ -173,11 +175,28 @@ def _json(result: Result, query: Query) -> None:
     )
 
 
+def _flat(row: dict[str, Any]) -> dict[str, Any]:
+    """A row for a CSV: each `<id>__goal` as its status, `<id>__goal_target` ("min 0.8",
+    "max 60") and `<id>__goal_progress` columns."""
+    out: dict[str, Any] = {}
+    for name, value in row.items():
+        if name.endswith("__goal") and isinstance(value, dict):
+            out[name] = value["status"]
+            out[f"{name}_target"] = " ".join(f"{k} {v:g}" for k, v in value["target"].items())
+            out[f"{name}_progress"] = value["progress"]
+        else:
+            out[name] = value
+    return out
+
+
 def _csv(result: Result, query: Query) -> None:
+    rows = [_flat(r) for r in result.rows]
+    keys = (["bucket"] if query.grain else []) + list(query.dimensions)
+    columns = keys + [c for c in (rows[0] if rows else {}) if c not in keys]
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=_columns(result, query))
+    writer = csv.DictWriter(buffer, fieldnames=columns)
     writer.writeheader()
-    writer.writerows(result.rows)
+    writer.writerows(rows)
     sys.stdout.write(buffer.getvalue())
 
 
@@ -195,7 +214,21 @@ def _cells(result: Result, query: Query) -> tuple[list[str], list[list[str]]]:
                 text += f" (prev {human(row[f'{mid}__previous'], metric.unit)})"
             line.append(text)
         lines.append(line)
+        if any(f"{mid}__band" in r for r in result.rows):
+            lines.append([f"{mid}__band", *[r.get(f"{mid}__band") or "-" for r in result.rows]])
+        if any(f"{mid}__goal" in r for r in result.rows):
+            lines.append([f"{mid}__goal", *[_goal_text(r[f"{mid}__goal"], metric.unit)
+                                            for r in result.rows]])  # fmt: skip
     return ["metric", *heads], lines
+
+
+def _goal_text(goal: dict[str, Any], unit: str) -> str:
+    """'missed, 75 % of the way (at least 80.0 %)'."""
+    target = target_text(goal["target"], unit)
+    if goal["status"] is None:
+        return f"no data (goal {target})"
+    progress = "" if goal["progress"] is None else f", {goal['progress'] * 100:.0f} % of the way"
+    return f"{goal['status']}{progress} ({target})"
 
 
 def _table(result: Result, query: Query) -> None:

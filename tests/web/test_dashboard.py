@@ -213,7 +213,15 @@ def test_goals_are_set_shown_on_tiles_and_removed(live, browser):
     page = sign_in(browser, server, seats.emails["root"], path=f"/goals?{NOVEMBER}")
     assert "No goals yet" in page.content()
     page.get_by_label("Metric").select_option("fcr_rate")
-    assert "Unit: %" in page.locator("#g-hint").inner_text()
+    hint = page.locator("#g-hint").inner_text()
+    assert "Benchmark (retail): typical 70-75%, above average 80-85%, exceptional > 90%" in hint
+    assert "Unit: %" in hint
+    # the band's typical edge is offered as the target, on the side of the metric's direction
+    assert page.get_by_label("At least").input_value() == "70"
+    page.get_by_label("Metric").select_option("first_response_time")
+    assert page.get_by_label("At least").input_value() == ""
+    assert page.get_by_label("At most").input_value() == "45"
+    page.get_by_label("Metric").select_option("fcr_rate")
     page.get_by_label("At least").fill("80")
     with page.expect_navigation():  # the saved page is back before the next goal is chosen
         page.get_by_role("button", name="Save goal").click()
@@ -224,9 +232,18 @@ def test_goals_are_set_shown_on_tiles_and_removed(live, browser):
     fcr = page.locator('tr[data-goal="fcr_rate"]')
     expected = ["First contact resolution", "at least 80.0 %", "100.0 %", "met"]
     assert fcr.locator("td").all_inner_texts()[:4] == expected
+    # 3 of 3 closed chats resolved at first contact: 100 % is above 90 %: exceptional
+    assert fcr.locator("td.progress").inner_text().strip() == "100 %"
+    assert fcr.locator("td.band").inner_text() == "exceptional"
     assert page.locator('tr[data-goal="csat"] td').nth(3).inner_text() == "no data in this period"
     page.goto(server.url + f"/overview?{NOVEMBER}")
-    assert "goal-met" in page.locator('.tile[data-metric="fcr_rate"]').get_attribute("class")
+    tile = page.locator('.tile[data-metric="fcr_rate"]')
+    assert "goal-met" in tile.get_attribute("class")
+    assert tile.locator(".band").inner_text() == "exceptional"
+    assert tile.locator(".goal").inner_text() == "goal met · 100 % of the way"
+    # a metric with a band but no goal shows the band alone
+    frt = page.locator('.tile[data-metric="first_response_time"]')
+    assert frt.locator(".goal").count() == 0
     page.goto(server.url + f"/goals?{NOVEMBER}")
     for label in ("First contact resolution", "CSAT"):
         with page.expect_navigation():

@@ -32,6 +32,15 @@ def test_a_user_builds_saves_and_reloads_a_dashboard(live, browser):  # noqa: F8
     page.goto(board_url.split("?")[0] + f"?{NOVEMBER}")
     assert widgets(page) == [("conversations", "widget size-1"), ("conversations", "widget size-2")]
     assert page.locator('[data-widget="0"] .value').inner_text() == "3"
+    # a tile of a metric with a band shows it: 3 of 3 closed chats resolved at first contact
+    page.get_by_label("Metric").select_option("fcr_rate")
+    page.get_by_label("Chart").select_option("tile")
+    page.get_by_role("button", name="Add widget").click()
+    fcr = page.locator('[data-widget="2"]')
+    fcr.locator(".band").wait_for()
+    assert (fcr.locator(".value").inner_text(), fcr.locator(".band").inner_text()) == (
+        "100.0 %", "exceptional")  # fmt: skip
+    fcr.get_by_role("button", name=f"Remove {METRICS['fcr_rate'].label}").click()
     # add FRT split by agent as a table, move it first, widen it, drop the line chart
     page.get_by_label("Metric").select_option("first_response_time")
     page.get_by_label("Chart").select_option("table")
@@ -67,7 +76,7 @@ def test_the_page_formats_numbers_as_the_server_does(live, browser):  # noqa: F8
     cases = [(0.875, "rate"), (65, "seconds"), (4.2, "seconds"), (7325, "seconds"),
              (200000, "seconds"), (1234, "count"), (56789, "count"), (3, "count"),
              (4.333, "score"), (42.4, "nps"), (1234.5, "money"), (14, "hour"), (2, "weekday"),
-             (None, "rate")]  # fmt: skip
+             (None, "rate"), (-25.0, "percent_points"), (3.27, "percent_points")]  # fmt: skip
     shown = page.evaluate(
         "async (cases) => { const f = await import('/static/js/format.js');"
         " return cases.map(([v, u]) => f.human(v, u)); }",

@@ -13,6 +13,8 @@ from chatlens.metrics.model import (
     Derived,
     Metric,
 )
+from chatlens.metrics.targets import BANDS, Edge, bands_of
+from chatlens.store.settings import INDUSTRIES
 
 _UNITS = {
     "count": "count",
@@ -39,16 +41,55 @@ def _dimensions(metric: Metric) -> str:
 
 
 def _band(metric: Metric) -> str:
-    band = metric.band
-    if band is None:
-        return ""
-    parts = [
-        f"typical {band.typical}" if band.typical else "",
-        f"above average {band.above_average}" if band.above_average else "",
-        f"exceptional {band.exceptional}" if band.exceptional else "",
+    texts = []
+    for band in bands_of(metric.id):
+        text = band.text
+        where = ", ".join(band.industries) or band.note
+        if band.industries and band.note:
+            where += f"; {band.note}"
+        texts.append(f"{text} ({where})" if where else text)
+    return "<br>".join(texts)
+
+
+def _edge(edge: Edge | None, bad: bool) -> str:
+    if edge is None:
+        return "-"
+    sign = ("<" if edge.strict else "<=") if bad else (">" if edge.strict else ">=")
+    return f"{sign} {edge.at:g}"
+
+
+def _bands_section() -> list[str]:
+    lines = [
+        "",
+        "## Benchmark bands",
+        "",
+        "Query results carry `<id>__band` for each metric with a band for the workspace's",
+        f"`industry` setting ({', '.join(INDUSTRIES)}; default retail; a band naming no",
+        "industry holds for all): `below typical`, `typical`, `above average` or `exceptional`,",
+        "the best class whose edge the value reaches in the metric's direction (lower is better",
+        "when an increase is bad). A single published figure (~85) is the edge of typical; a",
+        "range (4-5 min) is typical from its worse end, and a value better than its better end",
+        "is above average. Where no typical figure is published nothing is below typical; where",
+        "no above-average one is, nothing lies between typical and exceptional but typical. A",
+        "money band is in USD and classifies values only when the workspace's `currency` is",
+        "unset or USD. Setting a goal on the goals page offers the typical edge as the target.",
+        "Edges in the metric's unit (rates as fractions, durations in seconds):",
+        "",
+        "| metric | industries | published | typical | above average | exceptional |",
+        "|---|---|---|---|---|---|",
     ]
-    text = "; ".join(p for p in parts if p)
-    return f"{text} ({band.note})" if band.note else text
+    for band in BANDS:
+        bad = METRICS[band.metric].increase_is_bad
+        cells = [
+            f"`{band.metric}`",
+            ", ".join(band.industries) or "all",
+            band.text + (f" ({band.note})" if band.note else ""),
+            _edge(band.typical, bad),
+            _edge(band.above_average, bad),
+            _edge(band.exceptional, bad),
+        ]
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return lines
 
 
 def metrics_markdown() -> str:
@@ -94,6 +135,7 @@ def metrics_markdown() -> str:
             _band(metric),
         ]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    lines += _bands_section()
     lines += [
         "",
         "## Lists",

@@ -1,7 +1,7 @@
 """How a metric is declared: what it means, its unit, and how it is measured.
 
 A metric is data: an id from metrics.md, a label, a one-line description, a unit, whether an
-increase is bad, which dimensions apply, the benchmark band, and a `Measure`: which source
+increase is bad, which dimensions apply, and a `Measure`: which source
 table it aggregates and the ibis aggregate over it. Metrics that combine other metrics after
 aggregation (containment = 1 - handoff rate, cost savings...) use `Derived`.
 """
@@ -84,16 +84,10 @@ class Derived:
     """Metrics also computed for the row's bucket and other dimensions without the split
     by list dimensions (tag, agent: a conversation counted once), in the context as
     `unsplit` (by metric id; null when the query splits by no list dimension)."""
-
-
-@dataclass(frozen=True)
-class Band:
-    """Published industry figures for the goal defaults (metrics.md benchmark bands)."""
-
-    typical: str
-    above_average: str = ""
-    exceptional: str = ""
-    note: str = ""
+    previous: tuple[str, ...] = ()
+    """Metrics also computed for the bucket before the row's (without a grain: the period
+    of equal length before the query's), same dimension values, in the context as
+    `previous` (by metric id)."""
 
 
 @dataclass(frozen=True)
@@ -106,7 +100,6 @@ class Metric:
     measure: Measure | Derived
     increase_is_bad: bool = False
     dimensions: frozenset[str] = field(default_factory=lambda: frozenset(CONVERSATION_DIMENSIONS))
-    band: Band | None = None
     attrs_dimensions: bool = True
     read_by: tuple[str, ...] = ()
     """A share of the row's bucket, read split by one of these dimensions (a single total

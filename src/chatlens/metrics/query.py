@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import difflib
+import itertools
 import math
 import os
 import threading
@@ -28,6 +29,7 @@ from chatlens.metrics.model import DIMENSIONS, GRAINS, Derived, Measure, Metric
 from chatlens.metrics.periods import Bucket, Period, buckets, make_period
 from chatlens.metrics.sources import BUSINESS_HOURS_SCHEMA, CALENDAR_SCHEMA, SOURCES, Context
 from chatlens.metrics.sources_base import LIST_DIMENSIONS, TOPICS_TABLE
+from chatlens.metrics.targets import band_of, classify, goal_result, usable_goals
 from chatlens.store import Store
 from chatlens.store.backend import Backend, DuckDBBackend
 from chatlens.store.facts import FACTS_TABLE, build_facts_table, facts_settings_differ
@@ -58,8 +60,10 @@ class Query:
 @dataclass
 class Result:
     """Rows read by name: `bucket` (with a grain), each dimension, each metric id (and with
-    comparison `<id>__previous`, `<id>__change`, `<id>__change_pct`; with goals `<id>__goal`;
-    with bounds `<id>__lower` for rates)."""
+    comparison `<id>__previous`, `<id>__change`, `<id>__change_pct`; `<id>__goal` where the
+    workspace set a goal (chatlens.metrics.targets.goal_result), `<id>__band` where the
+    metric has a benchmark band for the workspace's industry; with bounds `<id>__lower` for
+    rates). `meta["notes"]`: what a reader should know, e.g. a stored goal that is ignored."""
 
     meta: dict[str, Any]
     rows: list[dict[str, Any]]
@@ -340,9 +344,9 @@ class Engine:
     def _run(self, query: Query, period: Period) -> Result:
         rows, calendar = self._rows(query, period)
         if query.compare:
-            previous, _ = self._rows(query, period.previous())
-            _attach_previous(query, rows, previous, calendar)
-        _attach_goals(query, rows, self.settings)
+            previous, previous_calendar = self._rows(query, period.previous())
+            _attach_previous(query, rows, previous, calendar, previous_calendar)
+        notes = _attach_targets(query, rows, self.settings)
         meta: dict[str, Any] = {
             "from": period.start.isoformat(),
             "to": period.end.isoformat(),
@@ -358,6 +362,8 @@ class Engine:
                 }
                 for mid in query.metrics
             },
+            "industry": self.settings.industry,
+            "notes": notes,
         }
         if query.compare:
             previous_period = period.previous()
@@ -407,6 +413,37 @@ class Engine:
         rows, _ = self._rows(sub, period)
         return {(r.get("bucket"), *[r[d] for d in kept]): r for r in rows}
 
+    def _before(
+        self, query: Query, period: Period, wanted: Sequence[str]
+    ) -> dict[tuple[Any, ...], dict[str, Any]]:
+        """The `previous` metrics of the derived ones wanted, each computed over the bucket
+        before a row's bucket (without a grain: the period of equal length before), by (the
+        row's bucket label, dimension values); empty when none has any."""
+        needed = {
+            n
+            for mid in wanted
+            if isinstance(METRICS[mid].measure, Derived)
+            for n in METRICS[mid].measure.previous  # type: ignore[union-attr]
+        }
+        if not needed:
+            return {}
+        sub = Query(tuple(sorted(needed)), query.start, query.end, query.grain,
+                    query.dimensions, query.filters)  # fmt: skip
+        if query.grain is None:
+            rows, _ = self._rows(sub, period.previous())
+            return {(period.start, *[r.get(d) for d in query.dimensions]): r for r in rows}
+        # the same series reaching one bucket further back: each bucket's predecessor
+        first = buckets(period, query.grain)[0]
+        earlier = Period(period.start - (first.end - first.start), period.end, period.timezone,
+                         period.closed)  # fmt: skip
+        rows, calendar = self._rows(sub, earlier)
+        following = {b.label.isoformat(): after.label for b, after in itertools.pairwise(calendar)}
+        return {
+            (following[r["bucket"]], *[r.get(d) for d in query.dimensions]): r
+            for r in rows
+            if r["bucket"] in following
+        }
+
     def _rows(self, query: Query, period: Period) -> tuple[list[dict[str, Any]], list[Bucket]]:
         ctx = self.context(query, period)
         wanted = _with_needs(query.metrics)
@@ -440,6 +477,7 @@ class Engine:
         hours = {b.label: b.hours for b in ctx.calendar}
         totals = _group_totals(merged.values(), query.dimensions)
         unsplit = self._unsplit(query, period, wanted)
+        before = self._before(query, period, wanted)
         kept = [d for d in query.dimensions if d not in LIST_DIMENSIONS]
         splits = (*query.dimensions, *query.filters)
         rows = []
@@ -459,6 +497,9 @@ class Engine:
                             "group_total": totals.get(_group_key(row, query.dimensions)),
                             "unsplit": unsplit.get((at, *[row[d] for d in kept]), {}),
                             "dimensions": query.dimensions,
+                            "previous": before.get(
+                                (row["bucket"], *[row[d] for d in query.dimensions]), {}
+                            ),
                         }
                         value = measure.compute(row, context)
                 elif value is None and metric.unit == "count" and measure.source in computed:
@@ -521,40 +562,73 @@ def _group_totals(rows: Any, dimensions: Sequence[str]) -> dict[tuple[Any, ...],
     return totals
 
 
+def _by_position(
+    query: Query, rows: list[dict[str, Any]], calendar: list[Bucket]
+) -> dict[tuple[Any, ...], dict[str, Any]]:
+    """Shaped rows by (position of their bucket in the calendar, dimension values): the
+    rows of two periods of equal length line up by position (day 1 with day 1)."""
+    index = {b.label.isoformat(): i for i, b in enumerate(calendar)}
+    return {
+        (index.get(r["bucket"]) if query.grain else 0, *[r.get(d) for d in query.dimensions]): r
+        for r in rows
+    }
+
+
 def _attach_previous(
-    query: Query, rows: list[dict[str, Any]], previous: list[dict[str, Any]], calendar: list[Bucket]
+    query: Query,
+    rows: list[dict[str, Any]],
+    previous: list[dict[str, Any]],
+    calendar: list[Bucket],
+    previous_calendar: list[Bucket],
 ) -> None:
-    def key(row: Mapping[str, Any], index: dict[str, int]) -> tuple[Any, ...]:
-        bucket = index.get(row["bucket"], -1) if query.grain else 0
-        return (bucket, *[row.get(d) for d in query.dimensions])
-
-    def ordinals(rs: list[dict[str, Any]]) -> dict[str, int]:
-        labels = sorted({r["bucket"] for r in rs}) if query.grain else []
-        return {label: i for i, label in enumerate(labels)}
-
-    current_index = {b.label.isoformat(): i for i, b in enumerate(calendar)}
-    before = {key(r, ordinals(previous)): r for r in previous}
-    for row in rows:
-        old = before.get(key(row, current_index), {})
+    """`<id>__previous` and the change: each row with the previous period's row at the same
+    bucket position and dimension values. With dimensions a value may have no row on one
+    side: a count is then 0 there (nothing counted), any other metric null; a value that
+    had a row only in the previous period gets a row of its own (a drop to 0 is a change)."""
+    before = _by_position(query, previous, previous_calendar)
+    now_at = _by_position(query, rows, calendar)
+    splits = (*query.dimensions, *query.filters)
+    gone = [key for key in before if key not in now_at and key[0] is not None]
+    for key in gone:
+        row = {"bucket": calendar[key[0]].label.isoformat()} if query.grain else {}
+        row.update(zip(query.dimensions, key[1:], strict=True))
         for mid in query.metrics:
-            now, then = row.get(mid), old.get(mid)
+            metric = METRICS[mid]
+            counted = metric.unit == "count" and all(metric.applies_to(d) for d in splits)
+            row[mid] = 0 if counted else None
+            if query.bounds and metric.unit == "rate":
+                row[f"{mid}__lower"] = None
+        now_at[key] = row
+    if gone:
+        rows[:] = [now_at[k] for k in sorted(now_at, key=_sort_key)]
+    for key, row in now_at.items():
+        old = before.get(key)
+        for mid in query.metrics:
+            metric = METRICS[mid]
+            now = row.get(mid)
+            if old is not None:
+                then = old.get(mid)
+            elif metric.unit == "count" and all(metric.applies_to(d) for d in splits):
+                then = 0
+            else:
+                then = None
             row[f"{mid}__previous"] = then
             change = None if now is None or then is None else now - then
             row[f"{mid}__change"] = change
             row[f"{mid}__change_pct"] = change / abs(then) if change is not None and then else None
 
 
-def _attach_goals(query: Query, rows: list[dict[str, Any]], settings: Settings) -> None:
+def _attach_targets(query: Query, rows: list[dict[str, Any]], settings: Settings) -> list[str]:
+    """`<id>__goal` and `<id>__band` on every row; returns the notes of ignored goals."""
+    goals, ignored = usable_goals(settings.goals)
     for mid in query.metrics:
-        goal = settings.goals.get(mid)
-        if not isinstance(goal, Mapping):
-            continue
+        goal = goals.get(mid)
+        banded = band_of(mid, settings.industry) is not None
         for row in rows:
-            value = row.get(mid)
-            if value is None:
-                row[f"{mid}__goal"] = None
-                continue
-            met = ("min" not in goal or value >= goal["min"]) and (
-                "max" not in goal or value <= goal["max"]
-            )
-            row[f"{mid}__goal"] = "met" if met else "missed"
+            if goal is not None:
+                row[f"{mid}__goal"] = goal_result(goal, row.get(mid))
+            if banded:
+                row[f"{mid}__band"] = classify(
+                    mid, row.get(mid), settings.industry, settings.currency
+                )
+    return [ignored[mid] for mid in query.metrics if mid in ignored]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 
@@ -49,8 +50,19 @@ def human(value: Any, unit: str) -> str:
         return WEEKDAYS[int(value)]
     if unit in ("score", "ratio", "per_hour"):
         return f"{value:.2f}"
+    if unit == "percent_points":
+        return f"{value:+.1f} pp"
     if unit == "nps":
         return f"{value:.0f}"
     if unit == "money":
         return f"{value:,.2f}"
     return compact(float(value))
+
+
+def target_text(goal: Mapping[str, float], unit: str) -> str:
+    """A goal's target as people read it: 'at least 80.0 %', 'at most 1m 00s', or both."""
+    return " and ".join(
+        f"{'at least' if k == 'min' else 'at most'} {human(goal[k], unit)}"
+        for k in ("min", "max")
+        if k in goal
+    )

@@ -144,7 +144,7 @@ def agent_page(agent_id: str, request: Request, who: Viewer, ctx: Ctx) -> Respon
         ctx,
         "agent.html",
         {"view": view, "who": who, "agent": agent_id,
-         "cards": tile_cards(totals.rows[0], list(REPORT)),
+         "cards": tile_cards(totals.rows[0], list(REPORT)), "notes": totals.meta["notes"],
          "rows": series.rows, "columns": columns, "charts": charts,
          "csv": view.url(f"/agents/{quote(agent_id, safe='')}/report.csv", every=view.grain),
          "json": view.url(f"/agents/{quote(agent_id, safe='')}/report.json", every=view.grain)},

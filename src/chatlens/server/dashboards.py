@@ -20,6 +20,7 @@ from chatlens.app.models import Dashboard, Seat, User
 from chatlens.app.models import Workspace as WorkspaceRow
 from chatlens.metrics import DIMENSIONS, METRICS
 from chatlens.metrics.model import CONVERSATION_DIMENSIONS
+from chatlens.metrics.targets import usable_goals
 from chatlens.reports.drill import countable
 from chatlens.server.auth import PagePerson, Person, Principal
 from chatlens.server.errors import ApiError
@@ -217,7 +218,7 @@ def dashboard_page(dashboard_id: int, request: Request, who: PagePerson, ctx: Ct
         board = _out(found)
         share = share_options(who, board, _teams(db, found.workspace_id))
     with open_workspace(ctx, who).engine() as engine:
-        goals = engine.settings.goals
+        goals = usable_goals(engine.settings.goals)[0]  # one stored before validation: left out
         view = read_view(request, engine.settings.timezone, who.workspace)
         view.options = filter_choices(engine, who)
     # `counts`: a click opens the conversations the metric counts (drill-down)

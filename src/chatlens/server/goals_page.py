@@ -11,7 +11,8 @@ from fastapi.responses import RedirectResponse, Response
 
 from chatlens.events import ChatlensError
 from chatlens.metrics import METRICS, Query
-from chatlens.reports.format import human
+from chatlens.metrics.targets import band_of, usable_goals
+from chatlens.reports.format import human, target_text
 from chatlens.server.access import scope_query
 from chatlens.server.auth import PageAdmin, Principal
 from chatlens.server.context import Server
@@ -30,9 +31,11 @@ def goals_page(request: Request, who: Viewer, ctx: Ctx) -> Response:
 def _page(request: Request, who: Principal, ctx: Server, error: str | None = None) -> Response:
     workspace = open_workspace(ctx, who)
     with workspace.engine() as engine:
-        view = read_view(request, engine.settings.timezone, who.workspace)
+        settings = engine.settings
+        view = read_view(request, settings.timezone, who.workspace)
         view.options = filter_choices(engine, who)
-        goals = {k: v for k, v in engine.settings.goals.items() if k in METRICS}
+        # a goal stored before goals were validated is listed (to be removed), not computed
+        goals, ignored = usable_goals(settings.goals)
         row: dict[str, Any] = {}
         if goals:
             query = Query(tuple(goals), view.start, view.end, filters=view.filters)
@@ -40,27 +43,33 @@ def _page(request: Request, who: Principal, ctx: Server, error: str | None = Non
     items = []
     for mid, goal in goals.items():
         unit = METRICS[mid].unit
-        target = " and ".join(
-            f"{'at least' if k == 'min' else 'at most'} {human(goal[k], unit)}"
-            for k in ("min", "max")
-            if k in goal
-        )
+        result = row.get(f"{mid}__goal") or {}
+        progress = result.get("progress")
         items.append(
-            {"id": mid, "label": METRICS[mid].label, "target": target,
-             "value": human(row.get(mid), unit), "status": row.get(f"{mid}__goal")}
+            {"id": mid, "label": METRICS[mid].label, "target": target_text(goal, unit),
+             "value": human(row.get(mid), unit), "status": result.get("status"),
+             "progress": None if progress is None else round(progress * 100),
+             "band": row.get(f"{mid}__band")}
         )  # fmt: skip
-    bands = {
-        m.id: f"typical {m.band.typical}" + (f", exceptional {m.band.exceptional}"
-                                             if m.band.exceptional else "")
-        for m in METRICS.values()
-        if m.band is not None
-    }  # fmt: skip
+    broken = [
+        {"id": str(mid), "label": METRICS[mid].label if mid in METRICS else str(mid), "note": note}
+        for mid, note in ignored.items()
+    ]
+    defaults = {}
+    for m in METRICS.values():
+        band = band_of(m.id, settings.industry)
+        if band is not None:
+            side, at = next(iter(band.default_goal(m.increase_is_bad).items()))
+            # rates are entered as percentages (see save_goal)
+            shown = round(at * 100, 6) if m.unit == "rate" else at
+            defaults[m.id] = {"band": band.text, "side": side, "value": f"{shown:g}"}
     response = render(
         request,
         ctx,
         "goals.html",
-        {"view": view, "who": who, "items": items, "metrics": list(METRICS.values()),
-         "bands": bands, "admin": who.role == "admin", "error": error},
+        {"view": view, "who": who, "items": items, "broken": broken,
+         "metrics": list(METRICS.values()), "defaults": defaults,
+         "industry": settings.industry, "admin": who.role == "admin", "error": error},
     )  # fmt: skip
     if error:
         response.status_code = 400
@@ -71,25 +80,32 @@ def _page(request: Request, who: Principal, ctx: Server, error: str | None = Non
 async def save_goal(request: Request, who: PageAdmin, ctx: Ctx) -> Response:
     form = await request.form()
     metric = str(form.get("metric", ""))
-    if metric not in METRICS:
-        return _page(request, who, ctx, error=f"unknown metric {metric!r}")
     remove = bool(form.get("remove"))
-    target: dict[str, float] = {}
+    target: dict[str, Any] = {}
     if not remove:
+        if metric not in METRICS:
+            return _page(request, who, ctx, error=f"unknown metric {metric!r}")
         for bound in ("min", "max"):
             raw = str(form.get(bound, "")).strip()
             if raw:
                 try:
                     number = float(raw)
                 except ValueError:
-                    return _page(request, who, ctx, error=f"{bound}: {raw!r} is not a number")
+                    return _page(
+                        request, who, ctx, error=f"goals.{metric}.{bound}: {raw!r} is not a number"
+                    )
                 # rates are entered as percentages, stored as fractions like the metrics
                 target[bound] = number / 100 if METRICS[metric].unit == "rate" else number
         if not target:
-            return _page(request, who, ctx, error="give a minimum, a maximum or both")
+            return _page(
+                request, who, ctx, error=f"goals.{metric}: give a minimum, a maximum or both"
+            )
 
     def goals_after(settings: Settings) -> dict[str, Any]:
-        goals = dict(settings.goals)  # as stored now, not as an engine read them earlier
+        # as stored now, not as an engine read them earlier; a goal stored before goals
+        # were validated (shown as ignored) is dropped by any change, the one check below
+        # (chatlens.metrics.targets.check_goals, via change_settings) refuses a bad target
+        goals: dict[str, Any] = usable_goals(settings.goals)[0]
         if remove:
             goals.pop(metric, None)
         else:
@@ -100,4 +116,6 @@ async def save_goal(request: Request, who: PageAdmin, ctx: Ctx) -> Response:
         open_workspace(ctx, who).change_settings(update=goals_after)
     except ChatlensError as exc:
         return _page(request, who, ctx, error=str(exc))
-    return RedirectResponse("/goals", status_code=303)
+    # back to the page in the period and filters it was showing
+    query = f"?{request.url.query}" if request.url.query else ""
+    return RedirectResponse(f"/goals{query}", status_code=303)

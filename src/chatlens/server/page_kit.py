@@ -195,6 +195,8 @@ def tile_cards(row: dict[str, Any], ids: list[str]) -> list[dict[str, Any]]:
         extra = [
             f"{v.strip('_')} {human(row.get(mid + v), unit)}" for v in VARIANTS if mid + v in ids
         ]
+        goal = row.get(f"{mid}__goal") or {}
+        progress = goal.get("progress")
         cards.append(
             {
                 "id": mid,
@@ -205,7 +207,9 @@ def tile_cards(row: dict[str, Any], ids: list[str]) -> list[dict[str, Any]]:
                 "change": row.get(f"{mid}__change"),
                 "change_text": change_text(row, mid),
                 "bad": METRICS[mid].increase_is_bad,
-                "goal": row.get(f"{mid}__goal"),
+                "goal": goal.get("status"),
+                "goal_progress": None if progress is None else round(progress * 100),
+                "band": row.get(f"{mid}__band"),
                 "empty": row.get(mid) is None,
             }
         )

@@ -107,7 +107,7 @@ def overview(request: Request, who: Viewer, ctx: Ctx) -> Response:
         request,
         ctx,
         "overview.html",
-        {"view": view, "who": who, "cards": cards, "charts": charts,
+        {"view": view, "who": who, "cards": cards, "charts": charts, "notes": tiles.meta["notes"],
          "scoped": who.role == "agent"},
     )  # fmt: skip
 
@@ -160,7 +160,8 @@ def section(slug: str, request: Request, who: Viewer, ctx: Ctx) -> Response:
         ctx,
         "section.html",
         {"view": view, "who": who, "cards": tile_cards(totals.rows[0], ids), "charts": charts,
-         "title": title, "slug": slug, "chosen": METRICS[chosen], "sections": SECTIONS,
+         "notes": totals.meta["notes"], "title": title, "slug": slug, "chosen": METRICS[chosen],
+         "sections": SECTIONS,
          **extra},
     )  # fmt: skip
 

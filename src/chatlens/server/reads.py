@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.background import BackgroundTask
 
 from chatlens.metrics import DIMENSIONS, GRAINS, METRICS, Engine, Metric, Query
+from chatlens.metrics.targets import bands_of
 from chatlens.reports.drill import Drill
 from chatlens.reports.export import EXPORT_FORMATS, conversations_sql, export_conversations
 from chatlens.server.access import own_conversations, scope_query
@@ -46,7 +47,6 @@ Ctx = Annotated[Server, Depends(server)]
 
 
 def metric_info(metric: Metric) -> dict[str, Any]:
-    band = metric.band
     return {
         "id": metric.id,
         "label": metric.label,
@@ -56,14 +56,7 @@ def metric_info(metric: Metric) -> dict[str, Any]:
         "increase_is_bad": metric.increase_is_bad,
         "dimensions": sorted(metric.dimensions)
         + (["attrs.<key>"] if metric.attrs_dimensions else []),
-        "band": None
-        if band is None
-        else {
-            "typical": band.typical,
-            "above_average": band.above_average,
-            "exceptional": band.exceptional,
-            "note": band.note,
-        },
+        "bands": [band.as_dict() for band in bands_of(metric.id)],
     }
 
 

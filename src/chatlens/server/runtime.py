@@ -23,7 +23,7 @@ from chatlens.server.journal import Journal
 from chatlens.server.seen import SeenIds
 from chatlens.store import Store, open_store
 from chatlens.store.facts import refresh_facts
-from chatlens.store.settings import Settings, load_settings, make_settings, save_setting
+from chatlens.store.settings import Settings, check_changes, load_settings, save_setting
 from chatlens.store.sql import run
 
 log = logging.getLogger("chatlens.server")
@@ -310,7 +310,7 @@ class Workspace:
             try:
                 settings = load_settings(con)
                 changes = {**(changes or {}), **(update(settings) if update else {})}
-                make_settings({**settings.model_dump(), **changes})
+                changes = check_changes(settings, changes)
                 for key, value in changes.items():
                     settings = save_setting(con, key, value)
             finally:

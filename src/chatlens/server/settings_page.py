@@ -4,6 +4,7 @@ CSRF token (checked by `principal`)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import orjson
@@ -71,8 +72,10 @@ async def save_settings(request: Request, who: PageAdmin, ctx: Ctx) -> Response:
             if not raw:
                 continue
             try:
-                value = orjson.loads(raw)
-            except orjson.JSONDecodeError:
+                # Python's parser, as `chatlens settings set`: NaN or 1e309 in a goal reach
+                # the goals check, which names the field
+                value = json.loads(raw)
+            except ValueError:
                 value = raw  # plain text for strings (a time zone, a currency)
             if value != current[name]:
                 changes[name] = value

@@ -190,6 +190,7 @@ def team_page(team: str, request: Request, who: Viewer, ctx: Ctx) -> Response:
         "team.html",
         {"view": view, "who": who, "team": team, **_ranking(rank),
          "cards": tile_cards(totals.rows[0], list(REPORT)), "agents": agents,
+         "notes": totals.meta["notes"],
          "rows": series.rows, "columns": _columns(REPORT),
          "charts": charts,
          "csv": view.url(f"/teams/{quote(team, safe='')}/report.csv", every=view.grain),

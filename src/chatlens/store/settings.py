@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import zoneinfo
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import duckdb
@@ -16,6 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from chatlens.events import InputError
 from chatlens.store.sql import run
 
+INDUSTRIES = ("retail", "e-commerce", "healthcare", "finance", "other")
+"""The industries benchmark bands name (chatlens.metrics.targets); `other`: only the bands
+that name no industry."""
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
 
@@ -62,7 +66,16 @@ class Settings(BaseModel):
     fallback_phrases: list[str] = Field(
         default_factory=list, description="Added to the multilingual default fallback phrases."
     )
-    goals: dict[str, Any] = Field(default_factory=dict, description="Targets per metric id.")
+    goals: dict[str, Any] = Field(
+        default_factory=dict,
+        description='Targets per metric id: {"csat": {"min": 4.5}, "first_response_time_p90": '
+        '{"max": 60}}; the shorthand {"csat": 4.5} takes the metric\'s direction.',
+    )
+    industry: str = Field(
+        "retail",
+        description=f"Industry whose benchmark bands values are classified against: "
+        f"{', '.join(INDUSTRIES)}.",
+    )
 
     @field_validator("business_hours")
     @classmethod
@@ -77,6 +90,13 @@ class Settings(BaseModel):
                     f'business_hours.{day}: expected ["HH:MM", "HH:MM"] with the start '
                     f"before the end, got {span!r}"
                 )
+        return value
+
+    @field_validator("industry")
+    @classmethod
+    def _known_industry(cls, value: str) -> str:
+        if value not in INDUSTRIES:
+            raise ValueError(f"{value!r} is not one of {', '.join(INDUSTRIES)}")
         return value
 
     @field_validator("timezone")
@@ -128,6 +148,28 @@ def make_settings(values: dict[str, Any]) -> Settings:
         raise InputError("; ".join(problems)) from None
 
 
+SettingCheck = Callable[[Any], Any]
+_CHECKS: dict[str, SettingCheck] = {}
+
+
+def register_check(key: str, check: SettingCheck) -> None:
+    """A check of a setting's value by a layer above the store (the goals need the metric
+    catalogue: chatlens.metrics.targets registers theirs). It runs when a value is set and
+    returns it normalised; a value stored before the check existed is still read."""
+    _CHECKS[key] = check
+
+
+def check_changes(current: Settings, changes: Mapping[str, Any]) -> dict[str, Any]:
+    """Every change checked (and normalised) before any is saved: all saved, or none."""
+    checked = {}
+    for key, value in changes.items():
+        if key not in Settings.model_fields:
+            raise InputError(f"unknown setting {key!r}; known: {', '.join(Settings.model_fields)}")
+        checked[key] = _CHECKS[key](value) if key in _CHECKS else value
+    make_settings({**current.model_dump(), **checked})
+    return checked
+
+
 def load_settings(con: duckdb.DuckDBPyConnection) -> Settings:
     rows = con.execute("SELECT key, value FROM settings").fetchall()
     return make_settings({key: orjson.loads(value) for key, value in rows})
@@ -135,10 +177,9 @@ def load_settings(con: duckdb.DuckDBPyConnection) -> Settings:
 
 def save_setting(con: duckdb.DuckDBPyConnection, key: str, value: Any) -> Settings:
     """Validate and store one setting; returns the new settings."""
-    current = load_settings(con).model_dump()
-    if key not in current:
-        raise InputError(f"unknown setting {key!r}; known: {', '.join(current)}")
-    updated = make_settings({**current, key: value})
+    current = load_settings(con)
+    value = check_changes(current, {key: value})[key]
+    updated = make_settings({**current.model_dump(), key: value})
     run(
         con,
         "INSERT OR REPLACE INTO settings VALUES (?, ?)",

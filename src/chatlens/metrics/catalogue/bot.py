@@ -15,7 +15,7 @@ from chatlens.metrics.catalogue.common import (
     human,
     metric,
 )
-from chatlens.metrics.model import Band, Measure, Metric
+from chatlens.metrics.model import Measure, Metric
 
 BOT: list[Metric] = [
     metric(
@@ -77,7 +77,6 @@ BOT: list[Metric] = [
         B,
         m.share(lambda t: ~t.has_human_part, of=m.col("bot_involved")),
         "1 - handoff_rate.",
-        band=Band("up to 80% reported"),
     ),
     metric(
         "bot_resolution_rate",
@@ -95,7 +94,6 @@ BOT: list[Metric] = [
         m.share(lambda t: t.bot_resolved & ~t.rated_negative, of=m.col("bot_involved")),
         "Bot conversations resolved without a human and not rated negatively (CSAT 1-2 or "
         "thumbs down) / bot conversations.",
-        band=Band("60-80%", "80-90%", "> 90%", "retail, e-commerce"),
     ),
     metric(
         "goal_completion_rate",
@@ -134,7 +132,6 @@ BOT: list[Metric] = [
         ),
         "knowledge_items_added / conversations in the period.",
         dimensions=frozenset({"bot_id"}),
-        band=Band("", "15-30%", ">= 40%"),
     ),
     metric(
         "availability",

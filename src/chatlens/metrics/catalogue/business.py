@@ -12,8 +12,9 @@ from chatlens.metrics.catalogue.common import (
     div,
     durations,
     metric,
+    points_between,
 )
-from chatlens.metrics.model import Band, Measure, Metric
+from chatlens.metrics.model import Derived, Measure, Metric
 
 BUSINESS: list[Metric] = [
     metric(
@@ -111,7 +112,6 @@ BUSINESS: list[Metric] = [
             lambda v, c: div(v["cost_savings"], v["conversations"]),
         ),
         "cost_savings / conversations.",
-        band=Band("~2.50 USD (retail), ~3 USD (finance)", "", "5 USD (retail), 7 (finance)"),
     ),
     metric(
         "visitors",
@@ -176,7 +176,20 @@ BUSINESS: list[Metric] = [
         "Customers of the previous period who came back in this one / customers of the "
         "previous period.",
         dimensions=NO_SPLIT,
-        band=Band("~80% (retail), ~70% (healthcare)", "", ">= 90% (retail), >= 85% (healthcare)"),
+    ),
+    metric(
+        "retention_change",
+        "Retention change",
+        "percent_points",
+        I,
+        Derived(
+            ("retention_rate",),
+            lambda v, c: points_between(v["retention_rate"], c["previous"].get("retention_rate")),
+            previous=("retention_rate",),
+        ),
+        "retention_rate - the retention_rate of the period of equal length just before (in a "
+        "series, of the bucket before), in percentage points.",
+        dimensions=NO_SPLIT,
     ),
     metric(
         "tickets_created",

@@ -65,7 +65,6 @@ def durations(
 ) -> list[Metric]:
     """Mean, median and p90 of a duration in seconds."""
     kw.setdefault("increase_is_bad", True)
-    band = kw.pop("band", None)
     return [
         metric(
             id,
@@ -74,7 +73,6 @@ def durations(
             section,
             m.mean(column, source),
             description,
-            band=band,
             **kw,
         ),
         metric(
@@ -100,6 +98,13 @@ def durations(
 
 def derived(needs: tuple[str, ...], fn: Any) -> Derived:
     return Derived(needs, fn)
+
+
+def points_between(now: Any, before: Any) -> float | None:
+    """The change of a rate in percentage points (0.8 -> 0.9: 10.0); null without both."""
+    if now is None or before is None:
+        return None
+    return round((now - before) * 100, 9)  # 10.0, not 10.000000000000002
 
 
 def div(a: float | None, b: float | None, scale: float = 1.0) -> float | None:

@@ -8,7 +8,7 @@ from chatlens.metrics.catalogue.common import (
     metric,
     nps_score,
 )
-from chatlens.metrics.model import Band, Measure, Metric
+from chatlens.metrics.model import Measure, Metric
 
 
 def equals_score(column: str, score: int) -> m.Pred:
@@ -57,7 +57,6 @@ FEEDBACK: list[Metric] = [
         F,
         m.mean(m.col("uss")),
         "Mean USS (0-100).",
-        band=Band("~85 (retail), ~80 (healthcare)", "85 (healthcare)", ">= 90"),
     ),
     metric(
         "nps",

@@ -20,7 +20,7 @@ from chatlens.metrics.catalogue.common import (
     not_fcr,
     tag_share_of,
 )
-from chatlens.metrics.model import Band, Derived, Measure, Metric
+from chatlens.metrics.model import Derived, Measure, Metric
 
 LIVE: list[Metric] = [
     metric(
@@ -44,7 +44,6 @@ LIVE: list[Metric] = [
         L,
         m.col("first_response_seconds"),
         "Queue entry -> first agent message.",
-        band=Band("30-45 s average; under 1 min matters to buyers", note="live chat"),
     ),
     metric(
         "frt_within_sla",
@@ -141,9 +140,6 @@ LIVE: list[Metric] = [
         L,
         m.col("resolution_seconds"),
         "Conversation start -> final `resolved` close (time reopened included).",
-        band=Band(
-            "4-5 min (retail), 6-7 min (healthcare)", "", "3 min (retail), 4-5 min (healthcare)"
-        ),
     ),
     metric(
         "fcr_rate",
@@ -155,7 +151,6 @@ LIVE: list[Metric] = [
         "follow-up contact within `fcr_followup_days` / closed conversations (a close that "
         "carries no `resolution`, as some platforms' exports, counts on neither side: its "
         "outcome is unknown).",
-        band=Band("70-75%", "80-85%", "> 90%"),
     ),
     *[
         metric(
@@ -228,7 +223,6 @@ LIVE: list[Metric] = [
             lambda v, c: div(v["handled_conversations"], v["online_hours"]),
         ),
         "handled_conversations / online_hours.",
-        band=Band("3-5"),
         dimensions=frozenset({"agent_id", "team"}),
         attrs_dimensions=False,
     ),

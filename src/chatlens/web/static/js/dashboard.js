@@ -87,6 +87,14 @@ function draw(widget, box, rows) {
       const text = meta.unit === "rate" ? `${(size * 100).toFixed(1)} pp` : human(size, meta.unit);
       box.append(el("p", { class: `change ${worse ? "worse" : "better"}` }, `${sign}${text} vs previous`));
     }
+    // the benchmark band and the goal, as on the report pages' tiles
+    const band = row[`${widget.metric}__band`];
+    if (band) box.append(el("p", { class: "band" }, band));
+    const goal = row[`${widget.metric}__goal`];
+    if (goal && goal.status) {
+      const progress = goal.progress === null ? "" : ` · ${Math.round(goal.progress * 100)} % of the way`;
+      box.append(el("p", { class: `goal ${goal.status === "met" ? "better" : "worse"}` }, `goal ${goal.status}${progress}`));
+    }
     return;
   }
   if (widget.chart === "table") {

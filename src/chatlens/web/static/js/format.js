@@ -35,6 +35,7 @@ export function human(value, unit) {
     case "hour": return `${String(Math.trunc(value)).padStart(2, "0")}:00`;
     case "weekday": return WEEKDAYS[Math.trunc(value)];
     case "score": case "ratio": case "per_hour": return value.toFixed(2);
+    case "percent_points": return `${value >= 0 ? "+" : "-"}${Math.abs(value).toFixed(1)} pp`;
     case "nps": return value.toFixed(0);
     case "money": return value.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
     default: return compact(value);
