@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -64,7 +65,17 @@ def serve(
     except ChatlensError as exc:
         raise fail(str(exc)) from None
     out.print(f"chatlens serving {db_path(db)} on http://{host}:{port}  (API docs: /docs)")
-    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
+    # chatlens's own records (workspace opened, journal replayed, duplicates turned away)
+    # go where uvicorn's go: counts and names, never event contents
+    log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    log_config["loggers"]["chatlens"] = {
+        "handlers": ["default"],
+        "level": "INFO",
+        "propagate": False,
+    }
+    uvicorn.run(
+        app, host=host, port=port, log_level="info", access_log=False, log_config=log_config
+    )
 
 
 @contextmanager

@@ -157,7 +157,7 @@ class Writer:
             ids = [row["event_id"] for rows, _ in batches for row in rows]
             hashes = id_hashes(ids)
             seen = self._already(ids, hashes)
-            before = sum(i in seen for i in ids)
+            repeats = sum(i in seen for i in ids)
             fresh: list[dict[str, Any]] = []
             fresh_hashes: list[int] = []
             counts = []
@@ -172,7 +172,7 @@ class Writer:
                     position += 1
                 added = len(fresh) - before
                 counts.append(Accepted(added, len(rows) - added))
-            self.caught.same_group += len(ids) - len(fresh) - before
+            self.caught.same_group += len(ids) - len(fresh) - repeats
             with self._lock:
                 self.journal.append(fresh)
                 self._pending.extend(fresh)
