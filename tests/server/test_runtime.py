@@ -1,10 +1,16 @@
-"""The workspace's threads each keep to their own DuckDB cursor."""
+"""The workspace's threads each keep to their own DuckDB cursor; its memory limit."""
 
 from __future__ import annotations
 
+from typer.testing import CliRunner
+
+from chatlens.cli import app
+from chatlens.server.memory import DEFAULT_MEMORY_LIMIT
 from chatlens.server.runtime import Workspace
 from chatlens.store import open_store
 from chatlens.store.settings import load_settings
+
+runner = CliRunner()
 
 
 def test_settings_changes_while_the_refresher_polls_do_not_share_its_cursor(tmp_path):
@@ -20,3 +26,26 @@ def test_settings_changes_while_the_refresher_polls_do_not_share_its_cursor(tmp_
         assert load_settings(workspace.store.con.cursor()).sla_first_response_seconds == 129
     finally:
         workspace.close()
+
+
+def test_the_workspace_store_keeps_to_the_memory_limit(tmp_path):
+    path = tmp_path / "w.duckdb"
+    open_store(path).close()
+    for given, shown in (("300MB", "286.1 MiB"), (DEFAULT_MEMORY_LIMIT, "1.0 GiB")):
+        workspace = Workspace("w", path, 0.5, duckdb_threads=1, memory=given)
+        try:
+            setting = workspace.store.con.execute("SELECT current_setting('memory_limit')")
+            assert setting.fetchall() == [(shown,)]
+        finally:
+            workspace.close()
+
+
+def test_a_memory_limit_that_is_no_size_is_refused_before_serving(tmp_path):
+    store = tmp_path / "chatlens.duckdb"
+    answer = runner.invoke(app, ["serve", "--db", str(store), "--memory-limit", "lots"])
+    assert answer.exit_code == 2
+    assert "memory limit 'lots': give a size such as 512MB, 2GB or 1.5GiB" in answer.output
+    env = {"CHATLENS_MEMORY_LIMIT": "80%"}
+    answer = runner.invoke(app, ["serve", "--db", str(store)], env=env)
+    assert answer.exit_code == 2 and "memory limit '80%'" in answer.output
+    assert not store.exists(), "refused before any store was opened"

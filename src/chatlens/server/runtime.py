@@ -20,6 +20,7 @@ from typing import Any
 from chatlens import topics
 from chatlens.metrics import Engine
 from chatlens.server.journal import Journal
+from chatlens.server.memory import DEFAULT_MEMORY_LIMIT, memory_limit
 from chatlens.server.seen import SeenIds, id_hashes
 from chatlens.store import Store, open_store
 from chatlens.store.facts import refresh_facts
@@ -318,10 +319,18 @@ class TopicsKeeper:
 class Workspace:
     """One workspace's open store and the threads that serve it."""
 
-    def __init__(self, name: str, path: Path, refresh_seconds: float, duckdb_threads: int):
+    def __init__(
+        self,
+        name: str,
+        path: Path,
+        refresh_seconds: float,
+        duckdb_threads: int,
+        memory: str = DEFAULT_MEMORY_LIMIT,
+    ):
         self.name = name
         self.store = open_store(path)
         run(self.store.con, f"SET threads = {int(duckdb_threads)}")
+        run(self.store.con, f"SET memory_limit = '{memory_limit(memory)}'")
         refresh_facts(self.store)
         self.writer = Writer(self._cursor(), self._cursor(), path.with_suffix(".journal"))
         self.refresher = Refresher(self._cursor, refresh_seconds)
@@ -386,8 +395,14 @@ class Workspace:
 class Workspaces:
     """The workspaces opened so far, by name (opened on first use)."""
 
-    def __init__(self, refresh_seconds: float, duckdb_threads: int | None = None):
+    def __init__(
+        self,
+        refresh_seconds: float,
+        duckdb_threads: int | None = None,
+        memory: str = DEFAULT_MEMORY_LIMIT,
+    ):
         self.refresh_seconds = refresh_seconds
+        self.memory = memory_limit(memory)
         # one core is left to the request handlers: DuckDB on every core (its default)
         # stretches ingest latency while the facts refresh
         self.duckdb_threads = duckdb_threads or max(1, (os.cpu_count() or 2) - 1)
@@ -405,7 +420,9 @@ class Workspaces:
         with self._lock:
             if name not in self._open:
                 started = time.perf_counter()
-                self._open[name] = Workspace(name, path, self.refresh_seconds, self.duckdb_threads)
+                self._open[name] = Workspace(
+                    name, path, self.refresh_seconds, self.duckdb_threads, self.memory
+                )
                 log.info("workspace %s opened in %.2f s", name, time.perf_counter() - started)
             return self._open[name]
 
