@@ -39,6 +39,23 @@ seconds)."""
 FLUSH_EVENTS = 20_000
 
 
+BACKGROUND_NICE = 10
+"""CPU priority of the mover and the facts refresh, whose work runs inside DuckDB (the GIL
+let go): under a flood of events, reads are answered first (Linux CFS gives a nice-0 thread
+~9x the CPU of a nice-10 one); on an idle machine the nice changes nothing. The writer and
+the validation of batches stay at the normal priority: they hold the GIL, and a thread
+descheduled while holding it would hold the reads back instead."""
+TOPICS_NICE = 19
+
+
+def lower_priority(nice: int) -> None:
+    """Lower the calling thread's CPU priority to `nice` unless it is lower already (Linux
+    nices threads one by one; elsewhere, or without permission, nothing happens)."""
+    with contextlib.suppress(OSError, AttributeError):
+        thread = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, thread, max(nice, os.getpriority(os.PRIO_PROCESS, thread)))
+
+
 @dataclass
 class Accepted:
     accepted: int
@@ -190,6 +207,7 @@ class Writer:
             future.set_result(count)
 
     def _move_loop(self) -> None:
+        lower_priority(BACKGROUND_NICE)
         while True:
             self._full.wait(FLUSH_SECONDS)
             self._full.clear()
@@ -264,6 +282,7 @@ class Refresher:
             store.con.close()
 
     def _loop(self) -> None:
+        lower_priority(BACKGROUND_NICE)
         pause = self.interval
         while not self._stop.wait(pause):
             try:
@@ -302,9 +321,8 @@ class TopicsKeeper:
 
     def _loop(self) -> None:
         # lowest CPU priority for this thread and the worker threads it starts (language
-        # detection, k-means): answering requests comes first (Linux nices threads one by one)
-        with contextlib.suppress(OSError, AttributeError):
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+        # detection, k-means): answering requests comes first
+        lower_priority(TOPICS_NICE)
         while not self._stop.wait(TOPICS_SECONDS):
             try:
                 topics.refresh(self.store)
