@@ -14,8 +14,9 @@ Starts `chatlens serve` (uvicorn) on a loopback port with a fresh store, then:
 - reads under ingest: `/api/v1/query` (a month by day, three metrics, a different period or
   metric set each time so no answer comes from the result cache) at READ_RATE queries/s, open
   loop, first with no ingest, then while CLIENTS clients ingest a second simulated set as fast
-  as they can (after one untimed query of each shape: its SQL is compiled once); p50 / p99 /
-  max of each, and the server's RSS (start, peak, end, and 5 s after the ingest).
+  as they can (after one untimed query of each shape: its SQL is compiled once, and once the
+  server is idle: the topics built after the bulk took seconds of CPU); p50 / p99 / max of
+  each, and the server's RSS (start, peak, end, and 5 s after the ingest).
 
 Usage: python bench/bench_ingest.py [--conversations 20000] [--clients 4] [--rate 200]
        [--read-rate 4] [--read-seconds 20] [--memory-limit 1GiB] [--reads-only]
@@ -174,6 +175,26 @@ def rss_mib(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time a process has used so far (Linux /proc), s."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def settle(pid: int, limit: float = 120.0) -> float:
+    """Wait until the server is idle (under 0.1 s of CPU per second: the topics built after
+    the bulk, the facts caught up); returns the seconds waited."""
+    started = time.perf_counter()
+    last = cpu_seconds(pid)
+    while time.perf_counter() - started < limit:
+        time.sleep(1.0)
+        now = cpu_seconds(pid)
+        if now - last < 0.1:
+            break
+        last = now
+    return time.perf_counter() - started
 
 
 def read_queries(first_day: str) -> list[dict]:
@@ -335,6 +356,7 @@ def main() -> None:
                 for query in queries[:3]:
                     auth = {"Authorization": f"Bearer {read}"}
                     http.post("/api/v1/query", json=query, headers=auth).raise_for_status()
+            print(f"server idle after:                          {settle(server.pid):10.1f} s")
             alone = Reads(url, read, queries, args.read_rate, server.pid)
             asyncio.run(reads_alone(alone, args.read_seconds))
             print(f"reads at {args.read_rate:.0f}/s, no ingest:  {alone.summary()}")
