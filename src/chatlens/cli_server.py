@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +19,7 @@ from chatlens.app.db import app_db_url, open_app_db
 from chatlens.app.models import AGENT_ACCESS, ROLES, SCOPES, Workspace
 from chatlens.cli_common import AppDbOption, DbOption, fail, out
 from chatlens.events import ChatlensError
+from chatlens.server.memory import DEFAULT_MEMORY_LIMIT
 from chatlens.store.db import db_path
 
 workspaces_app = typer.Typer(help="Workspaces: each has its own events and settings.")
@@ -47,6 +49,14 @@ def serve(
         int | None,
         typer.Option(help="Threads DuckDB may use (default: all cores but one).", min=1),
     ] = None,
+    memory_limit: Annotated[
+        str,
+        typer.Option(
+            envvar="CHATLENS_MEMORY_LIMIT",
+            help="Memory DuckDB may use per open workspace, e.g. 512MB, 2GB (beyond it, "
+            "large queries spill to disk).",
+        ),
+    ] = DEFAULT_MEMORY_LIMIT,
 ) -> None:
     """Run the server: ingest API, query API, sign-in (http://HOST:PORT/docs lists it all)."""
     import uvicorn
@@ -60,11 +70,22 @@ def serve(
             refresh_seconds=refresh_seconds,
             secure_cookies=secure_cookies,
             duckdb_threads=duckdb_threads,
+            memory_limit=memory_limit,
         )
     except ChatlensError as exc:
         raise fail(str(exc)) from None
     out.print(f"chatlens serving {db_path(db)} on http://{host}:{port}  (API docs: /docs)")
-    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
+    # chatlens's own records (workspace opened, journal replayed, duplicates turned away)
+    # go where uvicorn's go: counts and names, never event contents
+    log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    log_config["loggers"]["chatlens"] = {
+        "handlers": ["default"],
+        "level": "INFO",
+        "propagate": False,
+    }
+    uvicorn.run(
+        app, host=host, port=port, log_level="info", access_log=False, log_config=log_config
+    )
 
 
 @contextmanager

@@ -1,5 +1,6 @@
-"""Nothing acknowledged is lost, nothing counts twice: clients ingest in a loop while the
-server is killed with SIGKILL and restarted, several times."""
+"""Nothing acknowledged is lost, nothing counts twice: clients ingest in a loop, and others
+re-send batches already acknowledged, while the server is killed with SIGKILL and restarted,
+several times."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from tests.serverkit import LiveServer, provision
 pytestmark = pytest.mark.server
 
 CLIENTS = 3
+RETRIERS = 2
 KILLS = 4
 BATCH = 200
 
@@ -43,6 +45,7 @@ class Client(threading.Thread):
         super().__init__(daemon=True)
         self.server, self.key, self.number, self.stop = server, key, number, stop
         self.acked: set[str] = set()
+        self.acked_batches: list[list[dict]] = []
         self.answers: list[tuple[int, int]] = []
 
     def run(self) -> None:
@@ -61,7 +64,39 @@ class Client(threading.Thread):
                 body = answer.json()
                 self.answers.append((body["accepted"], body["duplicates"]))
                 self.acked.update(e["event_id"] for e in events)
+                self.acked_batches.append(events)
                 sent += 1
+        http.close()
+
+
+class Retrier(threading.Thread):
+    """Re-sends the batches the clients got acknowledged last, over and over (retries in
+    flight when the server dies, and right after it comes back)."""
+
+    def __init__(self, server: LiveServer, key: str, clients: list[Client], stop: threading.Event):
+        super().__init__(daemon=True)
+        self.server, self.key, self.clients, self.stop = server, key, clients, stop
+        self.answers: list[tuple[int, int]] = []
+
+    def run(self) -> None:
+        http = httpx.Client(
+            base_url=self.server.url, headers={"Authorization": f"Bearer {self.key}"}, timeout=10
+        )
+        turn = 0
+        while not self.stop.is_set():
+            turn += 1
+            done = self.clients[turn % len(self.clients)].acked_batches
+            if not done:
+                time.sleep(0.01)
+                continue
+            try:
+                answer = http.post("/api/v1/events", json=done[-1])
+            except httpx.TransportError:
+                time.sleep(0.05)
+                continue
+            if answer.status_code == 200:
+                body = answer.json()
+                self.answers.append((body["accepted"], body["duplicates"]))
         http.close()
 
 
@@ -71,8 +106,9 @@ def test_acknowledged_events_survive_sigkill_exactly_once(tmp_path):
     server = LiveServer(store, refresh_seconds=0.3).start()
     stop = threading.Event()
     clients = [Client(server, seats.keys["in"], n, stop) for n in range(CLIENTS)]
-    for client in clients:
-        client.start()
+    retriers = [Retrier(server, seats.keys["in"], clients, stop) for _ in range(RETRIERS)]
+    for thread in [*clients, *retriers]:
+        thread.start()
     chance = random.Random(4)
     try:
         for _ in range(KILLS):
@@ -83,8 +119,8 @@ def test_acknowledged_events_survive_sigkill_exactly_once(tmp_path):
         time.sleep(1.0)
     finally:
         stop.set()
-        for client in clients:
-            client.join(timeout=30)
+        for thread in [*clients, *retriers]:
+            thread.join(timeout=30)
         server.stop()
     acked = set().union(*(c.acked for c in clients))
     answers = [a for c in clients for a in c.answers]
@@ -97,3 +133,7 @@ def test_acknowledged_events_survive_sigkill_exactly_once(tmp_path):
     # every acknowledged batch was accepted whole, or (a retry after a crash that hit
     # between commit and answer) reported whole as duplicates
     assert all((a, d) in ((BATCH, 0), (0, BATCH)) for a, d in answers), set(answers)
+    # a batch once acknowledged is all duplicates whenever it comes again, crash or not
+    retried = [a for r in retriers for a in r.answers]
+    assert len(retried) >= 20, "the retries should have got through"
+    assert set(retried) == {(0, BATCH)}, set(retried)

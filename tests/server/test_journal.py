@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 
 from chatlens.events import parse_event, to_row
 from chatlens.server.journal import Journal
 from chatlens.server.runtime import Writer
+from chatlens.server.seen import id_hashes
 from chatlens.store import Store
 from chatlens.store.sql import run
 
@@ -73,19 +76,83 @@ def test_acknowledged_rows_reach_the_store_and_duplicates_are_counted(store, tmp
     assert stored == [("x",), ("y",), ("z",)]
 
 
-def test_seen_ids_know_stored_ids_and_merge_new_ones(store, monkeypatch):
+def test_seen_ids_hit_stored_ids_and_merge_new_ones(store, monkeypatch):
     from chatlens.server import seen as seen_module
 
     stored = rows("s1", "s2")
     store.append(stored)
     ids = [r["event_id"] for r in stored]
     seen = seen_module.SeenIds(store)
-    known, hashes = seen.known([ids[0], "h-new", ids[1]])
-    assert known == {ids[0], ids[1]}
-    assert len(set(hashes)) == 3
-    monkeypatch.setattr(seen_module, "MERGE_AT", 1)
-    fresh = rows("s3")
-    _, new_hashes = seen.known([fresh[0]["event_id"]])
-    seen.add(new_hashes)  # merged into the sorted array at once (MERGE_AT = 1)
-    store.append(fresh)
-    assert seen.known([fresh[0]["event_id"], "h-other"])[0] == {fresh[0]["event_id"]}
+    seen.wait()
+    hashes = seen_module.id_hashes([ids[0], "h-new", ids[1]])
+    # the hashes Python computes are the ones DuckDB computed at load
+    assert seen.hits(hashes) == [True, False, True]
+    monkeypatch.setattr(seen_module, "MERGE_AT", 2)
+    seen.add(seen_module.id_hashes(["h-new"]))
+    assert seen.hits(seen_module.id_hashes(["h-new", "h-other"])) == [True, False]
+    seen.add(seen_module.id_hashes(["h-third", "h-fourth"]))  # merged into the sorted array
+    assert len(seen._sorted) == 5 and list(seen._sorted) == sorted(seen._sorted)
+    assert seen.hits(seen_module.id_hashes(["h-third", "h-new", "h-other", ids[1]])) == [
+        True,
+        True,
+        False,
+        True,
+    ]
+
+
+class GatedMover(Store):
+    """The mover's cursor, held inside its insert until the test lets it go on."""
+
+    def __init__(self, store: Store):
+        super().__init__(store.con.cursor(), store.path)
+        self.inside = threading.Event()
+        self.go_on = threading.Event()
+
+    def insert(self, rows, *, check=True):
+        self.inside.set()
+        assert self.go_on.wait(10)
+        return super().insert(rows, check=check)
+
+
+def test_a_retry_racing_the_move_commit_is_a_duplicate(store, tmp_path):
+    """The interleaving of issue 13 defect 2: the retry's store check runs while the mover
+    has not committed, the mover then commits and lets go of the moving ids, and only then
+    does the retry look for the ids in flight. It must still find them once."""
+    gated = GatedMover(store)
+    writer = Writer(store, gated, tmp_path / "w.journal")
+    batch = rows("r1", "r2", "r3")
+    first = writer.submit(batch).result()
+    assert gated.inside.wait(10)  # the mover holds the batch, not yet committed
+    real_known_ids = writer.store.known_ids
+    checked: list[list[str]] = []
+
+    def known_ids_then_commit(ids):
+        answer = real_known_ids(ids)
+        checked.append(ids)
+        gated.go_on.set()  # the mover commits and clears its moving ids now
+        deadline = time.monotonic() + 10
+        while writer._moving_ids and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not writer._moving_ids
+        return answer
+
+    writer.store.known_ids = known_ids_then_commit  # type: ignore[method-assign]
+    writer._seen.add(id_hashes([r["event_id"] for r in batch]))  # force the store check
+    again = writer.submit(batch).result()
+    writer.close()
+    assert (first.accepted, first.duplicates) == (3, 0)
+    assert (again.accepted, again.duplicates) == (0, 3)
+    assert writer.caught.moving == 3 and writer.caught.refused_by_store == 0
+    stored = run(store.con, "SELECT conversation_id, count(*) FROM events GROUP BY 1 ORDER BY 1")
+    assert stored == [("r1", 1), ("r2", 1), ("r3", 1)]
+
+
+def test_the_store_refuses_a_second_copy_of_an_id(store):
+    first = rows("c1", "c2")
+    assert store.insert(first) == 0
+    copies = rows("c2", "c3")  # c2 has the same content, so the same derived event_id
+    assert copies[0]["event_id"] == first[1]["event_id"]
+    assert store.insert(copies) == 1
+    assert store.append(rows("c3", "c4", "c4")).__dict__ == {"inserted": 1, "duplicates": 2}
+    stored = run(store.con, "SELECT conversation_id, count(*) FROM events GROUP BY 1 ORDER BY 1")
+    assert stored == [("c1", 1), ("c2", 1), ("c3", 1), ("c4", 1)]

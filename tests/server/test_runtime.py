@@ -1,10 +1,20 @@
-"""The workspace's threads each keep to their own DuckDB cursor."""
+"""The workspace's threads each keep to their own DuckDB cursor; its memory limit."""
 
 from __future__ import annotations
 
-from chatlens.server.runtime import Workspace
+import os
+import threading
+import time
+
+from typer.testing import CliRunner
+
+from chatlens.cli import app
+from chatlens.server.memory import DEFAULT_MEMORY_LIMIT
+from chatlens.server.runtime import BACKGROUND_NICE, TOPICS_NICE, Workspace
 from chatlens.store import open_store
 from chatlens.store.settings import load_settings
+
+runner = CliRunner()
 
 
 def test_settings_changes_while_the_refresher_polls_do_not_share_its_cursor(tmp_path):
@@ -20,3 +30,47 @@ def test_settings_changes_while_the_refresher_polls_do_not_share_its_cursor(tmp_
         assert load_settings(workspace.store.con.cursor()).sla_first_response_seconds == 129
     finally:
         workspace.close()
+
+
+def test_the_workspace_store_keeps_to_the_memory_limit(tmp_path):
+    path = tmp_path / "w.duckdb"
+    open_store(path).close()
+    for given, shown in (("300MB", "286.1 MiB"), (DEFAULT_MEMORY_LIMIT, "1.0 GiB")):
+        workspace = Workspace("w", path, 0.5, duckdb_threads=1, memory=given)
+        try:
+            setting = workspace.store.con.execute("SELECT current_setting('memory_limit')")
+            assert setting.fetchall() == [(shown,)]
+        finally:
+            workspace.close()
+
+
+def test_a_memory_limit_that_is_no_size_is_refused_before_serving(tmp_path):
+    store = tmp_path / "chatlens.duckdb"
+    answer = runner.invoke(app, ["serve", "--db", str(store), "--memory-limit", "lots"])
+    assert answer.exit_code == 2
+    assert "memory limit 'lots': give a size such as 512MB, 2GB or 1.5GiB" in answer.output
+    env = {"CHATLENS_MEMORY_LIMIT": "80%"}
+    answer = runner.invoke(app, ["serve", "--db", str(store)], env=env)
+    assert answer.exit_code == 2 and "memory limit '80%'" in answer.output
+    assert not store.exists(), "refused before any store was opened"
+
+
+def test_the_mover_and_refresher_yield_the_cpu_to_reads(tmp_path):
+    path = tmp_path / "w.duckdb"
+    open_store(path).close()
+    workspace = Workspace("w", path, 0.5, duckdb_threads=1)
+    try:
+        time.sleep(0.2)  # each thread lowers its own priority as it starts
+        nice = {
+            thread.name: os.getpriority(os.PRIO_PROCESS, thread.native_id or 0)
+            for thread in threading.enumerate()
+            if thread.name.startswith("chatlens-")
+        }
+        base = os.getpriority(os.PRIO_PROCESS, 0)
+    finally:
+        workspace.close()
+    expected = max(base, BACKGROUND_NICE)  # lowered, never raised
+    assert [nice["chatlens-mover"], nice["chatlens-facts"]] == [expected, expected]
+    assert nice["chatlens-writer"] == base, "the writer holds the GIL: never descheduled"
+    assert nice["chatlens-topics"] == max(base, TOPICS_NICE)
+    assert os.getpriority(os.PRIO_PROCESS, 0) == base, "the calling thread keeps its priority"

@@ -36,6 +36,7 @@ from chatlens.server import (
 from chatlens.server.auth import SESSION_COOKIE
 from chatlens.server.context import Server
 from chatlens.server.keycache import KeyCache
+from chatlens.server.memory import DEFAULT_MEMORY_LIMIT
 from chatlens.server.runtime import Workspaces
 
 
@@ -46,9 +47,11 @@ def create_app(
     refresh_seconds: float = 1.0,
     secure_cookies: bool = False,
     duckdb_threads: int | None = None,
+    memory_limit: str = DEFAULT_MEMORY_LIMIT,
 ) -> FastAPI:
     """The ASGI app serving the workspaces whose default store is `store`."""
     store = store.resolve()
+    workspaces = Workspaces(refresh_seconds, duckdb_threads, memory_limit)  # settings checked
     factory = open_app_db(app_db_url(store, app_db))
     with factory() as db:
         service.ensure_default_workspace(db, store)
@@ -56,7 +59,7 @@ def create_app(
         sessions=factory,
         folder=store.parent,
         default_store=store,
-        workspaces=Workspaces(refresh_seconds, duckdb_threads),
+        workspaces=workspaces,
         signer=URLSafeSerializer(service.server_secret(factory), salt="chatlens-session"),
         keys=KeyCache(factory.kw["bind"]),
         secure_cookies=secure_cookies,

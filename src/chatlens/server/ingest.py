@@ -4,6 +4,8 @@ committed to disk before the answer, idempotent by `event_id`."""
 from __future__ import annotations
 
 import asyncio
+import functools
+from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, Any
 
 import orjson
@@ -18,6 +20,13 @@ from chatlens.server.errors import ApiError
 from chatlens.server.limits import MAX_BODY_BYTES, MAX_EVENTS
 
 router = APIRouter()
+
+
+@functools.cache
+def _validator() -> ThreadPoolExecutor:
+    """The thread that validates ingest batches, off the event loop: answers to reads are
+    sent while a flood of batches is checked (one thread: the work holds the GIL anyway)."""
+    return ThreadPoolExecutor(1, "chatlens-validate")
 
 
 class IngestAnswer(BaseModel):
@@ -109,7 +118,8 @@ async def ingest(
     records = _records(await _body(request))
     if len(records) > MAX_EVENTS:
         raise ApiError(413, f"{len(records)} events in one request: {_TOO_LARGE}", code="too_large")
-    rows = _rows(records)
+    # validated off the event loop: a flood of batches must not hold back other answers
+    rows = await asyncio.wrap_future(_validator().submit(_rows, records))
     workspace = ctx.workspaces.opened(who.workspace)
     if workspace is None:
         workspace = await asyncio.to_thread(ctx.workspaces.get, who.workspace, who.store)
