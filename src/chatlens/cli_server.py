@@ -47,6 +47,15 @@ def serve(
         int | None,
         typer.Option(help="Threads DuckDB may use (default: all cores but one).", min=1),
     ] = None,
+    forwarded_allow_ips: Annotated[
+        str,
+        typer.Option(
+            envvar="CHATLENS_FORWARDED_ALLOW_IPS",
+            help="Proxies (comma-separated addresses or networks) whose X-Forwarded-For and "
+            "X-Forwarded-Proto are believed; none by default, so a client cannot pick the "
+            "address the sign-in limits count.",
+        ),
+    ] = "",
 ) -> None:
     """Run the server: ingest API, query API, sign-in (http://HOST:PORT/docs lists it all)."""
     import uvicorn
@@ -64,7 +73,17 @@ def serve(
     except ChatlensError as exc:
         raise fail(str(exc)) from None
     out.print(f"chatlens serving {db_path(db)} on http://{host}:{port}  (API docs: /docs)")
-    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
+    # explicit: uvicorn would otherwise trust loopback (or $FORWARDED_ALLOW_IPS)
+    proxies = ",".join(p.strip() for p in forwarded_allow_ips.split(",") if p.strip())
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="info",
+        access_log=False,
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies,
+    )
 
 
 @contextmanager

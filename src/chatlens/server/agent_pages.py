@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -25,7 +25,7 @@ from chatlens.server.page_kit import (
     render,
     tile_cards,
 )
-from chatlens.server.reads import open_workspace
+from chatlens.server.reads import attachment, open_workspace
 
 router = APIRouter(include_in_schema=False)
 
@@ -126,7 +126,7 @@ def agent_page(agent_id: str, request: Request, who: Viewer, ctx: Ctx) -> Respon
         "agent.html",
         {"view": view, "who": who, "agent": agent_id, "cards": tile_cards(totals.rows[0], ids),
          "rows": series.rows, "columns": columns, "charts": charts,
-         "csv": view.url(f"/agents/{agent_id}/report.csv", every=view.grain)},
+         "csv": view.url(f"/agents/{quote(agent_id, safe='')}/report.csv", every=view.grain)},
     )  # fmt: skip
 
 
@@ -138,9 +138,9 @@ def agent_csv(agent_id: str, request: Request, who: Viewer, ctx: Ctx) -> Respons
     writer.writerow(["bucket", *AGENT_REPORT])
     for row in series.rows:
         writer.writerow([row["bucket"], *("" if row[m] is None else row[m] for m in AGENT_REPORT)])
-    name = f"agent-{agent_id}-{series.meta['from'][:10]}.csv".replace("/", "_")
+    name = f"agent-{agent_id}-{series.meta['from'][:10]}.csv"
     return Response(
         buffer.getvalue(),
         media_type="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        headers={"Content-Disposition": attachment(name)},
     )
