@@ -149,6 +149,29 @@ def test_dates_in_years_1_and_9999_are_refused_with_a_message(live, day):
         assert expected in answer.json()["error"]["message"]
 
 
+def test_a_period_cut_into_too_many_buckets_is_refused_at_once(live):
+    server, seats = live
+    reader = server.client(seats.keys["read"])
+    boss = server.login(seats.emails["boss"])
+    started = time.monotonic()
+    body = {"metrics": ["conversations"], "from": "1900-01-01", "to": "2999-12-31"}
+    hourly = reader.post("/api/v1/query", json={**body, "every": "hour"})
+    page = boss.get("/overview?from=1900-01-01&to=2999-12-31&every=day")
+    assert time.monotonic() - started < 10  # was: minutes of work for one request
+    assert hourly.status_code == 400
+    assert hourly.json()["error"]["message"] == (
+        "1900-01-01 .. 3000-01-01 by hour is more than 10,000 hours: "
+        "choose a coarser grain or a shorter period"
+    )
+    assert page.status_code == 400
+    assert "by day is more than 10,000 days" in page.json()["error"]["message"]
+    century = {**body, "from": "2000-01-01", "to": "2099-12-31", "every": "year"}
+    yearly = reader.post("/api/v1/query", json=century)
+    assert yearly.status_code == 200
+    assert len(yearly.json()["rows"]) == 100
+    assert sum(r["conversations"] or 0 for r in yearly.json()["rows"]) == 3
+
+
 def test_the_agent_report_csv_names_any_agent_id(live):
     server, seats = live
     boss = server.login(seats.emails["boss"])

@@ -110,12 +110,25 @@ class Bucket:
     hours: float
 
 
+MAX_BUCKETS = 10_000
+"""The most buckets a period may be cut into (an hourly year is 8,784): beyond, a single
+request would keep the server busy for minutes."""
+_NOMINAL = {"hour": 1 / 24, "day": 1, "week": 7, "month": 28, "year": 365}
+
+
 def buckets(period: Period, grain: str | None) -> list[Bucket]:
     """The period cut by grain; without one, the whole period as one bucket."""
     if grain is None:
         return [
             Bucket(period.start, period.start, period.end, period.hours(period.start, period.end))
         ]
+    if grain in _NOMINAL:
+        days = period.length / dt.timedelta(days=1)
+        if days / _NOMINAL[grain] > MAX_BUCKETS:
+            raise InputError(
+                f"{period.start:%Y-%m-%d} .. {period.end:%Y-%m-%d} by {grain} is more than "
+                f"{MAX_BUCKETS:,} {grain}s: choose a coarser grain or a shorter period"
+            )
     out = []
     label = truncate(period.start, grain)
     while label < period.end:
