@@ -72,7 +72,11 @@ def test_failed_sign_ins_are_limited_per_account_from_any_address(live):
     [((), 429), (("--forwarded-allow-ips", "127.0.0.1"), 401)],
     ids=["no-proxy-configured", "loopback-proxy-configured"],
 )
-def test_x_forwarded_for_is_believed_only_from_configured_proxies(tmp_path, args, last):
+def test_x_forwarded_for_is_believed_only_from_configured_proxies(
+    tmp_path, monkeypatch, args, last
+):
+    # uvicorn's own setting (trust loopback, or $FORWARDED_ALLOW_IPS) is not what decides
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", "*")
     store = tmp_path / "chatlens.duckdb"
     provision(store, {"default": {}})
     server = LiveServer(store, args=args).start()
