@@ -69,8 +69,9 @@ class LiveServer:
     """`chatlens serve` as a child process; `kill()` is SIGKILL (a crash), `stop()` a clean
     shutdown."""
 
-    def __init__(self, store: Path, refresh_seconds: float = 0.2):
+    def __init__(self, store: Path, refresh_seconds: float = 0.2, args: tuple[str, ...] = ()):
         self.store = store
+        self.args = args
         self.refresh_seconds = refresh_seconds
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -81,7 +82,7 @@ class LiveServer:
         command = [
             sys.executable, "-m", "chatlens.cli", "serve",
             "--db", str(self.store), "--port", str(self.port),
-            "--refresh-seconds", str(self.refresh_seconds),
+            "--refresh-seconds", str(self.refresh_seconds), *self.args,
         ]  # fmt: skip
         env = {**os.environ, "PYTHONWARNINGS": "ignore"}
         with self.log.open("ab") as log:
@@ -110,9 +111,11 @@ class LiveServer:
             except subprocess.TimeoutExpired:
                 self.kill()
 
-    def client(self, key: str | None = None) -> httpx.Client:
+    def client(self, key: str | None = None, source: str | None = None) -> httpx.Client:
+        """A client; `source`: the loopback address it connects from (e.g. 127.0.0.5)."""
         headers = {"Authorization": f"Bearer {key}"} if key else {}
-        return httpx.Client(base_url=self.url, headers=headers, timeout=30)
+        transport = httpx.HTTPTransport(local_address=source) if source else None
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30, transport=transport)
 
     def login(self, email: str, password: str = PASSWORD) -> httpx.Client:
         """A client signed in as `email`, sending its CSRF token on every request."""

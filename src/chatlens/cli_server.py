@@ -57,6 +57,15 @@ def serve(
             "large queries spill to disk).",
         ),
     ] = DEFAULT_MEMORY_LIMIT,
+    forwarded_allow_ips: Annotated[
+        str,
+        typer.Option(
+            envvar="CHATLENS_FORWARDED_ALLOW_IPS",
+            help="Proxies (comma-separated addresses or networks) whose X-Forwarded-For and "
+            "X-Forwarded-Proto are believed; none by default, so a client cannot pick the "
+            "address the sign-in limits count.",
+        ),
+    ] = "",
 ) -> None:
     """Run the server: ingest API, query API, sign-in (http://HOST:PORT/docs lists it all)."""
     import uvicorn
@@ -83,8 +92,17 @@ def serve(
         "level": "INFO",
         "propagate": False,
     }
+    # explicit: uvicorn would otherwise trust loopback (or $FORWARDED_ALLOW_IPS)
+    proxies = ",".join(p.strip() for p in forwarded_allow_ips.split(",") if p.strip())
     uvicorn.run(
-        app, host=host, port=port, log_level="info", access_log=False, log_config=log_config
+        app,
+        host=host,
+        port=port,
+        log_level="info",
+        access_log=False,
+        log_config=log_config,
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies,
     )
 
 

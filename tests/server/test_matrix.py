@@ -359,7 +359,8 @@ def test_ids_with_a_slash_open(live):
         assert time.monotonic() < deadline
         time.sleep(0.05)
     assert report.headers["content-disposition"] == (
-        'attachment; filename="agent-eu_carl-2026-11-01.csv"'
+        'attachment; filename="agent-eu_carl-2026-11-01.csv"; '
+        "filename*=UTF-8''agent-eu%2Fcarl-2026-11-01.csv"
     )
     header, row = report.text.strip().splitlines()
     values = dict(zip(header.split(","), row.split(","), strict=True))

@@ -8,6 +8,10 @@ from zoneinfo import ZoneInfo
 
 from chatlens.events import InputError
 
+YEARS = (1900, 2999)
+"""Periods lie within these years: room for any history and any plan, and far from the
+calendar's ends (year 1, 9999), where a period's previous one or its next midnight overflow."""
+
 
 @dataclass(frozen=True)
 class Period:
@@ -39,17 +43,21 @@ def parse_bound(text: str, *, end: bool) -> dt.datetime:
     """A --from/--to value: a date (a whole day: --to gives the next midnight) or a
     date-time (that instant)."""
     value = text.strip()
+    side = "--to" if end else "--from"
+    whole_day = len(value) == 10
     try:
-        if len(value) == 10:
-            day = dt.date.fromisoformat(value)
-            moment = dt.datetime.combine(day, dt.time())
-            return moment + dt.timedelta(days=1) if end else moment
-        moment = dt.datetime.fromisoformat(value)
+        if whole_day:
+            moment = dt.datetime.combine(dt.date.fromisoformat(value), dt.time())
+        else:
+            moment = dt.datetime.fromisoformat(value)
     except ValueError:
-        side = "--to" if end else "--from"
         raise InputError(
             f"{side} {value!r} is not a date (2026-11-01) or date-time (2026-11-01T08:00)"
         ) from None
+    if not YEARS[0] <= moment.year <= YEARS[1]:
+        raise InputError(f"{side} {value!r} is outside the years {YEARS[0]} to {YEARS[1]}")
+    if whole_day:
+        return moment + dt.timedelta(days=1) if end else moment
     if moment.tzinfo is not None:
         raise InputError(
             f"{value!r}: give a local time without offset; it is read in the workspace time zone"
@@ -102,12 +110,25 @@ class Bucket:
     hours: float
 
 
+MAX_BUCKETS = 10_000
+"""The most buckets a period may be cut into (an hourly year is 8,784): beyond, a single
+request would keep the server busy for minutes."""
+_NOMINAL = {"hour": 1 / 24, "day": 1, "week": 7, "month": 28, "year": 365}
+
+
 def buckets(period: Period, grain: str | None) -> list[Bucket]:
     """The period cut by grain; without one, the whole period as one bucket."""
     if grain is None:
         return [
             Bucket(period.start, period.start, period.end, period.hours(period.start, period.end))
         ]
+    if grain in _NOMINAL:
+        days = period.length / dt.timedelta(days=1)
+        if days / _NOMINAL[grain] > MAX_BUCKETS:
+            raise InputError(
+                f"{period.start:%Y-%m-%d} .. {period.end:%Y-%m-%d} by {grain} is more than "
+                f"{MAX_BUCKETS:,} {grain}s: choose a coarser grain or a shorter period"
+            )
     out = []
     label = truncate(period.start, grain)
     while label < period.end:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
@@ -20,6 +20,7 @@ from chatlens.store.settings import Settings
 
 router = APIRouter(prefix="/api/v1")
 Ctx = Annotated[Server, Depends(server)]
+KeyId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The key's id (GET /api/v1/keys).")]
 
 
 @router.get("/settings", summary="The workspace's settings and what each means")
@@ -75,7 +76,7 @@ def create_key(body: KeyIn, who: Admin, ctx: Ctx) -> Any:
 
 
 @router.delete("/keys/{key_id}", summary="Revoke an API key")
-def revoke_key(key_id: int, who: Admin, ctx: Ctx) -> Any:
+def revoke_key(key_id: KeyId, who: Admin, ctx: Ctx) -> Any:
     with ctx.sessions() as db:
         record = service.revoke_key(db, key_id, who.workspace)
         return json_response({"id": record.id, "revoked_at": record.revoked_at})

@@ -25,7 +25,7 @@ from chatlens.server.page_kit import (
     run_queries,
     tile_cards,
 )
-from chatlens.server.reads import open_workspace
+from chatlens.server.reads import attachment, open_workspace
 
 router = APIRouter(include_in_schema=False)
 
@@ -107,12 +107,7 @@ def report_json(view: View, totals: Result, series: Result, **extra: Any) -> dic
 
 
 def csv_response(text: str, name: str) -> Response:
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
-    return Response(
-        text,
-        media_type="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{safe}"'},
-    )
+    return Response(text, media_type="text/csv", headers={"Content-Disposition": attachment(name)})
 
 
 # registered before the report page: an agent id may contain '/' (the `path` converter), and

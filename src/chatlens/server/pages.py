@@ -30,7 +30,7 @@ from chatlens.server.page_kit import (
     run_queries,
     tile_cards,
 )
-from chatlens.server.reads import open_workspace, readable_conversation
+from chatlens.server.reads import open_workspace, page_number, readable_conversation
 from chatlens.server.section_extras import EXTRAS
 from chatlens.store.sql import run
 
@@ -174,7 +174,7 @@ def live_page(request: Request, who: PageLive, ctx: Ctx) -> Response:
 @router.get("/conversations")
 def conversation_list(request: Request, who: Viewer, ctx: Ctx) -> Response:
     workspace = open_workspace(ctx, who)
-    page = max(1, int(request.query_params.get("page", "1") or 1))
+    page = page_number(request.query_params.get("page"))
     per_page = 50
     with workspace.engine() as engine:
         view = read_view(request, engine.settings.timezone, who.workspace)

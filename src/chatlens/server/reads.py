@@ -4,10 +4,12 @@ through `access`."""
 
 from __future__ import annotations
 
+import re
 import tempfile
 from collections import defaultdict
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import orjson
 from fastapi import APIRouter, Depends
@@ -29,6 +31,9 @@ from chatlens.store.sql import run
 
 router = APIRouter(prefix="/api/v1")
 MAX_PAGE = 200
+LAST_PAGE = 1_000_000_000
+"""The highest page number asked for (past the last page answers no rows; far beyond any
+store, and its offset stays within DuckDB's 64-bit OFFSET)."""
 
 
 def json_response(body: Any, status: int = 200) -> Response:
@@ -37,6 +42,14 @@ def json_response(body: Any, status: int = 200) -> Response:
         status_code=status,
         media_type="application/json",
     )
+
+
+def attachment(name: str) -> str:
+    """A Content-Disposition for a download named `name` (RFC 6266): an ASCII stand-in for
+    old clients and the exact name UTF-8 encoded, so any agent id or workspace name (CJK,
+    quotes, CR/LF) makes a valid header."""
+    plain = re.sub(r"[^A-Za-z0-9._-]", "_", name)
+    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 def open_workspace(ctx: Server, who: Principal) -> Workspace:
@@ -153,7 +166,7 @@ def conversations(
     start: FromParam,
     end: ToParam,
     filters: FilterParam = [],  # noqa: B006 - FastAPI copies defaults per request
-    page: Annotated[int, Param(ge=1)] = 1,
+    page: Annotated[int, Param(ge=1, le=LAST_PAGE)] = 1,
     per_page: Annotated[int, Param(ge=1, le=MAX_PAGE)] = 50,
     counted: CountedParam = None,
     csat: CsatParam = None,
@@ -170,6 +183,15 @@ def conversations(
         names = [d[0] for d in cursor.description]
         rows = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
     return json_response({"total": total, "page": page, "per_page": per_page, "rows": rows})
+
+
+def page_number(text: str | None) -> int:
+    """A dashboard page's `?page=`: a whole number from 1 (smaller counts as 1) to
+    LAST_PAGE; anything else is refused with 400."""
+    value = (text or "1").strip()
+    if not re.fullmatch(r"-?[0-9]{1,12}", value) or int(value) > LAST_PAGE:
+        raise ApiError(400, f"page {value!r}: expected a whole number from 1 to {LAST_PAGE:,}")
+    return max(1, int(value))
 
 
 def readable_conversation(engine: Engine, who: Principal, conversation_id: str) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends
 from fastapi import Query as Param
 from fastapi.responses import Response
 
+from chatlens.metrics.periods import YEARS
 from chatlens.server.access import own_conversations
 from chatlens.server.auth import Principal, Reader
 from chatlens.server.context import Server, server
@@ -37,9 +38,15 @@ def period_bounds(start: str | None, end: str | None, zone: str) -> dict[str, An
         return {}
     try:
         lo = dt.date.fromisoformat(start or "1970-01-01")
-        hi = dt.date.fromisoformat(end or "2999-12-30") + dt.timedelta(days=1)
+        hi = dt.date.fromisoformat(end or "2999-12-30")
     except ValueError as exc:
         raise ApiError(400, f"from/to: {exc}; expected YYYY-MM-DD") from None
+    for side, day in (("from", lo), ("to", hi)):
+        if not YEARS[0] <= day.year <= YEARS[1]:
+            raise ApiError(
+                400, f"{side} {day.isoformat()!r} is outside the years {YEARS[0]} to {YEARS[1]}"
+            )
+    hi += dt.timedelta(days=1)
     tz = ZoneInfo(zone)
     return {
         "start": dt.datetime.combine(lo, dt.time(), tz),
