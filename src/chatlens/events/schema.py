@@ -166,6 +166,12 @@ class Message(Event):
 
     _text = field_validator("text")(lambda cls, v: _text_size(v))
 
+    @model_validator(mode="after")
+    def _agent_named(self) -> Message:
+        if self.sender == "agent" and self.agent_id is None:
+            raise FieldValueError("agent_id", "is required for a message with sender agent")
+        return self
+
 
 class HandoffRequested(Event):
     """The bot (or the customer) asks for a human: the chat enters the human queue."""
