@@ -738,6 +738,8 @@ class Credited:
         self.first_response_seconds = c.first_response_seconds if mine["first"] else None
         self.first_response_at = c.first_response_at if mine["first"] else None
         self.first_responses = [v for who, v in c.stint_responses if who == agent]
+        if mine["first"] and all(who != agent for who, _, _ in c.stints):
+            self.first_responses.append(c.first_response_seconds)  # wrote without a stint
         for kind in ("csat", "nps", "ces", "thumbs", "uss"):
             own = c.rating_agents.get(kind) == agent
             setattr(self, kind, getattr(c, kind) if own else None)
@@ -875,6 +877,7 @@ REFERENCE["bot_success_rate"] = rate(
     lambda c: c.bot_resolved and not c.rated_negative, of=lambda c: c.bot_involved
 )
 REFERENCE["goal_completion_rate"] = rate(lambda c: bool(c.goals))
+REFERENCE["goal_conversations"] = count(lambda c: bool(c.goals))
 for _goal in ("purchase", "signup", "lead", "add_to_cart"):
     REFERENCE[f"goal_completion_rate_{_goal}"] = rate(lambda c, g=_goal: g in c.goals)
 durations("bot_response_time", lambda c: c.bot_response_times)

@@ -109,7 +109,10 @@ class Event(BaseModel):
         None, description="web, messenger, whatsapp, email, ... (free text, lower-cased)."
     )
     attrs: dict[str, AttrValue] | None = Field(
-        None, description="Free-form extra dimensions; keys are usable as report dimensions."
+        None,
+        description="Free-form extra dimensions; keys are usable as report dimensions. Over a "
+        "conversation's events they merge key by key: a key keeps its first value "
+        "(conversation_started first), a key first seen on a later event is added.",
     )
 
     @field_validator("ts")
@@ -148,7 +151,7 @@ class ConversationStarted(Event):
 
 
 class Message(Event):
-    """A message in a conversation."""
+    """A message in a conversation. A message with `sender: agent` must carry `agent_id`."""
 
     type: Literal["message"]
     sender: Literal["customer", "bot", "agent", "system"] = Field(description="Who wrote it.")

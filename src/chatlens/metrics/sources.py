@@ -118,7 +118,8 @@ def stints_per_chat(ctx: Context) -> ir.Table | None:
 def first_responses(ctx: Context) -> ir.Table | None:
     """First responses (`first_response_seconds`): one per conversation; by agent, one per
     agent stint, from its start (the conversation's first stint: from queue entry) to the
-    agent's first message in it (metrics.md "Crediting agents")."""
+    agent's first message in it (metrics.md "Crediting agents"), and the chat's FRT for a
+    first responder who had no stint in it."""
     if not by_agent(ctx):
         return conversations(ctx)
     st = ctx.table("agent_stints")
@@ -130,9 +131,20 @@ def first_responses(ctx: Context) -> ir.Table | None:
         st = st.filter(st.agent_id.isin(list(ctx.filters["agent_id"])))
     j = st.join(chats, "conversation_id")
     since = ibis.ifelse(j.first_stint, j.queue_entry_at, j.started_at)
-    return j.mutate(
-        first_response_seconds=j.first_message_at.epoch_seconds() - since.epoch_seconds()
+    j = j.mutate(first_response_seconds=j.first_message_at.epoch_seconds() - since.epoch_seconds())
+    columns = ["conversation_id", *ctx.keys, "first_response_seconds"]
+    # an agent who answered first without any stint in the chat (no agent_joined: some
+    # platforms' exports) keeps the chat's FRT
+    whole = conversations(ctx)
+    assert whole is not None
+    whole = whole.filter(whole.first_response_seconds.notnull())
+    stinted = st.select(_c=st.conversation_id, _a=st.agent_id).distinct()
+    alone = whole.anti_join(
+        stinted,
+        [whole.conversation_id == stinted._c, whole.first_response_agent_id == stinted._a],
     )
+    per_stint = j.select(*columns)
+    return per_stint.union(alone.select(*columns).cast(per_stint.schema()))
 
 
 def missed_chats(ctx: Context) -> ir.Table | None:

@@ -29,7 +29,12 @@ def local_time(zone: str, ts: UTC_TIMESTAMP) -> _LOCAL:  # type: ignore[valid-ty
 
 
 _TRUNC = {"hour": "h", "day": "D", "week": "W", "month": "M", "year": "Y"}
-LIST_DIMENSIONS = {"agent_id": "agents", "tag": "tags", "tag_category": "tag_categories"}
+LIST_DIMENSIONS = {
+    "agent_id": "agents",
+    "tag": "tags",
+    "tag_category": "tag_categories",
+    "goal": "goals",
+}
 """Dimensions that are lists on a conversation: split, a conversation counts in each."""
 EVENT_DIMENSIONS = ("channel", "bot_id", "agent_id", "team")
 TOPICS_TABLE = "conversation_topics"

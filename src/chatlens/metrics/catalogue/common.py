@@ -115,6 +115,14 @@ def tag_share_of(v: Mapping[str, Any], ctx: Mapping[str, Any]) -> float | None:
     return div(v["conversations"], ctx["unsplit"].get("conversations"))
 
 
+def goal_rate_of(v: Mapping[str, Any], ctx: Mapping[str, Any]) -> float | None:
+    """Conversations with a goal credited / conversations; split by goal, those with the
+    row's goal / the conversations of its bucket and other dimensions counted once."""
+    if "goal" in ctx["dimensions"]:
+        return div(v["goal_conversations"], ctx["unsplit"].get("conversations"))
+    return div(v["goal_conversations"], v["conversations"])
+
+
 def cost_savings_of(v: Mapping[str, Any], ctx: Mapping[str, Any]) -> float | None:
     settings = ctx["settings"]
     agent, bot = settings.cost_per_agent_conversation, settings.cost_per_bot_conversation
