@@ -219,11 +219,11 @@ rating_agents AS (  -- per kind, the agent of the last stint begun at or before 
 ),
 credit AS (
   SELECT conversation_id,
-    any_value(agent_id) FILTER (WHERE kind = 'csat') AS csat_agent_id,
-    any_value(agent_id) FILTER (WHERE kind = 'nps') AS nps_agent_id,
-    any_value(agent_id) FILTER (WHERE kind = 'ces') AS ces_agent_id,
-    any_value(agent_id) FILTER (WHERE kind = 'thumbs') AS thumbs_agent_id,
-    any_value(agent_id) FILTER (WHERE kind = 'uss') AS uss_agent_id
+    max(agent_id) FILTER (WHERE kind = 'csat') AS csat_agent_id,
+    max(agent_id) FILTER (WHERE kind = 'nps') AS nps_agent_id,
+    max(agent_id) FILTER (WHERE kind = 'ces') AS ces_agent_id,
+    max(agent_id) FILTER (WHERE kind = 'thumbs') AS thumbs_agent_id,
+    max(agent_id) FILTER (WHERE kind = 'uss') AS uss_agent_id
   FROM rating_agents GROUP BY conversation_id
 ),
 closing AS (  -- the agent of the last stint (else the last agent who wrote)
