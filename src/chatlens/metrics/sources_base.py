@@ -224,9 +224,9 @@ def by_agent(ctx: Context) -> bool:
 
 
 def agent_match(ctx: Context, t: ir.Table, split: bool) -> Callable[[ir.Value], ir.Value] | None:
-    """Whether a value naming agents (an agent id, or a list of them with `lists`) names the
-    row's agent: the split's value, else one of the filtered agents; None when the query is
-    not by agent."""
+    """A test of whether a value naming agents (an agent id, or a list of them) names the
+    row's agent: the split's value (when `split` unnested the agents), else one of the
+    filtered agents; None when the query is not by agent."""
     if split and "agent_id" in ctx.dimensions:
         agent = t.agent_id
         return lambda v: v.contains(agent) if v.type().is_array() else (v == agent)
