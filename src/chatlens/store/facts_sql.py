@@ -295,19 +295,26 @@ f1 AS (
 """
     + STATE_CTES
     + """
+pickups AS (  -- the first pickup and the first agent message at or after queue entry
+  SELECT f.conversation_id, min(e.ts) AS picked_up_at,
+    arg_min(e.agent_id, (e.ts, e.seq)) AS pickup_agent_id
+  FROM f3 f JOIN ev e ON e.conversation_id = f.conversation_id
+    AND e.type = 'agent_joined' AND e.ts >= f.queue_entry_at
+  GROUP BY f.conversation_id
+),
+responses AS (
+  SELECT f.conversation_id, min(m.ts) AS first_response_at,
+    arg_min(m.agent_id, (m.ts, m.seq)) AS first_response_agent_id
+  FROM f3 f JOIN msg m ON m.conversation_id = f.conversation_id
+    AND m.sender = 'agent' AND m.ts >= f.queue_entry_at
+  GROUP BY f.conversation_id
+),
 f4 AS (
-  SELECT f.*,
-    (SELECT min(e.ts) FROM ev e WHERE e.conversation_id = f.conversation_id
-       AND e.type = 'agent_joined' AND e.ts >= f.queue_entry_at) AS picked_up_at,
-    (SELECT arg_min(e.agent_id, (e.ts, e.seq)) FROM ev e
-     WHERE e.conversation_id = f.conversation_id
-       AND e.type = 'agent_joined' AND e.ts >= f.queue_entry_at) AS pickup_agent_id,
-    (SELECT min(m.ts) FROM msg m WHERE m.conversation_id = f.conversation_id
-       AND m.sender = 'agent' AND m.ts >= f.queue_entry_at) AS first_response_at,
-    (SELECT arg_min(m.agent_id, (m.ts, m.seq)) FROM msg m
-     WHERE m.conversation_id = f.conversation_id
-       AND m.sender = 'agent' AND m.ts >= f.queue_entry_at) AS first_response_agent_id
+  SELECT f.*, p.picked_up_at, p.pickup_agent_id, r.first_response_at,
+    r.first_response_agent_id
   FROM f3 f
+  LEFT JOIN pickups p USING (conversation_id)
+  LEFT JOIN responses r USING (conversation_id)
 ),
 f5 AS (
   SELECT *,
