@@ -419,3 +419,29 @@ def test_response_time_runs(store, tmp_path, turns, expected):
     ]
     load(store, events, tmp_path)
     assert facts(store)["c1"]["response_times"] == expected
+
+
+# -- agent messages name their agent ---------------------------------------------------------
+
+
+def test_an_importer_names_an_agent_its_platform_does_not(store, tmp_path):
+    """A Chatwoot message with no sender, read as an agent's (`senderless=agent`), becomes
+    an agent message of `unnamed-agent`: valid, imported, nothing rejected."""
+    from chatlens.importers.chatwoot import ChatwootImporter
+    from chatlens.ingest import import_file
+
+    messages = [
+        {"id": 1, "conversation_id": 9, "created_at": 1793700000, "content": "hi",
+         "message_type": 0, "sender_type": "Contact", "sender_id": 88},
+        {"id": 2, "conversation_id": 9, "created_at": 1793700030, "content": "hello",
+         "message_type": 1},
+    ]  # fmt: skip
+    path = tmp_path / "messages.json"
+    path.write_text(json.dumps(messages))
+    importer = ChatwootImporter({"senderless": "agent"})
+    summary = import_file(store, path, records=importer.records(path))
+    assert summary.rejected == 0
+    rows = store.con.execute(
+        "SELECT sender, agent_id FROM events WHERE type = 'message' ORDER BY ts"
+    ).fetchall()
+    assert rows == [("customer", None), ("agent", "unnamed-agent")]

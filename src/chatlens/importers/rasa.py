@@ -35,6 +35,7 @@ from typing import Any, ClassVar
 import orjson
 
 from chatlens.importers.base import (
+    UNNAMED_AGENT,
     Importer,
     Item,
     ItemError,
@@ -46,8 +47,6 @@ from chatlens.ingest.files import Progress, Record
 
 SESSION_START_ACTION = "action_session_start"
 EXTERNAL_PREFIX = "EXTERNAL: "  # text of intents triggered from outside (reminders, API)
-UNNAMED_AGENT = "rasa-agent"
-"""The agent_id of a human's message (`agent` event): Rasa does not record who wrote it."""
 
 
 @dataclass(frozen=True)
@@ -472,7 +471,7 @@ class _SessionConverter:
     def _on_agent(self, event: dict[str, Any], place: Place) -> None:
         seconds = self._seconds(event, place)
         message = self._message(event, place, "agent", seconds, self._text(event, place))
-        message["agent_id"] = UNNAMED_AGENT  # events.md: an agent message names its agent
+        message["agent_id"] = UNNAMED_AGENT  # Rasa does not record who wrote it
         self.out.append((message, place))
 
     def _on_action(self, event: dict[str, Any], place: Place) -> None:
