@@ -321,6 +321,10 @@ class Conversation:
         self.stint_responses: list[tuple[str, float | None]] = []
         for n, (who, a, z) in enumerate(self.stints):
             own = [m.at for m in self.agent_msgs if m["agent_id"] == who and a <= m.at <= z]
+            if n == 0 and who == self.first_response_agent:
+                # the first stint runs from queue entry: the answer may precede agent_joined
+                self.stint_responses.append((who, self.first_response_seconds))
+                continue
             since = q if n == 0 and q is not None else a
             self.stint_responses.append((who, seconds(own[0], since) if own else None))
 

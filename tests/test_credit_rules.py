@@ -445,3 +445,18 @@ def test_an_importer_names_an_agent_its_platform_does_not(store, tmp_path):
         "SELECT sender, agent_id FROM events WHERE type = 'message' ORDER BY ts"
     ).fetchall()
     assert rows == [("customer", None), ("agent", "unnamed-agent")]
+
+
+def test_the_first_stint_runs_from_queue_entry(store, tmp_path):
+    """ann answers at 10 s and only then joins (at 20 s): her first stint's response is
+    counted from queue entry (0 s), so 10 s, as the chat's FRT."""
+    events = [
+        ev("c1", 0, "conversation_started"),
+        say("c1", 1, "customer"),
+        say("c1", 10, "agent", agent_id="ann"),
+        ev("c1", 20, "agent_joined", agent_id="ann"),
+        ev("c1", 100, "conversation_closed", resolution="resolved"),
+    ]
+    load(store, events, tmp_path)
+    assert value(store, "first_response_time") == 10
+    assert by_agent(store, ["first_response_time"])["ann"]["first_response_time"] == 10

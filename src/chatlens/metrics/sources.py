@@ -125,13 +125,22 @@ def first_responses(ctx: Context) -> ir.Table | None:
     st = ctx.table("agent_stints")
     chats = conversations(ctx, split=frozenset(LIST_DIMENSIONS) - {"agent_id"})
     assert chats is not None
-    keep = ["conversation_id", "queue_entry_at", *[k for k in ctx.keys if k != "agent_id"]]
-    chats = chats.select(*keep)
+    keep = [
+        "conversation_id",
+        "queue_entry_at",
+        *[k for k in ctx.keys if k != "agent_id"],
+    ]
+    chats = chats.select(
+        *keep, _chat_frt=chats.first_response_seconds, _first_by=chats.first_response_agent_id
+    )
     if "agent_id" in ctx.filters:
         st = st.filter(st.agent_id.isin(list(ctx.filters["agent_id"])))
     j = st.join(chats, "conversation_id")
     since = ibis.ifelse(j.first_stint, j.queue_entry_at, j.started_at)
-    j = j.mutate(first_response_seconds=j.first_message_at.epoch_seconds() - since.epoch_seconds())
+    stint = j.first_message_at.epoch_seconds() - since.epoch_seconds()
+    # the first stint runs from queue entry: its agent's answer may precede agent_joined
+    first = j.first_stint & (j._first_by == j.agent_id).fill_null(False)
+    j = j.mutate(first_response_seconds=ibis.ifelse(first, j._chat_frt, stint))
     columns = ["conversation_id", *ctx.keys, "first_response_seconds"]
     # an agent who answered first without any stint in the chat (no agent_joined: some
     # platforms' exports) keeps the chat's FRT
