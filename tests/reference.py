@@ -32,6 +32,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
     "missed_chat_grace_seconds": 60,
     "fcr_followup_days": 7,
     "attribution_days": 7,
+    "conversion_goals": ["purchase", "signup", "lead"],
     "returning_window_days": 30,
     "cost_per_agent_conversation": None,
     "cost_per_bot_conversation": None,
@@ -50,7 +51,6 @@ FALLBACK_PHRASES = (
     "je n'ai pas compris",
     "saya tidak mengerti",
 )
-CONVERSION_GOALS = ("purchase", "signup", "lead")
 PRIORITY_RANK = {"low": 1, "medium": 2, "normal": 2, "high": 3, "urgent": 4}
 
 
@@ -215,8 +215,9 @@ class Conversation:
         self.unanswered = self.has_human_part and not any(
             m.at <= self.ended_at for m in self.agent_msgs
         )
+        # metrics.md "Boundaries": within N includes N
         self.left_within_grace = (
-            q is not None and seconds(self.ended_at, q) < s["missed_chat_grace_seconds"]
+            q is not None and seconds(self.ended_at, q) <= s["missed_chat_grace_seconds"]
         )
         self.missed = self.unanswered and not self.left_within_grace
         declines = [e for e in ev if e.type == "chat_declined"]
@@ -247,6 +248,7 @@ class Conversation:
         self.stints = self._stints()
         self.handle_seconds = sum(seconds(z, a) for _, a, z in self.stints) if self.stints else None
         self.agents = self._agents()
+        self._credits(joins, q)
 
         tags: dict[str, Ev] = {}
         for e in ev:
@@ -284,6 +286,47 @@ class Conversation:
         self.csat, self.nps, self.ces = latest.get("csat"), latest.get("nps"), latest.get("ces")
         self.thumbs, self.uss = latest.get("thumbs"), latest.get("uss")
         self.rated_negative = (self.csat is not None and self.csat <= 2) or self.thumbs == 0
+
+    def _credits(self, joins: list[Ev], q: dt.datetime | None) -> None:
+        """metrics.md "Crediting agents": who gets which figure of the chat."""
+        self.first_responses = [self.first_response_seconds]  # by agent: per stint
+        self.credited_close = True  # by agent: the row's agent closed the chat
+        self.pickup_agent = next((e["agent_id"] for e in joins if q and e.at >= q), None)
+        self.first_response_agent = next(
+            (m["agent_id"] for m in self.agent_msgs if q and m.at >= q), None
+        )
+        starts = [
+            e for e in self.events if e.type in ("agent_joined", "transferred") and e["agent_id"]
+        ]
+
+        def agent_at(at: dt.datetime | None) -> str | None:
+            """The agent of the last stint begun by `at`, else the last agent who wrote."""
+            begun = [e for e in starts if at is None or e.at <= at]
+            wrote = [m for m in self.agent_msgs if at is None or m.at <= at]
+            last = (begun or wrote or [None])[-1]
+            return last["agent_id"] if last is not None else None
+
+        self.closing_agent = agent_at(None)
+        self.rating_agents = {}
+        for e in self.events:
+            if e.type == "rating" and e["score"] is not None:
+                self.rating_agents[e["kind"]] = agent_at(e.at)  # the latest rating wins
+        declines = [e for e in self.events if e.type == "chat_declined"]
+        self.offered_to = {e["agent_id"] for e in self.events if e.type == "chat_offered"}
+        self.declined_by = {e["agent_id"] for e in declines}
+        self.timed_out_by = {e["agent_id"] for e in declines if e["reason"] == "timeout"}
+        self.offered_agents = set(self.agents) | self.offered_to | self.declined_by
+        # per stint: from its start (the first stint: queue entry) to the agent's first
+        # message inside it
+        self.stint_responses: list[tuple[str, float | None]] = []
+        for n, (who, a, z) in enumerate(self.stints):
+            own = [m.at for m in self.agent_msgs if m["agent_id"] == who and a <= m.at <= z]
+            if n == 0 and who == self.first_response_agent:
+                # the first stint runs from queue entry: the answer may precede agent_joined
+                self.stint_responses.append((who, self.first_response_seconds))
+                continue
+            since = q if n == 0 and q is not None else a
+            self.stint_responses.append((who, seconds(own[0], since) if own else None))
 
     def _dimension(self, name: str) -> Any:
         """The value on conversation_started wins; later events fill in what it lacked."""
@@ -365,7 +408,7 @@ class Conversation:
 
     @property
     def conversions(self) -> list[Ev]:
-        return [g for g in self.credited_goals if g["goal"] in CONVERSION_GOALS]
+        return [g for g in self.credited_goals if g["goal"] in self.settings["conversion_goals"]]
 
     @property
     def leads(self) -> int:
@@ -430,6 +473,7 @@ class Reference:
                 grouped[e["conversation_id"]].append(e)
         self.conversations = [Conversation(c, es, self.settings) for c, es in grouped.items()]
         self.every_conversation = self.conversations  # splits narrow `conversations` only
+        self.offered: list[Any] = self.conversations  # missed chats' rows (by agent: Offered)
         self._cross_conversation()
 
     def _cross_conversation(self) -> None:
@@ -453,7 +497,7 @@ class Reference:
             candidates = [
                 c
                 for c in by_customer.get(g["customer_id"], [])
-                if c.started_at <= g.at <= c.ended_at + window
+                if g.at - window <= c.started_at <= g.at
             ]
             if candidates:
                 max(candidates, key=lambda c: (c.started_at, c.cid)).credited_goals.append(g)
@@ -537,6 +581,11 @@ class Reference:
     def cohort(self, b: Bucket) -> list[Conversation]:
         """One cohort rule: the conversations that started in the bucket."""
         return [c for c in self.conversations if b.holds(c.started_at)]
+
+    def missed_cohort(self, b: Bucket) -> list[Any]:
+        """The rows of missed chats: the cohort; by agent, the chats the agent handled or
+        was offered."""
+        return [c for c in self.offered if b.holds(c.started_at)]
 
     def customers(self, b: Bucket) -> set[str]:
         return {c.customer_id for c in self.cohort(b) if c.customer_id is not None}
@@ -629,12 +678,18 @@ class Reference:
         conversation counts for each agent who handled it."""
         b = self.period(start, end)
         if dimension == "agent_id":
-            agents = {a for c in self.cohort(b) for a in c.agents}
+            agents = {a for c in self.cohort(b) for a in c.offered_agents}
             agents |= {e["agent_id"] for e in self.of_type("chat_declined") if b.holds(e.at)}
             agents |= {k for k in self._agents_with_time(b)}
             return {
                 a: REFERENCE[metric](
-                    _Only(self, [c for c in self.conversations if a in c.agents], a), b
+                    _Only(
+                        self,
+                        [Credited(c, a) for c in self.conversations if a in c.agents],
+                        a,
+                        [Offered(c, a) for c in self.conversations if a in c.offered_agents],
+                    ),
+                    b,
                 )
                 for a in agents
             }
@@ -659,11 +714,59 @@ class _Only(Reference):
     """The same reference restricted to some conversations (and maybe to one agent)."""
 
     def __init__(
-        self, parent: Reference, conversations: list[Conversation], agent: str | None = None
+        self,
+        parent: Reference,
+        conversations: list[Any],
+        agent: str | None = None,
+        offered: list[Any] | None = None,
     ) -> None:
         self.__dict__.update(parent.__dict__)
         self.conversations = conversations
+        self.offered = conversations if offered is None else offered
         self.agent = agent
+
+
+class Credited:
+    """A conversation seen from one of its agents (metrics.md "Crediting agents"): the
+    figures credited to another agent of the chat are not this agent's."""
+
+    def __init__(self, c: Conversation, agent: str) -> None:
+        self._c = c
+        mine = {
+            "pickup": c.pickup_agent == agent,
+            "first": c.first_response_agent == agent,
+            "close": c.closing_agent == agent,
+        }
+        self.wait_seconds = c.wait_seconds if mine["pickup"] else None
+        self.picked_up_at = c.picked_up_at if mine["pickup"] else None
+        self.first_response_seconds = c.first_response_seconds if mine["first"] else None
+        self.first_response_at = c.first_response_at if mine["first"] else None
+        self.first_responses = [v for who, v in c.stint_responses if who == agent]
+        if mine["first"] and all(who != agent for who, _, _ in c.stints):
+            self.first_responses.append(c.first_response_seconds)  # wrote without a stint
+        for kind in ("csat", "nps", "ces", "thumbs", "uss"):
+            own = c.rating_agents.get(kind) == agent
+            setattr(self, kind, getattr(c, kind) if own else None)
+        self.rated_negative = (self.csat is not None and self.csat <= 2) or self.thumbs == 0
+        self.credited_close = mine["close"]
+        self.conversions = c.conversions if mine["close"] else []
+        self.leads = c.leads if mine["close"] else 0
+        self.revenue = c.revenue if mine["close"] else None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._c, name)
+
+
+class Offered(Credited):
+    """For missed chats by agent: missed when this agent declined the chat or let the offer
+    time out."""
+
+    def __init__(self, c: Conversation, agent: str) -> None:
+        super().__init__(c, agent)
+        self.missed = agent in c.declined_by
+        self.missed_reason = (
+            "timeout" if agent in c.timed_out_by else "declined" if agent in c.declined_by else None
+        )
 
 
 # ---------------------------------------------------------------------------------------
@@ -778,6 +881,7 @@ REFERENCE["bot_success_rate"] = rate(
     lambda c: c.bot_resolved and not c.rated_negative, of=lambda c: c.bot_involved
 )
 REFERENCE["goal_completion_rate"] = rate(lambda c: bool(c.goals))
+REFERENCE["goal_conversations"] = count(lambda c: bool(c.goals))
 for _goal in ("purchase", "signup", "lead", "add_to_cart"):
     REFERENCE[f"goal_completion_rate_{_goal}"] = rate(lambda c, g=_goal: g in c.goals)
 durations("bot_response_time", lambda c: c.bot_response_times)
@@ -816,20 +920,25 @@ REFERENCE["downtime_incidents"] = _incidents
 # 3. Live chat and agents
 REFERENCE["human_conversations"] = count(lambda c: c.has_human_part)
 durations("wait_time", one(lambda c: c.wait_seconds))
-durations("first_response_time", one(lambda c: c.first_response_seconds))
+durations("first_response_time", lambda c: c.first_responses)
 
 
 def _frt_within_sla(r: Reference, b: Bucket) -> float | None:
-    frts = [c.first_response_seconds for c in r.cohort(b) if c.first_response_seconds is not None]
+    frts = [f for c in r.cohort(b) for f in c.first_responses if f is not None]
     return share(sum(1 for f in frts if f <= r.settings["sla_first_response_seconds"]), len(frts))
 
 
 REFERENCE["frt_within_sla"] = _frt_within_sla
 durations("response_time", lambda c: c.response_times)
-REFERENCE["missed_chats"] = count(lambda c: c.missed)
-REFERENCE["missed_rate"] = rate(lambda c: c.missed, of=lambda c: c.has_human_part)
+REFERENCE["missed_chats"] = lambda r, b: sum(1 for c in r.missed_cohort(b) if c.missed)
+REFERENCE["missed_rate"] = lambda r, b: share(
+    sum(1 for c in r.missed_cohort(b) if c.missed and c.has_human_part),
+    sum(1 for c in r.missed_cohort(b) if c.has_human_part),
+)
 for _reason in ("declined", "timeout", "no_agent_online", "customer_left"):
-    REFERENCE[f"missed_chats_{_reason}"] = count(lambda c, w=_reason: c.missed_reason == w)
+    REFERENCE[f"missed_chats_{_reason}"] = lambda r, b, w=_reason: sum(
+        1 for c in r.missed_cohort(b) if c.missed_reason == w
+    )
 REFERENCE["chats_declined"] = lambda r, b: sum(
     1 for e in r.of_type("chat_declined") if b.holds(e.at) and r.agent in (None, e["agent_id"])
 )
@@ -845,7 +954,9 @@ VALUES["handle_time"] = lambda r, b: [
 REFERENCE["handle_time"] = lambda r, b: mean(VALUES["handle_time"](r, b))
 REFERENCE["handle_time_median"] = lambda r, b: quantile(VALUES["handle_time"](r, b), 0.5)
 REFERENCE["handle_time_p90"] = lambda r, b: quantile(VALUES["handle_time"](r, b), 0.9)
-REFERENCE["transfer_rate"] = rate(lambda c: c.transfers > 0, of=lambda c: c.has_human_part)
+REFERENCE["transfer_rate"] = rate(
+    lambda c: c.transfers > 0, of=lambda c: c.has_human_part and c.credited_close
+)
 durations("resolution_time", one(lambda c: c.resolution_seconds))
 
 
@@ -854,11 +965,17 @@ def _known_close(c: Conversation) -> bool:
     return bool(c.is_closed) and c.resolution is not None
 
 
-REFERENCE["fcr_rate"] = rate(lambda c: c.first_contact_resolved, of=_known_close)
+REFERENCE["fcr_rate"] = rate(
+    lambda c: c.first_contact_resolved, of=lambda c: _known_close(c) and c.credited_close
+)
 
 
 def _not_fcr(reason: Callable[[Conversation], bool]) -> Fn:
-    return count(lambda c: _known_close(c) and not c.first_contact_resolved and reason(c))
+    return count(
+        lambda c: (
+            _known_close(c) and c.credited_close and not c.first_contact_resolved and reason(c)
+        )
+    )
 
 
 REFERENCE["not_fcr_reopened"] = _not_fcr(lambda c: c.reopens > 0)
@@ -962,7 +1079,7 @@ REFERENCE["positive_rating_rate"] = rate(lambda c: c.thumbs == 1, of=lambda c: c
 REFERENCE["negative_rating_rate"] = rate(lambda c: c.thumbs == 0, of=lambda c: c.thumbs is not None)
 
 # 5. Business impact
-REFERENCE["conversion_rate"] = rate(lambda c: bool(c.conversions))
+REFERENCE["conversion_rate"] = rate(lambda c: bool(c.conversions), of=lambda c: c.credited_close)
 REFERENCE["conversions"] = total(lambda c: len(c.conversions))
 durations(
     "time_to_conversion",
@@ -972,7 +1089,7 @@ REFERENCE["leads"] = total(lambda c: c.leads)
 # conversions credited to conversations that were themselves a follow-up contact
 REFERENCE["followup_conversions"] = total(lambda c: len(c.conversions) if c.is_followup else 0)
 REFERENCE["followup_conversion_rate"] = rate(
-    lambda c: bool(c.conversions), of=lambda c: c.is_followup
+    lambda c: bool(c.conversions), of=lambda c: c.is_followup and c.credited_close
 )
 durations(
     "time_on_site_before_chat",

@@ -183,6 +183,15 @@ def test_transfer_needs_a_target():
     }
 
 
+def test_agent_message_needs_agent_id():
+    assert errors_of(msg(sender="agent", text="hi")) == {
+        "agent_id": "is required for a message with sender agent"
+    }
+    assert parse_event(msg(sender="agent", text="hi", agent_id="ann")).agent_id == "ann"
+    # the rule is for agent messages only
+    assert parse_event(msg(sender="customer", text="hi")).agent_id is None
+
+
 def test_every_error_listed_at_once():
     problems = errors_of(
         {

@@ -109,7 +109,10 @@ class Event(BaseModel):
         None, description="web, messenger, whatsapp, email, ... (free text, lower-cased)."
     )
     attrs: dict[str, AttrValue] | None = Field(
-        None, description="Free-form extra dimensions; keys are usable as report dimensions."
+        None,
+        description="Free-form extra dimensions; keys are usable as report dimensions. Over a "
+        "conversation's events they merge key by key: a key keeps its first value "
+        "(conversation_started first), a key first seen on a later event is added.",
     )
 
     @field_validator("ts")
@@ -148,7 +151,7 @@ class ConversationStarted(Event):
 
 
 class Message(Event):
-    """A message in a conversation."""
+    """A message in a conversation. A message with `sender: agent` must carry `agent_id`."""
 
     type: Literal["message"]
     sender: Literal["customer", "bot", "agent", "system"] = Field(description="Who wrote it.")
@@ -165,6 +168,12 @@ class Message(Event):
     )
 
     _text = field_validator("text")(lambda cls, v: _text_size(v))
+
+    @model_validator(mode="after")
+    def _agent_named(self) -> Message:
+        if self.sender == "agent" and self.agent_id is None:
+            raise FieldValueError("agent_id", "is required for a message with sender agent")
+        return self
 
 
 class HandoffRequested(Event):

@@ -106,7 +106,7 @@ class Importer(ABC):
                 yield Record(item.where, None, ref=ref, errors=[problem], source=item.data)
                 continue
             for event in events:
-                yield Record(item.where, event, ref=ref, source=None)
+                yield Record(item.where, named_agent(event), ref=ref, source=None)
 
     def items(self, path: Path, progress: Progress | None = None) -> Iterator[Item | Record]:
         """The items of one file: JSON array, JSONL (each line an item or an envelope), an
@@ -234,6 +234,20 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
 
 
 # -- helpers for converters -------------------------------------------------------------------
+
+
+UNNAMED_AGENT = "unnamed-agent"
+"""The `agent_id` of an agent message whose platform does not say which agent wrote it (a
+team's reply, a senderless message taken as an agent's, a human's line in a Rasa tracker):
+events.md requires every agent message to name its agent."""
+
+
+def named_agent(event: dict[str, Any]) -> dict[str, Any]:
+    """The event, with UNNAMED_AGENT as the agent of an agent message that names none."""
+    unnamed = event.get("agent_id") in (None, "")
+    if event.get("type") == "message" and event.get("sender") == "agent" and unnamed:
+        return {**event, "agent_id": UNNAMED_AGENT}
+    return event
 
 
 def event_id(*parts: object) -> str:

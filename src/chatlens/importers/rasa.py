@@ -35,6 +35,7 @@ from typing import Any, ClassVar
 import orjson
 
 from chatlens.importers.base import (
+    UNNAMED_AGENT,
     Importer,
     Item,
     ItemError,
@@ -470,6 +471,7 @@ class _SessionConverter:
     def _on_agent(self, event: dict[str, Any], place: Place) -> None:
         seconds = self._seconds(event, place)
         message = self._message(event, place, "agent", seconds, self._text(event, place))
+        message["agent_id"] = UNNAMED_AGENT  # Rasa does not record who wrote it
         self.out.append((message, place))
 
     def _on_action(self, event: dict[str, Any], place: Place) -> None:

@@ -37,6 +37,7 @@ CONVERSATION_DIMENSIONS: tuple[str, ...] = (
     "team",
     "tag",
     "tag_category",
+    "goal",
     "topic",
     "initiated_by",
     "outcome",

@@ -23,8 +23,10 @@ from chatlens.metrics.sources_base import (
     LIST_DIMENSIONS,
     UTC_TIMESTAMP,
     Context,
+    agent_match,
     aligned,
     bucket_of,
+    by_agent,
     calendar_table,
     conversations,
     counts_by,
@@ -111,6 +113,62 @@ def stints_per_chat(ctx: Context) -> ir.Table | None:
     j = st.join(chats, "conversation_id")
     group = ["conversation_id", *ctx.keys] if by_agent else keep
     return j.group_by(group).aggregate(seconds=j.seconds.sum())
+
+
+def first_responses(ctx: Context) -> ir.Table | None:
+    """First responses (`first_response_seconds`): one per conversation; by agent, one per
+    agent stint, from its start (the conversation's first stint: from queue entry) to the
+    agent's first message in it (metrics.md "Crediting agents"), and the chat's FRT for a
+    first responder who had no stint in it."""
+    if not by_agent(ctx):
+        return conversations(ctx)
+    st = ctx.table("agent_stints")
+    chats = conversations(ctx, split=frozenset(LIST_DIMENSIONS) - {"agent_id"})
+    assert chats is not None
+    keep = [
+        "conversation_id",
+        "queue_entry_at",
+        *[k for k in ctx.keys if k != "agent_id"],
+    ]
+    chats = chats.select(
+        *keep, _chat_frt=chats.first_response_seconds, _first_by=chats.first_response_agent_id
+    )
+    if "agent_id" in ctx.filters:
+        st = st.filter(st.agent_id.isin(list(ctx.filters["agent_id"])))
+    j = st.join(chats, "conversation_id")
+    since = ibis.ifelse(j.first_stint, j.queue_entry_at, j.started_at)
+    stint = j.first_message_at.epoch_seconds() - since.epoch_seconds()
+    # the first stint runs from queue entry: its agent's answer may precede agent_joined
+    first = j.first_stint & (j._first_by == j.agent_id).fill_null(False)
+    j = j.mutate(first_response_seconds=ibis.ifelse(first, j._chat_frt, stint))
+    columns = ["conversation_id", *ctx.keys, "first_response_seconds"]
+    # an agent who answered first without any stint in the chat (no agent_joined: some
+    # platforms' exports) keeps the chat's FRT
+    whole = conversations(ctx)
+    assert whole is not None
+    whole = whole.filter(whole.first_response_seconds.notnull())
+    stinted = st.select(_c=st.conversation_id, _a=st.agent_id).distinct()
+    alone = whole.anti_join(
+        stinted,
+        [whole.conversation_id == stinted._c, whole.first_response_agent_id == stinted._a],
+    )
+    per_stint = j.select(*columns)
+    return per_stint.union(alone.select(*columns).cast(per_stint.schema()))
+
+
+def missed_chats(ctx: Context) -> ir.Table | None:
+    """Conversations with `missed` and `missed_reason`; by agent, the chats the agent handled
+    or was offered, missed when the agent declined it or let the offer time out (a chat
+    nobody was offered is missed by the team, not by an agent)."""
+    if not by_agent(ctx):
+        return conversations(ctx)
+    f = conversations(ctx, offered=True)
+    assert f is not None
+    match = agent_match(ctx, f, True)
+    assert match is not None
+    declined, timed_out = match(f.declined_by), match(f.timed_out_by)
+    reason = ibis.ifelse(timed_out, "timeout", ibis.ifelse(declined, "declined", None))
+    return f.mutate(missed=declined, missed_reason=reason)
 
 
 def _near_period(ctx: Context, t: ir.Table, start: str, end: str) -> ir.Table:
@@ -231,6 +289,8 @@ def response_business_seconds(ctx: Context) -> ir.Table | None:
 
 SOURCES: dict[str, Callable[[Context], ir.Table | None]] = {
     "conversations": conversations,
+    "conversations:first_responses": first_responses,
+    "conversations:missed": missed_chats,
     "list:response_times": listed("response_times"),
     "list:bot_response_times": listed("bot_response_times"),
     "list:agents": listed("agents"),

@@ -29,7 +29,12 @@ def local_time(zone: str, ts: UTC_TIMESTAMP) -> _LOCAL:  # type: ignore[valid-ty
 
 
 _TRUNC = {"hour": "h", "day": "D", "week": "W", "month": "M", "year": "Y"}
-LIST_DIMENSIONS = {"agent_id": "agents", "tag": "tags", "tag_category": "tag_categories"}
+LIST_DIMENSIONS = {
+    "agent_id": "agents",
+    "tag": "tags",
+    "tag_category": "tag_categories",
+    "goal": "goals",
+}
 """Dimensions that are lists on a conversation: split, a conversation counts in each."""
 EVENT_DIMENSIONS = ("channel", "bot_id", "agent_id", "team")
 TOPICS_TABLE = "conversation_topics"
@@ -140,13 +145,16 @@ def utc_bounds(ctx: Context, ts: ir.TimestampValue, period: Period | None = None
     ]
 
 
-def period_facts(ctx: Context, period: Period | None = None) -> ir.Table:
+def period_facts(ctx: Context, period: Period | None = None, *, offered: bool = False) -> ir.Table:
     """Conversations' facts with their local start time, filtered by the query's filters
     and, when given, to those started in `period` (bounds compared in UTC first, so the
-    scan skips what lies outside)."""
+    scan skips what lies outside). `offered`: a conversation's agents also include those
+    it was offered to or who declined it (for missed chats per agent)."""
     f = ctx.table(ctx.facts_table)
     if period is not None:
         f = f.filter(*utc_bounds(ctx, f.started_at, period))
+    if offered:
+        f = f.mutate(agents=f.agents.concat(f.offered_to).concat(f.declined_by).unique())
     f = f.mutate(local_ts=local_time(ctx.period.timezone, f.started_at))
     if "topic" in (*ctx.dimensions, *ctx.filters):
         f = with_topic(ctx, f)
@@ -168,11 +176,17 @@ def with_topic(ctx: Context, f: ir.Table) -> ir.Table:
 
 
 def conversations(
-    ctx: Context, period: Period | None = None, *, split: bool | frozenset[str] = True
+    ctx: Context,
+    period: Period | None = None,
+    *,
+    split: bool | frozenset[str] = True,
+    offered: bool = False,
 ) -> ir.Table | None:
-    """One row per conversation started in the period (per element, for list dimensions)."""
+    """One row per conversation started in the period (per element, for list dimensions).
+    Split or filtered by agent, the figures credited to one agent of the chat are kept
+    only on that agent's row (`credited`)."""
     splits = set(LIST_DIMENSIONS) if split is True else set(split or ())
-    f = period_facts(ctx, period or ctx.period)
+    f = period_facts(ctx, period or ctx.period, offered=offered)
     f = f.filter(in_period(ctx, f.local_ts, period))
     values: dict[str, ir.Value] = {"bucket": bucket_of(ctx, f.local_ts)}
     for name in ctx.dimensions:
@@ -186,7 +200,61 @@ def conversations(
     for name in ctx.dimensions:  # split by a list and filtered by it: keep the asked values
         if name in splits and name in ctx.filters:
             f = f.filter(f[name].isin(list(ctx.filters[name])))
-    return f
+    return credited(ctx, f, "agent_id" in splits)
+
+
+CREDITS: dict[str, tuple[str, ...]] = {
+    "pickup_agent_id": ("wait_seconds", "picked_up_at"),
+    "first_response_agent_id": ("first_response_seconds", "first_response_at"),
+    "csat_agent_id": ("csat",),
+    "nps_agent_id": ("nps",),
+    "ces_agent_id": ("ces",),
+    "thumbs_agent_id": ("thumbs",),
+    "uss_agent_id": ("uss",),
+    "closing_agent_id": ("conversions", "leads", "revenue", "first_conversion_at"),
+}
+"""metrics.md "Crediting agents": per fact column naming the credited agent, the columns
+whose values belong to that agent alone when a query is split or filtered by agent."""
+_ZERO_WHEN_NOT_CREDITED = ("conversions", "leads")
+
+
+def by_agent(ctx: Context) -> bool:
+    """The query is split or filtered by agent."""
+    return "agent_id" in ctx.dimensions or "agent_id" in ctx.filters
+
+
+def agent_match(ctx: Context, t: ir.Table, split: bool) -> Callable[[ir.Value], ir.Value] | None:
+    """A test of whether a value naming agents (an agent id, or a list of them) names the
+    row's agent: the split's value (when `split` unnested the agents), else one of the
+    filtered agents; None when the query is not by agent."""
+    if split and "agent_id" in ctx.dimensions:
+        agent = t.agent_id
+        return lambda v: v.contains(agent) if v.type().is_array() else (v == agent)
+    if "agent_id" in ctx.filters:
+        wanted = list(ctx.filters["agent_id"])
+        return lambda v: (
+            ibis.or_(*[v.contains(a) for a in wanted]) if v.type().is_array() else v.isin(wanted)
+        )
+    return None
+
+
+def credited(ctx: Context, f: ir.Table, split: bool) -> ir.Table:
+    """The conversation rows with each credited figure kept on its agent's row only, and
+    `credited_close` (the row's agent closed the chat; always true when not by agent)."""
+    match = agent_match(ctx, f, split)
+    if match is None:
+        return f.mutate(credited_close=ibis.literal(True))
+    values: dict[str, ir.Value] = {}
+    for who, columns in CREDITS.items():
+        mine = match(f[who]).fill_null(False)
+        for column in columns:
+            other = 0 if column in _ZERO_WHEN_NOT_CREDITED else ibis.null(f[column].type())
+            values[column] = ibis.ifelse(mine, f[column], other)
+    values["credited_close"] = match(f.closing_agent_id).fill_null(False)
+    f = f.mutate(**values)
+    return f.mutate(
+        rated_negative=(f.csat <= 2).fill_null(False) | (f.thumbs == 0).fill_null(False)
+    )
 
 
 def listed(column: str) -> Callable[[Context], ir.Table | None]:

@@ -27,7 +27,8 @@ def countable(metric_id: str) -> bool:
         metric is not None
         and metric.unit == "count"
         and isinstance(metric.measure, Measure)
-        and metric.measure.source == CONVERSATIONS
+        # `conversations:<variant>`: one row per conversation too, unless by agent
+        and metric.measure.source.split(":")[0] == CONVERSATIONS
     )
 
 

@@ -1,7 +1,8 @@
 """Keeping the conversation facts table in step with the events.
 
 The facts depend on a few settings (grace period, follow-up and attribution windows, fallback
-phrases); when those change the table is rebuilt, so history always follows the settings.
+phrases, conversion goals); when those change the table is rebuilt, so history always follows
+the settings.
 After an import only the conversations touched by new events are recomputed, together with
 every other conversation of the same customers (follow-ups and goal attribution cross them).
 """
@@ -15,11 +16,11 @@ from typing import Any
 import orjson
 
 from chatlens.store.db import Store
-from chatlens.store.facts_sql import FACTS_SQL, STINTS_SQL, facts_parameters
-from chatlens.store.settings import Settings, load_settings
+from chatlens.store.facts_sql import FACTS_SQL, STINTS_SQL, conversion_test, facts_parameters
+from chatlens.store.settings import Settings, conversion_goals, load_settings
 from chatlens.store.sql import run
 
-FACTS_VERSION = "4"
+FACTS_VERSION = "5"
 FACTS_TABLE = "conversation_facts"
 STINTS_TABLE = "agent_stints"
 _STATE = FACTS_TABLE
@@ -35,7 +36,9 @@ def _query(settings: Settings) -> tuple[str, dict[str, Any], str]:
     """The facts SELECT for these settings, its parameters, and a version key."""
     match, params = facts_parameters(settings, marker="$", apostrophe="''''")
     key = hashlib.sha256(orjson.dumps([FACTS_VERSION, params], option=orjson.OPT_SORT_KEYS))
-    return FACTS_SQL.format(fallback_match=match), params, key.hexdigest()[:16]
+    goals = conversion_test("$", len(conversion_goals(settings)))
+    sql = FACTS_SQL.format(fallback_match=match, conversion_match=goals)
+    return sql, params, key.hexdigest()[:16]
 
 
 def facts_settings_differ(a: Settings, b: Settings) -> bool:

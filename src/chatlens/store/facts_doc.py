@@ -14,7 +14,9 @@ FACT_COLUMNS: dict[str, str] = {
     "customer_id": "The customer (same rule as channel).",
     "bot_id": "The bot (same rule as channel).",
     "team": "The team (same rule as channel; the first team named).",
-    "attrs": "Segment attributes (same rule as channel).",
+    "attrs": "Segment attributes, merged key by key over the conversation's events: a key "
+    "keeps its first value (`conversation_started` first, then in time order); a key first "
+    "seen on a later event is added (a key whose value is null is not set).",
     "page_url": "Page the conversation started on.",
     "agents": "Agents who handled it (joined, were transferred to, or wrote), in order.",
     "first_agent_id": "The first of `agents`.",
@@ -39,8 +41,25 @@ FACT_COLUMNS: dict[str, str] = {
     "picked_up_at": "First `agent_joined` at or after queue entry.",
     "first_agent_message_at": "First agent message.",
     "first_response_at": "First agent message at or after queue entry.",
+    "pickup_agent_id": "The agent who picked the chat up (of the `agent_joined` at "
+    "`picked_up_at`): `wait_seconds` is credited to this agent.",
+    "first_response_agent_id": "The agent who sent the first response (`first_response_at`): "
+    "the conversation's FRT is credited to this agent, never to every agent of the chat.",
+    "closing_agent_id": "The agent of the last stint (else the last agent who wrote): the "
+    "agent who closed it, credited with FCR, transfers and conversions.",
+    "csat_agent_id": "The agent credited with the CSAT rating: the agent of the last stint "
+    "begun at or before the latest `csat` rating (else the last agent who wrote before it).",
+    "nps_agent_id": "The same for the NPS answer.",
+    "ces_agent_id": "The same for the customer effort score.",
+    "thumbs_agent_id": "The same for the thumbs rating.",
+    "uss_agent_id": "The same for the user satisfaction score.",
+    "offered_to": "Agents the chat was offered to (`chat_offered`).",
+    "declined_by": "Agents who declined the chat or let the offer time out (`chat_declined`): "
+    "per agent, the chat is missed by each of them.",
+    "timed_out_by": "Those of `declined_by` with a `timeout` decline.",
     "unanswered": "Human part and no agent message before the conversation ended.",
-    "left_within_grace": "Ended within `missed_chat_grace_seconds` of queue entry.",
+    "left_within_grace": "Ended within `missed_chat_grace_seconds` of queue entry (at most "
+    "that many seconds after it: a customer leaving exactly at the limit is not missed).",
     "missed": "Unanswered and not left within the grace period (a missed chat).",
     "missed_reason": "For missed chats: `timeout` or `declined` when an offer was not taken "
     "(some `chat_declined`; `timeout` wins); else `no_agent_online` when agents report "
@@ -78,9 +97,9 @@ FACT_COLUMNS: dict[str, str] = {
     "bot_resolved": "Bot-only and either closed `resolved` by the bot or the customer, or not "
     "closed with an outcome and the bot's last turn was not a fallback.",
     "followup_contact": "The customer started another conversation after this one started "
-    "and within `fcr_followup_days` of its end.",
+    "and at most `fcr_followup_days` after its end (its close; the limit included).",
     "is_followup": "A follow-up contact: the customer had an earlier conversation, and this "
-    "one started after that one started and within `fcr_followup_days` of its end.",
+    "one started after that one started and at most `fcr_followup_days` after its end.",
     "first_contact_resolved": "Closed `resolved`, never reopened, transferred or escalated, "
     "and no follow-up contact.",
     "csat": "Latest CSAT score (1-5).",
@@ -91,10 +110,11 @@ FACT_COLUMNS: dict[str, str] = {
     "rating_comments": "Ratings with a comment.",
     "first_rated_at": "Time of the first rating.",
     "rated_negative": "CSAT 1-2 or thumbs down.",
-    "goals": "Goals credited to this conversation: `goal_completed` events of its customer "
-    "from its start to `attribution_days` after its end, each credited to the customer's "
-    "latest conversation that qualifies.",
-    "conversions": "Credited goals that are conversions (purchase, signup, lead).",
+    "goals": "Goals credited to this conversation (last touch): each `goal_completed` of its "
+    "customer goes to the customer's latest conversation that started at or before it, when "
+    "that start is at most `attribution_days` before the completion (the limit included).",
+    "conversions": "Credited goals that are conversions: those named in the workspace's "
+    "`conversion_goals` (default purchase, signup, lead).",
     "leads": "Credited `lead` goals.",
     "revenue": "Sum of `value` of credited purchases.",
     "first_conversion_at": "Time of the first credited conversion.",
@@ -123,8 +143,10 @@ def facts_markdown() -> str:
         "conversations touched by new events, and the other conversations of their customers,",
         "are recomputed (a new agent status touches the missed chats queued from its time on).",
         "The settings it depends on (`missed_chat_grace_seconds`,",
-        "`fcr_followup_days`, `attribution_days`, `fallback_phrases`) rebuild it when changed,",
-        "so history always follows the current settings. Times are UTC; durations in seconds.",
+        "`fcr_followup_days`, `attribution_days`, `fallback_phrases`, `conversion_goals`)",
+        "rebuild it when changed, so history always follows the current settings. Times are",
+        'UTC; durations in seconds. "Within N" always includes N: a duration exactly at a',
+        "limit is within it (grace period, SLA, follow-up and attribution windows).",
         "",
         "| column | meaning |",
         "|---|---|",
@@ -137,7 +159,31 @@ def facts_markdown() -> str:
         "Beside the facts, the table `agent_stints` holds one row per agent stint: from",
         "`agent_joined` (or a transfer to the agent) until the next transfer or close of the",
         "conversation, else until that agent's last message (`conversation_id`, `agent_id`,",
-        "`team`, `started_at`, `ended_at`, `seconds`). Handle time, busy time, utilization and",
-        "concurrency are computed from it; it is refreshed with the facts.",
+        "`team`, `started_at`, `ended_at`, `seconds`), whether it is the conversation's",
+        "`first_stint`, and the agent's first message inside it (`first_message_at`). Handle",
+        "time, busy time, utilization and concurrency are computed from it, and the per-agent",
+        "first response time: per stint, from its start (the first stint: from queue entry) to",
+        "`first_message_at`. It is refreshed with the facts.",
+        "",
+        "## Crediting agents",
+        "",
+        "Split or filtered by `agent_id`, a conversation counts for every agent who handled it",
+        '(`agents`), but its figures are credited as metrics.md "Crediting agents" says:',
+        "",
+        "- `first_response_time` (and `frt_within_sla`): the agent's own stints, each from its",
+        "  start (the first stint: queue entry) to the agent's first message in it (for the",
+        "  first stint's agent who answered first, even before joining: the chat's FRT); an",
+        "  agent who answered first without any stint keeps the chat's FRT. The",
+        "  conversation-level FRT (its business-hours variant too) goes to",
+        "  `first_response_agent_id` only.",
+        "- `wait_time`: `pickup_agent_id`. `handle_time`: each agent's own stints.",
+        "- `csat`, `nps`, `ces`, thumbs and `uss`: `csat_agent_id` ... `uss_agent_id`.",
+        "- `missed_chats`, `missed_rate` and the missed reasons: the chats offered to the agent",
+        "  and declined or timed out (`declined_by`, `timed_out_by`), among the chats the agent",
+        "  handled or was offered; a chat nobody was offered is missed by the team, not an",
+        "  agent.",
+        "- `fcr_rate`, the not-FCR reasons, `transfer_rate`, conversions (`conversion_rate`,",
+        "  `conversions`, `leads`, `revenue`, `time_to_conversion`): `closing_agent_id`, over",
+        "  the chats the agent closed.",
     ]
     return "\n".join(lines) + "\n"

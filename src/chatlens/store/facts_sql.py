@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chatlens.store.settings import Settings, fallback_phrases
+from chatlens.store.settings import Settings, conversion_goals, fallback_phrases
 
 VISIT_SESSION_MINUTES = 30
 """A visit is still going on while its start or its last page view is this recent (the usual
@@ -27,6 +27,8 @@ def facts_parameters(
     params: dict[str, Any] = {f"phrase{i}": p for i, p in enumerate(phrases)}
     text = f"lower(replace(text, '\u2019', {apostrophe}))"
     match = " OR ".join(f"contains({text}, {marker}phrase{i})" for i in range(len(phrases)))
+    goals = conversion_goals(settings)
+    params.update({f"conversion_goal{i}": g for i, g in enumerate(goals)})
     params.update(
         session_minutes=VISIT_SESSION_MINUTES,
         grace=settings.missed_chat_grace_seconds,
@@ -34,6 +36,14 @@ def facts_parameters(
         followup_days=settings.fcr_followup_days,
     )
     return f"({match})", params
+
+
+def conversion_test(marker: str, count: int) -> str:
+    """`goal IN (...)` over the workspace's conversion goals bound as parameters (`false`
+    when it names none)."""
+    if not count:
+        return "false"
+    return "goal IN (" + ", ".join(f"{marker}conversion_goal{i}" for i in range(count)) + ")"
 
 
 IS_FALLBACK = "sender = 'bot' AND coalesce(fallback, {fallback_match}, false)"
@@ -149,8 +159,6 @@ base AS (
       FILTER (WHERE bot_id IS NOT NULL) AS bot_id,
     first(team ORDER BY type <> 'conversation_started', ts, seq)
       FILTER (WHERE team IS NOT NULL) AS team,
-    first(attrs ORDER BY type <> 'conversation_started', ts, seq)
-      FILTER (WHERE attrs IS NOT NULL) AS attrs,
     first(page_url ORDER BY ts, seq) FILTER (WHERE type = 'conversation_started') AS page_url,
     max(ts) FILTER (WHERE type <> 'rating') AS last_activity_at,
     min(ts) FILTER (WHERE type = 'handoff_requested') AS handoff_at,
@@ -175,6 +183,63 @@ base AS (
     count(*) FILTER (WHERE type = 'rating' AND comment IS NOT NULL) AS rating_comments,
     min(ts) FILTER (WHERE type = 'rating') AS first_rated_at
   FROM ev GROUP BY conversation_id
+),
+attr_pairs AS (  -- attrs merge key by key: each key's first value (conversation_started first)
+  SELECT conversation_id, a.key, arg_min(a.value, (late, ts, seq)) AS value
+  FROM (
+    SELECT conversation_id, type <> 'conversation_started' AS late, ts, seq,
+      unnest(map_entries(CAST(attrs AS MAP(VARCHAR, JSON)))) AS a
+    FROM ev WHERE attrs IS NOT NULL
+  )
+  WHERE a.value IS NOT NULL
+  GROUP BY conversation_id, a.key
+),
+attr_merged AS (
+  SELECT conversation_id,
+    CAST(map_from_entries(list(struct_pack(k := key, v := value) ORDER BY key)) AS JSON)
+      AS attrs
+  FROM attr_pairs GROUP BY conversation_id
+),
+agent_points AS (  -- where an agent takes the chat (a stint starts) or writes in it
+  SELECT conversation_id, agent_id, type IN ('agent_joined', 'transferred') AS is_stint,
+    ts, seq
+  FROM ev
+  WHERE agent_id IS NOT NULL AND (type IN ('agent_joined', 'transferred')
+    OR (type = 'message' AND sender = 'agent' AND NOT coalesce(private, false)))
+),
+rating_agents AS (  -- per kind, the agent of the last stint begun at or before the latest
+  -- rating (else the last agent who wrote before it)
+  SELECT r.conversation_id, r.kind, arg_max(p.agent_id, (p.is_stint, p.ts, p.seq)) AS agent_id
+  FROM (
+    SELECT conversation_id, kind, max(ts) AS ts FROM ev
+    WHERE type = 'rating' AND score IS NOT NULL GROUP BY conversation_id, kind
+  ) r
+  JOIN agent_points p ON p.conversation_id = r.conversation_id AND p.ts <= r.ts
+  GROUP BY r.conversation_id, r.kind
+),
+credit AS (
+  SELECT conversation_id,
+    max(agent_id) FILTER (WHERE kind = 'csat') AS csat_agent_id,
+    max(agent_id) FILTER (WHERE kind = 'nps') AS nps_agent_id,
+    max(agent_id) FILTER (WHERE kind = 'ces') AS ces_agent_id,
+    max(agent_id) FILTER (WHERE kind = 'thumbs') AS thumbs_agent_id,
+    max(agent_id) FILTER (WHERE kind = 'uss') AS uss_agent_id
+  FROM rating_agents GROUP BY conversation_id
+),
+closing AS (  -- the agent of the last stint (else the last agent who wrote)
+  SELECT conversation_id, arg_max(agent_id, (is_stint, ts, seq)) AS closing_agent_id
+  FROM agent_points GROUP BY conversation_id
+),
+offers AS (  -- agents offered the chat, and those who declined it or let the offer time out
+  SELECT conversation_id,
+    list_sort(list_distinct(list(agent_id) FILTER (WHERE type = 'chat_offered')))
+      AS offered_to,
+    list_sort(list_distinct(list(agent_id) FILTER (WHERE type = 'chat_declined')))
+      AS declined_by,
+    list_sort(list_distinct(list(agent_id) FILTER (WHERE type = 'chat_declined'
+      AND reason = 'timeout'))) AS timed_out_by
+  FROM ev WHERE type IN ('chat_offered', 'chat_declined') AND agent_id IS NOT NULL
+  GROUP BY conversation_id
 ),
 agent_list AS (  -- agents who handled the chat, in order of first appearance
   SELECT conversation_id, list(agent_id ORDER BY first_ts, agent_id) AS agents
@@ -209,6 +274,8 @@ handle AS (
 ),
 f1 AS (
   SELECT b.*, m.* EXCLUDE (conversation_id), t.* EXCLUDE (conversation_id), a.agents,
+    am.attrs, cr.* EXCLUDE (conversation_id), cl.closing_agent_id,
+    o.* EXCLUDE (conversation_id),
     r.response_times, r.response_started_at, r.response_answered_at, r.bot_response_times,
     h.handle_seconds,
     coalesce(m.bot_messages, 0) > 0 AS bot_involved,
@@ -220,23 +287,40 @@ f1 AS (
   LEFT JOIN agent_list a USING (conversation_id)
   LEFT JOIN runs r USING (conversation_id)
   LEFT JOIN handle h USING (conversation_id)
+  LEFT JOIN attr_merged am USING (conversation_id)
+  LEFT JOIN credit cr USING (conversation_id)
+  LEFT JOIN closing cl USING (conversation_id)
+  LEFT JOIN offers o USING (conversation_id)
 ),
 """
     + STATE_CTES
     + """
+pickups AS (  -- the first pickup and the first agent message at or after queue entry
+  SELECT f.conversation_id, min(e.ts) AS picked_up_at,
+    arg_min(e.agent_id, (e.ts, e.seq)) AS pickup_agent_id
+  FROM f3 f JOIN ev e ON e.conversation_id = f.conversation_id
+    AND e.type = 'agent_joined' AND e.ts >= f.queue_entry_at
+  GROUP BY f.conversation_id
+),
+responses AS (
+  SELECT f.conversation_id, min(m.ts) AS first_response_at,
+    arg_min(m.agent_id, (m.ts, m.seq)) AS first_response_agent_id
+  FROM f3 f JOIN msg m ON m.conversation_id = f.conversation_id
+    AND m.sender = 'agent' AND m.ts >= f.queue_entry_at
+  GROUP BY f.conversation_id
+),
 f4 AS (
-  SELECT f.*,
-    (SELECT min(e.ts) FROM ev e WHERE e.conversation_id = f.conversation_id
-       AND e.type = 'agent_joined' AND e.ts >= f.queue_entry_at) AS picked_up_at,
-    (SELECT min(m.ts) FROM msg m WHERE m.conversation_id = f.conversation_id
-       AND m.sender = 'agent' AND m.ts >= f.queue_entry_at) AS first_response_at
+  SELECT f.*, p.picked_up_at, p.pickup_agent_id, r.first_response_at,
+    r.first_response_agent_id
   FROM f3 f
+  LEFT JOIN pickups p USING (conversation_id)
+  LEFT JOIN responses r USING (conversation_id)
 ),
 f5 AS (
   SELECT *,
     has_human_part AND (first_response_at IS NULL OR first_response_at > ended_at)
       AS unanswered,
-    epoch(ended_at) - epoch(queue_entry_at) < $grace AS left_within_grace
+    epoch(ended_at) - epoch(queue_entry_at) <= $grace AS left_within_grace
   FROM f4
 ),
 goals AS (  -- goal completions credited to the customer's latest conversation in the window
@@ -244,17 +328,17 @@ goals AS (  -- goal completions credited to the customer's latest conversation i
     arg_max(c.conversation_id, (c.started_at, c.conversation_id)) AS conversation_id
   FROM events g JOIN f5 c
     ON g.customer_id = c.customer_id AND c.started_at <= g.ts
-    AND g.ts <= c.ended_at + to_microseconds(CAST($attribution_days * 86400e6 AS BIGINT))
+    AND c.started_at >= g.ts - to_microseconds(CAST($attribution_days * 86400e6 AS BIGINT))
   WHERE g.type = 'goal_completed'
   GROUP BY g.event_id, g.goal, g.value, g.ts
 ),
 goal_facts AS (
   SELECT conversation_id,
     list_sort(list_distinct(list(goal))) AS goals,
-    count(*) FILTER (WHERE goal IN ('purchase', 'signup', 'lead')) AS conversions,
+    count(*) FILTER (WHERE {conversion_match}) AS conversions,
     count(*) FILTER (WHERE goal = 'lead') AS leads,
     sum(value) FILTER (WHERE goal = 'purchase') AS revenue,
-    min(ts) FILTER (WHERE goal IN ('purchase', 'signup', 'lead')) AS first_conversion_at
+    min(ts) FILTER (WHERE {conversion_match}) AS first_conversion_at
   FROM goals GROUP BY conversation_id
 ),
 followups AS (
@@ -328,7 +412,11 @@ SELECT
   coalesce(f.last_bot_turn_fallback, false) AS last_bot_turn_fallback,
   f.bot_involved, f.has_human_part, f.bot_involved AND NOT f.has_human_part AS bot_only,
   f.handoff_at, f.queue_entry_at, f.picked_up_at, f.first_agent_message_at,
-  f.first_response_at, f.unanswered, f.left_within_grace,
+  f.first_response_at, f.pickup_agent_id, f.first_response_agent_id, f.closing_agent_id,
+  f.csat_agent_id, f.nps_agent_id, f.ces_agent_id, f.thumbs_agent_id, f.uss_agent_id,
+  coalesce(f.offered_to, []) AS offered_to, coalesce(f.declined_by, []) AS declined_by,
+  coalesce(f.timed_out_by, []) AS timed_out_by,
+  f.unanswered, f.left_within_grace,
   f.unanswered AND NOT coalesce(f.left_within_grace, false) AS missed,
   CASE WHEN f.unanswered AND NOT coalesce(f.left_within_grace, false) THEN
     CASE WHEN f.chats_timed_out > 0 THEN 'timeout' WHEN f.chats_declined > 0 THEN 'declined'
@@ -385,7 +473,8 @@ LEFT JOIN later_views lv USING (conversation_id)
 
 STINTS_SQL = """
 -- An agent's stint: from agent_joined (or a transfer to the agent) until the next transfer or
--- close of the conversation, else until that agent's last message (never before its start).
+-- close of the conversation, else until that agent's last message (never before its start);
+-- whether it is the conversation's first stint, and the agent's first message inside it.
 WITH ev AS (
   SELECT * FROM events
   WHERE conversation_id IN (SELECT conversation_id FROM _scope)
@@ -405,11 +494,16 @@ stints AS (
          AND (e.ts, e.seq) > (s.ts, s.seq)),
       (SELECT max(m.ts) FROM said m WHERE m.conversation_id = s.conversation_id
          AND m.agent_id = s.agent_id AND m.ts >= s.ts),
-      s.ts) AS ended_at
+      s.ts) AS ended_at,
+    row_number() OVER (PARTITION BY s.conversation_id ORDER BY s.ts, s.seq) = 1 AS first_stint
   FROM ev s
   WHERE s.type IN ('agent_joined', 'transferred') AND s.agent_id IS NOT NULL
 )
-SELECT conversation_id, agent_id, team, started_at, ended_at,
-  epoch(ended_at) - epoch(started_at) AS seconds
-FROM stints
+SELECT s.conversation_id, s.agent_id, s.team, s.started_at, s.ended_at,
+  epoch(s.ended_at) - epoch(s.started_at) AS seconds, s.first_stint,
+  -- the agent's first message in the stint (the stint's first response)
+  (SELECT min(m.ts) FROM said m WHERE m.conversation_id = s.conversation_id
+     AND m.agent_id = s.agent_id AND m.ts >= s.started_at AND m.ts <= s.ended_at)
+    AS first_message_at
+FROM stints s
 """

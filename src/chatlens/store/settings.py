@@ -40,19 +40,27 @@ class Settings(BaseModel):
         60, ge=0, description="First responses within this many seconds meet the SLA."
     )
     missed_chat_grace_seconds: float = Field(
-        60, ge=0, description="A customer who leaves the queue sooner is not a missed chat."
+        60,
+        ge=0,
+        description="A customer who leaves the queue within this many seconds (the limit "
+        "included) is not a missed chat.",
     )
     fcr_followup_days: float = Field(
         7,
         ge=0,
         description="A new conversation of the customer within this many days after "
-        "the close means the first contact did not resolve it.",
+        "the close (the limit included) means the first contact did not resolve it.",
     )
     attribution_days: float = Field(
         7,
         ge=0,
-        description="Goal completions within this many days are credited to the "
-        "customer's latest conversation.",
+        description="A goal completion is credited to the customer's latest conversation "
+        "that started at most this many days before it.",
+    )
+    conversion_goals: list[str] = Field(
+        default_factory=lambda: ["purchase", "signup", "lead"],
+        description="Goal names (`goal_completed` goal) that count as conversions "
+        "(conversion_rate, conversions, time_to_conversion).",
     )
     returning_window_days: float = Field(
         30, ge=0, description="A customer with a conversation this many days before is returning."
@@ -131,6 +139,11 @@ DEFAULT_FALLBACK_PHRASES: tuple[str, ...] = (
 def fallback_phrases(settings: Settings) -> list[str]:
     extra = [p.strip().lower() for p in settings.fallback_phrases if p.strip()]
     return list(dict.fromkeys([*DEFAULT_FALLBACK_PHRASES, *extra]))
+
+
+def conversion_goals(settings: Settings) -> list[str]:
+    """The workspace's conversion goals, each once, blanks dropped."""
+    return list(dict.fromkeys(g.strip() for g in settings.conversion_goals if g.strip()))
 
 
 def make_settings(values: dict[str, Any]) -> Settings:

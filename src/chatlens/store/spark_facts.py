@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from chatlens.store.facts_sql import STATE_CTES, facts_parameters
-from chatlens.store.settings import Settings
+from chatlens.store.facts_sql import STATE_CTES, conversion_test, facts_parameters
+from chatlens.store.settings import Settings, conversion_goals
 
 
 def _epoch(ts: str) -> str:
@@ -148,7 +148,6 @@ base AS (
     {_first("customer_id")},
     {_first("bot_id")},
     {_first("team")},
-    {_first("attrs")},
     min_by(page_url, struct(ts, seq)) FILTER (WHERE type = 'conversation_started') AS page_url,
     max(ts) FILTER (WHERE type <> 'rating') AS last_activity_at,
     min(ts) FILTER (WHERE type = 'handoff_requested') AS handoff_at,
@@ -169,6 +168,65 @@ base AS (
     count(*) FILTER (WHERE type = 'rating' AND comment IS NOT NULL) AS rating_comments,
     min(ts) FILTER (WHERE type = 'rating') AS first_rated_at
   FROM ev GROUP BY conversation_id
+),
+attr_pairs AS (  -- attrs merge key by key (VARIANT: Spark 4's JSON values kept as they are)
+  SELECT conversation_id, a.key,
+    min_by(to_json(a.value), struct(late, ts, seq)) AS value
+  FROM (
+    SELECT conversation_id, type <> 'conversation_started' AS late, ts, seq,
+      parse_json(attrs) AS parsed
+    FROM ev WHERE attrs IS NOT NULL
+  ) e, LATERAL variant_explode(e.parsed) AS a
+  WHERE NOT is_variant_null(a.value)
+  GROUP BY conversation_id, a.key
+),
+attr_merged AS (  -- the object written as DuckDB writes it: keys in order, no spaces
+  SELECT conversation_id,
+    concat('{{{{', array_join(transform(array_sort(collect_list(struct(key, value))),
+      x -> concat(substring(to_json(array(x.key)), 2, length(to_json(array(x.key))) - 2),
+                  ':', x.value)), ','), '}}}}') AS attrs
+  FROM attr_pairs GROUP BY conversation_id
+),
+agent_points AS (
+  SELECT conversation_id, agent_id, type IN ('agent_joined', 'transferred') AS is_stint,
+    ts, seq
+  FROM ev
+  WHERE agent_id IS NOT NULL AND (type IN ('agent_joined', 'transferred')
+    OR (type = 'message' AND sender = 'agent' AND NOT coalesce(private, false)))
+),
+rating_agents AS (
+  SELECT r.conversation_id, r.kind, max_by(p.agent_id, struct(p.is_stint, p.ts, p.seq))
+    AS agent_id
+  FROM (
+    SELECT conversation_id, kind, max(ts) AS ts FROM ev
+    WHERE type = 'rating' AND score IS NOT NULL GROUP BY conversation_id, kind
+  ) r
+  JOIN agent_points p ON p.conversation_id = r.conversation_id AND p.ts <= r.ts
+  GROUP BY r.conversation_id, r.kind
+),
+credit AS (
+  SELECT conversation_id,
+    max(agent_id) FILTER (WHERE kind = 'csat') AS csat_agent_id,
+    max(agent_id) FILTER (WHERE kind = 'nps') AS nps_agent_id,
+    max(agent_id) FILTER (WHERE kind = 'ces') AS ces_agent_id,
+    max(agent_id) FILTER (WHERE kind = 'thumbs') AS thumbs_agent_id,
+    max(agent_id) FILTER (WHERE kind = 'uss') AS uss_agent_id
+  FROM rating_agents GROUP BY conversation_id
+),
+closing AS (
+  SELECT conversation_id, max_by(agent_id, struct(is_stint, ts, seq)) AS closing_agent_id
+  FROM agent_points GROUP BY conversation_id
+),
+offers AS (
+  SELECT conversation_id,
+    array_sort(array_distinct(collect_list(CASE WHEN type = 'chat_offered'
+      THEN agent_id END))) AS offered_to,
+    array_sort(array_distinct(collect_list(CASE WHEN type = 'chat_declined'
+      THEN agent_id END))) AS declined_by,
+    array_sort(array_distinct(collect_list(CASE WHEN type = 'chat_declined'
+      AND reason = 'timeout' THEN agent_id END))) AS timed_out_by
+  FROM ev WHERE type IN ('chat_offered', 'chat_declined') AND agent_id IS NOT NULL
+  GROUP BY conversation_id
 ),
 agent_list AS (
   SELECT conversation_id, {_sorted("agent_id", "first_ts", "agent_id")} AS agents
@@ -205,7 +263,9 @@ f1 AS (
     m.agent_messages, m.welcome_messages, m.fallback_messages, m.last_bot_turn_fallback,
     m.first_agent_message_at, m.canned_messages, m.first_welcome_at,
     m.last_customer_message_at,
-    t.tags, t.tag_categories, t.priority_rank, a.agents,
+    t.tags, t.tag_categories, t.priority_rank, a.agents, am.attrs,
+    cr.csat_agent_id, cr.nps_agent_id, cr.ces_agent_id, cr.thumbs_agent_id, cr.uss_agent_id,
+    cl.closing_agent_id, o.offered_to, o.declined_by, o.timed_out_by,
     r.response_times, r.response_started_at, r.response_answered_at, r.bot_response_times,
     h.handle_seconds,
     coalesce(m.bot_messages, 0) > 0 AS bot_involved,
@@ -217,21 +277,28 @@ f1 AS (
   LEFT JOIN agent_list a USING (conversation_id)
   LEFT JOIN runs r USING (conversation_id)
   LEFT JOIN handle h USING (conversation_id)
+  LEFT JOIN attr_merged am USING (conversation_id)
+  LEFT JOIN credit cr USING (conversation_id)
+  LEFT JOIN closing cl USING (conversation_id)
+  LEFT JOIN offers o USING (conversation_id)
 ),
 {STATE_CTES}pickups AS (
-  SELECT f.conversation_id, min(e.ts) AS picked_up_at
+  SELECT f.conversation_id, min(e.ts) AS picked_up_at,
+    min_by(e.agent_id, struct(e.ts, e.seq)) AS pickup_agent_id
   FROM f3 f JOIN ev e ON e.conversation_id = f.conversation_id
     AND e.type = 'agent_joined' AND e.ts >= f.queue_entry_at
   GROUP BY f.conversation_id
 ),
 responses AS (
-  SELECT f.conversation_id, min(m.ts) AS first_response_at
+  SELECT f.conversation_id, min(m.ts) AS first_response_at,
+    min_by(m.agent_id, struct(m.ts, m.seq)) AS first_response_agent_id
   FROM f3 f JOIN msg m ON m.conversation_id = f.conversation_id
     AND m.sender = 'agent' AND m.ts >= f.queue_entry_at
   GROUP BY f.conversation_id
 ),
 f4 AS (
-  SELECT f.*, p.picked_up_at, r.first_response_at
+  SELECT f.*, p.picked_up_at, p.pickup_agent_id, r.first_response_at,
+    r.first_response_agent_id
   FROM f3 f
   LEFT JOIN pickups p USING (conversation_id)
   LEFT JOIN responses r USING (conversation_id)
@@ -240,7 +307,7 @@ f5 AS (
   SELECT *,
     has_human_part AND (first_response_at IS NULL OR first_response_at > ended_at)
       AS unanswered,
-    {_epoch("ended_at")} - {_epoch("queue_entry_at")} < :grace AS left_within_grace
+    {_epoch("ended_at")} - {_epoch("queue_entry_at")} <= :grace AS left_within_grace
   FROM f4
 ),
 goals AS (
@@ -248,17 +315,17 @@ goals AS (
     max_by(c.conversation_id, struct(c.started_at, c.conversation_id)) AS conversation_id
   FROM events g JOIN f5 c
     ON g.customer_id = c.customer_id AND c.started_at <= g.ts
-    AND unix_micros(g.ts) <= unix_micros(c.ended_at) + {_window("attribution_days")}
+    AND unix_micros(c.started_at) >= unix_micros(g.ts) - {_window("attribution_days")}
   WHERE g.type = 'goal_completed'
   GROUP BY g.event_id, g.goal, g.value, g.ts
 ),
 goal_facts AS (
   SELECT conversation_id,
     array_sort(array_distinct(collect_list(goal))) AS goals,
-    count(*) FILTER (WHERE goal IN ('purchase', 'signup', 'lead')) AS conversions,
+    count(*) FILTER (WHERE {{conversion_match}}) AS conversions,
     count(*) FILTER (WHERE goal = 'lead') AS leads,
     sum(value) FILTER (WHERE goal = 'purchase') AS revenue,
-    min(ts) FILTER (WHERE goal IN ('purchase', 'signup', 'lead')) AS first_conversion_at
+    min(ts) FILTER (WHERE {{conversion_match}}) AS first_conversion_at
   FROM goals GROUP BY conversation_id
 ),
 followups AS (
@@ -330,7 +397,12 @@ SELECT
   coalesce(f.last_bot_turn_fallback, false) AS last_bot_turn_fallback,
   f.bot_involved, f.has_human_part, f.bot_involved AND NOT f.has_human_part AS bot_only,
   f.handoff_at, f.queue_entry_at, f.picked_up_at, f.first_agent_message_at,
-  f.first_response_at, f.unanswered, f.left_within_grace,
+  f.first_response_at, f.pickup_agent_id, f.first_response_agent_id, f.closing_agent_id,
+  f.csat_agent_id, f.nps_agent_id, f.ces_agent_id, f.thumbs_agent_id, f.uss_agent_id,
+  coalesce(f.offered_to, CAST(array() AS ARRAY<STRING>)) AS offered_to,
+  coalesce(f.declined_by, CAST(array() AS ARRAY<STRING>)) AS declined_by,
+  coalesce(f.timed_out_by, CAST(array() AS ARRAY<STRING>)) AS timed_out_by,
+  f.unanswered, f.left_within_grace,
   f.unanswered AND NOT coalesce(f.left_within_grace, false) AS missed,
   CASE WHEN f.unanswered AND NOT coalesce(f.left_within_grace, false) THEN
     CASE WHEN f.chats_timed_out > 0 THEN 'timeout' WHEN f.chats_declined > 0 THEN 'declined'
@@ -391,7 +463,9 @@ WITH ev AS (
   SELECT * FROM events WHERE conversation_id IS NOT NULL
 ),
 starts AS (
-  SELECT conversation_id, agent_id, team, ts, seq FROM ev
+  SELECT conversation_id, agent_id, team, ts, seq,
+    row_number() OVER (PARTITION BY conversation_id ORDER BY ts, seq) = 1 AS first_stint
+  FROM ev
   WHERE type IN ('agent_joined', 'transferred') AND agent_id IS NOT NULL
 ),
 next_end AS (  -- the next transfer or close after the start
@@ -410,18 +484,28 @@ last_said AS (  -- else the agent's last message since the start
 ),
 stints AS (
   SELECT s.conversation_id, s.agent_id, s.team, s.ts AS started_at,
-    coalesce(n.ts, l.ts, s.ts) AS ended_at
+    coalesce(n.ts, l.ts, s.ts) AS ended_at, s.first_stint, s.seq
   FROM starts s
   LEFT JOIN next_end n ON n.seq = s.seq
   LEFT JOIN last_said l ON l.seq = s.seq
+),
+first_said AS (  -- the agent's first message inside the stint
+  SELECT s.seq, min(m.ts) AS ts
+  FROM stints s JOIN ev m ON m.conversation_id = s.conversation_id
+    AND m.type = 'message' AND m.sender = 'agent' AND NOT coalesce(m.private, false)
+    AND m.agent_id = s.agent_id AND m.ts >= s.started_at AND m.ts <= s.ended_at
+  GROUP BY s.seq
 )
-SELECT conversation_id, agent_id, team, started_at, ended_at,
-  {_epoch("ended_at")} - {_epoch("started_at")} AS seconds
-FROM stints
+SELECT s.conversation_id, s.agent_id, s.team, s.started_at, s.ended_at,
+  {_epoch("s.ended_at")} - {_epoch("s.started_at")} AS seconds, s.first_stint,
+  f.ts AS first_message_at
+FROM stints s
+LEFT JOIN first_said f ON f.seq = s.seq
 """
 
 
 def spark_facts_query(settings: Settings) -> tuple[str, dict[str, Any]]:
     """The Spark facts SELECT for these settings and its named parameters."""
     match, params = facts_parameters(settings, marker=":", apostrophe="chr(39)")
-    return SPARK_FACTS_SQL.format(fallback_match=match), params
+    goals = conversion_test(":", len(conversion_goals(settings)))
+    return SPARK_FACTS_SQL.format(fallback_match=match, conversion_match=goals), params

@@ -12,10 +12,11 @@ from chatlens.metrics.catalogue.common import (
     div,
     durations,
     goal_rate,
+    goal_rate_of,
     human,
     metric,
 )
-from chatlens.metrics.model import Measure, Metric
+from chatlens.metrics.model import Derived, Measure, Metric
 
 BOT: list[Metric] = [
     metric(
@@ -100,8 +101,18 @@ BOT: list[Metric] = [
         "Goal completion rate",
         "rate",
         B,
-        m.share(lambda t: t.goals.length() > 0),
-        "Conversations with any goal credited / conversations.",
+        Derived(("goal_conversations", "conversations"), goal_rate_of, unsplit=("conversations",)),
+        "Conversations with any goal credited / conversations. Split by `goal`: per goal name "
+        "seen in the events (any name), conversations with that goal credited / all the "
+        "conversations of the row's bucket and other dimensions.",
+    ),
+    metric(
+        "goal_conversations",
+        "Conversations with a goal",
+        "count",
+        B,
+        m.count(lambda t: t.goals.length() > 0),
+        "Conversations with at least one goal credited (split by `goal`: with that goal).",
     ),
     *[goal_rate(goal) for goal in ("purchase", "signup", "lead", "add_to_cart")],
     *durations(

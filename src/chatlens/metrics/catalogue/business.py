@@ -22,9 +22,11 @@ BUSINESS: list[Metric] = [
         "Conversion rate",
         "rate",
         I,
-        m.share(lambda t: t.conversions > 0),
-        "Conversations followed by a purchase, signup or lead of the same customer within "
-        "`attribution_days` / conversations.",
+        m.share(lambda t: t.conversions > 0, of=m.col("credited_close")),
+        "Conversations credited with a completion of a conversion goal (the workspace's "
+        "`conversion_goals`, default purchase, signup, lead) / conversations. Last touch: a "
+        "completion goes to the customer's latest conversation that started at most "
+        "`attribution_days` before it. By agent: the chats the agent closed.",
     ),
     metric(
         "conversions",
@@ -32,7 +34,8 @@ BUSINESS: list[Metric] = [
         "count",
         I,
         m.total("conversions"),
-        "Conversion goals (purchase, signup, lead) credited to conversations.",
+        "Completions of conversion goals (`conversion_goals`) credited to conversations; by "
+        "agent, to the agent who closed the chat.",
     ),
     *durations(
         "time_to_conversion",
@@ -55,7 +58,7 @@ BUSINESS: list[Metric] = [
         "Follow-up conversion rate",
         "rate",
         I,
-        m.share(lambda t: t.conversions > 0, of=m.col("is_followup")),
+        m.share(lambda t: t.conversions > 0, of=lambda t: t.is_followup & t.credited_close),
         "Follow-up conversations followed by a conversion / follow-up conversations.",
     ),
     metric("leads", "Leads", "count", I, m.total("leads"), "`lead` goals credited."),

@@ -121,6 +121,14 @@ def tag_share_of(v: Mapping[str, Any], ctx: Mapping[str, Any]) -> float | None:
     return div(v["conversations"], ctx["unsplit"].get("conversations"))
 
 
+def goal_rate_of(v: Mapping[str, Any], ctx: Mapping[str, Any]) -> float | None:
+    """Conversations with a goal credited / conversations; split by goal, those with the
+    row's goal / the conversations of its bucket and other dimensions counted once."""
+    if "goal" in ctx["dimensions"]:
+        return div(v["goal_conversations"], ctx["unsplit"].get("conversations"))
+    return div(v["goal_conversations"], v["conversations"])
+
+
 def cost_savings_of(v: Mapping[str, Any], ctx: Mapping[str, Any]) -> float | None:
     settings = ctx["settings"]
     agent, bot = settings.cost_per_agent_conversation, settings.cost_per_bot_conversation
@@ -147,8 +155,13 @@ def _within_sla(t: Any, s: Any) -> tuple[Any, Any]:
     )
 
 
+FIRST_RESPONSES = "conversations:first_responses"
+"""Per conversation; by agent, per stint (sources.first_responses)."""
+MISSED = "conversations:missed"
+"""Per conversation; by agent, the chats the agent handled or was offered (sources.missed_chats)."""
+
 WITHIN_SLA = Measure(
-    m.CONVERSATIONS, lambda t, s: _within_sla(t, s)[0] / _within_sla(t, s)[1].nullif(0), _within_sla
+    FIRST_RESPONSES, lambda t, s: _within_sla(t, s)[0] / _within_sla(t, s)[1].nullif(0), _within_sla
 )
 
 
@@ -189,8 +202,13 @@ def closed_with_resolution(t: ir.Table) -> ir.BooleanValue:
     return t.is_closed & t.resolution.notnull()
 
 
+def closed_by_agent(t: ir.Table) -> ir.BooleanValue:
+    """The FCR cohort, by agent only the chats the row's agent closed (the last stint)."""
+    return closed_with_resolution(t) & t.credited_close
+
+
 def not_fcr(reason: m.Pred) -> m.Pred:
-    return lambda t: closed_with_resolution(t) & ~t.first_contact_resolved & reason(t)
+    return lambda t: closed_by_agent(t) & ~t.first_contact_resolved & reason(t)
 
 
 MESSAGE_BINS: list[tuple[str, str, Unit, Measure, str]] = [

@@ -7,9 +7,12 @@ import ibis
 from chatlens.metrics import measures as m
 from chatlens.metrics.catalogue.common import (
     ENVELOPE,
+    FIRST_RESPONSES,
+    MISSED,
     WITHIN_SLA,
     L,
     canned_time_saved_seconds,
+    closed_by_agent,
     closed_with_resolution,
     derived,
     div,
@@ -43,7 +46,10 @@ LIVE: list[Metric] = [
         "First response time",
         L,
         m.col("first_response_seconds"),
-        "Queue entry -> first agent message.",
+        "Queue entry -> first agent message (exactly at the SLA meets it). By agent, per "
+        "stint: from its start (the first stint: queue entry) to that agent's first message "
+        "in it.",
+        source=FIRST_RESPONSES,
     ),
     metric(
         "frt_within_sla",
@@ -51,14 +57,18 @@ LIVE: list[Metric] = [
         "rate",
         L,
         WITHIN_SLA,
-        "Share of first responses within `sla_first_response_seconds`.",
+        "Share of first responses within `sla_first_response_seconds` (at or under it); by "
+        "agent, of the agent's stints' first responses.",
     ),
     *durations(
         "response_time",
         "Response time",
         L,
         m.value,
-        "For every run of customer messages answered by an agent: time to that reply.",
+        "For every run of consecutive customer messages (bot messages in between do not end "
+        "it) answered by an agent before the customer's next run: time from the run's first "
+        "message to that reply; a run overtaken by another customer run is not answered by "
+        "itself (the later run carries the wait).",
         source="list:response_times",
     ),
     metric(
@@ -66,9 +76,10 @@ LIVE: list[Metric] = [
         "Missed chats",
         "count",
         L,
-        m.count(m.col("missed")),
+        m.count(m.col("missed"), source=MISSED),
         "Chats with a human part in which no agent wrote before the chat ended, excluding "
-        "customers who left within `missed_chat_grace_seconds` of queue entry.",
+        "customers who left within `missed_chat_grace_seconds` of queue entry (the limit "
+        "included). By agent: the chats offered to the agent and declined or timed out.",
         increase_is_bad=True,
     ),
     metric(
@@ -76,8 +87,9 @@ LIVE: list[Metric] = [
         "Missed rate",
         "rate",
         L,
-        m.share(m.col("missed"), of=human),
-        "missed_chats / human_conversations.",
+        m.share(m.col("missed"), of=human, source=MISSED),
+        "missed_chats / human_conversations; by agent, of the chats the agent handled or "
+        "was offered.",
         increase_is_bad=True,
     ),
     *[
@@ -86,8 +98,8 @@ LIVE: list[Metric] = [
             f"Missed chats: {reason.replace('_', ' ')}",
             "count",
             L,
-            m.count(equals("missed_reason", reason)),
-            f"Missed chats whose reason is `{reason}`.",
+            m.count(equals("missed_reason", reason), source=MISSED),
+            f"Missed chats whose reason is `{reason}` (by agent: the agent's own declines).",
             increase_is_bad=True,
         )
         for reason in ("declined", "timeout", "no_agent_online", "customer_left")
@@ -130,8 +142,9 @@ LIVE: list[Metric] = [
         "Transfer rate",
         "rate",
         L,
-        m.share(lambda t: t.transfers > 0, of=human),
-        "Human conversations with at least one transfer / human conversations.",
+        m.share(lambda t: t.transfers > 0, of=lambda t: t.has_human_part & t.credited_close),
+        "Human conversations with at least one transfer / human conversations; by agent, of "
+        "the chats the agent closed (the last stint).",
         increase_is_bad=True,
     ),
     *durations(
@@ -146,11 +159,11 @@ LIVE: list[Metric] = [
         "First contact resolution",
         "rate",
         L,
-        m.share(m.col("first_contact_resolved"), of=closed_with_resolution),
+        m.share(m.col("first_contact_resolved"), of=closed_by_agent),
         "Closed conversations resolved, never reopened, transferred or escalated, with no "
-        "follow-up contact within `fcr_followup_days` / closed conversations (a close that "
-        "carries no `resolution`, as some platforms' exports, counts on neither side: its "
-        "outcome is unknown).",
+        "follow-up contact within `fcr_followup_days` of the close / closed conversations (a "
+        "close that carries no `resolution`, as some platforms' exports, counts on neither "
+        "side: its outcome is unknown). By agent: the chats the agent closed (the last stint).",
     ),
     *[
         metric(
