@@ -38,9 +38,12 @@ def z(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
 
 
-def hours(setting: Any, first: str, last: str | None = None) -> list[tuple[dt.datetime, ...]]:
+def hours(
+    setting: Any, first: str, last: str | None = None
+) -> list[tuple[dt.datetime, dt.datetime]]:
+    """The UTC intervals of the local dates `first` to `last` in Helsinki."""
     day = dt.date.fromisoformat(first)
-    return utc_intervals(setting, day, dt.date.fromisoformat(last or first), ZONE)  # type: ignore[return-value]
+    return utc_intervals(setting, day, dt.date.fromisoformat(last or first), ZONE)
 
 
 # --------------------------------------------------------------------------------------
