@@ -1,23 +1,6 @@
-"""The `business_hours` setting: its JSON shape, validation and canonical form.
+"""The `business_hours` setting: its JSON shape, validation and canonical form (`DOC`).
 
-Full form (every key but `schedules[].hours` optional)::
-
-    {"schedules": [
-        {"hours": {"mon": [["09:00", "12:00"], ["13:00", "17:00"]], "sat": [["10:00", "14:00"]]}},
-        {"from": "2026-06-01", "hours": {"mon": [["08:00", "16:00"]]}}
-     ],
-     "holidays": {"2026-12-24": [["09:00", "12:00"]], "2026-12-25": []}}
-
-- a schedule is in force from its `from` date (local, inclusive) until the next one's; only
-  the first may leave `from` out (then it is in force since always); before the first
-  `from` no hours are open;
-- a weekday holds one or more intervals in order, each `["HH:MM", "HH:MM"]` with the start
-  before the end; an interval may end at `24:00`; a weekday left out is closed;
-- a holiday replaces the weekday's hours on that date: `[]` closes it.
-
-The short form `{"mon": [["09:00", "17:00"]], ...}` (weekdays at the top, one schedule, no
-holidays) and the first form `{"mon": ["09:00", "17:00"]}` (one interval per weekday) are
-read as a single schedule. Validation names the exact place of a mistake, e.g.
+Validation names the exact place of a mistake, e.g.
 `business_hours.schedules[1].hours.tue[0]: start 13:00 is not before end 12:00`.
 """
 
@@ -32,6 +15,43 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _EXAMPLE = '[["09:00", "12:00"], ["13:00", "17:00"]]'
+
+DOC = """\
+`business_hours` says when the team is open, in the workspace `timezone`; the
+`*_business_hours` variants count only the time inside it. It is applied when figures are
+computed, so a change re-draws history, and each day uses the schedule in force on it:
+
+```json
+{
+  "schedules": [
+    {"hours": {"mon": [["09:00", "12:00"], ["13:00", "17:00"]],
+               "tue": [["09:00", "12:00"], ["13:00", "17:00"]],
+               "sat": [["10:00", "14:00"]]}},
+    {"from": "2026-06-01",
+     "hours": {"mon": [["08:00", "16:00"]],
+               "fri": [["22:00", "24:00"]],
+               "sat": [["00:00", "02:00"]]}}
+  ],
+  "holidays": {"2026-12-24": [["09:00", "12:00"]], "2026-12-25": []}
+}
+```
+
+- A weekday holds one or more `["HH:MM", "HH:MM"]` intervals in order, none overlapping,
+  each starting before it ends; `24:00` ends a day (a night shift is `22:00`-`24:00` and
+  the next day's `00:00`-`02:00`). A weekday left out is closed.
+- A schedule is in force from its `from` date (inclusive) until the next one's; only the
+  first may leave `from` out (in force since always). Before the first `from`, nothing is
+  open. Schedules go in date order.
+- A holiday replaces its date's hours: `[]` closes it, intervals give it its own hours.
+- Times are wall-clock times: on a DST day an interval lasts as long as the clock runs
+  through it (an hour the clocks skip is never open, a repeated hour is open twice).
+- The short form `{"mon": [["09:00", "17:00"]], ...}` (and the first one,
+  `{"mon": ["09:00", "17:00"]}`) is one schedule without holidays. Settings are stored and
+  shown in the full form above.
+- A mistake is refused with its place, e.g.
+  `business_hours.schedules[1].hours.tue[0]: start 13:00 is not before end 12:00`.
+"""
+"""Markdown of the setting for docs/metrics.md."""
 
 Interval = tuple[int, int]
 """Minutes after local midnight: [start, end), end at most 24 * 60."""

@@ -27,11 +27,10 @@ class Settings(BaseModel):
     timezone: str = Field("UTC", description="IANA time zone that days and weeks are cut in.")
     business_hours: dict[str, Any] | None = Field(
         None,
-        description="Open hours for the business-hours variants of time metrics, in the time "
-        'zone: {"schedules": [{"hours": {"mon": [["09:00", "12:00"], ["13:00", "17:00"]]}}, '
-        '{"from": "2026-06-01", "hours": {"mon": [["08:00", "16:00"]]}}], '
-        '"holidays": {"2026-12-24": [["09:00", "12:00"]], "2026-12-25": []}}; '
-        'a plain week {"mon": [["09:00", "17:00"]]} is one schedule.',
+        description="When the team is open, in the time zone, for the *_business_hours "
+        "variants: intervals per weekday, holidays, schedules from a date, e.g. "
+        '{"schedules": [{"hours": {"mon": [["09:00", "12:00"], ["13:00", "17:00"]]}}], '
+        '"holidays": {"2026-12-25": []}} (see docs/metrics.md, Business hours).',
     )
     sla_first_response_seconds: float = Field(
         60, ge=0, description="First responses within this many seconds meet the SLA."
