@@ -127,7 +127,9 @@ def test_the_first_one_interval_form_still_reads_as_one_schedule():
         ],
         "holidays": {"2026-12-25": [], "2026-12-24": ["09:00", "12:00"]},
     }
-    assert make_settings({"business_hours": full}).business_hours == {  # one stored form
+    stored = make_settings({"business_hours": full}).business_hours
+    assert make_settings({"business_hours": stored}).business_hours == stored  # read back as is
+    assert stored == {  # one stored form
         "schedules": [
             {"hours": {"mon": [["09:00", "12:00"]], "tue": [["13:00", "17:00"]]}},
             {"from": "2026-06-01", "hours": {"wed": [["08:00", "16:00"]]}},
