@@ -4,6 +4,7 @@ with their exact place (nothing saved), a split shift with a holiday applied to 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
 from zoneinfo import ZoneInfo
 
@@ -116,3 +117,24 @@ def test_a_split_shift_and_a_holiday_apply_to_history(live):
     assert figure(boss, FRT) == (1200 + 0) / 2
     assert root.patch("/api/v1/settings", json={"business_hours": None}).status_code == 200
     assert figure(boss, FRT) is None
+
+
+def test_the_settings_page_saves_business_hours_and_shows_mistakes_escaped(live):
+    server, seats, _ = live
+    root = server.login(seats.emails["root"])
+    bad = {"schedules": [{"hours": {"<i>caf</i>": SPLIT}}]}
+    page = root.post("/settings", data={"s.business_hours": json.dumps(bad)})
+    assert page.status_code == 400
+    assert (
+        "business_hours.schedules[0].hours: &#39;&lt;i&gt;caf&lt;/i&gt;&#39; is not one of"
+        in page.text
+    )
+    assert "<i>caf</i>" not in page.text
+    week = {"mon": SPLIT}
+    saved = root.post("/settings", data={"s.business_hours": json.dumps(week)})
+    assert saved.status_code == 303, saved.text
+    assert root.get("/api/v1/settings").json()["settings"]["business_hours"] == {
+        "schedules": [{"hours": {"mon": SPLIT}}],
+        "holidays": {},
+    }
+    assert root.patch("/api/v1/settings", json={"business_hours": None}).status_code == 200
