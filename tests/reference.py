@@ -609,16 +609,14 @@ class Reference:
 
     def business_seconds(self, a: dt.datetime | None, z: dt.datetime | None) -> float | None:
         """Seconds of [a, z] inside the workspace's business hours (local wall-clock spans
-        per weekday, so an hour of a DST day is a real hour)."""
-        hours = self.settings["business_hours"]
-        if not hours or a is None or z is None:
+        per day, so an hour of a DST day is a real hour)."""
+        if not self.settings["business_hours"] or a is None or z is None:
             return None
         total = 0.0
         day = self.local(a).date() - dt.timedelta(days=1)
         while day <= self.local(z).date():
-            span = hours.get(WEEKDAYS[day.weekday()])
-            if span:
-                midnight = dt.datetime.combine(day, dt.time())
+            midnight = dt.datetime.combine(day, dt.time())
+            for span in self.open_spans(day):
                 opens, closes = (
                     self.to_instant(midnight + dt.timedelta(hours=int(t[:2]), minutes=int(t[3:])))
                     for t in span
@@ -627,6 +625,20 @@ class Reference:
                 total += max(overlap, 0.0)
             day += dt.timedelta(days=1)
         return total
+
+    def open_spans(self, day: dt.date) -> list[list[str]]:
+        """events.md: per weekday one or more intervals, holidays (closed or their own
+        hours), schedules from a date; {"mon": ["09:00", "17:00"]} is one plain week."""
+        hours = self.settings["business_hours"]
+        if "schedules" not in hours:
+            hours = {"schedules": [{"hours": hours}]}
+        if str(day) in hours.get("holidays", {}):
+            spans = hours["holidays"][str(day)]
+        else:
+            in_force = [s for s in hours["schedules"] if s.get("from", "") <= str(day)]
+            week = in_force[-1]["hours"] if in_force else {}
+            spans = week.get(WEEKDAYS[day.weekday()], [])
+        return [spans] if spans and isinstance(spans[0], str) else spans
 
     def agent_time(self, b: Bucket) -> tuple[float, float]:
         """(busy, chat) seconds inside the bucket: per agent the union of their stints, and

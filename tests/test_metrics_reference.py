@@ -31,6 +31,7 @@ from .conftest import load, report
 from .reference import REFERENCE, VALUES, Reference
 
 ZONE = "Europe/Helsinki"
+WEEK = ("mon", "tue", "wed", "thu", "fri")
 SETTINGS: dict[str, Any] = {
     "timezone": ZONE,
     "cost_per_agent_conversation": 6,
@@ -734,13 +735,22 @@ OVERRIDES: dict[str, Any] = {
     "attribution_days": 1,
     "returning_window_days": 2,
     "fallback_phrases": ["please log in"],
+    # a split shift, from 28 October a day shift; the DST Sunday opens 02-05 on the wall
+    # (4 real hours: 03:xx is shown twice); 27 October is closed
+    "business_hours": {
+        "schedules": [
+            {"hours": {day: [["09:00", "12:00"], ["13:00", "17:00"]] for day in WEEK}},
+            {"from": "2026-10-28", "hours": {day: [["08:00", "16:00"]] for day in WEEK}},
+        ],
+        "holidays": {"2026-10-25": [["02:00", "05:00"]], "2026-10-27": []},
+    },
 }
 
 # each also run over the main period
 SPLITS = ("channel", "initiated_by", "agent_id", "tag_category")
 
 REF = Reference(EVENTS, **SETTINGS)
-REF_OVERRIDDEN = Reference(EVENTS, **SETTINGS, **OVERRIDES)
+REF_OVERRIDDEN = Reference(EVENTS, **{**SETTINGS, **OVERRIDES})
 ALL = tuple(sorted(METRICS))
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import orjson
+
 from chatlens.metrics.catalogue import METRICS
 from chatlens.metrics.catalogue.lists import LISTS
 from chatlens.metrics.model import (
@@ -14,7 +16,8 @@ from chatlens.metrics.model import (
     Metric,
 )
 from chatlens.metrics.targets import BANDS, Edge, bands_of
-from chatlens.store.settings import INDUSTRIES
+from chatlens.store import business_hours
+from chatlens.store.settings import INDUSTRIES, Settings
 
 _UNITS = {
     "count": "count",
@@ -174,4 +177,24 @@ def metrics_markdown() -> str:
         where = "; ".join(f"`{s}`" if not s.startswith("dashboard") else s for s in entry.surfaces)
         cells = [f"`{entry.id}`", entry.label, entry.section, entry.description, where]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    lines += _settings()
     return "\n".join(lines) + "\n"
+
+
+def _settings() -> list[str]:
+    """The workspace settings metrics use, from their declarations."""
+    lines = [
+        "",
+        "## Workspace settings",
+        "",
+        "Applied when figures are computed (`chatlens settings set KEY VALUE`,",
+        "`PATCH /api/v1/settings`, the settings page; `--set KEY=VALUE` for one report).",
+        "",
+        "| setting | default | meaning |",
+        "|---|---|---|",
+    ]
+    for name, field in Settings.model_fields.items():
+        default = field.get_default(call_default_factory=True)
+        cells = [f"`{name}`", f"`{orjson.dumps(default).decode()}`", field.description or ""]
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return [*lines, "", "### Business hours", "", business_hours.DOC.rstrip()]

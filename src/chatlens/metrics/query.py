@@ -22,6 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from chatlens.events import InputError
+from chatlens.metrics.business_hours import utc_intervals
 from chatlens.metrics.cache import RESULTS
 from chatlens.metrics.catalogue import METRICS
 from chatlens.metrics.dialects import COMPILERS
@@ -33,7 +34,7 @@ from chatlens.metrics.targets import band_of, classify, goal_result, usable_goal
 from chatlens.store import Store
 from chatlens.store.backend import Backend, DuckDBBackend
 from chatlens.store.facts import FACTS_TABLE, build_facts_table, facts_settings_differ
-from chatlens.store.settings import WEEKDAYS, Settings, load_settings, make_settings
+from chatlens.store.settings import Settings, load_settings, make_settings
 from chatlens.store.sql import run
 
 AGGREGATES_PER_QUERY = 25
@@ -257,24 +258,17 @@ class Engine:
         return ctx
 
     def _business_hours(self, period: Period) -> None:
-        """The workspace's business hours as UTC intervals over every day with data."""
+        """The workspace's business hours as UTC intervals over every day with data (each
+        day under the schedule or holiday in force on it)."""
         hours = self.settings.business_hours
         rows: list[tuple[dt.datetime, dt.datetime]] = []
         bounds = self.backend.sql("SELECT min(ts) AS lo, max(ts) AS hi FROM events")[0]
-        if not hours or bounds["lo"] is None:
-            self.backend.create_temp_table("_business_hours", BUSINESS_HOURS_SCHEMA, rows)
-            return
-        zone = ZoneInfo(self.settings.timezone)
-        lo, hi = (_aware(bounds[k]).astimezone(zone).date() for k in ("lo", "hi"))
-        first = min(lo, period.start.date()) - dt.timedelta(days=1)
-        last = max(hi, period.end.date()) + dt.timedelta(days=1)
-        day = first
-        while day <= last:
-            span = hours.get(WEEKDAYS[day.weekday()])
-            if span:
-                start, end = (_at(day, t, zone) for t in span)
-                rows.append((start, end))
-            day += dt.timedelta(days=1)
+        if hours and bounds["lo"] is not None:
+            zone = ZoneInfo(self.settings.timezone)
+            lo, hi = (_aware(bounds[k]).astimezone(zone).date() for k in ("lo", "hi"))
+            first = min(lo, period.start.date()) - dt.timedelta(days=1)
+            last = max(hi, period.end.date()) + dt.timedelta(days=1)
+            rows = utc_intervals(hours, first, last, zone)
         self.backend.create_temp_table("_business_hours", BUSINESS_HOURS_SCHEMA, rows)
 
     def explain(self, metric_id: str, query: Query) -> str:
@@ -521,13 +515,6 @@ class Engine:
                         )
             out.append(shaped)
         return out, ctx.calendar
-
-
-def _at(day: dt.date, hhmm: str, zone: ZoneInfo) -> dt.datetime:
-    """A local wall-clock time on a day, as UTC ('24:00' is the next midnight)."""
-    hour, minute = (int(x) for x in hhmm.split(":"))
-    local = dt.datetime.combine(day, dt.time()) + dt.timedelta(hours=hour, minutes=minute)
-    return local.replace(tzinfo=zone).astimezone(dt.UTC)
 
 
 def _aware(moment: dt.datetime) -> dt.datetime:

@@ -5,7 +5,6 @@ Settings are applied when figures are computed, so changing one changes history 
 
 from __future__ import annotations
 
-import re
 import zoneinfo
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -15,13 +14,12 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from chatlens.events import InputError
+from chatlens.store import business_hours
 from chatlens.store.sql import run
 
 INDUSTRIES = ("retail", "e-commerce", "healthcare", "finance", "other")
 """The industries benchmark bands name (chatlens.metrics.targets); `other`: only the bands
 that name no industry."""
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
 
 
 class Settings(BaseModel):
@@ -32,9 +30,12 @@ class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
 
     timezone: str = Field("UTC", description="IANA time zone that days and weeks are cut in.")
-    business_hours: dict[str, list[str]] | None = Field(
+    business_hours: dict[str, Any] | None = Field(
         None,
-        description='Per weekday, e.g. {"mon": ["09:00", "17:00"]}; for business-hours variants.',
+        description="When the team is open, in the time zone, for the *_business_hours "
+        "variants: intervals per weekday, holidays, schedules from a date, e.g. "
+        '{"schedules": [{"hours": {"mon": [["09:00", "12:00"], ["13:00", "17:00"]]}}], '
+        '"holidays": {"2026-12-25": []}} (see docs/metrics.md, Business hours).',
     )
     sla_first_response_seconds: float = Field(
         60, ge=0, description="First responses within this many seconds meet the SLA."
@@ -85,20 +86,10 @@ class Settings(BaseModel):
         f"{', '.join(INDUSTRIES)}.",
     )
 
-    @field_validator("business_hours")
+    @field_validator("business_hours", mode="before")
     @classmethod
-    def _hours(cls, value: dict[str, list[str]] | None) -> dict[str, list[str]] | None:
-        if value is None:
-            return None
-        for day, span in value.items():
-            if day not in WEEKDAYS:
-                raise ValueError(f"business_hours: {day!r} is not one of {', '.join(WEEKDAYS)}")
-            if len(span) != 2 or not all(_HHMM.match(t) for t in span) or span[0] >= span[1]:
-                raise ValueError(
-                    f'business_hours.{day}: expected ["HH:MM", "HH:MM"] with the start '
-                    f"before the end, got {span!r}"
-                )
-        return value
+    def _hours(cls, value: Any) -> dict[str, Any] | None:
+        return business_hours.canonical(business_hours.parse(value))
 
     @field_validator("industry")
     @classmethod
