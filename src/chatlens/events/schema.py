@@ -15,6 +15,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
     StringConstraints,
     field_validator,
     model_validator,
@@ -23,6 +24,11 @@ from pydantic import (
 MAX_TEXT_BYTES = 64 * 1024
 MAX_EVENT_BYTES = 256 * 1024
 MAX_FUTURE = timedelta(hours=24)
+# No chat history is older than this; earlier times are a wrong unit or a placeholder (0001-01-01).
+MIN_TS = datetime(2000, 1, 1, tzinfo=UTC)
+# C0 control characters other than tab, line feed and carriage return, and the two Unicode
+# non-characters: no chat text needs them, and XML (XLSX) and terminals cannot hold them.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 # Epoch values below this are almost certainly seconds, not milliseconds (1973-03-03).
 _MIN_EPOCH_MS = 100_000_000_000
 _RFC3339 = re.compile(
@@ -112,12 +118,24 @@ class Event(BaseModel):
         None, description="Free-form extra dimensions; keys are usable as report dimensions."
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _no_control_characters(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            _check_controls(data, "")
+        return data
+
     @field_validator("ts")
     @classmethod
-    def _not_in_future(cls, value: datetime) -> datetime:
+    def _plausible_time(cls, value: datetime) -> datetime:
         if value > datetime.now(UTC) + MAX_FUTURE:
             raise ValueError(
                 f"{value.isoformat()} is more than 24 h in the future; check the clock or the unit"
+            )
+        if value < MIN_TS:
+            raise ValueError(
+                f"{value.isoformat()} is before {MIN_TS.date().isoformat()}; "
+                "check the unit or the source's placeholder dates"
             )
         return value
 
@@ -126,6 +144,27 @@ class Event(BaseModel):
         if self.needs_conversation and self.conversation_id is None:
             raise FieldValueError("conversation_id", f"is required for {self.type} events")
         return self
+
+
+def _check_controls(value: Any, field: str) -> None:
+    """Reject control characters in every string of a record, keys included, naming the
+    field and the position (never the text: it may be personal data)."""
+    if isinstance(value, str):
+        found = _CONTROL.search(value)
+        if found:
+            raise FieldValueError(
+                field or "(event)",
+                f"holds control character U+{ord(found.group()):04X} at character "
+                f"{found.start() + 1}; only tab, line feed and carriage return are accepted",
+            )
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            name = f"{field}.{key}" if field else str(key)
+            _check_controls(key, f"{field} (a key)" if field else "(a field name)")
+            _check_controls(item, name)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_controls(item, f"{field}.{index}")
 
 
 def _text_size(value: str | None) -> str | None:
@@ -153,12 +192,14 @@ class Message(Event):
     type: Literal["message"]
     sender: Literal["customer", "bot", "agent", "system"] = Field(description="Who wrote it.")
     text: Text
-    fallback: bool | None = Field(
+    fallback: StrictBool | None = Field(
         None, description="The bot said it did not understand. Absent: phrase detection applies."
     )
-    welcome: bool | None = Field(None, description="Automatic greeting.")
+    welcome: StrictBool | None = Field(None, description="Automatic greeting.")
     canned_response_id: Id | None = Field(None, description="Sent from this canned response.")
-    private: bool | None = Field(None, description="Internal note; never counted as a message.")
+    private: StrictBool | None = Field(
+        None, description="Internal note; never counted as a message."
+    )
     intent: Name | None = Field(None, description="Recognised (or known) intent / topic.")
     confidence: Annotated[float, Field(ge=0, le=1)] | None = Field(
         None, description="The bot's confidence in the intent, 0-1."
@@ -368,7 +409,7 @@ class HealthCheck(Event):
     needs_conversation: ClassVar[bool] = False
     type: Literal["health_check"]
     component: Name = Field(description="What was probed, e.g. bot or widget.")
-    up: bool = Field(description="Whether it answered; holds until the next check.")
+    up: StrictBool = Field(description="Whether it answered; holds until the next check.")
 
 
 EVENT_MODELS: dict[str, type[Event]] = {
