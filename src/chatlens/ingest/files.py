@@ -185,8 +185,8 @@ def _check_text(path: Path) -> None:
     if head.startswith(boms) or head.count(b"\x00") * 10 > len(head):
         raise InputError(f"{path}: not UTF-8 text (looks like UTF-16 or binary); save it as UTF-8")
     lines = head.split(b"\n")
-    if len(lines) > 1:
-        lines.pop()  # the sample may end inside a line (or a character)
+    if len(lines) > 1 and len(head) == 65536:
+        lines.pop()  # the sample ends inside a line (or a character)
     bad = [n for n, line in enumerate(lines, start=1) if not _is_utf8(line)]
     if len(bad) >= 2 and len(bad) * 2 > len(lines):
         raise InputError(
@@ -283,9 +283,7 @@ def _json_document(path: Path, tick: Progress) -> Iterator[Record]:
         else:
             yield Record("line 1", document, None)
         return
-    if not isinstance(document, list):
-        raise InputError(f"{path}: expected a JSON array of events or one event per line")
-    yield from _items(document)
+    yield from _items(document if isinstance(document, list) else [document])
 
 
 def _items(items: list[Any]) -> Iterator[Record]:
