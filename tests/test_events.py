@@ -250,3 +250,19 @@ def test_booleans_are_strict_in_json(value):
 
 def test_json_booleans_accepted():
     assert parse_event(msg(sender="bot", fallback=False, welcome=True)).welcome is True
+
+
+REJECTED = [c for c in range(0x20) if c not in (0x09, 0x0A, 0x0D)] + [0xFFFE, 0xFFFF]
+
+
+@pytest.mark.parametrize("code", REJECTED, ids=[f"U+{c:04X}" for c in REJECTED])
+def test_every_control_character_rejected_in_values_and_keys(code):
+    char = chr(code)
+    assert f"U+{code:04X} at character 3" in errors_of(msg(text=f"ab{char}"))["text"]
+    nested = {**msg(), "meta": {"ok": [1, {f"k{char}": True}]}}
+    assert f"U+{code:04X} at character 2" in errors_of(nested)["meta.ok.1 (a key)"]
+
+
+def test_backslashes_that_only_look_like_escapes_are_accepted():
+    text = r"C:\bin\files \u0000 \f"
+    assert parse_event(msg(text=text)).text == text

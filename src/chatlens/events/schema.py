@@ -122,7 +122,7 @@ class Event(BaseModel):
     @classmethod
     def _no_control_characters(cls, data: Any) -> Any:
         if isinstance(data, dict):
-            _check_controls(data, "")
+            reject_controls(data)
         return data
 
     @field_validator("ts")
@@ -144,6 +144,28 @@ class Event(BaseModel):
         if self.needs_conversation and self.conversation_id is None:
             raise FieldValueError("conversation_id", f"is required for {self.type} events")
         return self
+
+
+def reject_controls(record: dict[str, Any]) -> None:
+    """Raise FieldValueError naming the first field that holds a control character. One
+    search over all the record's strings first (the common, clean case); the walk that names
+    the field runs only when it finds something."""
+    strings: list[str] = []
+    _gather(record, strings)
+    if _CONTROL.search("".join(strings)):
+        _check_controls(record, "")
+
+
+def _gather(value: dict[str, Any] | list[Any], out: list[str]) -> None:
+    items = value.items() if isinstance(value, dict) else enumerate(value)
+    for key, item in items:
+        if type(key) is str:
+            out.append(key)
+        kind = type(item)
+        if kind is str:
+            out.append(item)
+        elif kind is dict or kind is list:
+            _gather(item, out)
 
 
 def _check_controls(value: Any, field: str) -> None:
