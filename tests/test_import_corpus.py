@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
@@ -54,6 +56,21 @@ def stored_gzip(data: bytes) -> bytes:
     """A gzip member whose deflate data is stored blocks (level 0): byte k of the content
     is at a known offset, so a cut at a known place leaves a known number of whole lines."""
     return gzip.compress(data, compresslevel=0, mtime=0)
+
+
+def parquet_two_groups(corrupt: bool) -> bytes:
+    """40 events in two row groups of 20; `corrupt` garbles the second group's first page
+    header (its first column), so only the first group is readable."""
+    events = [ev(n) for n in range(1, 41)]
+    table = pa.table({key: [e[key] for e in events] for key in events[0]})
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, row_group_size=20)
+    data = bytearray(sink.getvalue().to_pybytes())
+    if corrupt:
+        column = pq.ParquetFile(pa.BufferReader(bytes(data))).metadata.row_group(1).column(0)
+        offset = column.dictionary_page_offset or column.data_page_offset
+        data[offset : offset + 8] = b"\xff" * 8
+    return bytes(data)
 
 
 CSV_HEAD = "type,ts,conversation_id,sender,text,fallback\n"
@@ -419,6 +436,16 @@ CASES: list[Case] = [
         rejected=1,
         status=1,
         quarantined=[("line", 5, "fallback", "valid boolean (got 'maybe')")],
+    ),
+    # -- Parquet ---------------------------------------------------------------------------------
+    Case("two-groups.parquet", parquet_two_groups(corrupt=False), read=40, kept=40),
+    Case(
+        "corrupt-group.parquet",
+        parquet_two_groups(corrupt=True),
+        read=20,
+        kept=20,
+        status=2,
+        message="cannot be read from row 21 on: Couldn't deserialize thrift",
     ),
     # -- compressed ------------------------------------------------------------------------------
     Case(

@@ -45,6 +45,7 @@ class ReadFailure(InputError):
 
     def __init__(self, path: Path, where: str, reason: str):
         self.where = where
+        reason = " ".join(reason.split())  # one line, whatever the library said
         super().__init__(f"{path}: cannot be read from {where} on: {reason}")
 
 
@@ -486,19 +487,21 @@ def _parquet(path: Path, tick: Progress) -> Iterator[Record]:
 
 
 def _parquet_rows(path: Path, parquet: pq.ParquetFile, tick: Progress) -> Iterator[Record]:
+    """Row group by row group, so a corrupt group loses only itself and what follows."""
     number = 0
-    batches = parquet.iter_batches(batch_size=10_000)
-    while True:
-        try:
-            batch = next(batches, None)
-        except Exception as exc:  # pyarrow raises several types for a corrupt row group
-            raise ReadFailure(path, f"row {number + 1}", str(exc)) from None
-        if batch is None:
-            return
-        for row in batch.to_pylist():
-            number += 1
-            yield Record(f"row {number}", nest_attrs(row), None)
-        tick(batch.num_rows)
+    for group in range(parquet.num_row_groups):
+        batches = parquet.iter_batches(batch_size=10_000, row_groups=[group])
+        while True:
+            try:
+                batch = next(batches, None)
+            except Exception as exc:  # pyarrow raises several types for a corrupt row group
+                raise ReadFailure(path, f"row {number + 1}", str(exc)) from None
+            if batch is None:
+                break
+            for row in batch.to_pylist():
+                number += 1
+                yield Record(f"row {number}", nest_attrs(row), None)
+            tick(batch.num_rows)
 
 
 def progress_total(path: Path) -> int | None:
