@@ -583,3 +583,39 @@ def test_a_read_failure_does_not_stop_the_next_file(tmp_path: Path) -> None:
         "(truncated); the records before it were imported",
         f"error: {missing}: no such file",
     ]
+
+
+def test_an_importer_keeps_the_items_before_a_truncated_gz(tmp_path: Path) -> None:
+    """`--from chatwoot` reads files through the same readers: a webhook export cut inside
+    line 7 imports exactly what its first six lines import, and says where it broke off."""
+    export = Path(__file__).parent / "importers" / "data" / "chatwoot" / "webhooks.jsonl"
+    lines = export.read_bytes().splitlines(keepends=True)
+    first_six = tmp_path / "first-six.jsonl"
+    first_six.write_bytes(b"".join(lines[:6]))
+    cut = tmp_path / "webhooks.jsonl.gz"
+    cut.write_bytes(stored_gzip(export.read_bytes())[: 10 + 5 + len(first_six.read_bytes()) + 9])
+
+    def imported(path: Path, db: Path) -> tuple[int, str, list[str]]:
+        result = CliRunner().invoke(
+            app, ["import", "--from", "chatwoot", str(path), "--db", str(db)]
+        )
+        with open_store(db) as store:
+            ids = [
+                r[0] for r in store.con.execute("SELECT event_id FROM events ORDER BY 1").fetchall()
+            ]
+        return result.exit_code, result.output, ids
+
+    status, output, expected = imported(first_six, tmp_path / "a.duckdb")
+    assert status == 0, output
+    assert expected == [  # conversation 106: created, Pat writes, the bot answers, handed off,
+        "chatwoot:conv:106:assignee:4:2026-11-02T15:00:37",  # Bruno assigned, Bruno answers
+        "chatwoot:conv:106:started",
+        "chatwoot:conv:106:status:open:2026-11-02T15:00:07",
+        "chatwoot:msg:6001",
+        "chatwoot:msg:6002",
+        "chatwoot:msg:6003",
+    ]
+    status, output, got = imported(cut, tmp_path / "b.duckdb")
+    assert status == 2, output
+    assert got == expected
+    assert f"error: {cut}: cannot be read from line 7 on: the compressed file ends early" in output

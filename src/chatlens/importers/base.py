@@ -103,6 +103,14 @@ class Importer(ABC):
         items = self.items(path, progress)
         return self._convert_all(items)
 
+    def scan_items(self, path: Path) -> Iterator[Item | Record]:
+        """The items of a file for a first, scanning pass: stops quietly where the file breaks
+        off (the converting pass then keeps what comes before and reports where)."""
+        try:
+            yield from self.items(path)
+        except ReadFailure:
+            return
+
     def _convert_all(self, items: Iterator[Item | Record]) -> Iterator[Record]:
         for item in items:
             if isinstance(item, Record):  # unreadable line: passed on to the quarantine

@@ -18,6 +18,7 @@ import csv
 import io
 import json
 import zlib
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -440,7 +441,9 @@ def _csv(
             if not _utf8(cells):
                 yield Record(where, None, None, "not valid UTF-8")
                 continue
-            size = sum(len(cell) for cell in cells)
+            size = sum(map(len, cells))  # characters; bytes only when they could be too many
+            if size * 4 > MAX_EVENT_BYTES:
+                size = sum(len(cell.encode("utf-8")) for cell in cells)
             if size > MAX_EVENT_BYTES:
                 problem = f"event is {size} bytes; at most {MAX_EVENT_BYTES} (256 KiB)"
                 yield Record(where, None, None, problem)
@@ -451,17 +454,16 @@ def _csv(
 def _check_header(path: Path, header: list[str], required: tuple[str, ...]) -> None:
     if not _utf8(header):
         raise InputError(f"{path}: the header (line 1) is not valid UTF-8; save the file as UTF-8")
-    names = [name.strip() for name in header]
-    twice = sorted({name for name in names if names.count(name) > 1})
+    twice = sorted(name for name, count in Counter(header).items() if count > 1)
     if twice:
         shown = ", ".join(repr(name) for name in twice)
         raise InputError(f"{path}: the header (line 1) names a column twice: {shown}")
-    missing = [name for name in required if name not in names]
+    missing = [name for name in required if name not in header]
     if missing:
-        shown = ", ".join(repr(name[:40]) for name in names[:4])
+        shown = ", ".join(repr(name[:40]) for name in header[:4])
         raise InputError(
             f"{path}: line 1 is not a header naming the columns: {', '.join(missing)} "
-            f"missing (got {shown}{', ...' if len(names) > 4 else ''}); the first line of a "
+            f"missing (got {shown}{', ...' if len(header) > 4 else ''}); the first line of a "
             "CSV file names the fields, e.g. type,ts,conversation_id,sender,text"
         )
 
