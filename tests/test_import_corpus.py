@@ -9,6 +9,7 @@ strict JSON booleans) has a case here, so removing a rule fails a case.
 from __future__ import annotations
 
 import gzip
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,7 @@ import pytest
 from typer.testing import CliRunner
 
 from chatlens.cli import app
-from chatlens.ingest import rejected_path_for
+from chatlens.ingest import import_file, rejected_path_for
 from chatlens.store import open_store
 
 
@@ -619,3 +620,23 @@ def test_an_importer_keeps_the_items_before_a_truncated_gz(tmp_path: Path) -> No
     assert status == 2, output
     assert got == expected
     assert f"error: {cut}: cannot be read from line 7 on: the compressed file ends early" in output
+
+
+REJECTED = [c for c in range(0x20) if c not in (0x09, 0x0A, 0x0D)] + [0xFFFE, 0xFFFF]
+
+
+@pytest.mark.parametrize("name", ["events.jsonl", "events.json"])
+def test_every_control_character_is_caught_in_json_files(tmp_path: Path, name: str) -> None:
+    """JSON readers let clean text skip the per-string scan: nothing may slip through it,
+    whether the character is escaped (orjson, Python's json) or written raw (U+FFFE/FFFF)."""
+    events = [ev(n, text=f"x{chr(code)}") for n, code in enumerate(REJECTED)]
+    python_json = [json.dumps(e).encode() for e in events]  # \\u001b, \\ufffe ...
+    lines = [orjson.dumps(e) for e in events] + python_json + [orjson.dumps(ev(99))]
+    path = tmp_path / name
+    if name.endswith(".json"):
+        path.write_bytes(b"[" + b",\n".join(lines) + b"]")
+    else:
+        path.write_bytes(b"\n".join(lines) + b"\n")
+    with open_store(tmp_path / "c.duckdb") as store:
+        summary = import_file(store, path)
+    assert (summary.read, summary.imported, summary.rejected) == (2 * len(REJECTED) + 1, 1, 62)

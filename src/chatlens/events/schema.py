@@ -17,6 +17,7 @@ from pydantic import (
     Field,
     StrictBool,
     StringConstraints,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -120,8 +121,8 @@ class Event(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _no_control_characters(cls, data: Any) -> Any:
-        if isinstance(data, dict):
+    def _no_control_characters(cls, data: Any, info: ValidationInfo) -> Any:
+        if isinstance(data, dict) and not (info.context and info.context.get(CONTROLS_CHECKED)):
             reject_controls(data)
         return data
 
@@ -144,6 +145,21 @@ class Event(BaseModel):
         if self.needs_conversation and self.conversation_id is None:
             raise FieldValueError("conversation_id", f"is required for {self.type} events")
         return self
+
+
+CONTROLS_CHECKED = "controls_checked"
+"""Validation context key: the record's source text was shown to hold no control character."""
+# In JSON text a control character can only be an escape (\\u0000-\\u001f, \\b, \\f), the
+# non-characters an escape or their UTF-8 bytes; an escaped backslash may match too (harmless).
+_JSON_CONTROL = re.compile(rb"\\(?:u00[01]|[bf]|u[fF]{3}[eEfF])|\xef\xbf[\xbe\xbf]")
+
+
+def json_may_hold_controls(text: bytes) -> bool:
+    """Whether JSON text may decode to a string holding a control character; when not, its
+    records can skip the per-string scan (one search over the bytes instead)."""
+    if b"\\" not in text and b"\xef\xbf" not in text:
+        return False  # the common case, found at memchr speed
+    return _JSON_CONTROL.search(text) is not None
 
 
 def reject_controls(record: dict[str, Any]) -> None:

@@ -28,7 +28,7 @@ import orjson
 import pyarrow.parquet as pq
 
 from chatlens.events import COLUMNS, InputError
-from chatlens.events.schema import MAX_EVENT_BYTES
+from chatlens.events.schema import MAX_EVENT_BYTES, json_may_hold_controls
 
 FORMATS = ("jsonl", "json", "csv", "parquet")
 # A cell may be as large as a whole event (and then be rejected by size, not crash the reader).
@@ -63,6 +63,9 @@ class Record:
     ref: str | None = None
     errors: list[dict[str, str]] | None = None
     source: dict[str, Any] | None = None
+    # The JSON text it came from holds no control character (not even escaped): the event
+    # model may skip scanning its strings.
+    controls_checked: bool = False
 
 
 Progress = Callable[[int], None]
@@ -187,8 +190,8 @@ def _check_text(path: Path) -> None:
     if head.startswith(boms) or head.count(b"\x00") * 10 > len(head):
         raise InputError(f"{path}: not UTF-8 text (looks like UTF-16 or binary); save it as UTF-8")
     lines = head.split(b"\n")
-    if len(lines) > 1 and len(head) == 65536:
-        lines.pop()  # the sample ends inside a line (or a character)
+    if len(lines) > 1 and (len(head) == 65536 or not lines[-1]):
+        lines.pop()  # the sample ends inside a line (or a character), or the file in "\n"
     bad = [n for n, line in enumerate(lines, start=1) if not _is_utf8(line)]
     if len(bad) >= 2 and len(bad) * 2 > len(lines):
         raise InputError(
@@ -263,7 +266,9 @@ def _jsonl(path: Path, tick: Progress) -> Iterator[Record]:
             if not isinstance(data, dict):
                 yield Record(where, None, text.rstrip("\n"), "expected a JSON object per line")
                 continue
-            yield Record(where, data, text.rstrip("\n"))
+            yield Record(
+                where, data, text.rstrip("\n"), controls_checked=not json_may_hold_controls(line)
+            )
 
 
 def _json_document(path: Path, tick: Progress) -> Iterator[Record]:
@@ -277,22 +282,23 @@ def _json_document(path: Path, tick: Progress) -> Iterator[Record]:
         items, where, reason = _salvage_array(content)
         yield from _items(items)
         raise ReadFailure(path, where, failure or reason or f"not valid JSON: {exc}") from None
+    checked = not json_may_hold_controls(content)
     if isinstance(document, dict):
         size = len(orjson.dumps(document))
         if size > MAX_EVENT_BYTES:
             problem = f"event is {size} bytes; at most {MAX_EVENT_BYTES} (256 KiB)"
             yield Record("line 1", None, None, problem)
         else:
-            yield Record("line 1", document, None)
+            yield Record("line 1", document, None, controls_checked=checked)
         return
-    yield from _items(document if isinstance(document, list) else [document])
+    yield from _items(document if isinstance(document, list) else [document], checked)
 
 
-def _items(items: list[Any]) -> Iterator[Record]:
+def _items(items: list[Any], checked: bool = False) -> Iterator[Record]:
     for index, item in enumerate(items):
         where = f"item {index}"
         if isinstance(item, dict):
-            yield Record(where, item, None)
+            yield Record(where, item, None, controls_checked=checked)
         else:
             yield Record(where, None, orjson.dumps(item).decode(), "expected a JSON object")
 

@@ -123,7 +123,7 @@ def ingest_records(
                         raise EventError(problems)
                     if record.data is None:
                         raise EventError([FieldError("(event)", record.problem or "unreadable")])
-                    rows.append(to_row(parse_event(record.data)))
+                    rows.append(to_row(parse_event(record.data, record.controls_checked)))
                     sources.append(record)
                 except EventError as exc:
                     summary.rejected += 1
