@@ -5,7 +5,9 @@ Simulates N conversations, then times in one process:
   against DuckDB's own `read_json` / `read_parquet` loading the same file with no validation
   (the floor for getting bytes into the table);
 - a full rebuild of the conversation facts, and an incremental refresh after a late batch
-  touching 1 % of the conversations.
+  touching 1 % of the conversations;
+- importing the JSONL file again (every event a duplicate, each compared with the stored one
+  for a conflict), and the control-character scan of every record on its own.
 
 Usage: python bench/bench_import.py [--conversations 100000] [--days 90]
 """
@@ -23,6 +25,7 @@ from pathlib import Path
 import duckdb
 import orjson
 
+from chatlens.events.schema import reject_controls
 from chatlens.ingest import import_file
 from chatlens.simulate import SimConfig, write_events
 from chatlens.store import open_store
@@ -78,6 +81,18 @@ def main() -> None:
                 print(f"  {events / took:,.0f} events/s; {took / base:.1f}x the raw load")
                 if kind == "parquet":
                     continue
+                again, took_again = timed(
+                    "chatlens import jsonl again (all duplicates)",
+                    lambda s=store, p=path: import_file(s, p),
+                )
+                assert again.duplicates == events and again.conflicts == 0, again
+                print(f"  {events / took_again:,.0f} events/s; conflict check included")
+                records = [orjson.loads(line) for line in path.open("rb")]
+                _, scan = timed(
+                    "control-character scan of every record",
+                    lambda r=records: [reject_controls(x) for x in r],
+                )
+                print(f"  {scan / took:.1%} of the first import's time")
                 refreshed, full = timed(
                     "facts: full rebuild", lambda s=store: refresh_facts(s, full=True)
                 )

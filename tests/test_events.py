@@ -205,6 +205,73 @@ def test_every_error_listed_at_once():
     assert set(problems) == {"ts", "confidence"}
 
 
-def test_csv_style_strings_accepted():
-    event = parse_event(msg(sender="bot", fallback="true", confidence="0.5"))
+def test_numeric_strings_accepted_but_boolean_words_are_not():
+    """Numbers may come quoted; booleans are strict (the CSV reader converts its own cells)."""
+    event = parse_event(msg(sender="bot", fallback=True, confidence="0.5"))
     assert event.fallback is True and event.confidence == 0.5
+    assert "valid boolean" in errors_of(msg(sender="bot", fallback="true"))["fallback"]
+
+
+CONTROL = "only tab, line feed and carriage return are accepted"
+
+
+@pytest.mark.parametrize(
+    ("record", "field", "code", "position"),
+    [
+        (msg(text="ab\x00c"), "text", "0000", 3),
+        (msg(conversation_id="c\x1b1"), "conversation_id", "001B", 2),
+        (msg(text="\x1fhello"), "text", "001F", 1),  # not stripped away as whitespace
+        (msg(attrs={"plan": "pro\x07"}), "attrs.plan", "0007", 4),
+        (msg(attrs={"pl\x0ban": "pro"}), "attrs (a key)", "000B", 3),
+        ({**msg(), "note": {"items": ["ok", "x\x08"]}}, "note.items.1", "0008", 2),
+        (msg(intent="order\ufffe"), "intent", "FFFE", 6),
+    ],
+)
+def test_control_characters_rejected_naming_field_and_position(record, field, code, position):
+    problems = errors_of(record)
+    assert problems == {
+        field: f"holds control character U+{code} at character {position}; {CONTROL}"
+    }
+
+
+def test_tab_newline_and_carriage_return_are_kept():
+    event = parse_event(msg(text="line one\r\nline\ttwo"))
+    assert event.text == "line one\r\nline\ttwo"
+
+
+def test_timestamps_before_2000_rejected():
+    assert errors_of(msg(ts="0001-01-01T00:00:00Z")) == {
+        "ts": "0001-01-01T00:00:00+00:00 is before 2000-01-01; "
+        "check the unit or the source's placeholder dates"
+    }
+    assert "is before 2000-01-01" in errors_of(msg(ts=946684799999))["ts"]
+    assert parse_event(msg(ts="2000-01-01T00:00:00Z")).ts == datetime(2000, 1, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("value", ["yes", "true", 1, 0, "1"])
+def test_booleans_are_strict_in_json(value):
+    assert errors_of(msg(sender="bot", fallback=value)) == {
+        "fallback": f"Input should be a valid boolean (got {value!r})"
+    }
+    health = {"type": "health_check", "ts": T, "component": "bot", "up": value}
+    assert errors_of(health) == {"up": f"Input should be a valid boolean (got {value!r})"}
+
+
+def test_json_booleans_accepted():
+    assert parse_event(msg(sender="bot", fallback=False, welcome=True)).welcome is True
+
+
+REJECTED = [c for c in range(0x20) if c not in (0x09, 0x0A, 0x0D)] + [0xFFFE, 0xFFFF]
+
+
+@pytest.mark.parametrize("code", REJECTED, ids=[f"U+{c:04X}" for c in REJECTED])
+def test_every_control_character_rejected_in_values_and_keys(code):
+    char = chr(code)
+    assert f"U+{code:04X} at character 3" in errors_of(msg(text=f"ab{char}"))["text"]
+    nested = {**msg(), "meta": {"ok": [1, {f"k{char}": True}]}}
+    assert f"U+{code:04X} at character 2" in errors_of(nested)["meta.ok.1 (a key)"]
+
+
+def test_backslashes_that_only_look_like_escapes_are_accepted():
+    text = r"C:\bin\files \u0000 \f"
+    assert parse_event(msg(text=text)).text == text

@@ -177,7 +177,7 @@ LATIN1 = "type,text\nmessage,caf\xe9\nmessage,d\xe9j\xe0\nmessage,ok\nmessage,s\
             "not UTF-8 text",
         ),
         ("broken.parquet", b"PAR1 not really", "not a readable Parquet file"),
-        ("broken.json", b"[{]", "not valid JSON"),
+        ("noheader.csv", b"message,2026-11-02T10:00:00Z,c1\n", "line 1 is not a header"),
     ],
 )
 def test_unreadable_input_is_a_clear_error(store, tmp_path, name, content, message):

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import orjson
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -71,16 +72,30 @@ def import_cmd(
     db: DbOption = None,
 ) -> None:
     """Import event files or a platform's export; bad records go to <FILE>.rejected.jsonl,
-    good ones are kept. Importing the same data again adds nothing."""
+    good ones are kept. Importing the same data again adds nothing. Exit status: 0 all
+    imported, 1 some records rejected or conflicting, 2 a file could not be read (wholly,
+    or past some point: what was read before it is kept)."""
     total = ImportSummary("total")
+    unreadable = 0
     try:
         importer = None if source == "chatlens" else get_importer(source, _options(option))
         paths = expand_paths(files) if importer else files
         with open_store(db) as store:
             for path in paths:
-                summary = _import_with_progress(store, path, importer)
+                try:
+                    summary = _import_with_progress(store, path, importer)
+                except InputError as exc:  # not readable at all: say so, go on with the rest
+                    unreadable += 1
+                    err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+                    continue
                 total.add(summary)
                 _print_summary(summary)
+                if summary.failure:
+                    unreadable += 1
+                    kept = "; the records before it were imported" if summary.read else ""
+                    err.print(
+                        f"[bold red]error:[/] {escape(summary.failure)}{kept}", highlight=False
+                    )
             started = time.perf_counter()
             refreshed = refresh_facts(store)
             took = time.perf_counter() - started
@@ -94,7 +109,9 @@ def import_cmd(
         f"conversation facts {how}: {refreshed.conversations:,} conversations "
         f"in {took:.1f} s; store: {db_path(db)}"
     )
-    if total.rejected:
+    if unreadable:
+        raise typer.Exit(2)
+    if total.rejected or total.conflicts:
         raise typer.Exit(1)
 
 
@@ -128,13 +145,17 @@ def _import_with_progress(
 def _print_summary(s: ImportSummary) -> None:
     line = (
         f"{s.source}: read {s.read:,}, imported {s.imported:,}, "
-        f"duplicates {s.duplicates:,}, rejected {s.rejected:,}"
+        f"duplicates {s.duplicates:,}, rejected {s.rejected:,}, conflicts {s.conflicts:,}"
     )
     out.print(line, highlight=False)
     for problem in s.first_errors:
         err.print(f"  rejected {problem}", highlight=False, markup=False)
     if s.rejected_path:
-        err.print(f"  all rejected records with reasons: {s.rejected_path}", highlight=False)
+        err.print(
+            f"  all rejected and conflicting records with reasons: {s.rejected_path}",
+            highlight=False,
+            markup=False,
+        )
 
 
 @app.command()

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from chatlens.events.schema import EVENT_MODELS, MAX_EVENT_BYTES, MAX_TEXT_BYTES, Event
+from chatlens.events.schema import (
+    EVENT_MODELS,
+    MAX_EVENT_BYTES,
+    MAX_TEXT_BYTES,
+    MIN_TS,
+    Event,
+)
 
 
 def _type_name(annotation: Any) -> str:
@@ -39,9 +45,18 @@ def events_markdown() -> str:
         "",
         "Everything chatlens knows arrives as events: JSON objects, one per thing that happened.",
         "Timestamps are RFC 3339 with an offset (`2026-11-01T10:15:00+02:00`) or epoch",
-        "milliseconds, stored in UTC; more than 24 h in the future is rejected. Message text is",
+        "milliseconds, stored in UTC; more than 24 h in the future or before "
+        f"{MIN_TS.date().isoformat()} is rejected",
+        "(an earlier time is a wrong unit or a placeholder such as 0001-01-01). Message text is",
         f"at most {MAX_TEXT_BYTES // 1024} KiB and one event at most "
         f"{MAX_EVENT_BYTES // 1024} KiB.",
+        "Control characters are rejected, not stripped, in every string of an event (ids, text,",
+        "names, `attrs` keys and values, unknown fields): U+0000-U+001F other than tab, line feed",
+        "and carriage return, and the non-characters U+FFFE and U+FFFF. The error names the field",
+        "and the character's position, never the text; the same rule holds for the ingest API,",
+        "event files and every importer. Booleans (`fallback`, `welcome`, `private`, `up`) are",
+        "JSON `true` / `false` only; CSV cells also accept true/false, yes/no, 1/0, t/f, y/n,",
+        "on/off.",
         "An event without `event_id` gets one derived from a hash of its normalised content, so",
         "importing the same file twice adds nothing. Fields no type defines are kept as they are.",
         "",

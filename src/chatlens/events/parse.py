@@ -12,9 +12,16 @@ import orjson
 from pydantic import ValidationError
 
 from chatlens.events.errors import EventError, FieldError
-from chatlens.events.schema import EVENT_MODELS, EVENT_TYPES, MAX_EVENT_BYTES, Event
+from chatlens.events.schema import (
+    CONTROLS_CHECKED,
+    EVENT_MODELS,
+    EVENT_TYPES,
+    MAX_EVENT_BYTES,
+    Event,
+)
 
 ColumnKind = Literal["str", "float", "bool", "ts", "json"]
+_CHECKED = {CONTROLS_CHECKED: True}
 
 
 def _kind(annotation: Any) -> ColumnKind:
@@ -74,11 +81,12 @@ def _field_errors(exc: ValidationError) -> list[FieldError]:
     return out
 
 
-def parse_event(record: Any) -> Event:
+def parse_event(record: Any, controls_checked: bool = False) -> Event:
     """Validate one untrusted record (a dict) and return its event model.
 
     Raises EventError naming every bad field. The event gets a derived `event_id` when it
-    has none.
+    has none. `controls_checked`: the reader showed the record's source text holds no
+    control character (json_may_hold_controls), so its strings need no scan.
     """
     if not isinstance(record, dict):
         raise EventError(
@@ -90,7 +98,8 @@ def parse_event(record: Any) -> Event:
         what = "is required" if kind is None else f"unknown event type {str(kind)[:60]!r}"
         raise EventError([FieldError("type", f"{what}; expected one of: {', '.join(EVENT_TYPES)}")])
     try:
-        event = model.model_validate(record)
+        context = _CHECKED if controls_checked else None
+        event = model.model_validate(record, context=context)
     except ValidationError as exc:
         raise EventError(_field_errors(exc)) from None
     if event.event_id is None:

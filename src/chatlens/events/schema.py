@@ -15,7 +15,9 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
     StringConstraints,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -23,6 +25,11 @@ from pydantic import (
 MAX_TEXT_BYTES = 64 * 1024
 MAX_EVENT_BYTES = 256 * 1024
 MAX_FUTURE = timedelta(hours=24)
+# No chat history is older than this; earlier times are a wrong unit or a placeholder (0001-01-01).
+MIN_TS = datetime(2000, 1, 1, tzinfo=UTC)
+# C0 control characters other than tab, line feed and carriage return, and the two Unicode
+# non-characters: no chat text needs them, and XML (XLSX) and terminals cannot hold them.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 # Epoch values below this are almost certainly seconds, not milliseconds (1973-03-03).
 _MIN_EPOCH_MS = 100_000_000_000
 _RFC3339 = re.compile(
@@ -115,12 +122,24 @@ class Event(BaseModel):
         "(conversation_started first), a key first seen on a later event is added.",
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _no_control_characters(cls, data: Any, info: ValidationInfo) -> Any:
+        if isinstance(data, dict) and not (info.context and info.context.get(CONTROLS_CHECKED)):
+            reject_controls(data)
+        return data
+
     @field_validator("ts")
     @classmethod
-    def _not_in_future(cls, value: datetime) -> datetime:
+    def _plausible_time(cls, value: datetime) -> datetime:
         if value > datetime.now(UTC) + MAX_FUTURE:
             raise ValueError(
                 f"{value.isoformat()} is more than 24 h in the future; check the clock or the unit"
+            )
+        if value < MIN_TS:
+            raise ValueError(
+                f"{value.isoformat()} is before {MIN_TS.date().isoformat()}; "
+                "check the unit or the source's placeholder dates"
             )
         return value
 
@@ -129,6 +148,64 @@ class Event(BaseModel):
         if self.needs_conversation and self.conversation_id is None:
             raise FieldValueError("conversation_id", f"is required for {self.type} events")
         return self
+
+
+CONTROLS_CHECKED = "controls_checked"
+"""Validation context key: the record's source text was shown to hold no control character."""
+# In JSON text a control character can only be an escape (\\u0000-\\u001f, \\b, \\f), the
+# non-characters an escape or their UTF-8 bytes; an escaped backslash may match too (harmless).
+_JSON_CONTROL = re.compile(rb"\\(?:u00[01]|[bf]|u[fF]{3}[eEfF])|\xef\xbf[\xbe\xbf]")
+
+
+def json_may_hold_controls(text: bytes) -> bool:
+    """Whether JSON text may decode to a string holding a control character; when not, its
+    records can skip the per-string scan (one search over the bytes instead)."""
+    if b"\\" not in text and b"\xef\xbf" not in text:
+        return False  # the common case, found at memchr speed
+    return _JSON_CONTROL.search(text) is not None
+
+
+def reject_controls(record: dict[str, Any]) -> None:
+    """Raise FieldValueError naming the first field that holds a control character. One
+    search over all the record's strings first (the common, clean case); the walk that names
+    the field runs only when it finds something."""
+    strings: list[str] = []
+    _gather(record, strings)
+    if _CONTROL.search("".join(strings)):
+        _check_controls(record, "")
+
+
+def _gather(value: dict[str, Any] | list[Any], out: list[str]) -> None:
+    items = value.items() if isinstance(value, dict) else enumerate(value)
+    for key, item in items:
+        if type(key) is str:
+            out.append(key)
+        kind = type(item)
+        if kind is str:
+            out.append(item)
+        elif kind is dict or kind is list:
+            _gather(item, out)
+
+
+def _check_controls(value: Any, field: str) -> None:
+    """Reject control characters in every string of a record, keys included, naming the
+    field and the position (never the text: it may be personal data)."""
+    if isinstance(value, str):
+        found = _CONTROL.search(value)
+        if found:
+            raise FieldValueError(
+                field or "(event)",
+                f"holds control character U+{ord(found.group()):04X} at character "
+                f"{found.start() + 1}; only tab, line feed and carriage return are accepted",
+            )
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            name = f"{field}.{key}" if field else str(key)
+            _check_controls(key, f"{field} (a key)" if field else "(a field name)")
+            _check_controls(item, name)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_controls(item, f"{field}.{index}")
 
 
 def _text_size(value: str | None) -> str | None:
@@ -156,12 +233,14 @@ class Message(Event):
     type: Literal["message"]
     sender: Literal["customer", "bot", "agent", "system"] = Field(description="Who wrote it.")
     text: Text
-    fallback: bool | None = Field(
+    fallback: StrictBool | None = Field(
         None, description="The bot said it did not understand. Absent: phrase detection applies."
     )
-    welcome: bool | None = Field(None, description="Automatic greeting.")
+    welcome: StrictBool | None = Field(None, description="Automatic greeting.")
     canned_response_id: Id | None = Field(None, description="Sent from this canned response.")
-    private: bool | None = Field(None, description="Internal note; never counted as a message.")
+    private: StrictBool | None = Field(
+        None, description="Internal note; never counted as a message."
+    )
     intent: Name | None = Field(None, description="Recognised (or known) intent / topic.")
     confidence: Annotated[float, Field(ge=0, le=1)] | None = Field(
         None, description="The bot's confidence in the intent, 0-1."
@@ -377,7 +456,7 @@ class HealthCheck(Event):
     needs_conversation: ClassVar[bool] = False
     type: Literal["health_check"]
     component: Name = Field(description="What was probed, e.g. bot or widget.")
-    up: bool = Field(description="Whether it answered; holds until the next check.")
+    up: StrictBool = Field(description="Whether it answered; holds until the next check.")
 
 
 EVENT_MODELS: dict[str, type[Event]] = {

@@ -23,7 +23,17 @@ from typing import Any, ClassVar
 import orjson
 
 from chatlens.events import InputError
-from chatlens.ingest.files import Progress, Record, _check_text, _csv, _open_binary
+from chatlens.ingest.files import (
+    Progress,
+    ReadFailure,
+    Record,
+    _check_text,
+    _csv,
+    _head,
+    _lines,
+    _open_binary,
+    _read_all,
+)
 
 TEXT_SUFFIXES = (".json", ".jsonl", ".ndjson", ".csv", ".json.gz", ".jsonl.gz", ".csv.gz")
 
@@ -93,6 +103,14 @@ class Importer(ABC):
         items = self.items(path, progress)
         return self._convert_all(items)
 
+    def scan_items(self, path: Path) -> Iterator[Item | Record]:
+        """The items of a file for a first, scanning pass: stops quietly where the file breaks
+        off (the converting pass then keeps what comes before and reports where)."""
+        try:
+            yield from self.items(path)
+        except ReadFailure:
+            return
+
     def _convert_all(self, items: Iterator[Item | Record]) -> Iterator[Record]:
         for item in items:
             if isinstance(item, Record):  # unreadable line: passed on to the quarantine
@@ -120,8 +138,7 @@ class Importer(ABC):
         name = path.name.lower().removesuffix(".gz")
         if name.endswith(".csv"):
             return self._csv_items(path, tick)
-        with _open_binary(path) as fh:
-            head = fh.read(4096).lstrip()
+        head = _head(path, 4096).lstrip()
         if name.endswith(".json") and head[:1] in (b"[", b"{") and not _one_per_line(path):
             return self._json_items(path, tick)
         return self._jsonl_items(path, tick)
@@ -135,8 +152,9 @@ class Importer(ABC):
 
     def _json_items(self, path: Path, tick: Progress) -> Iterator[Item | Record]:
         """Read whole (and fail before anything is imported when it is not JSON)."""
-        with _open_binary(path) as fh:
-            content = fh.read()
+        content, failure = _read_all(path)
+        if failure:
+            raise ReadFailure(path, f"byte {len(content)}", failure)
         tick(len(content))
         try:
             document = orjson.loads(content)
@@ -152,7 +170,7 @@ class Importer(ABC):
 
     def _jsonl_items(self, path: Path, tick: Progress) -> Iterator[Item | Record]:
         with _open_binary(path) as fh:
-            for number, line in enumerate(fh, start=1):
+            for number, line in _lines(path, fh):
                 tick(len(line))
                 if not line.strip():
                     continue
@@ -192,10 +210,9 @@ class Importer(ABC):
 
 def _one_per_line(path: Path) -> bool:
     """A .json file that is really JSONL: its first line is a whole JSON value."""
-    with _open_binary(path) as fh:
-        first = fh.readline()
-        rest = fh.read(1)
-    if not rest:
+    head = _head(path, 1 << 20)
+    first, newline, rest = head.partition(b"\n")
+    if not newline or not rest.strip():
         return False
     try:
         orjson.loads(first)

@@ -134,7 +134,7 @@ class ChatwootImporter(Importer):
 
     def records(self, path: Path, progress: Progress | None = None) -> Iterator[Record]:
         touched: set[str] = set()
-        for item in self.items(path):
+        for item in self.scan_items(path):
             if isinstance(item, Item):
                 self._scan(item.data, touched)
         for conv in touched:

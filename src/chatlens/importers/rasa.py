@@ -268,7 +268,7 @@ class RasaImporter(Importer):
     def _last_rows(self, path: Path) -> dict[str, int]:
         """Sender id -> number of its last row in the file (a first, lighter pass)."""
         last: dict[str, int] = {}
-        for number, item in enumerate(self.items(path)):
+        for number, item in enumerate(self.scan_items(path)):
             if isinstance(item, Item) and _is_row(item.data) and not _is_tracker(item.data):
                 sender = _sender(item.data.get("sender_id"))
                 if sender is not None:

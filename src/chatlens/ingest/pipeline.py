@@ -10,7 +10,8 @@ from typing import IO, Any
 import duckdb
 import orjson
 
-from chatlens.events import EventError, FieldError, parse_event, to_row
+from chatlens.events import EventError, FieldError, InputError, parse_event, to_row
+from chatlens.ingest import conflicts
 from chatlens.ingest.files import Progress, Record, read_records
 from chatlens.store import Store
 from chatlens.store.sql import run
@@ -21,21 +22,31 @@ COMMIT_EVERY = 200_000
 
 @dataclass
 class ImportSummary:
-    """What one import did; the four counts always add up: read = imported + dup + rejected."""
+    """What one import did; the counts always add up:
+    read = imported + duplicates + rejected + conflicts. `failure` says where and why the
+    file could not be read to its end (the records before that point are counted)."""
 
     source: str
     read: int = 0
     imported: int = 0
     duplicates: int = 0
     rejected: int = 0
+    conflicts: int = 0
     rejected_path: Path | None = None
     first_errors: list[str] = field(default_factory=list)
+    failure: str | None = None
 
     def add(self, other: ImportSummary) -> None:
         self.read += other.read
         self.imported += other.imported
         self.duplicates += other.duplicates
         self.rejected += other.rejected
+        self.conflicts += other.conflicts
+
+    def note(self, record: Record, message: str) -> None:
+        if len(self.first_errors) < 5:
+            where = f"{record.where} ({record.ref})" if record.ref else record.where
+            self.first_errors.append(f"{where}: {message}")
 
 
 def rejected_path_for(path: Path) -> Path:
@@ -75,17 +86,27 @@ def ingest_records(
 ) -> None:
     """Validate and append records in batches. Batches are committed together every
     COMMIT_EVERY events (measured: a third faster than one commit per batch, and memory
-    stays bounded); whatever was appended is committed even if reading fails midway."""
+    stays bounded). When the file cannot be read past some point (InputError from the
+    reader), everything read before it is kept and the failure noted in the summary."""
     rows: list[dict[str, Any]] = []
+    sources: list[Record] = []
     pending = 0
 
     def flush() -> None:
         nonlocal pending
         result = store.append(rows)
+        clashes = conflicts.conflicting(store, rows) if result.duplicates else []
+        for position in clashes:
+            quarantine.write(
+                sources[position], [{"field": "event_id", "message": conflicts.MESSAGE}]
+            )
+            summary.note(sources[position], f"field 'event_id': {conflicts.MESSAGE}")
         summary.imported += result.inserted
-        summary.duplicates += result.duplicates
+        summary.duplicates += result.duplicates - len(clashes)
+        summary.conflicts += len(clashes)
         pending += len(rows)
         rows.clear()
+        sources.clear()
         if pending >= COMMIT_EVERY:
             run(store.con, "COMMIT")
             run(store.con, "BEGIN")
@@ -93,23 +114,26 @@ def ingest_records(
 
     run(store.con, "BEGIN")
     try:
-        for record in records:
-            summary.read += 1
-            try:
-                if record.errors:
-                    raise EventError([FieldError(e["field"], e["message"]) for e in record.errors])
-                if record.data is None:
-                    raise EventError([FieldError("(event)", record.problem or "unreadable")])
-                rows.append(to_row(parse_event(record.data)))
-            except EventError as exc:
-                summary.rejected += 1
-                quarantine.write(record, exc.as_dicts())
-                if len(summary.first_errors) < 5:
-                    where = f"{record.where} ({record.ref})" if record.ref else record.where
-                    summary.first_errors.append(f"{where}: {exc}")
-                continue
-            if len(rows) >= BATCH:
-                flush()
+        try:
+            for record in records:
+                summary.read += 1
+                try:
+                    if record.errors:
+                        problems = [FieldError(e["field"], e["message"]) for e in record.errors]
+                        raise EventError(problems)
+                    if record.data is None:
+                        raise EventError([FieldError("(event)", record.problem or "unreadable")])
+                    rows.append(to_row(parse_event(record.data, record.controls_checked)))
+                    sources.append(record)
+                except EventError as exc:
+                    summary.rejected += 1
+                    quarantine.write(record, exc.as_dicts())
+                    summary.note(record, str(exc))
+                    continue
+                if len(rows) >= BATCH:
+                    flush()
+        except InputError as exc:  # cannot be read past here: keep what was read before it
+            summary.failure = str(exc)
         flush()
     except BaseException:
         _commit_what_is_there(store)
@@ -141,6 +165,6 @@ def import_file(
         ingest_records(store, records, summary, quarantine)
     finally:
         quarantine.close()
-    if summary.rejected:
+    if summary.rejected or summary.conflicts:
         summary.rejected_path = quarantine.path
     return summary

@@ -55,7 +55,8 @@ async def _body(request: Request) -> bytes:
 
 
 def _records(body: bytes) -> list[Any]:
-    """The records of a JSON array, a single object, or NDJSON (one object per line)."""
+    """The records of a JSON array, a single object (on one line or pretty-printed), or
+    NDJSON (one object per line)."""
     stripped = body.lstrip()
     if not stripped:
         raise ApiError(400, "the request body is empty: send a JSON array of events or NDJSON")
@@ -65,6 +66,13 @@ def _records(body: bytes) -> list[Any]:
         except orjson.JSONDecodeError as exc:
             raise ApiError(400, f"the body is not valid JSON: {exc}") from None
         return list(records)
+    if stripped[:1] == b"{" and b"\n" in stripped.rstrip():
+        try:  # one event, pretty-printed: the same as that event on one line
+            single = orjson.loads(stripped)
+        except orjson.JSONDecodeError:
+            single = None  # NDJSON: each line is judged alone below
+        if isinstance(single, dict):
+            return [single]
     lines = [line for line in stripped.split(b"\n") if line.strip()]
     records = []
     for index, line in enumerate(lines):
