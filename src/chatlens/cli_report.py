@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import sys
 from collections import defaultdict
@@ -19,7 +18,7 @@ from chatlens.metrics import METRICS, Engine, Query, Result
 from chatlens.metrics.catalogue.lists import LISTS
 from chatlens.reports.drill import Drill
 from chatlens.reports.export import EXPORT_FORMATS, export_conversations, export_events
-from chatlens.reports.format import human
+from chatlens.reports.format import human, write_csv
 from chatlens.store import open_store
 from chatlens.store.facts import refresh_facts
 from chatlens.store.settings import load_settings, make_settings
@@ -175,9 +174,8 @@ def _json(result: Result, query: Query) -> None:
 
 def _csv(result: Result, query: Query) -> None:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=_columns(result, query))
-    writer.writeheader()
-    writer.writerows(result.rows)
+    columns = _columns(result, query)
+    write_csv(buffer, columns, ([row.get(c) for c in columns] for row in result.rows))
     sys.stdout.write(buffer.getvalue())
 
 

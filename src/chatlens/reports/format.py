@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+import csv
+from collections.abc import Iterable, Sequence
+from typing import Any, TextIO
 
 
 def duration(seconds: float) -> str:
@@ -54,3 +56,25 @@ def human(value: Any, unit: str) -> str:
     if unit == "money":
         return f"{value:,.2f}"
     return compact(float(value))
+
+
+# CSV and spreadsheet cells (issue 13): a spreadsheet runs a cell that starts with one of
+# these as a formula; chat text, names and tags are untrusted, so such text never reaches a
+# CSV or XLSX file as is.
+FORMULA_STARTERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_cell(value: Any) -> Any:
+    """A value as a cell no spreadsheet runs (OWASP, CSV injection): text starting with a
+    formula character gets a leading single quote; numbers, dates, None stay as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTERS):
+        return "'" + value
+    return value
+
+
+def write_csv(out: TextIO, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """Every CSV chatlens writes: RFC 4180 quoting (a cell holding a comma, quote or line
+    break is quoted), None as an empty cell, each cell through `spreadsheet_cell`."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([spreadsheet_cell(name) for name in header])
+    writer.writerows([spreadsheet_cell(value) for value in row] for row in rows)

@@ -3,8 +3,8 @@ section 6): figures, series, CSV, printable."""
 
 from __future__ import annotations
 
-import csv
 import io
+import re
 from typing import Any
 from urllib.parse import urlencode
 
@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from chatlens.metrics import METRICS, Query
+from chatlens.reports.format import write_csv
 from chatlens.server.access import scope_query
 from chatlens.server.auth import Principal
 from chatlens.server.context import Server
@@ -134,11 +135,10 @@ def agent_page(agent_id: str, request: Request, who: Viewer, ctx: Ctx) -> Respon
 def agent_csv(agent_id: str, request: Request, who: Viewer, ctx: Ctx) -> Response:
     _, _, series = _agent_report(request, who, ctx, agent_id)
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["bucket", *AGENT_REPORT])
-    for row in series.rows:
-        writer.writerow([row["bucket"], *("" if row[m] is None else row[m] for m in AGENT_REPORT)])
-    name = f"agent-{agent_id}-{series.meta['from'][:10]}.csv".replace("/", "_")
+    lines = ([row["bucket"], *(row[m] for m in AGENT_REPORT)] for row in series.rows)
+    write_csv(buffer, ["bucket", *AGENT_REPORT], lines)
+    # the agent id is untrusted: only safe characters in a header
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"agent-{agent_id}-{series.meta['from'][:10]}.csv")
     return Response(
         buffer.getvalue(),
         media_type="text/csv",

@@ -5,11 +5,11 @@ server's agent seats)."""
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 from typing import Any
 
+from chatlens.reports.format import write_csv
 from chatlens.store.db import Store
 from chatlens.topics.questions import redact
 
@@ -116,22 +116,15 @@ def learn_next(
 def learn_next_csv(rows: list[dict[str, Any]]) -> str:
     """One line per example question: rank, topic, counts, question."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(
-        ["rank", "topic_id", "topic", "failed_questions", "fallback_questions",
-         "handoff_questions", "questions", "example"]
+    lines = (
+        [rank, row["id"], row["name"], row["failed_questions"], row["fallback_questions"],
+         row["handoff_questions"], row["questions"], example["text"]]
+        for rank, row in enumerate(rows, 1)
+        for example in row["examples"] or [{"text": ""}]
     )  # fmt: skip
-    for rank, row in enumerate(rows, 1):
-        head = [rank, row["id"], row["name"], row["failed_questions"],
-                row["fallback_questions"], row["handoff_questions"], row["questions"]]  # fmt: skip
-        for example in row["examples"] or [{"text": ""}]:
-            writer.writerow([*head, _safe_cell(example["text"])])
+    write_csv(out, ["rank", "topic_id", "topic", "failed_questions", "fallback_questions",
+                    "handoff_questions", "questions", "example"], lines)  # fmt: skip
     return out.getvalue()
-
-
-def _safe_cell(text: str) -> str:
-    # chat text is untrusted: a spreadsheet must not run "=HYPERLINK(...)" from a CSV
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
 def rasa_nlu_yaml(rows: list[dict[str, Any]]) -> str:
