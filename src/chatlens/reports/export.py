@@ -128,12 +128,14 @@ XLSX_MAX_CHARS = 32_767  # Excel's limit for one cell; a longer one makes it "re
 def xlsx_cell(value: object) -> object:
     """A value as an XLSX cell: the characters XML 1.0 cannot hold (NUL and the other control
     characters but tab, LF, CR; openpyxl refuses them) shown as U+FFFD, then neutralised as
-    in CSV, then cut to Excel's cell limit (the last character an ellipsis)."""
+    in CSV, line breaks as LF (Excel's; a CR written raw is read back as LF by any XML
+    parser), then cut to Excel's cell limit (the last character an ellipsis)."""
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE  # loaded on first use: CLI start-up
 
     if not isinstance(value, str):
         return value
     text = spreadsheet_cell(ILLEGAL_CHARACTERS_RE.sub("\ufffd", value))
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     if len(text) > XLSX_MAX_CHARS:
         text = text[: XLSX_MAX_CHARS - 1] + "\u2026"
     return text

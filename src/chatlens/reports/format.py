@@ -73,8 +73,10 @@ def spreadsheet_cell(value: Any) -> Any:
 
 
 def write_csv(out: TextIO, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    """Every CSV chatlens writes: RFC 4180 quoting (a cell holding a comma, quote or line
-    break is quoted), None as an empty cell, each cell through `spreadsheet_cell`."""
-    writer = csv.writer(out, lineterminator="\n")
+    """Every CSV chatlens writes: RFC 4180 (lines end with CRLF; a cell holding a comma, a
+    quote, CR or LF is quoted), None as an empty cell, each cell through `spreadsheet_cell`.
+    The CRLF matters: Python quotes only the line ending's characters, and with "\n" alone a
+    bare CR in chat text went out unquoted and started a new row in a spreadsheet."""
+    writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([spreadsheet_cell(name) for name in header])
     writer.writerows([spreadsheet_cell(value) for value in row] for row in rows)
