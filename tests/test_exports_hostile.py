@@ -176,6 +176,19 @@ def test_learn_next_csv_neutralises_questions_and_topic_names(hostile_store):
     assert "how do I reset my password +1+cmd|' /C calc'!A0" in examples
 
 
+def test_rasa_training_data_loads_as_yaml(hostile_store):
+    import yaml
+
+    result = runner.invoke(
+        app, ["topics", "export", "learn-next", "--format", "rasa", "--db", str(hostile_store)]
+    )
+    assert result.exit_code == 0, result.output
+    nlu = yaml.safe_load(result.stdout_bytes.decode())["nlu"]  # NUL made the parser refuse it
+    examples = "".join(intent["examples"] for intent in nlu)
+    assert "- nul\ufffdbell\ufffdesc\ufffd[31mred vt\n" in examples  # VT, US: spaces
+    assert "- '+1+cmd|' /C calc'!A0\n" not in examples  # YAML text, not a spreadsheet
+
+
 def test_api_json_reads_hold_the_text_exactly(server):
     reader, _ = server
     listed = reader.get(

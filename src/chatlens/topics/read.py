@@ -127,12 +127,20 @@ def learn_next_csv(rows: list[dict[str, Any]]) -> str:
     return out.getvalue()
 
 
+# what YAML may not hold (NUL and the other control characters; a parser refuses the file)
+_YAML_UNPRINTABLE = re.compile(
+    "[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
+)
+
+
 def rasa_nlu_yaml(rows: list[dict[str, Any]]) -> str:
     """Training data in Rasa's NLU YAML format: one intent per topic, its example
     questions as examples (named after the topic; rename before training)."""
     lines = ['version: "3.1"', "nlu:"]
     for row in rows:
-        texts = [" ".join(e["text"].split()) for e in row["examples"]]
+        texts = [
+            " ".join(_YAML_UNPRINTABLE.sub("\ufffd", e["text"]).split()) for e in row["examples"]
+        ]
         texts = [t for t in texts if t]
         if not texts:
             continue
