@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -122,6 +124,13 @@ def _write_xlsx(con: object, sql: str, out: Path) -> None:
     book.save(out)
 
 
+@cache
+def _illegal_characters() -> re.Pattern[str]:
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE  # loaded on first use: CLI start-up
+
+    return ILLEGAL_CHARACTERS_RE
+
+
 XLSX_MAX_CHARS = 32_767  # Excel's limit for one cell; a longer one makes it "repair" the file
 
 
@@ -130,12 +139,11 @@ def xlsx_cell(value: object) -> object:
     characters but tab, LF, CR; openpyxl refuses them) shown as U+FFFD, then neutralised as
     in CSV, line breaks as LF (Excel's; a CR written raw is read back as LF by any XML
     parser), then cut to Excel's cell limit (the last character an ellipsis)."""
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE  # loaded on first use: CLI start-up
-
     if not isinstance(value, str):
         return value
-    text = spreadsheet_cell(ILLEGAL_CHARACTERS_RE.sub("\ufffd", value))
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = spreadsheet_cell(_illegal_characters().sub("\ufffd", value))
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     if len(text) > XLSX_MAX_CHARS:
         text = text[: XLSX_MAX_CHARS - 1] + "\u2026"
     return text
