@@ -41,8 +41,8 @@ def paths() -> list[str]:
              f"/faq?{PERIOD}", f"/goals?{PERIOD}", "/live", "/dashboards", "/settings"]  # fmt: skip
     found += [f"/reports/{slug}?{PERIOD}" for slug in SECTIONS]
     for n in range(len(PAYLOADS)):
-        if "/" not in conversation_id(n):  # a path segment cannot hold "/" (see the report)
-            found.append(f"/conversations/{quote(conversation_id(n), safe='')}")
+        found.append(f"/conversations/{quote(conversation_id(n), safe='/')}")  # as linked
+        if "/" not in agent_id(n):  # /agents/{id} takes no "/" (/agents/{id}/report.csv)
             found.append(f"/agents/{quote(agent_id(n), safe='')}?{PERIOD}")
     for text in PAYLOADS[:5]:
         found.append(f"/overview?{PERIOD}&team={quote(text, safe='')}")

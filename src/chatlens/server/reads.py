@@ -15,6 +15,7 @@ from fastapi import Query as Param
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.background import BackgroundTask
+from starlette.convertors import Convertor, register_url_convertor
 
 from chatlens.metrics import DIMENSIONS, GRAINS, METRICS, Engine, Metric, Query
 from chatlens.reports.drill import Drill
@@ -28,6 +29,22 @@ from chatlens.store.sql import run
 
 router = APIRouter(prefix="/api/v1")
 MAX_PAGE = 200
+
+
+class AnyId(Convertor[str]):
+    """A path parameter holding any id as sent: "/" and line breaks too (ids are untrusted
+    text; `{id}` stops at "/", `{id:path}` at a line break)."""
+
+    regex = r"[\s\S]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("anyid", AnyId())
 
 
 def json_response(body: Any, status: int = 200) -> Response:
@@ -193,7 +210,7 @@ def readable_conversation(engine: Engine, who: Principal, conversation_id: str) 
     return facts
 
 
-@router.get("/conversations/{conversation_id}", summary="A conversation's facts and events")
+@router.get("/conversations/{conversation_id:anyid}", summary="A conversation's facts and events")
 def conversation(conversation_id: str, who: Reader, ctx: Ctx) -> Response:
     with open_workspace(ctx, who).engine() as engine:
         con = engine.store.con
