@@ -76,6 +76,7 @@ bench: $(STAMP)
 	$(PY) bench/bench_topics.py
 	$(PY) bench/bench_ingest.py
 	$(PY) bench/bench_dashboard.py
+	$(PY) bench/bench_export.py --conversations 20000
 
 docs: $(STAMP)
 	$(VENV)/bin/chatlens docs events --out docs/events.md

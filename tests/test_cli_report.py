@@ -227,11 +227,30 @@ def test_exports(tmp_path):
 
 
 def test_spreadsheet_cells_never_run_chat_text(tmp_path):
-    from chatlens.reports.export import _cell
+    from chatlens.reports.export import xlsx_cell
+    from chatlens.reports.format import spreadsheet_cell
 
-    assert _cell('=HYPERLINK("x")') == '\'=HYPERLINK("x")'
-    assert _cell("-1 refund") == "'-1 refund"
-    assert _cell(-1) == -1
+    for cell in (spreadsheet_cell, xlsx_cell):
+        assert cell('=HYPERLINK("x")') == '\'=HYPERLINK("x")'
+        assert cell("-1 refund") == "'-1 refund"
+        assert cell("+1") == "'+1" and cell("@SUM(A1)") == "'@SUM(A1)"
+        assert cell("\t=1") == "'\t=1"
+        assert cell("a=1") == "a=1" and cell("") == "" and cell(None) is None
+        assert cell(-1) == -1 and cell(-1.5) == -1.5
+    assert xlsx_cell("a\x00b\x1bc\td") == "a\ufffdb\ufffdc\td"  # tab is allowed in XML
+    assert xlsx_cell("\x00=1") == "\ufffd=1"  # no longer starts a formula
+    assert spreadsheet_cell("\r=1") == "'\r=1" and xlsx_cell("\r=1\r\nx") == "'\n=1\nx"
+    assert xlsx_cell("w" * 40_000) == "w" * 32_766 + "\u2026"
+
+
+def test_csv_quotes_every_line_break_so_no_cell_starts_a_row():
+    import io
+
+    from chatlens.reports.format import write_csv
+
+    buffer = io.StringIO()
+    write_csv(buffer, ["a", "b"], [["x\r=1+1", 2.5], ["y\n@z", None], [True, "-3"]])
+    assert buffer.getvalue() == ('a,b\r\n"x\r=1+1",2.5\r\n"y\n@z",\r\nTrue,\'-3\r\n')
 
 
 def test_list_entries_of_the_catalogue_say_where_to_read_them(tmp_path: Path):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import sys
 from collections import defaultdict
@@ -19,7 +18,7 @@ from chatlens.metrics import METRICS, Engine, Query, Result
 from chatlens.metrics.catalogue.lists import LISTS
 from chatlens.reports.drill import Drill
 from chatlens.reports.export import EXPORT_FORMATS, export_conversations, export_events
-from chatlens.reports.format import human, target_text
+from chatlens.reports.format import human, target_text, write_csv
 from chatlens.store import open_store
 from chatlens.store.facts import refresh_facts
 from chatlens.store.settings import load_settings, make_settings
@@ -194,9 +193,7 @@ def _csv(result: Result, query: Query) -> None:
     keys = (["bucket"] if query.grain else []) + list(query.dimensions)
     columns = keys + [c for c in (rows[0] if rows else {}) if c not in keys]
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns)
-    writer.writeheader()
-    writer.writerows(rows)
+    write_csv(buffer, columns, ([row.get(c) for c in columns] for row in rows))
     sys.stdout.write(buffer.getvalue())
 
 

@@ -188,13 +188,9 @@ def test_the_agent_report_csv_names_any_agent_id(live):
     )
     lines = answer.text.splitlines()
     assert lines[1].startswith("2026-11-01T00:00:00,1,")  # its one handled conversation
-    # a quote in the id cannot end the header's file name
-    odd = boss.get('/agents/a"X-Evil: 1/report.csv?from=2026-11-01&to=2026-11-30')
+    # a CR/LF or quote in the id cannot split or end the header (ids are routed as sent:
+    # reads.AnyId; the store may hold such ids from before ingest refused control characters)
+    odd = boss.get("/agents/a%0D%0AX-Evil:%201%22/report.csv?from=2026-11-01&to=2026-11-30")
     assert odd.status_code == 200, odd.text
-    assert odd.headers["content-disposition"].startswith('attachment; filename="agent-a_X-Evil__1')
-    # ids cannot hold control characters (ingest refuses them), so an id with CR/LF names no
-    # agent: a 404, and the header is not split (the connection stays usable)
-    crlf = boss.get("/agents/a%0D%0AX-Evil:%201/report.csv?from=2026-11-01&to=2026-11-30")
-    assert crlf.status_code == 404
-    assert "x-evil" not in crlf.headers
-    assert boss.get("/api/v1/me").status_code == 200
+    assert "x-evil" not in odd.headers
+    assert odd.headers["content-disposition"].startswith('attachment; filename="agent-a__X-Evil_')

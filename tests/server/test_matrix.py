@@ -57,7 +57,7 @@ POST /api/v1/events                              401  403   403 403 403  403 200
 GET /api/v1/metrics                              401  200   200 200 200  200 403    200  401     403   403
 POST /api/v1/query                               401  200   200 200 200  200 403    200  401     403   403
 GET /api/v1/conversations                        401  200   200 200 200  200 403    200  401     403   403
-GET /api/v1/conversations/{conversation_id:path} 401  200   200 200 200  200 403    200  401     403   403
+GET /api/v1/conversations/{conversation_id:anyid} 401  200   200 200 200  200 403    200  401     403   403
 GET /api/v1/export/conversations                 401  200   200 200 200  200 403    200  401     403   403
 GET /api/v1/live                                 401  200   200 403 403  200 403    200  401     403   403
 GET /api/v1/topics                               401  200   200 200 200  200 403    200  401     403   403
@@ -77,17 +77,17 @@ GET /overview                                    303  200   200 200 200  200 403
 GET /reports/{slug}                              303  200   200 200 200  200 403    200  303     403   403
 GET /live                                        303  200   200 403 403  200 403    200  303     403   403
 GET /conversations                               303  200   200 200 200  200 403    200  303     403   403
-GET /conversations/{conversation_id:path}        303  200   200 200 200  200 403    200  303     403   403
+GET /conversations/{conversation_id:anyid}       303  200   200 200 200  200 403    200  303     403   403
 GET /agents                                      303  200   200 200 200  200 403    200  303     403   403
-GET /agents/{agent_id:path}                      303  200   200 403 403  403 403    200  303     403   403
-GET /agents/{agent_id:path}/report.csv           303  200   200 403 403  403 403    200  303     403   403
-GET /agents/{agent_id:path}/report.json          303  200   200 403 403  403 403    200  303     403   403
+GET /agents/{agent_id:anyid}                     303  200   200 403 403  403 403    200  303     403   403
+GET /agents/{agent_id:anyid}/report.csv          303  200   200 403 403  403 403    200  303     403   403
+GET /agents/{agent_id:anyid}/report.json         303  200   200 403 403  403 403    200  303     403   403
 GET /teams                                       303  200   200 403 403  403 403    200  303     403   403
 GET /teams/report.json                           303  200   200 403 403  403 403    200  303     403   403
 GET /teams/report.csv                            303  200   200 403 403  403 403    200  303     403   403
-GET /teams/{team:path}                           303  200   200 403 403  403 403    200  303     403   403
-GET /teams/{team:path}/report.json               303  200   200 403 403  403 403    200  303     403   403
-GET /teams/{team:path}/report.csv                303  200   200 403 403  403 403    200  303     403   403
+GET /teams/{team:anyid}                          303  200   200 403 403  403 403    200  303     403   403
+GET /teams/{team:anyid}/report.json              303  200   200 403 403  403 403    200  303     403   403
+GET /teams/{team:anyid}/report.csv               303  200   200 403 403  403 403    200  303     403   403
 GET /faq                                         303  200   200 200 200  200 403    200  303     403   403
 GET /goals                                       303  200   200 200 200  200 403    200  303     403   403
 POST /goals                                      303  303   403 403 403  403 403    403  303     403   403
@@ -120,8 +120,8 @@ def parse(table: str) -> tuple[list[str], dict[str, dict[str, int]]]:
 
 COLUMNS, MATRIX = parse(MATRIX_TABLE)
 SHOWS_SECRET = {
-    "GET /api/v1/conversations/{conversation_id:path}",
-    "GET /conversations/{conversation_id:path}",
+    "GET /api/v1/conversations/{conversation_id:anyid}",
+    "GET /conversations/{conversation_id:anyid}",
     "GET /reports/{slug}",
 }
 """Where the chat text or the survey comment of ann's conversation appears when the answer is
@@ -144,16 +144,16 @@ def sample(route: str, case: Case, client: httpx.Client) -> tuple[str, str, dict
     csrf = client.headers.get("x-csrf-token", "")
     paths = {
         "GET /static": "/static/css/app.css",
-        "GET /api/v1/conversations/{conversation_id:path}": f"/api/v1/conversations/{TRANSCRIPT}",
-        "GET /conversations/{conversation_id:path}": f"/conversations/{TRANSCRIPT}",
+        "GET /api/v1/conversations/{conversation_id:anyid}": f"/api/v1/conversations/{TRANSCRIPT}",
+        "GET /conversations/{conversation_id:anyid}": f"/conversations/{TRANSCRIPT}",
         "GET /api/v1/topics/{topic_id}": "/api/v1/topics/999",  # no topics on this data
         "GET /reports/{slug}": "/reports/feedback",
-        "GET /agents/{agent_id:path}": "/agents/bob",  # not ann: agents see only themselves
-        "GET /agents/{agent_id:path}/report.csv": "/agents/bob/report.csv",
-        "GET /agents/{agent_id:path}/report.json": "/agents/bob/report.json",
-        "GET /teams/{team:path}": "/teams/sales",
-        "GET /teams/{team:path}/report.json": "/teams/sales/report.json",
-        "GET /teams/{team:path}/report.csv": "/teams/sales/report.csv",
+        "GET /agents/{agent_id:anyid}": "/agents/bob",  # not ann: agents see only themselves
+        "GET /agents/{agent_id:anyid}/report.csv": "/agents/bob/report.csv",
+        "GET /agents/{agent_id:anyid}/report.json": "/agents/bob/report.json",
+        "GET /teams/{team:anyid}": "/teams/sales",
+        "GET /teams/{team:anyid}/report.json": "/teams/sales/report.json",
+        "GET /teams/{team:anyid}/report.csv": "/teams/sales/report.csv",
         "POST /settings/keys/{key_id}/revoke": f"/settings/keys/{case.key_to_revoke_in_form}/revoke",
         "DELETE /api/v1/keys/{key_id}": f"/api/v1/keys/{case.key_to_revoke}",
         "GET /invitations/{token}": "/invitations/not-a-token",

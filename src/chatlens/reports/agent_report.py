@@ -7,12 +7,12 @@ only shapes their rows, so the page, the JSON and the CSV carry the same figures
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from chatlens.metrics import METRICS
+from chatlens.reports.format import write_csv
 
 REPORT: tuple[str, ...] = (
     "handled_conversations",  # chats handled
@@ -100,21 +100,9 @@ def series_chart(
 
 
 def csv_text(rows: Iterable[Mapping[str, Any]], keys: Sequence[str]) -> str:
-    """The report's rows as CSV: `keys` (bucket, team, agent...) then every REPORT id; an
-    empty cell where a figure has no data. Text cells that a spreadsheet would run as a
-    formula are quoted with a leading apostrophe (agent ids and team names are untrusted)."""
+    """The report's rows as CSV (`reports.format.write_csv`: agent ids and team names are
+    untrusted): `keys` (bucket, team, agent...) then every REPORT id; an empty cell where a
+    figure has no data."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([*keys, *REPORT])
-    for row in rows:
-        cells = [_cell(row.get(k)) for k in keys]
-        writer.writerow([*cells, *("" if row.get(m) is None else row[m] for m in REPORT)])
+    write_csv(buffer, [*keys, *REPORT], ([row.get(c) for c in (*keys, *REPORT)] for row in rows))
     return buffer.getvalue()
-
-
-def _cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
+from typing import Any
 
 import ibis
 
@@ -12,6 +16,7 @@ from chatlens.metrics.query import Engine, Query, validate
 from chatlens.metrics.sources import conversations
 from chatlens.metrics.sources_base import with_topic
 from chatlens.reports.drill import Drill
+from chatlens.reports.format import spreadsheet_cell, write_csv
 from chatlens.store.sql import run
 
 EXPORT_FORMATS = ("csv", "xlsx", "parquet")
@@ -46,12 +51,10 @@ def export_conversations(
     con = engine.store.con
     if fmt == "parquet":
         run(con, f"COPY ({sql}) TO '{_quoted(out)}' (FORMAT parquet)")
+    elif fmt == "csv":
+        _write_csv(con, _flatten(con, sql, text_booleans=True), out)
     else:
-        flat = _flatten(con, sql)
-        if fmt == "csv":
-            run(con, f"COPY ({flat}) TO '{_quoted(out)}' (FORMAT csv, HEADER true)")
-        else:
-            _write_xlsx(con, flat, out)
+        _write_xlsx(con, _flatten(con, sql), out)
     return int(run(con, f"SELECT count(*) FROM ({sql})")[0][0])
 
 
@@ -66,8 +69,9 @@ def _quoted(path: Path) -> str:
     return str(path).replace("'", "''")
 
 
-def _flatten(con: object, sql: str) -> str:
-    """Lists as '; '-joined text and times as ISO text, for CSV and spreadsheets."""
+def _flatten(con: object, sql: str, *, text_booleans: bool = False) -> str:
+    """Lists as '; '-joined text and times as ISO text, for CSV and spreadsheets; with
+    `text_booleans`, booleans as `true`/`false` (as CSV has always had them)."""
     import duckdb
 
     assert isinstance(con, duckdb.DuckDBPyConnection)
@@ -79,27 +83,67 @@ def _flatten(con: object, sql: str) -> str:
             parts.append(f'array_to_string("{name}", \'; \') AS "{name}"')
         elif "TIME ZONE" in type_name or type_name == "TIMESTAMPTZ":
             parts.append(f'strftime("{name}", \'%Y-%m-%dT%H:%M:%S.%gZ\') AS "{name}"')
+        elif text_booleans and type_name == "BOOLEAN":
+            parts.append(f'"{name}"::VARCHAR AS "{name}"')
         else:
             parts.append(f'"{name}"')
     return f"SELECT {', '.join(parts)} FROM ({sql})"
 
 
-def _write_xlsx(con: object, sql: str, out: Path) -> None:
+def _batches(con: object, sql: str) -> tuple[list[str], Iterator[tuple[Any, ...]]]:
+    """The column names and rows of `sql`, fetched 10,000 at a time and drained to the end
+    (an unfetched result would block the shared connection)."""
     import duckdb
-    from openpyxl import Workbook
 
     assert isinstance(con, duckdb.DuckDBPyConnection)
+    cursor = con.execute(sql)
+    names = [d[0] for d in cursor.description]
+
+    def rows() -> Iterator[tuple[Any, ...]]:
+        while batch := cursor.fetchmany(10_000):
+            yield from batch
+
+    return names, rows()
+
+
+def _write_csv(con: object, sql: str, out: Path) -> None:
+    names, rows = _batches(con, sql)
+    with out.open("w", encoding="utf-8", newline="") as file:
+        write_csv(file, names, rows)
+
+
+def _write_xlsx(con: object, sql: str, out: Path) -> None:
+    from openpyxl import Workbook
+
     book = Workbook(write_only=True)
     sheet = book.create_sheet("conversations")
-    cursor = con.execute(sql)
-    sheet.append([d[0] for d in cursor.description])
-    while batch := cursor.fetchmany(10_000):  # drained to the end, freeing the connection
-        for row in batch:
-            sheet.append([_cell(v) for v in row])
+    names, rows = _batches(con, sql)
+    sheet.append([xlsx_cell(name) for name in names])
+    for row in rows:
+        sheet.append([xlsx_cell(v) for v in row])
     book.save(out)
 
 
-def _cell(value: object) -> object:
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value  # chat text is untrusted: never let a spreadsheet run it
-    return value
+@cache
+def _illegal_characters() -> re.Pattern[str]:
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE  # loaded on first use: CLI start-up
+
+    return ILLEGAL_CHARACTERS_RE
+
+
+XLSX_MAX_CHARS = 32_767  # Excel's limit for one cell; a longer one makes it "repair" the file
+
+
+def xlsx_cell(value: object) -> object:
+    """A value as an XLSX cell: the characters XML 1.0 cannot hold (NUL and the other control
+    characters but tab, LF, CR; openpyxl refuses them) shown as U+FFFD, then neutralised as
+    in CSV, line breaks as LF (Excel's; a CR written raw is read back as LF by any XML
+    parser), then cut to Excel's cell limit (the last character an ellipsis)."""
+    if not isinstance(value, str):
+        return value
+    text = spreadsheet_cell(_illegal_characters().sub("\ufffd", value))
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if len(text) > XLSX_MAX_CHARS:
+        text = text[: XLSX_MAX_CHARS - 1] + "\u2026"
+    return text

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+import csv
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, TextIO
 
 
 def duration(seconds: float) -> str:
@@ -66,3 +67,27 @@ def target_text(goal: Mapping[str, float], unit: str) -> str:
         for k in ("min", "max")
         if k in goal
     )
+
+
+# CSV and spreadsheet cells (issue 13): a spreadsheet runs a cell that starts with one of
+# these as a formula; chat text, names and tags are untrusted, so such text never reaches a
+# CSV or XLSX file as is.
+FORMULA_STARTERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_cell(value: Any) -> Any:
+    """A value as a cell no spreadsheet runs (OWASP, CSV injection): text starting with a
+    formula character gets a leading single quote; numbers, dates, None stay as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTERS):
+        return "'" + value
+    return value
+
+
+def write_csv(out: TextIO, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """Every CSV chatlens writes: RFC 4180 (lines end with CRLF; a cell holding a comma, a
+    quote, CR or LF is quoted), None as an empty cell, each cell through `spreadsheet_cell`.
+    The CRLF matters: Python quotes only the line ending's characters, and with "\n" alone a
+    bare CR in chat text went out unquoted and started a new row in a spreadsheet."""
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([spreadsheet_cell(name) for name in header])
+    writer.writerows([spreadsheet_cell(value) for value in row] for row in rows)

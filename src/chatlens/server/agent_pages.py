@@ -112,19 +112,19 @@ def csv_response(text: str, name: str) -> Response:
 
 # registered before the report page: an agent id may contain '/' (the `path` converter), and
 # "/agents/a/b/report.csv" is the CSV of agent "a/b", not the page of "a/b/report.csv"
-@router.get("/agents/{agent_id:path}/report.json")
+@router.get("/agents/{agent_id:anyid}/report.json")
 def agent_json(agent_id: str, request: Request, who: Viewer, ctx: Ctx) -> dict[str, Any]:
     view, totals, series = _agent_report(request, who, ctx, agent_id)
     return report_json(view, totals, series, agent_id=agent_id)
 
 
-@router.get("/agents/{agent_id:path}/report.csv")
+@router.get("/agents/{agent_id:anyid}/report.csv")
 def agent_csv(agent_id: str, request: Request, who: Viewer, ctx: Ctx) -> Response:
     view, _, series = _agent_report(request, who, ctx, agent_id)
     return csv_response(csv_text(series.rows, ("bucket",)), f"agent-{agent_id}-{view.start}.csv")
 
 
-@router.get("/agents/{agent_id:path}")
+@router.get("/agents/{agent_id:anyid}")
 def agent_page(agent_id: str, request: Request, who: Viewer, ctx: Ctx) -> Response:
     view, totals, series = _agent_report(request, who, ctx, agent_id)
     charts = {

@@ -199,7 +199,7 @@ def conversation_list(request: Request, who: Viewer, ctx: Ctx) -> Response:
     )  # fmt: skip
 
 
-@router.get("/conversations/{conversation_id:path}")
+@router.get("/conversations/{conversation_id:anyid}")  # any id: reads.AnyId
 def transcript(conversation_id: str, request: Request, who: Viewer, ctx: Ctx) -> Response:
     workspace = open_workspace(ctx, who)
     with workspace.engine() as engine:

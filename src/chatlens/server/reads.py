@@ -17,6 +17,7 @@ from fastapi import Query as Param
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.background import BackgroundTask
+from starlette.convertors import Convertor, register_url_convertor
 
 from chatlens.metrics import DIMENSIONS, GRAINS, METRICS, Engine, Metric, Query
 from chatlens.metrics.targets import bands_of
@@ -34,6 +35,22 @@ MAX_PAGE = 200
 LAST_PAGE = 1_000_000_000
 """The highest page number asked for (past the last page answers no rows; far beyond any
 store, and its offset stays within DuckDB's 64-bit OFFSET)."""
+
+
+class AnyId(Convertor[str]):
+    """A path parameter holding any id as sent: "/" and line breaks too (ids are untrusted
+    text; `{id}` stops at "/", `{id:path}` at a line break)."""
+
+    regex = r"[\s\S]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("anyid", AnyId())
 
 
 def json_response(body: Any, status: int = 200) -> Response:
@@ -208,7 +225,7 @@ def readable_conversation(engine: Engine, who: Principal, conversation_id: str) 
     return facts
 
 
-@router.get("/conversations/{conversation_id:path}", summary="A conversation's facts and events")
+@router.get("/conversations/{conversation_id:anyid}", summary="A conversation's facts and events")
 def conversation(conversation_id: str, who: Reader, ctx: Ctx) -> Response:
     with open_workspace(ctx, who).engine() as engine:
         con = engine.store.con

@@ -162,20 +162,20 @@ def teams_csv(request: Request, who: Viewer, ctx: Ctx) -> Response:
 
 
 # registered before the team page: a team name may contain '/' (the `path` converter)
-@router.get("/teams/{team:path}/report.json")
+@router.get("/teams/{team:anyid}/report.json")
 def team_json(team: str, request: Request, who: Viewer, ctx: Ctx) -> dict[str, Any]:
     view, rank, totals, series, agents = _team_report(request, who, ctx, team)
     return report_json(view, totals, series, team=team, rank=rank,
                        agents=_ranking_json(agents, "agent_id", rank))  # fmt: skip
 
 
-@router.get("/teams/{team:path}/report.csv")
+@router.get("/teams/{team:anyid}/report.csv")
 def team_csv(team: str, request: Request, who: Viewer, ctx: Ctx) -> Response:
     view, _, _, series, _ = _team_report(request, who, ctx, team)
     return csv_response(csv_text(series.rows, ("bucket",)), f"team-{team}-{view.start}.csv")
 
 
-@router.get("/teams/{team:path}")
+@router.get("/teams/{team:anyid}")
 def team_page(team: str, request: Request, who: Viewer, ctx: Ctx) -> Response:
     view, rank, totals, series, agents = _team_report(request, who, ctx, team)
     charts = {

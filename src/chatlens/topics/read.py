@@ -5,11 +5,11 @@ server's agent seats)."""
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 from typing import Any
 
+from chatlens.reports.format import write_csv
 from chatlens.store.db import Store
 from chatlens.topics.questions import redact
 
@@ -116,22 +116,21 @@ def learn_next(
 def learn_next_csv(rows: list[dict[str, Any]]) -> str:
     """One line per example question: rank, topic, counts, question."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(
-        ["rank", "topic_id", "topic", "failed_questions", "fallback_questions",
-         "handoff_questions", "questions", "example"]
+    lines = (
+        [rank, row["id"], row["name"], row["failed_questions"], row["fallback_questions"],
+         row["handoff_questions"], row["questions"], example["text"]]
+        for rank, row in enumerate(rows, 1)
+        for example in row["examples"] or [{"text": ""}]
     )  # fmt: skip
-    for rank, row in enumerate(rows, 1):
-        head = [rank, row["id"], row["name"], row["failed_questions"],
-                row["fallback_questions"], row["handoff_questions"], row["questions"]]  # fmt: skip
-        for example in row["examples"] or [{"text": ""}]:
-            writer.writerow([*head, _safe_cell(example["text"])])
+    write_csv(out, ["rank", "topic_id", "topic", "failed_questions", "fallback_questions",
+                    "handoff_questions", "questions", "example"], lines)  # fmt: skip
     return out.getvalue()
 
 
-def _safe_cell(text: str) -> str:
-    # chat text is untrusted: a spreadsheet must not run "=HYPERLINK(...)" from a CSV
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+# what YAML may not hold (NUL and the other control characters; a parser refuses the file)
+_YAML_UNPRINTABLE = re.compile(
+    "[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
+)
 
 
 def rasa_nlu_yaml(rows: list[dict[str, Any]]) -> str:
@@ -139,7 +138,9 @@ def rasa_nlu_yaml(rows: list[dict[str, Any]]) -> str:
     questions as examples (named after the topic; rename before training)."""
     lines = ['version: "3.1"', "nlu:"]
     for row in rows:
-        texts = [" ".join(e["text"].split()) for e in row["examples"]]
+        texts = [
+            " ".join(_YAML_UNPRINTABLE.sub("\ufffd", e["text"]).split()) for e in row["examples"]
+        ]
         texts = [t for t in texts if t]
         if not texts:
             continue
