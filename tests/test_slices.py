@@ -20,6 +20,7 @@ parts add up to at least the total.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterator
 from typing import Any
@@ -149,28 +150,36 @@ def test_the_simulation_gives_most_metrics_a_value(whole):
     assert empty <= {"tag_share", "retention_rate", "retention_change"}, empty
 
 
-def test_declared_dimensions_build_a_split_source(sim_store):
-    """A metric declaring a dimension has a source that can split by it (a source returning
-    None would leave the metric silently null in every such report)."""
-    engine = Engine(sim_store)
-    unsplittable = []
+def unsplittable(engine: Engine, metrics: list[Metric]) -> list[tuple[str, str]]:
+    """(metric, dimension) pairs where the metric declares the dimension but its source
+    cannot be split by it (the source builds None: the metric would be silently null)."""
+    found = []
     for dimension in SLICES:
         query = Query(("conversations",), START, END, None, (dimension,))
         ctx = engine.context(query, make_period(START, END, engine.settings.timezone))
-        sources = {
-            m.measure.source
-            for m in METRICS.values()
+        declaring = {
+            m.id: m.measure.source
+            for m in metrics
             if isinstance(m.measure, Measure) and m.applies_to(dimension)
         }
-        built = {source: SOURCES[source](ctx) is not None for source in sources}
-        unsplittable += [
-            (metric.id, dimension)
-            for metric in METRICS.values()
-            if isinstance(metric.measure, Measure)
-            and metric.applies_to(dimension)
-            and not built[metric.measure.source]
-        ]
-    assert unsplittable == []
+        built = {source: SOURCES[source](ctx) for source in set(declaring.values())}
+        found += [(mid, dimension) for mid, source in declaring.items() if built[source] is None]
+    return found
+
+
+def test_declared_dimensions_build_a_split_source(sim_store):
+    """A metric declaring a dimension has a source that can split by it (a source returning
+    None would leave the metric silently null in every such report)."""
+    assert unsplittable(Engine(sim_store), list(METRICS.values())) == []
+
+
+def test_a_dimension_the_source_cannot_split_is_caught(sim_store):
+    """The check above fails for a declaration it should: knowledge items are events
+    carrying a bot, not a channel."""
+    wrong = dataclasses.replace(
+        METRICS["knowledge_items_added"], dimensions=frozenset({"bot_id", "channel"})
+    )
+    assert unsplittable(Engine(sim_store), [wrong]) == [("knowledge_items_added", "channel")]
 
 
 def test_additive_kinds_are_read_from_the_declarations(aggregates):
