@@ -75,8 +75,6 @@ def agents(request: Request, who: Viewer, ctx: Ctx) -> Response:
 
 def _agent_report(request: Request, who: Principal, ctx: Server, agent_id: str) -> Any:
     """The view, the period's totals and the series by the chosen grain of one agent."""
-    if not agent_id:  # "/agents/": the `path` converter matches an empty id
-        raise ApiError(404, "no agent id in the address: /agents lists the agents")
     workspace = open_workspace(ctx, who)
     with workspace.engine() as engine:
         view = read_view(request, engine.settings.timezone, who.workspace)
