@@ -1,9 +1,10 @@
 """An independent reference for every KPI of metrics.md, computed from raw event dicts.
 
-Nothing here imports chatlens: each definition is re-derived in plain Python from
-/work/shared/spec/metrics.md, events.md and docs/facts.md (where facts.md makes a definition
-precise, it is followed). The engine's results are compared with these values in
-test_metrics_reference.py, so a disagreement means one of the two misreads the spec.
+Nothing here imports chatlens: each definition is re-derived in plain Python from the
+product's KPI catalogue and event model (docs/metrics.md, docs/events.md) and docs/facts.md
+(where facts.md makes a definition precise, it is followed). The engine's results are
+compared with these values in test_metrics_reference.py, so a disagreement means one of the
+two misreads the spec.
 
 Time: events are instants (UTC); periods and buckets are local wall-clock days of the
 workspace zone, turned into instants with zoneinfo (so a day can last 23 or 25 hours). A
