@@ -10,6 +10,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -124,3 +125,22 @@ class LiveServer:
         answer.raise_for_status()
         client.headers["x-csrf-token"] = answer.json()["csrf_token"]
         return client
+
+
+def numbered_chat(
+    conversation: str, size: int, *, day: str, channel: str, text: str
+) -> list[dict[str, Any]]:
+    """One conversation of `size` events with explicit ids (`<conversation>-<n>`), a second
+    apart from the hour `day` names ("2026-11-03T09"): a start, then customer messages. For
+    tests that must know exactly which events were acknowledged (retries, crashes)."""
+    hour = day[11:13]
+    return [
+        {
+            "event_id": f"{conversation}-{n}",
+            "type": "message" if n else "conversation_started",
+            "ts": f"{day[:10]}T{hour}:{n // 60 % 60:02d}:{n % 60:02d}Z",
+            "conversation_id": conversation,
+            **({"sender": "customer", "text": f"{text} {n}"} if n else {"channel": channel}),
+        }
+        for n in range(size)
+    ]

@@ -13,7 +13,7 @@ import pytest
 
 from chatlens.store import open_store
 from chatlens.store.sql import run
-from tests.serverkit import LiveServer, provision
+from tests.serverkit import LiveServer, numbered_chat, provision
 
 pytestmark = pytest.mark.server
 
@@ -25,17 +25,8 @@ BATCH = 200
 
 def batch(client: int, number: int) -> list[dict]:
     """Events with explicit ids, so the test knows exactly which were acknowledged."""
-    conversation = f"crash-{client}-{number}"
-    return [
-        {
-            "event_id": f"{conversation}-{n}",
-            "type": "message" if n else "conversation_started",
-            "ts": f"2026-11-02T08:{n // 60:02d}:{n % 60:02d}Z",
-            "conversation_id": conversation,
-            **({"sender": "customer", "text": f"message {n}"} if n else {"channel": "web"}),
-        }
-        for n in range(BATCH)
-    ]
+    return numbered_chat(f"crash-{client}-{number}", BATCH, day="2026-11-02T08", channel="web",
+                         text="message")  # fmt: skip
 
 
 class Client(threading.Thread):

@@ -15,7 +15,7 @@ import pytest
 
 from chatlens.store import open_store
 from chatlens.store.sql import run
-from tests.serverkit import LiveServer, provision
+from tests.serverkit import LiveServer, numbered_chat, provision
 
 pytestmark = pytest.mark.server
 
@@ -26,17 +26,8 @@ SECONDS = 6.0
 
 
 def batch(sender: int, number: int) -> list[dict]:
-    conversation = f"race-{sender}-{number}"
-    return [
-        {
-            "event_id": f"{conversation}-{n}",
-            "type": "message" if n else "conversation_started",
-            "ts": f"2026-11-03T09:{n // 60 % 60:02d}:{n % 60:02d}Z",
-            "conversation_id": conversation,
-            **({"sender": "customer", "text": f"retry me {n}"} if n else {"channel": "chat"}),
-        }
-        for n in range(BATCH)
-    ]
+    return numbered_chat(f"race-{sender}-{number}", BATCH, day="2026-11-03T09", channel="chat",
+                         text="retry me")  # fmt: skip
 
 
 def test_retries_during_the_journal_move_are_stored_once(tmp_path):
