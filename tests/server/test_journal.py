@@ -6,6 +6,8 @@ import datetime as dt
 import threading
 import time
 
+import orjson
+
 from chatlens.events import parse_event, to_row
 from chatlens.server.journal import Journal
 from chatlens.server.runtime import Writer
@@ -47,6 +49,32 @@ def test_a_journal_gives_back_what_was_written_minus_a_torn_tail(tmp_path):
     reopened.close()
     assert replayed == written
     assert replayed[0]["ts"] == dt.datetime(2026, 11, 2, 6, 0, tzinfo=dt.UTC)
+
+
+def test_a_group_torn_by_a_crash_is_dropped_whole(tmp_path):
+    """SIGKILL mid-write leaves part of a group's bytes in the file; none of its rows come
+    back (before, one row per line kept 163 of an unanswered 200-event batch)."""
+    path = tmp_path / "w.journal"
+    journal = Journal(path)
+    kept = rows("a")
+    journal.append(kept)
+    journal.close()
+    whole = orjson.dumps(rows("b", "c", "d")) + b"\n"
+    with path.open("ab") as file:
+        file.write(whole[: len(whole) * 2 // 3])
+    reopened = Journal(path)
+    replayed = reopened.replay()
+    reopened.close()
+    assert [row["conversation_id"] for row in replayed] == ["a"]
+
+
+def test_a_journal_of_the_previous_format_one_row_per_line_replays(tmp_path):
+    path = tmp_path / "w.journal"
+    path.write_bytes(b"".join(orjson.dumps(row) + b"\n" for row in rows("old-1", "old-2")))
+    journal = Journal(path)
+    replayed = journal.replay()
+    journal.close()
+    assert [row["conversation_id"] for row in replayed] == ["old-1", "old-2"]
 
 
 def test_the_writer_replays_a_journal_left_by_a_crash(store, tmp_path):

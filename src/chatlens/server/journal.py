@@ -49,10 +49,13 @@ class Journal:
         return sorted(found)
 
     def append(self, rows: list[dict[str, Any]]) -> None:
-        """Write rows and sync them to disk (the durability point of an ingest)."""
+        """Write rows as one line and sync it to disk (the durability point of an ingest).
+        One line per call makes the group atomic: a crash mid-write leaves a torn line that
+        replay drops whole, so an unanswered batch is never kept in part (a retry then finds
+        all of it new, or, when the line was complete, all of it a duplicate)."""
         if not rows:
             return
-        self._file.write(b"".join(orjson.dumps(row) + b"\n" for row in rows))
+        self._file.write(orjson.dumps(rows) + b"\n")
         self._file.flush()
         os.fsync(self._file.fileno())
 
@@ -70,7 +73,7 @@ class Journal:
     def replay(self) -> list[dict[str, Any]]:
         """The rows left by a previous run: every segment, then the current file. A torn
         last line (the crash hit mid-write) was never synced, so never acknowledged: it is
-        dropped."""
+        dropped whole."""
         rows = []
         for path in [p for _, p in self.segments()] + [self.path]:
             rows.extend(read_rows(path))
@@ -89,14 +92,17 @@ class Journal:
 
 
 def read_rows(path: Path) -> list[dict[str, Any]]:
+    """The rows of a journal file: a line is one appended group (a JSON array); a line
+    holding one object is a row written by an earlier version, one row per line."""
     rows = []
     for line in path.read_bytes().split(b"\n"):
         try:
-            row = orjson.loads(line)
+            group = orjson.loads(line)
         except orjson.JSONDecodeError:
             continue
-        for name in _TIMES:
-            if row.get(name) is not None:
-                row[name] = dt.datetime.fromisoformat(row[name])
-        rows.append(row)
+        for row in group if isinstance(group, list) else [group]:
+            for name in _TIMES:
+                if row.get(name) is not None:
+                    row[name] = dt.datetime.fromisoformat(row[name])
+            rows.append(row)
     return rows
