@@ -12,7 +12,7 @@ import orjson
 import typer
 from rich.table import Table
 
-from chatlens.cli_common import DbOption, err, fail, out
+from chatlens.cli.common import DbOption, err, fail, out
 from chatlens.events import ChatlensError, InputError
 from chatlens.metrics import METRICS, Engine, Query, Result
 from chatlens.metrics.catalogue.lists import LISTS

@@ -13,7 +13,7 @@ import typer
 from rich.table import Table
 
 from chatlens import topics
-from chatlens.cli_common import DbOption, fail, out
+from chatlens.cli.common import DbOption, fail, out
 from chatlens.events import ChatlensError
 from chatlens.store import open_store
 from chatlens.store.facts import refresh_facts

@@ -15,8 +15,11 @@ from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from chatlens import cli_report, cli_server, cli_topics, topics
-from chatlens.cli_common import DbOption, err, fail, out
+from chatlens import topics
+from chatlens.cli import report as report_commands
+from chatlens.cli import server as server_commands
+from chatlens.cli import topics as topics_commands
+from chatlens.cli.common import DbOption, err, fail, out
 from chatlens.events import ChatlensError, InputError
 from chatlens.importers import REGISTRY, Importer, expand_paths, get_importer
 from chatlens.ingest import ImportSummary, import_file, progress_total
@@ -37,9 +40,9 @@ settings_app = typer.Typer(
 )
 docs_app = typer.Typer(help="Generate reference docs from the code.", no_args_is_help=True)
 app.add_typer(settings_app, name="settings")
-cli_report.register(app)
-cli_server.register(app)
-cli_topics.register(app)
+report_commands.register(app)
+server_commands.register(app)
+topics_commands.register(app)
 app.add_typer(docs_app, name="docs")
 
 
