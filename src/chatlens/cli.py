@@ -17,7 +17,7 @@ from rich.table import Table
 
 from chatlens import cli_report, cli_server, cli_topics, topics
 from chatlens.cli_common import DbOption, err, fail, out
-from chatlens.events import ChatlensError, InputError
+from chatlens.errors import ChatlensError, InputError
 from chatlens.importers import REGISTRY, Importer, expand_paths, get_importer
 from chatlens.ingest import ImportSummary, import_file, progress_total
 from chatlens.store import Store, open_store

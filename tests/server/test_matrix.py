@@ -326,10 +326,10 @@ def test_another_workspace_never_reaches_acme_by_its_ids(live):
     assert zed.get(f"/dashboards/{case.dashboard}").status_code == 404
     assert zed.delete(f"/api/v1/dashboards/{case.dashboard}").status_code == 404
     revoke = zed.delete(f"/api/v1/keys/{case.key_to_revoke}")
-    assert revoke.status_code == 400
+    assert revoke.status_code == 404
     assert revoke.json()["error"]["message"] == f"no API key with id {case.key_to_revoke}"
     form = zed.post(f"/settings/keys/{case.key_to_revoke_in_form}/revoke")
-    assert form.status_code == 400
+    assert form.status_code == 404
     root = server.login(seats.emails["root"])
     live_keys = [k["id"] for k in root.get("/api/v1/keys").json()["keys"] if not k["revoked_at"]]
     assert {case.key_to_revoke, case.key_to_revoke_in_form} <= set(live_keys)

@@ -11,7 +11,7 @@ from typing import Any, Literal
 import orjson
 from pydantic import ValidationError
 
-from chatlens.events.errors import EventError, FieldError
+from chatlens.errors import EventError, FieldError
 from chatlens.events.schema import (
     CONTROLS_CHECKED,
     EVENT_MODELS,

@@ -15,7 +15,7 @@ import ibis
 import ibis.expr.datatypes as dtypes
 import ibis.expr.types as ir
 
-from chatlens.events import InputError
+from chatlens.errors import InputError
 from chatlens.metrics.periods import Bucket, Period, step
 from chatlens.store.settings import Settings
 

@@ -15,7 +15,7 @@ from itsdangerous import BadSignature
 from chatlens.app import service
 from chatlens.app.credentials import same, token_hash
 from chatlens.server.context import Server, server
-from chatlens.server.errors import ApiError
+from chatlens.server.errors import ApiError, SignIn
 
 SESSION_COOKIE = "chatlens_session"
 CSRF_HEADER = "x-csrf-token"
@@ -133,10 +133,6 @@ def _from_session(ctx: Server, cookie: str, workspace: str | None, sent: str | N
             seat.team,
             session.user.email,
         )
-
-
-class SignIn(Exception):
-    """A page needs a signed-in user: answered with a redirect to /login (page_kit)."""
 
 
 def _reads_live(who: Principal) -> bool:
