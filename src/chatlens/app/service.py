@@ -6,7 +6,6 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
@@ -312,7 +311,7 @@ def end_session(db: DbSession, token: str) -> None:
         db.commit()
 
 
-def server_secret(factory: sessionmaker[Any]) -> str:
+def server_secret(factory: sessionmaker[DbSession]) -> str:
     """The cookie signing secret: $CHATLENS_SECRET_KEY, else one generated and kept."""
     import os
 

@@ -17,7 +17,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from chatlens.errors import InputError, did_you_mean
@@ -380,7 +380,7 @@ class Engine:
                 ctx, source, metrics, self.settings, self.backend.dialect, query.bounds
             )
             COMPILED.put(key, found)
-        return found
+        return cast("str | None", found)  # the cache holds what compile_source returned
 
     def _unsplit(
         self, query: Query, period: Period, wanted: Sequence[str]

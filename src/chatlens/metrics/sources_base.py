@@ -23,7 +23,7 @@ UTC_TIMESTAMP = dtypes.Timestamp(timezone="UTC")
 _LOCAL = dtypes.Timestamp()
 
 
-@ibis.udf.scalar.builtin(name="timezone")
+@ibis.udf.scalar.builtin(name="timezone")  # type: ignore[untyped-decorator]  # ibis: untyped
 def local_time(zone: str, ts: UTC_TIMESTAMP) -> _LOCAL:  # type: ignore[valid-type]
     """UTC instant -> wall-clock time in the zone (DuckDB's timezone(zone, timestamptz))."""
 

@@ -60,6 +60,7 @@ class Band:
     note: str = ""
 
     def classify(self, value: float, increase_is_bad: bool) -> str:
+        name: str
         for name, edge in zip(
             reversed(BAND_CLASSES[1:]),
             (self.exceptional, self.above_average, self.typical),

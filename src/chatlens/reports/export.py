@@ -131,7 +131,8 @@ def _write_xlsx(con: object, sql: str, out: Path) -> None:
 def _illegal_characters() -> re.Pattern[str]:
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE  # loaded on first use: CLI start-up
 
-    return ILLEGAL_CHARACTERS_RE
+    pattern: re.Pattern[str] = ILLEGAL_CHARACTERS_RE  # openpyxl: untyped
+    return pattern
 
 
 XLSX_MAX_CHARS = 32_767  # Excel's limit for one cell; a longer one makes it "repair" the file
