@@ -21,12 +21,13 @@ from chatlens.errors import (
     NotFound,
     did_you_mean,
 )
+from chatlens.events import parse_event
 from chatlens.importers import importer_class
 from chatlens.importers.mapping_spec import load_mapping
 from chatlens.importers.rasa import _EventError
 from chatlens.ingest.files import ReadFailure
 from chatlens.server.errors import ApiError, SignIn
-from chatlens.store.settings import Settings, check_changes
+from chatlens.store.settings import Settings, check_changes, make_settings
 
 
 def test_each_class_carries_its_status():
@@ -118,4 +119,18 @@ def test_app_state_answers_not_found_and_already_exists(db, tmp_path):
         service.create_key(db, "acme", "raed")
     assert str(caught.value) == "unknown scope 'raed' (did you mean read?); expected one of: " + (
         ", ".join(service.SCOPES)
+    )
+
+
+def test_an_unknown_event_type_or_weekday_gets_the_hint():
+    with pytest.raises(EventError) as caught:
+        parse_event({"type": "mesage", "ts": "2026-11-20T10:00:00Z", "conversation_id": "c1"})
+    assert caught.value.as_dicts()[0]["message"].startswith(
+        "unknown event type 'mesage' (did you mean message?); expected one of: conversation_started"
+    )
+    with pytest.raises(InputError) as caught:
+        make_settings({"business_hours": {"monday": [["09:00", "17:00"]]}})
+    assert str(caught.value) == (
+        "setting business_hours: business_hours: 'monday' is not one of "
+        "mon, tue, wed, thu, fri, sat, sun (did you mean mon?)"
     )

@@ -371,7 +371,8 @@ class _Reader:
 
     def check_enum(self, value: Any, enum: tuple[str, ...] | None, key: str) -> None:
         if enum and value not in enum:
-            raise self.fail(key, f"{value!r} is not one of: {', '.join(enum)}")
+            hint = did_you_mean(value, enum)
+            raise self.fail(key, f"{value!r} is not one of: {', '.join(enum)}{hint}")
 
     def check_format(self, fmt: Any, key: str) -> None:
         if not isinstance(fmt, str) or (fmt not in TIME_FORMATS and "%" not in fmt):

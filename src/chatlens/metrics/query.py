@@ -77,7 +77,10 @@ def validate(query: Query) -> None:
                 "`chatlens metrics list` shows them all"
             )
     if query.grain is not None and query.grain not in GRAINS:
-        raise InputError(f"unknown grain {query.grain!r}; expected one of {', '.join(GRAINS)}")
+        hint = did_you_mean(query.grain, GRAINS)
+        raise InputError(
+            f"unknown grain {query.grain!r}{hint}; expected one of {', '.join(GRAINS)}"
+        )
     for dim in (*query.dimensions, *query.filters):
         if dim not in DIMENSIONS and not (dim.startswith("attrs.") and len(dim) > 6):
             raise InputError(

@@ -182,7 +182,8 @@ def _week(value: Any, place: str) -> dict[int, tuple[Interval, ...]]:
     week = {}
     for day, spans in value.items():
         if day not in WEEKDAYS:
-            raise ValueError(f"{place}: {_show(day)} is not one of {', '.join(WEEKDAYS)}")
+            hint = did_you_mean(day, WEEKDAYS)
+            raise ValueError(f"{place}: {_show(day)} is not one of {', '.join(WEEKDAYS)}{hint}")
         week[WEEKDAYS.index(day)] = _intervals(spans, f"{place}.{day}")
     return week
 

@@ -95,7 +95,8 @@ class Settings(BaseModel):
     @classmethod
     def _known_industry(cls, value: str) -> str:
         if value not in INDUSTRIES:
-            raise ValueError(f"{value!r} is not one of {', '.join(INDUSTRIES)}")
+            hint = did_you_mean(value, INDUSTRIES)
+            raise ValueError(f"{value!r} is not one of {', '.join(INDUSTRIES)}{hint}")
         return value
 
     @field_validator("timezone")
