@@ -1,7 +1,7 @@
 """The one error shape of the API, produced here and nowhere else:
 `{"error": {"code": ..., "message": ..., "details": ...}}`.
 
-Errors are answered by class, here and nowhere else: every `chatlens.errors.ChatlensError`
+Errors are answered by class: every `chatlens.errors.ChatlensError`
 with the status its class carries (InputError 400, Forbidden 403, NotFound 404, Conflict 409,
 EventError 422 with one detail per bad field) and the message it was raised with; `ApiError`,
 the web layer's own member of that tree, with the status it was raised with (401, 413, 429...).
