@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from chatlens.cli import app
-from chatlens.events import InputError
+from chatlens.errors import InputError
 from chatlens.metrics.business_hours import utc_intervals
 from chatlens.store import Store, open_store
 from chatlens.store.settings import load_settings, make_settings, save_setting

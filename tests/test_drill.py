@@ -8,7 +8,7 @@ import datetime as dt
 
 import pytest
 
-from chatlens.events import InputError
+from chatlens.errors import InputError
 from chatlens.metrics import Engine, Query
 from chatlens.reports.drill import Drill, read_drill
 from chatlens.reports.export import conversations_sql, export_conversations

@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chatlens.events import EVENT_TYPES, EventError, parse_event, parse_json_record, to_row
+from chatlens.errors import EventError
+from chatlens.events import EVENT_TYPES, parse_event, parse_json_record, to_row
 
 T = "2026-11-02T10:00:00Z"
 

@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from chatlens.cli import app
-from chatlens.events import InputError
+from chatlens.errors import InputError
 from chatlens.ingest import import_file, rejected_path_for
 
 from .conftest import write_jsonl

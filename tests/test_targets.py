@@ -9,7 +9,7 @@ import math
 import orjson
 import pytest
 
-from chatlens.events import InputError
+from chatlens.errors import InputError
 from chatlens.metrics import METRICS
 from chatlens.metrics.targets import (
     BANDS,

@@ -200,7 +200,7 @@ def test_a_model_stored_before_backends_loads_as_tfidf():
 
 
 def test_an_unknown_model_is_refused(store, tmp_path):
-    from chatlens.events import ChatlensError
+    from chatlens.errors import ChatlensError
 
     load(store, asked(rephrased=False), tmp_path)
     with pytest.raises(ChatlensError, match="unknown topic model 'bert'"):

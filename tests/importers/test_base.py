@@ -11,17 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 from chatlens.cli import app
-from chatlens.events import InputError
+from chatlens.errors import InputError, ItemError
 from chatlens.importers import REGISTRY, expand_paths, get_importer
-from chatlens.importers.base import (
-    Importer,
-    ItemError,
-    Option,
-    epoch_seconds,
-    event_id,
-    iso_time,
-    require,
-)
+from chatlens.importers.base import Importer, Option, epoch_seconds, event_id, iso_time, require
 from chatlens.ingest import import_file, rejected_path_for
 
 

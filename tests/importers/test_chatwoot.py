@@ -35,9 +35,8 @@ import pytest
 from typer.testing import CliRunner
 
 from chatlens.cli import app
-from chatlens.events import InputError
+from chatlens.errors import InputError, ItemError
 from chatlens.importers import get_importer
-from chatlens.importers.base import ItemError
 from chatlens.importers.chatwoot import ChatwootImporter, moment
 from chatlens.importers.chatwoot_activity import Activity, parse_activity
 from chatlens.ingest import import_file, rejected_path_for

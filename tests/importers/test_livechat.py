@@ -28,7 +28,7 @@ import pytest
 from typer.testing import CliRunner
 
 from chatlens.cli import app
-from chatlens.events import InputError
+from chatlens.errors import InputError
 from chatlens.importers import get_importer
 from chatlens.ingest import import_file, rejected_path_for
 from chatlens.store import open_store

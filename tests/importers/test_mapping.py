@@ -21,7 +21,7 @@ import pytest
 from typer.testing import CliRunner
 
 from chatlens.cli import app
-from chatlens.events import InputError
+from chatlens.errors import InputError
 from chatlens.importers import get_importer
 from chatlens.importers.mapping import MappingImporter
 from chatlens.ingest import import_file, rejected_path_for

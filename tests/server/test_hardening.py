@@ -100,7 +100,7 @@ def test_a_key_id_beyond_64_bits_is_refused_not_a_500(live):
     assert answer.status_code == 422
     assert answer.json()["error"]["details"][0]["field"] == "path.key_id"
     missing = root.delete("/api/v1/keys/9223372036854775807")  # the largest, no such key
-    assert missing.status_code == 400
+    assert missing.status_code == 404
     assert missing.json()["error"]["message"] == "no API key with id 9223372036854775807"
 
 

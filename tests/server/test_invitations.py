@@ -85,7 +85,7 @@ def test_the_invitee_takes_the_seat_with_their_own_password(live):
     assert taken.json() == {"workspace": "acme", "role": "agent", "email": zed}
     assert seats_of(store, zed) == [("acme", "agent"), ("beta", "manager")]
     again = anyone.post("/api/v1/invitations/accept", json={"token": token, "password": PASSWORD})
-    assert again.status_code == 400
+    assert again.status_code == 404
     assert again.json()["error"]["message"] == (
         "this invitation is unknown, used or expired: ask for a new one"
     )
@@ -127,7 +127,7 @@ def test_an_expired_invitation_is_refused(live):
     late = server.client().post(
         "/api/v1/invitations/accept", json={"token": token_of(answer), "password": PASSWORD}
     )
-    assert late.status_code == 400
+    assert late.status_code == 404
     assert seats_of(store, "late@acme.example.com") == []
 
 

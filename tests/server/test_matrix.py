@@ -49,7 +49,7 @@ GET /                                            303  303   303 303 303  303 303
 GET /login                                       200  200   200 200 200  200 200    200  200     200   200
 POST /login                                      403  403   403 403 403  403 403    403  403     403   403
 POST /api/v1/auth/login                          422  422   422 422 422  422 422    422  422     422   422
-POST /api/v1/invitations/accept                  400  400   400 400 400  400 400    400  400     400   400
+POST /api/v1/invitations/accept                  404  404   404 404 404  404 404    404  404     404   404
 GET /invitations/{token}                         404  404   404 404 404  404 404    404  404     404   404
 POST /invitations/{token}                        404  404   404 404 404  404 404    404  404     404   404
 GET /api/v1/me                                   401  200   200 200 200  200 200    200  401     403   403
@@ -326,10 +326,10 @@ def test_another_workspace_never_reaches_acme_by_its_ids(live):
     assert zed.get(f"/dashboards/{case.dashboard}").status_code == 404
     assert zed.delete(f"/api/v1/dashboards/{case.dashboard}").status_code == 404
     revoke = zed.delete(f"/api/v1/keys/{case.key_to_revoke}")
-    assert revoke.status_code == 400
+    assert revoke.status_code == 404
     assert revoke.json()["error"]["message"] == f"no API key with id {case.key_to_revoke}"
     form = zed.post(f"/settings/keys/{case.key_to_revoke_in_form}/revoke")
-    assert form.status_code == 400
+    assert form.status_code == 404
     root = server.login(seats.emails["root"])
     live_keys = [k["id"] for k in root.get("/api/v1/keys").json()["keys"] if not k["revoked_at"]]
     assert {case.key_to_revoke, case.key_to_revoke_in_form} <= set(live_keys)

@@ -6,7 +6,6 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
@@ -26,18 +25,20 @@ from chatlens.app.models import (
     Workspace,
     now,
 )
-from chatlens.events import InputError
+from chatlens.errors import Conflict, InputError, NotFound, did_you_mean
 
 DEFAULT_WORKSPACE = "default"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 SESSION_DAYS = 14
 INVITATION_DAYS = 7
+UNKNOWN_INVITATION = "this invitation is unknown, used or expired: ask for a new one"
 
 
 def _check_choice(value: str, choices: tuple[str, ...], what: str) -> None:
     if value not in choices:
-        raise InputError(f"unknown {what} {value!r}; expected one of: {', '.join(choices)}")
+        hint = did_you_mean(value, choices)
+        raise InputError(f"unknown {what} {value!r}{hint}; expected one of: {', '.join(choices)}")
 
 
 def workspace_store(app_folder: Path, workspace: Workspace) -> Path:
@@ -64,7 +65,7 @@ def create_workspace(db: DbSession, name: str, store: Path, agent_access: str = 
         )
     _check_choice(agent_access, AGENT_ACCESS, "agent access")
     if db.scalar(select(Workspace).where(Workspace.name == name)):
-        raise InputError(f"workspace {name!r} already exists")
+        raise Conflict(f"workspace {name!r} already exists")
     ensure_default_workspace(db, store)
     file = store.name if name == DEFAULT_WORKSPACE else f"{store.stem}.{name}{store.suffix}"
     workspace = Workspace(name=name, store=file, agent_access=agent_access)
@@ -76,8 +77,9 @@ def create_workspace(db: DbSession, name: str, store: Path, agent_access: str = 
 def get_workspace(db: DbSession, name: str) -> Workspace:
     found = db.scalar(select(Workspace).where(Workspace.name == name))
     if found is None:
-        names = ", ".join(db.scalars(select(Workspace.name))) or "none yet"
-        raise InputError(f"no workspace {name!r} (workspaces: {names})")
+        names = ", ".join(db.scalars(select(Workspace.name).order_by(Workspace.name)))
+        names = names or "none yet"
+        raise NotFound(f"no workspace {name!r} (workspaces: {names})")
     return found
 
 
@@ -212,7 +214,7 @@ def accept_invitation(db: DbSession, token: str, password: str) -> Seat | None:
     with no account yet gets one with this password). None when the password is wrong."""
     invitation = find_invitation(db, token)
     if invitation is None:
-        raise InputError("this invitation is unknown, used or expired: ask for a new one")
+        raise NotFound(UNKNOWN_INVITATION)
     user = db.scalar(select(User).where(User.email == invitation.email))
     if user is None:
         user = _new_user(db, invitation.email, password)
@@ -256,7 +258,7 @@ def list_keys(db: DbSession, workspace: str) -> list[ApiKey]:
 def revoke_key(db: DbSession, key_id: int, workspace: str | None = None) -> ApiKey:
     record = db.get(ApiKey, key_id)
     if record is None or (workspace is not None and record.workspace.name != workspace):
-        raise InputError(f"no API key with id {key_id}")
+        raise NotFound(f"no API key with id {key_id}")
     if record.revoked_at is None:
         record.revoked_at = now()
         db.commit()
@@ -309,7 +311,7 @@ def end_session(db: DbSession, token: str) -> None:
         db.commit()
 
 
-def server_secret(factory: sessionmaker[Any]) -> str:
+def server_secret(factory: sessionmaker[DbSession]) -> str:
     """The cookie signing secret: $CHATLENS_SECRET_KEY, else one generated and kept."""
     import os
 

@@ -20,7 +20,7 @@ from chatlens.cli import report as report_commands
 from chatlens.cli import server as server_commands
 from chatlens.cli import topics as topics_commands
 from chatlens.cli.common import DbOption, err, fail, out
-from chatlens.events import ChatlensError, InputError
+from chatlens.errors import ChatlensError, InputError
 from chatlens.importers import REGISTRY, Importer, expand_paths, get_importer
 from chatlens.ingest import ImportSummary, import_file, progress_total
 from chatlens.store import Store, open_store

@@ -13,7 +13,7 @@ import typer
 from rich.table import Table
 
 from chatlens.cli.common import DbOption, err, fail, out
-from chatlens.events import ChatlensError, InputError
+from chatlens.errors import ChatlensError, InputError, did_you_mean
 from chatlens.metrics import METRICS, Engine, Query, Result
 from chatlens.metrics.catalogue.lists import LISTS
 from chatlens.reports.drill import Drill
@@ -275,7 +275,8 @@ def metrics_explain(
             out.print(f"--   {surface}", highlight=False, markup=False)
         return
     if metric_id not in METRICS:
-        raise fail(f"unknown metric {metric_id!r}; `chatlens metrics list` shows them all")
+        hint = did_you_mean(metric_id, [*METRICS, *LISTS])
+        raise fail(f"unknown metric {metric_id!r}{hint}; `chatlens metrics list` shows them all")
     metric = METRICS[metric_id]
     dims = tuple(d.strip() for d in by.split(",")) if by else ()
     try:

@@ -14,7 +14,7 @@ from rich.table import Table
 
 from chatlens import topics
 from chatlens.cli.common import DbOption, fail, out
-from chatlens.events import ChatlensError
+from chatlens.errors import ChatlensError
 from chatlens.store import open_store
 from chatlens.store.facts import refresh_facts
 from chatlens.store.settings import load_settings

@@ -1,6 +1,5 @@
 """The chatlens event model: validation, normalisation and stable ids (spec: events.md)."""
 
-from chatlens.events.errors import ChatlensError, EventError, FieldError, InputError
 from chatlens.events.parse import COLUMNS, derive_event_id, parse_event, parse_json_record, to_row
 from chatlens.events.schema import EVENT_MODELS, EVENT_TYPES, Event
 
@@ -8,11 +7,7 @@ __all__ = [
     "COLUMNS",
     "EVENT_MODELS",
     "EVENT_TYPES",
-    "ChatlensError",
     "Event",
-    "EventError",
-    "FieldError",
-    "InputError",
     "derive_event_id",
     "parse_event",
     "parse_json_record",

@@ -11,7 +11,7 @@ from typing import Any, Literal
 import orjson
 from pydantic import ValidationError
 
-from chatlens.events.errors import EventError, FieldError
+from chatlens.errors import EventError, FieldError, did_you_mean
 from chatlens.events.schema import (
     CONTROLS_CHECKED,
     EVENT_MODELS,
@@ -95,7 +95,9 @@ def parse_event(record: Any, controls_checked: bool = False) -> Event:
     kind = record.get("type")
     model = EVENT_MODELS.get(kind) if isinstance(kind, str) else None
     if model is None:
-        what = "is required" if kind is None else f"unknown event type {str(kind)[:60]!r}"
+        named = str(kind)[:60]
+        hint = did_you_mean(named, EVENT_TYPES)
+        what = "is required" if kind is None else f"unknown event type {named!r}{hint}"
         raise EventError([FieldError("type", f"{what}; expected one of: {', '.join(EVENT_TYPES)}")])
     try:
         context = _CHECKED if controls_checked else None

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import importlib
 
-from chatlens.events import InputError
-from chatlens.importers.base import Importer, ItemError, Option, expand_paths
+from chatlens.errors import InputError, ItemError, did_you_mean
+from chatlens.importers.base import Importer, Option, expand_paths
 
 # name -> "module:Class"; modules are imported only when used.
 REGISTRY: dict[str, str] = {
@@ -23,7 +23,8 @@ REGISTRY: dict[str, str] = {
 def importer_class(name: str) -> type[Importer]:
     target = REGISTRY.get(name)
     if target is None:
-        raise InputError(f"unknown source '{name}'; one of: {', '.join(REGISTRY)}")
+        hint = did_you_mean(name, REGISTRY)
+        raise InputError(f"unknown source '{name}'{hint}; one of: {', '.join(REGISTRY)}")
     module, _, cls = target.partition(":")
     found: type[Importer] = getattr(importlib.import_module(module), cls)
     return found

@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 
 import orjson
 
-from chatlens.events import InputError
+from chatlens.errors import InputError, ItemError, did_you_mean
 from chatlens.ingest.files import (
     Progress,
     ReadFailure,
@@ -36,14 +36,6 @@ from chatlens.ingest.files import (
 )
 
 TEXT_SUFFIXES = (".json", ".jsonl", ".ndjson", ".csv", ".json.gz", ".jsonl.gz", ".csv.gz")
-
-
-class ItemError(Exception):
-    """An item of an export cannot be converted; `field` is the platform's field path."""
-
-    def __init__(self, field: str, message: str):
-        self.field, self.message = field, message
-        super().__init__(f"field '{field}': {message}")
 
 
 @dataclass(frozen=True)
@@ -79,8 +71,10 @@ class Importer(ABC):
         unknown = sorted(set(settings) - known)
         if unknown:
             names = ", ".join(sorted(known)) or "none"
+            hint = did_you_mean(unknown[0], known) if len(unknown) == 1 else ""
             raise InputError(
-                f"importer '{self.name}' has no option {', '.join(unknown)}; its options: {names}"
+                f"importer '{self.name}' has no option {', '.join(unknown)}{hint}; "
+                f"its options: {names}"
             )
         self.settings = {o.name: settings.get(o.name, o.default) for o in self.options}
 

@@ -34,9 +34,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from chatlens.events import InputError
+from chatlens.errors import InputError, ItemError
 from chatlens.events.schema import MAX_TEXT_BYTES
-from chatlens.importers.base import Importer, Item, ItemError, Option, event_id, require
+from chatlens.importers.base import Importer, Item, Option, event_id, require
 from chatlens.importers.chatwoot_activity import (
     Directory,
     Entry,

@@ -23,7 +23,8 @@ from collections.abc import Iterator
 from html.parser import HTMLParser
 from typing import Any, ClassVar
 
-from chatlens.importers.base import Importer, ItemError, epoch_seconds, event_id, require
+from chatlens.errors import ItemError
+from chatlens.importers.base import Importer, epoch_seconds, event_id, require
 
 CUSTOMER_AUTHORS = frozenset({"user", "lead", "contact"})
 AUTHOR_TYPES = CUSTOMER_AUTHORS | {"admin", "bot", "team"}

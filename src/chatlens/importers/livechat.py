@@ -20,8 +20,8 @@ import datetime as dt
 from collections.abc import Iterable, Iterator
 from typing import Any, ClassVar
 
-from chatlens.events import InputError
-from chatlens.importers.base import Importer, ItemError, Option, epoch_seconds, event_id, iso_time
+from chatlens.errors import InputError, ItemError
+from chatlens.importers.base import Importer, Option, epoch_seconds, event_id, iso_time
 
 SOURCE = "livechat"
 # v3 events that are something someone said (a `file` or a rich message is a turn too).

@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from chatlens.events import InputError
-from chatlens.importers.base import Importer, Item, ItemError, Option, event_id
+from chatlens.errors import InputError, ItemError
+from chatlens.importers.base import Importer, Item, Option, event_id
 from chatlens.importers.mapping_spec import (
     DIMENSIONS,
     FieldSpec,

@@ -27,8 +27,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from chatlens.events import InputError
-from chatlens.importers.base import ItemError
+from chatlens.errors import InputError, ItemError, did_you_mean
 
 SENDERS = ("customer", "agent", "bot", "system")
 ENUMS: dict[str, tuple[str, ...]] = {
@@ -159,7 +158,7 @@ def load_mapping(ref: str) -> Mapping:
     else:
         raise InputError(
             f"mapping '{ref}': no such file, nor a shipped mapping "
-            f"(shipped: {', '.join(shipped_mappings())})"
+            f"(shipped: {', '.join(shipped_mappings())}){did_you_mean(ref, shipped_mappings())}"
         )
     try:
         data = tomllib.loads(content.decode("utf-8"))
@@ -257,7 +256,8 @@ class _Reader:
         for key in table:
             if key not in allowed:
                 full = f"{name}.{key}" if name else key
-                raise self.fail(full, f"unknown; expected one of: {', '.join(allowed)}")
+                hint = did_you_mean(key, allowed)
+                raise self.fail(full, f"unknown; expected one of: {', '.join(allowed)}{hint}")
 
     def table(self, data: dict[str, Any], key: str, required: bool = False) -> dict[str, Any]:
         value = data.get(key)
@@ -297,8 +297,9 @@ class _Reader:
             raise self.fail(key, "expected a path string, a table or a list of them")
         for name in value:
             if name not in SPEC_KEYS:
+                hint = did_you_mean(name, SPEC_KEYS)
                 raise self.fail(
-                    f"{key}.{name}", f"unknown; expected one of: {', '.join(SPEC_KEYS)}"
+                    f"{key}.{name}", f"unknown; expected one of: {', '.join(SPEC_KEYS)}{hint}"
                 )
         kinds = [k for k in ("path", "value", "present") if k in value]
         if len(kinds) != 1:
@@ -370,7 +371,8 @@ class _Reader:
 
     def check_enum(self, value: Any, enum: tuple[str, ...] | None, key: str) -> None:
         if enum and value not in enum:
-            raise self.fail(key, f"{value!r} is not one of: {', '.join(enum)}")
+            hint = did_you_mean(value, enum)
+            raise self.fail(key, f"{value!r} is not one of: {', '.join(enum)}{hint}")
 
     def check_format(self, fmt: Any, key: str) -> None:
         if not isinstance(fmt, str) or (fmt not in TIME_FORMATS and "%" not in fmt):

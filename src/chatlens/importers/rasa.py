@@ -34,15 +34,8 @@ from typing import Any, ClassVar
 
 import orjson
 
-from chatlens.importers.base import (
-    UNNAMED_AGENT,
-    Importer,
-    Item,
-    ItemError,
-    Option,
-    epoch_seconds,
-    event_id,
-)
+from chatlens.errors import ItemError
+from chatlens.importers.base import UNNAMED_AGENT, Importer, Item, Option, epoch_seconds, event_id
 from chatlens.ingest.files import Progress, Record
 
 SESSION_START_ACTION = "action_session_start"
@@ -321,7 +314,7 @@ class RasaImporter(Importer):
             events = self.convert_session(session)
         except _EventError as exc:
             place = exc.place
-            problem = {"field": exc.path, "message": exc.message}
+            problem = {"field": exc.field, "message": exc.message}
             yield Record(place.where, None, ref=ref, errors=[problem], source=place.source)
             return
         for event, place in events:
@@ -334,8 +327,8 @@ class RasaImporter(Importer):
         for session in _tracker_sessions(item, "item 0"):
             try:
                 out += [event for event, _ in self.convert_session(session)]
-            except _EventError as exc:
-                raise ItemError(exc.path, exc.message) from None
+            except _EventError as exc:  # the tracker's item, not one place in it
+                raise ItemError(exc.field, exc.message) from None
         return out
 
     # -- converting one session --------------------------------------------------------------
@@ -346,12 +339,13 @@ class RasaImporter(Importer):
         return _SessionConverter(self, session).run()
 
 
-class _EventError(Exception):
-    """A Rasa event of the session is unusable; `path` is the field inside `place.source`."""
+class _EventError(ItemError):
+    """A Rasa event of the session is unusable; `field` is the path inside `place.source`
+    (the session is rejected alone, at the place of that event)."""
 
     def __init__(self, place: Place, path: str, message: str):
-        self.place, self.path, self.message = place, path, message
-        super().__init__(f"{path}: {message}")
+        self.place = place
+        super().__init__(path, message)
 
 
 def _fail(place: Place, name: str, message: str) -> _EventError:

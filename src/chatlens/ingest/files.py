@@ -27,7 +27,8 @@ from typing import IO, Any
 import orjson
 import pyarrow.parquet as pq
 
-from chatlens.events import COLUMNS, InputError
+from chatlens.errors import InputError
+from chatlens.events import COLUMNS
 from chatlens.events.schema import MAX_EVENT_BYTES, json_may_hold_controls
 
 FORMATS = ("jsonl", "json", "csv", "parquet")

@@ -10,7 +10,8 @@ from typing import IO, Any
 import duckdb
 import orjson
 
-from chatlens.events import EventError, FieldError, InputError, parse_event, to_row
+from chatlens.errors import EventError, FieldError, InputError
+from chatlens.events import parse_event, to_row
 from chatlens.ingest import conflicts
 from chatlens.ingest.files import Progress, Record, read_records
 from chatlens.store import Store

@@ -44,7 +44,7 @@ from ibis.backends.sql.compilers.pyspark import PySparkCompiler
 from chatlens.metrics.zones import offsets, span
 
 
-class DuckDBSQL(DuckDBCompiler):
+class DuckDBSQL(DuckDBCompiler):  # type: ignore[misc]  # ibis' compilers are untyped
     """ibis' DuckDB compiler with epoch seconds taken without a cast (module docstring)."""
 
     def visit_ExtractEpochSeconds(self, op: Any, *, arg: Any) -> Any:
@@ -57,7 +57,7 @@ class DuckDBSQL(DuckDBCompiler):
         return super().visit_ScalarUDF(op, **kw)
 
 
-class SparkCompiler(PySparkCompiler):
+class SparkCompiler(PySparkCompiler):  # type: ignore[misc]  # ibis' compilers are untyped
     """ibis' PySpark compiler with chatlens' two Spark rules (see the module docstring)."""
 
     def visit_ScalarUDF(self, op: Any, **kw: Any) -> Any:

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from chatlens.events import InputError
+from chatlens.errors import InputError, did_you_mean
 
 YEARS = (1900, 2999)
 """Periods lie within these years: room for any history and any plan, and far from the
@@ -87,7 +87,8 @@ def truncate(moment: dt.datetime, grain: str) -> dt.datetime:
         return day.replace(day=1)
     if grain == "year":
         return day.replace(month=1, day=1)
-    raise InputError(f"unknown grain {grain!r}; expected hour, day, week, month or year")
+    hint = did_you_mean(grain, ("hour", "day", "week", "month", "year"))
+    raise InputError(f"unknown grain {grain!r}{hint}; expected hour, day, week, month or year")
 
 
 def step(moment: dt.datetime, grain: str) -> dt.datetime:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import difflib
 import itertools
 import math
 import os
@@ -18,10 +17,10 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from chatlens.events import InputError
+from chatlens.errors import InputError, did_you_mean
 from chatlens.metrics.business_hours import utc_intervals
 from chatlens.metrics.cache import RESULTS
 from chatlens.metrics.catalogue import METRICS
@@ -70,24 +69,22 @@ class Result:
     rows: list[dict[str, Any]]
 
 
-def _close(name: str, options: Sequence[str]) -> str:
-    near = difflib.get_close_matches(name, options, n=3)
-    return f" (did you mean {', '.join(near)}?)" if near else ""
-
-
 def validate(query: Query) -> None:
     for mid in query.metrics:
         if mid not in METRICS:
             raise InputError(
-                f"unknown metric {mid!r}{_close(mid, list(METRICS))}; "
+                f"unknown metric {mid!r}{did_you_mean(mid, METRICS)}; "
                 "`chatlens metrics list` shows them all"
             )
     if query.grain is not None and query.grain not in GRAINS:
-        raise InputError(f"unknown grain {query.grain!r}; expected one of {', '.join(GRAINS)}")
+        hint = did_you_mean(query.grain, GRAINS)
+        raise InputError(
+            f"unknown grain {query.grain!r}{hint}; expected one of {', '.join(GRAINS)}"
+        )
     for dim in (*query.dimensions, *query.filters):
         if dim not in DIMENSIONS and not (dim.startswith("attrs.") and len(dim) > 6):
             raise InputError(
-                f"unknown dimension {dim!r}{_close(dim, DIMENSIONS)}; expected one "
+                f"unknown dimension {dim!r}{did_you_mean(dim, DIMENSIONS)}; expected one "
                 f"of {', '.join(DIMENSIONS)} or attrs.<key>"
             )
     if len(set(query.dimensions)) != len(query.dimensions):
@@ -386,7 +383,7 @@ class Engine:
                 ctx, source, metrics, self.settings, self.backend.dialect, query.bounds
             )
             COMPILED.put(key, found)
-        return found
+        return cast("str | None", found)  # the cache holds what compile_source returned
 
     def _unsplit(
         self, query: Query, period: Period, wanted: Sequence[str]

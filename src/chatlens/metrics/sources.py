@@ -54,7 +54,7 @@ __all__ = [
 ]
 
 
-@ibis.udf.scalar.builtin(name="now")
+@ibis.udf.scalar.builtin(name="now")  # type: ignore[untyped-decorator]  # ibis: untyped
 def current_instant() -> UTC_TIMESTAMP:
     """The current instant (DuckDB's and Spark's `now()`), evaluated when the query runs."""
 

@@ -15,7 +15,7 @@ import ibis
 import ibis.expr.datatypes as dtypes
 import ibis.expr.types as ir
 
-from chatlens.events import InputError
+from chatlens.errors import InputError
 from chatlens.metrics.periods import Bucket, Period, step
 from chatlens.store.settings import Settings
 
@@ -23,7 +23,7 @@ UTC_TIMESTAMP = dtypes.Timestamp(timezone="UTC")
 _LOCAL = dtypes.Timestamp()
 
 
-@ibis.udf.scalar.builtin(name="timezone")
+@ibis.udf.scalar.builtin(name="timezone")  # type: ignore[untyped-decorator]  # ibis: untyped
 def local_time(zone: str, ts: UTC_TIMESTAMP) -> _LOCAL:  # type: ignore[valid-type]
     """UTC instant -> wall-clock time in the zone (DuckDB's timezone(zone, timestamptz))."""
 

@@ -14,13 +14,12 @@ A band is a published industry figure as data: the edge of `typical`, `above ave
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from chatlens.events import InputError
+from chatlens.errors import InputError, did_you_mean
 from chatlens.metrics.catalogue import METRICS
 from chatlens.metrics.model import Metric
 from chatlens.store.settings import INDUSTRIES, register_check
@@ -61,6 +60,7 @@ class Band:
     note: str = ""
 
     def classify(self, value: float, increase_is_bad: bool) -> str:
+        name: str
         for name, edge in zip(
             reversed(BAND_CLASSES[1:]),
             (self.exceptional, self.above_average, self.typical),
@@ -173,8 +173,7 @@ def check_goal(metric_id: Any, raw: Any) -> dict[str, float]:
     """One goal, normalised to `{"min": x}`, `{"max": x}` or both; an InputError names the
     metric and the field."""
     if not isinstance(metric_id, str) or metric_id not in METRICS:
-        near = difflib.get_close_matches(str(metric_id), list(METRICS), n=3)
-        hint = f" (did you mean {', '.join(near)}?)" if near else ""
+        hint = did_you_mean(metric_id, METRICS)
         raise InputError(
             f"goals: unknown metric {metric_id!r}{hint}; `chatlens metrics list` shows them all"
         )

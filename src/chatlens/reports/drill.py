@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import ibis.expr.types as ir
 
-from chatlens.events import InputError
+from chatlens.errors import InputError
 from chatlens.metrics import METRICS
 from chatlens.metrics.measures import CONVERSATIONS
 from chatlens.metrics.model import Measure

@@ -10,7 +10,7 @@ from typing import Any
 
 import ibis
 
-from chatlens.events import InputError
+from chatlens.errors import InputError, did_you_mean
 from chatlens.metrics.periods import make_period
 from chatlens.metrics.query import Engine, Query, validate
 from chatlens.metrics.sources import conversations
@@ -46,7 +46,10 @@ def export_conversations(
 ) -> int:
     """Write the conversations of a query (narrowed by `drill`); returns how many."""
     if fmt not in EXPORT_FORMATS:
-        raise InputError(f"unknown format {fmt!r}; expected one of {', '.join(EXPORT_FORMATS)}")
+        hint = did_you_mean(fmt, EXPORT_FORMATS)
+        raise InputError(
+            f"unknown format {fmt!r}{hint}; expected one of {', '.join(EXPORT_FORMATS)}"
+        )
     sql = conversations_sql(engine, query, drill)
     con = engine.store.con
     if fmt == "parquet":
@@ -128,7 +131,8 @@ def _write_xlsx(con: object, sql: str, out: Path) -> None:
 def _illegal_characters() -> re.Pattern[str]:
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE  # loaded on first use: CLI start-up
 
-    return ILLEGAL_CHARACTERS_RE
+    pattern: re.Pattern[str] = ILLEGAL_CHARACTERS_RE  # openpyxl: untyped
+    return pattern
 
 
 XLSX_MAX_CHARS = 32_767  # Excel's limit for one cell; a longer one makes it "repair" the file

@@ -25,7 +25,6 @@ from chatlens.server import (
     ingest,
     invitations,
     live,
-    page_kit,
     pages,
     reads,
     sessions,
@@ -79,7 +78,6 @@ def create_app(
     )
     app.state.chatlens = state
     errors.install(app)
-    page_kit.install(app)
     for module in (
         ingest,
         reads,

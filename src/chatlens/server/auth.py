@@ -14,8 +14,9 @@ from itsdangerous import BadSignature
 
 from chatlens.app import service
 from chatlens.app.credentials import same, token_hash
+from chatlens.errors import Forbidden, InputError
 from chatlens.server.context import Server, server
-from chatlens.server.errors import ApiError
+from chatlens.server.errors import ApiError, SignIn
 
 SESSION_COOKIE = "chatlens_session"
 CSRF_HEADER = "x-csrf-token"
@@ -61,7 +62,7 @@ async def principal(
             found = await run_in_threadpool(_from_key, ctx, key.strip())
             ctx.keys.put(hashed, found)
         if workspace is not None and workspace != found.workspace:
-            raise ApiError(403, f"this API key belongs to another workspace than {workspace!r}")
+            raise Forbidden(f"this API key belongs to another workspace than {workspace!r}")
         return found
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
@@ -117,12 +118,12 @@ def _from_session(ctx: Server, cookie: str, workspace: str | None, sent: str | N
         if workspace is not None:
             seats = [s for s in seats if s.workspace.name == workspace]
             if not seats:
-                raise ApiError(403, f"you have no seat in workspace {workspace!r}")
+                raise Forbidden(f"you have no seat in workspace {workspace!r}")
         elif len(seats) > 1:
             names = ", ".join(s.workspace.name for s in seats)
-            raise ApiError(400, f"you have seats in several workspaces ({names}): add ?workspace=")
+            raise InputError(f"you have seats in several workspaces ({names}): add ?workspace=")
         if not seats:
-            raise ApiError(403, "you have no seat in any workspace")
+            raise Forbidden("you have no seat in any workspace")
         seat = seats[0]
         return Principal(
             seat.workspace.name,
@@ -133,10 +134,6 @@ def _from_session(ctx: Server, cookie: str, workspace: str | None, sent: str | N
             seat.team,
             session.user.email,
         )
-
-
-class SignIn(Exception):
-    """A page needs a signed-in user: answered with a redirect to /login (page_kit)."""
 
 
 def _reads_live(who: Principal) -> bool:
@@ -186,7 +183,7 @@ def gate(need: str, *, page: bool = False) -> Callable[..., Awaitable[Principal]
                 raise SignIn from None
             raise
         if not allowed(who):
-            raise ApiError(403, refusal)
+            raise Forbidden(refusal)
         return who
 
     check.need = need  # type: ignore[attr-defined]

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session as DbSession
 
 from chatlens.app.models import Dashboard, Seat, User
 from chatlens.app.models import Workspace as WorkspaceRow
+from chatlens.errors import did_you_mean
 from chatlens.metrics import DIMENSIONS, METRICS
 from chatlens.metrics.model import CONVERSATION_DIMENSIONS
 from chatlens.metrics.targets import usable_goals
@@ -44,14 +45,16 @@ class Widget(BaseModel):
     @classmethod
     def _known_metric(cls, value: str) -> str:
         if value not in METRICS:
-            raise ValueError(f"unknown metric {value!r} (GET /api/v1/metrics lists them)")
+            hint = did_you_mean(value, METRICS)
+            raise ValueError(f"unknown metric {value!r}{hint} (GET /api/v1/metrics lists them)")
         return value
 
     @field_validator("dimension")
     @classmethod
     def _known_dimension(cls, value: str | None) -> str | None:
         if value is not None and value not in DIMENSIONS and not value.startswith("attrs."):
-            raise ValueError(f"unknown dimension {value!r}; one of {', '.join(DIMENSIONS)}")
+            hint = did_you_mean(value, DIMENSIONS)
+            raise ValueError(f"unknown dimension {value!r}{hint}; one of {', '.join(DIMENSIONS)}")
         return value
 
 

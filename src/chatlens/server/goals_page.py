@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from chatlens.events import ChatlensError
+from chatlens.errors import ChatlensError, did_you_mean
 from chatlens.metrics import METRICS, Query
 from chatlens.metrics.targets import band_of, usable_goals
 from chatlens.reports.format import human, target_text
@@ -84,7 +84,8 @@ async def save_goal(request: Request, who: PageAdmin, ctx: Ctx) -> Response:
     target: dict[str, Any] = {}
     if not remove:
         if metric not in METRICS:
-            return _page(request, who, ctx, error=f"unknown metric {metric!r}")
+            hint = did_you_mean(metric, METRICS)
+            return _page(request, who, ctx, error=f"unknown metric {metric!r}{hint}")
         for bound in ("min", "max"):
             raw = str(form.get(bound, "")).strip()
             if raw:

@@ -12,7 +12,8 @@ import orjson
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 
-from chatlens.events import EventError, FieldError, parse_event, to_row
+from chatlens.errors import EventError, FieldError
+from chatlens.events import parse_event, to_row
 from chatlens.events.schema import MAX_EVENT_BYTES
 from chatlens.server.auth import Ingester
 from chatlens.server.context import Server, server

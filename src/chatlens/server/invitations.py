@@ -15,7 +15,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel
 
 from chatlens.app import service
-from chatlens.events import ChatlensError
+from chatlens.errors import ChatlensError, NotFound
 from chatlens.server.context import Server, server
 from chatlens.server.errors import ApiError
 from chatlens.server.reads import json_response
@@ -26,13 +26,13 @@ Ctx = Annotated[Server, Depends(server)]
 
 
 def accept(ctx: Server, request: Request, token: str, password: str) -> dict[str, str]:
-    """The seat taken, as {workspace, role, email}; 400 for a bad token or a too-short new
-    password, 401 for a wrong password, 429 after too many."""
+    """The seat taken, as {workspace, role, email}; 404 for a token unknown, used or
+    expired, 400 for a too-short new password, 401 for a wrong password, 429 after too many."""
     client = request.client.host if request.client else "?"
     with ctx.sessions() as db:
         invitation = service.find_invitation(db, token)
         if invitation is None:
-            raise ApiError(400, "this invitation is unknown, used or expired: ask for a new one")
+            raise NotFound(service.UNKNOWN_INVITATION)
         email = invitation.email
         wait = ctx.limiter.retry_after(client, email)
         if wait:
@@ -86,5 +86,5 @@ def invitation_form(
         return _page(request, ctx, token, exc.message[:1].upper() + exc.message[1:] + ".",
                      exc.status)  # fmt: skip
     except ChatlensError as exc:
-        return _page(request, ctx, token, str(exc), 400)
+        return _page(request, ctx, token, str(exc), exc.status)
     return RedirectResponse("/login?next=/overview", status_code=303)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from chatlens.events import InputError
+from chatlens.errors import InputError
 
 DEFAULT_MEMORY_LIMIT = "1GiB"
 """DuckDB's own default (80 % of the machine) let a server under ingest and reads grow from

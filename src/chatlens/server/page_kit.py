@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
 
 from chatlens.app import service
@@ -20,7 +20,7 @@ from chatlens.metrics import GRAINS, METRICS, Engine, Query, Result
 from chatlens.metrics.cache import RESULTS
 from chatlens.reports.drill import Drill, read_drill
 from chatlens.reports.format import human
-from chatlens.server.auth import SESSION_COOKIE, PageReader, Principal, SignIn, session_token
+from chatlens.server.auth import SESSION_COOKIE, PageReader, Principal, session_token
 from chatlens.server.context import Server, server
 from chatlens.server.errors import ApiError
 from chatlens.server.reads import parse_filters
@@ -214,13 +214,3 @@ def tile_cards(row: dict[str, Any], ids: list[str]) -> list[dict[str, Any]]:
             }
         )
     return cards
-
-
-def install(app: Any) -> None:
-    """Pages redirect to the sign-in form instead of answering 401."""
-
-    async def sign_in(request: Request, _: Exception) -> Response:
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return RedirectResponse("/login?" + urlencode({"next": target}), status_code=303)
-
-    app.add_exception_handler(SignIn, sign_in)

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from chatlens.app import service
 from chatlens.app.models import AGENT_ACCESS, ROLES, SCOPES, Seat
 from chatlens.app.models import Workspace as WorkspaceRow
-from chatlens.events import ChatlensError
+from chatlens.errors import ChatlensError
 from chatlens.server.auth import PageAdmin, PageManager, Principal
 from chatlens.server.page_kit import Ctx, render
 from chatlens.server.reads import open_workspace

@@ -72,7 +72,8 @@ def question_texts(rng: np.random.Generator, topic: np.ndarray, lang: np.ndarray
     phrasing = rng.integers(0, N_PHRASINGS, m)
     prefix = pick(rng, [0.55, 0.2, 0.15, 0.1], m)
     suffix = pick(rng, [0.6, 0.15, 0.1, 0.15], m)
-    return BOOK.question[topic, lang, phrasing, prefix, suffix]
+    texts: np.ndarray = BOOK.question[topic, lang, phrasing, prefix, suffix]
+    return texts
 
 
 def emit_start(ch: Chunk) -> None:

@@ -85,7 +85,7 @@ def arrivals(n: int, period: Period, rng: np.random.Generator) -> np.ndarray:
     """`n` conversation start times, sorted, following the seasonal intensity."""
     starts, lengths, weights = hourly_buckets(period)
     counts = rng.multinomial(n, weights / weights.sum())
-    t = np.repeat(starts, counts) + rng.random(n) * np.repeat(lengths, counts)
+    t: np.ndarray = np.repeat(starts, counts) + rng.random(n) * np.repeat(lengths, counts)
     t.sort()
     return t
 
@@ -94,7 +94,8 @@ def sample_times(n: int, period: Period, rng: np.random.Generator) -> np.ndarray
     """`n` unsorted times with the same seasonality (for traffic that is not chat)."""
     starts, lengths, weights = hourly_buckets(period)
     bucket = rng.choice(len(starts), size=n, p=weights / weights.sum())
-    return starts[bucket] + rng.random(n) * lengths[bucket]
+    times: np.ndarray = starts[bucket] + rng.random(n) * lengths[bucket]
+    return times
 
 
 def shifts(

@@ -32,7 +32,8 @@ def ragged_cumsum(values: np.ndarray, owner: np.ndarray, n_owners: int) -> np.nd
     counts = np.bincount(owner, minlength=n_owners)
     ends = np.cumsum(counts)
     before = np.concatenate([[0.0], total])[ends - counts]
-    return total - before[owner]
+    sums: np.ndarray = total - before[owner]
+    return sums
 
 
 def pick(rng: np.random.Generator, shares: np.ndarray | list[float], size: int) -> np.ndarray:

@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from chatlens.errors import did_you_mean
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -99,7 +101,8 @@ def parse(value: Any) -> BusinessHours | None:
     for key in value:
         if key not in ("schedules", "holidays"):
             raise ValueError(
-                f"business_hours: unknown key {_show(key)} next to schedules/holidays "
+                f"business_hours: unknown key {_show(key)}"
+                f"{did_you_mean(key, ('schedules', 'holidays'))} next to schedules/holidays "
                 "(weekdays go in schedules[].hours)"
             )
     if "schedules" not in value:
@@ -164,7 +167,8 @@ def _schedule(value: Any, i: int) -> Schedule:
         )
     for key in value:
         if key not in ("from", "hours"):
-            raise ValueError(f"{place}: unknown key {_show(key)} (expected from, hours)")
+            hint = did_you_mean(key, ("from", "hours"))
+            raise ValueError(f"{place}: unknown key {_show(key)}{hint} (expected from, hours)")
     since = value.get("from")
     day = None if since is None else _date(since, f"{place}.from: {_show(since)}")
     return Schedule(day, _week(value["hours"], f"{place}.hours"))
@@ -178,7 +182,8 @@ def _week(value: Any, place: str) -> dict[int, tuple[Interval, ...]]:
     week = {}
     for day, spans in value.items():
         if day not in WEEKDAYS:
-            raise ValueError(f"{place}: {_show(day)} is not one of {', '.join(WEEKDAYS)}")
+            hint = did_you_mean(day, WEEKDAYS)
+            raise ValueError(f"{place}: {_show(day)} is not one of {', '.join(WEEKDAYS)}{hint}")
         week[WEEKDAYS.index(day)] = _intervals(spans, f"{place}.{day}")
     return week
 

@@ -10,7 +10,8 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from chatlens.events import COLUMNS, InputError
+from chatlens.errors import InputError
+from chatlens.events import COLUMNS
 from chatlens.store.migrations import migrate
 from chatlens.store.sql import run
 

@@ -68,7 +68,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
         "name VARCHAR, applied_at TIMESTAMPTZ DEFAULT current_timestamp)",
     )
-    current = run(con, "SELECT coalesce(max(version), 0) FROM schema_migrations")[0][0]
+    current: int = run(con, "SELECT coalesce(max(version), 0) FROM schema_migrations")[0][0]
     for version, name, sql in MIGRATIONS:
         if version <= current:
             continue

@@ -13,7 +13,7 @@ import duckdb
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from chatlens.events import InputError
+from chatlens.errors import InputError, did_you_mean
 from chatlens.store import business_hours
 from chatlens.store.sql import run
 
@@ -95,7 +95,8 @@ class Settings(BaseModel):
     @classmethod
     def _known_industry(cls, value: str) -> str:
         if value not in INDUSTRIES:
-            raise ValueError(f"{value!r} is not one of {', '.join(INDUSTRIES)}")
+            hint = did_you_mean(value, INDUSTRIES)
+            raise ValueError(f"{value!r} is not one of {', '.join(INDUSTRIES)}{hint}")
         return value
 
     @field_validator("timezone")
@@ -147,7 +148,8 @@ def make_settings(values: dict[str, Any]) -> Settings:
             name = ".".join(str(p) for p in err["loc"]) or "settings"
             msg = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
-                msg = f"unknown setting; known: {', '.join(Settings.model_fields)}"
+                hint = did_you_mean(name, Settings.model_fields)
+                msg = f"unknown setting{hint}; known: {', '.join(Settings.model_fields)}"
             problems.append(f"setting {name}: {msg}")
         raise InputError("; ".join(problems)) from None
 
@@ -168,7 +170,9 @@ def check_changes(current: Settings, changes: Mapping[str, Any]) -> dict[str, An
     checked = {}
     for key, value in changes.items():
         if key not in Settings.model_fields:
-            raise InputError(f"unknown setting {key!r}; known: {', '.join(Settings.model_fields)}")
+            hint = did_you_mean(key, Settings.model_fields)
+            known = ", ".join(Settings.model_fields)
+            raise InputError(f"unknown setting {key!r}{hint}; known: {known}")
         checked[key] = _CHECKS[key](value) if key in _CHECKS else value
     make_settings({**current.model_dump(), **checked})
     return checked

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import ibis
 import ibis.expr.datatypes as dtypes
 
-from chatlens.events import InputError
+from chatlens.errors import InputError
 from chatlens.store.facts import FACTS_TABLE
 from chatlens.store.settings import Settings
 from chatlens.store.spark_facts import SPARK_STINTS_SQL, spark_facts_query

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from chatlens.events import ChatlensError
+from chatlens.errors import InputError, did_you_mean
 from chatlens.store.db import Store
 from chatlens.store.sql import run
 from chatlens.topics.language import detect_languages
@@ -63,8 +63,10 @@ def rebuild(store: Store, seed: int = 0, backend: str = TFIDF) -> BuildResult:
     `backend`: "tfidf" (character n-grams, the default) or "embeddings" (sentence
     embeddings, English-oriented; needs the `chatlens[embeddings]` extra)."""
     if backend not in BACKENDS:
-        expected = ", ".join(BACKENDS)
-        raise ChatlensError(f"unknown topic model {backend!r}; expected one of {expected}")
+        hint = did_you_mean(backend, BACKENDS)
+        raise InputError(
+            f"unknown topic model {backend!r}{hint}; expected one of {', '.join(BACKENDS)}"
+        )
     started = time.perf_counter()
     upto = store.max_seq()
     questions = extract_questions(store)

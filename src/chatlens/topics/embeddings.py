@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from chatlens.events import ChatlensError
+from chatlens.errors import ChatlensError
 
 INSTALL = "pip install 'chatlens[embeddings]' torch==2.13.0"
 

@@ -182,7 +182,7 @@ def choose_k(z: np.ndarray, weights: np.ndarray, seed: int = 0) -> int:
         rng = np.random.default_rng(seed)
         keep = rng.choice(n, SAMPLE_FOR_K, replace=False, p=weights / weights.sum())
         z, weights = z[keep], np.ones(SAMPLE_FOR_K)
-    grid = sorted({round(k) for k in np.geomspace(lower, upper, 8)})
+    grid: list[int] = sorted({round(k) for k in np.geomspace(lower, upper, 8)})
     best, best_score = grid[0], -math.inf
     for k in grid:
         labels = _kmeans(k, seed).fit_predict(z, sample_weight=weights)
@@ -200,22 +200,28 @@ def _kmeans(k: int, seed: int, n_init: int = 3) -> KMeans:
     return KMeans(k, n_init=n_init, random_state=seed)
 
 
+def _unit_rows(rows: np.ndarray) -> np.ndarray:
+    """Dense rows scaled to unit length, as float32 (sklearn's normalize: untyped)."""
+    unit: np.ndarray = normalize(rows).astype(np.float32)
+    return unit
+
+
 def reduce(rows: sp.csr_matrix | np.ndarray, seed: int = 0) -> np.ndarray:
     """Sparse n-gram rows as dense unit rows of at most DIMENSIONS; dense rows (embeddings)
     centred, as all sentence embeddings share a common direction that blurs clusters."""
     if not isinstance(rows, sp.csr_matrix):
-        return normalize(rows - rows.mean(axis=0)).astype(np.float32)
+        return _unit_rows(rows - rows.mean(axis=0))
     used = rows[:, np.unique(rows.indices)]  # the n-grams this language uses
     n, features = used.shape
     dims = min(DIMENSIONS, n - 1, features - 1)
     if dims < 2:
-        return normalize(used.toarray()).astype(np.float32)
+        return _unit_rows(used.toarray())
     svd = TruncatedSVD(dims, n_iter=5, random_state=seed)
     if n > REDUCE_ON:
         svd.fit(used[np.random.default_rng(seed).choice(n, REDUCE_ON, replace=False)])
     else:
         svd.fit(used)
-    return normalize(svd.transform(used)).astype(np.float32)
+    return _unit_rows(svd.transform(used))
 
 
 def _group_labels(rows: sp.csr_matrix | np.ndarray, w: np.ndarray, seed: int) -> np.ndarray:
@@ -224,10 +230,13 @@ def _group_labels(rows: sp.csr_matrix | np.ndarray, w: np.ndarray, seed: int) ->
     k = choose_k(z, w, seed)
     if k == 1:
         return np.zeros(rows.shape[0], np.int64)
+    labels: np.ndarray  # sklearn is untyped
     if len(z) <= FIT_ON:
-        return _kmeans(k, seed).fit(z, sample_weight=w).labels_.astype(np.int64)
+        labels = _kmeans(k, seed).fit(z, sample_weight=w).labels_.astype(np.int64)
+        return labels
     keep = np.random.default_rng(seed).choice(len(z), FIT_ON, replace=False, p=w / w.sum())
-    return _kmeans(k, seed).fit(z[keep]).predict(z).astype(np.int64)
+    labels = _kmeans(k, seed).fit(z[keep]).predict(z).astype(np.int64)
+    return labels
 
 
 def _centroids(rows: sp.csr_matrix | np.ndarray, w: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -235,7 +244,7 @@ def _centroids(rows: sp.csr_matrix | np.ndarray, w: np.ndarray, labels: np.ndarr
     k = int(labels.max()) + 1
     member = sp.csr_matrix((w, (labels, np.arange(len(labels)))), shape=(k, len(labels)))
     total = member @ rows
-    return normalize(total.toarray() if sp.issparse(total) else total).astype(np.float32)
+    return _unit_rows(total.toarray() if sp.issparse(total) else total)
 
 
 def cluster(vectors: Vectors, weights: Sequence[int], languages: Sequence[str | None],
@@ -304,7 +313,8 @@ def _at_most(joined: np.ndarray, centers: np.ndarray, most: int) -> np.ndarray:
     between = (between + between.T) / 2
     np.fill_diagonal(between, 0.0)
     tree = linkage(squareform(between, checks=False), method="average")
-    return fcluster(tree, t=most, criterion="maxclust")[joined] - 1
+    topic: np.ndarray = fcluster(tree, t=most, criterion="maxclust")[joined] - 1  # scipy: untyped
+    return topic
 
 
 _WORDS = r"(?u)\b[^\W\d_]{2,}\b"

@@ -57,8 +57,9 @@ def ngram_counts(
 
 def idf_of(counts: sp.csr_matrix) -> np.ndarray:
     """Smoothed inverse document frequency of each column."""
-    df = np.bincount(counts.indices, minlength=counts.shape[1])
-    return (np.log((1 + counts.shape[0]) / (1 + df)) + 1).astype(np.float32)
+    df = np.bincount(counts.indices, minlength=counts.shape[1])  # scipy: untyped
+    idf: np.ndarray = (np.log((1 + counts.shape[0]) / (1 + df)) + 1).astype(np.float32)
+    return idf
 
 
 def tfidf(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:

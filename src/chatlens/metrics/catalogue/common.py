@@ -104,7 +104,8 @@ def points_between(now: Any, before: Any) -> float | None:
     """The change of a rate in percentage points (0.8 -> 0.9: 10.0); null without both."""
     if now is None or before is None:
         return None
-    return round((now - before) * 100, 9)  # 10.0, not 10.000000000000002
+    points: float = round((now - before) * 100, 9)  # 10.0, not 10.000000000000002
+    return points
 
 
 def div(a: float | None, b: float | None, scale: float = 1.0) -> float | None:
