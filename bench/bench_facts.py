@@ -8,8 +8,10 @@ alternating, and prints the median of the runs. The candidates:
   stood beside a Spark copy), read with `git show`;
 - `declared`: the one declaration rendered for DuckDB (facts_sql.py + facts_columns.py).
 Both must give the same rows (checked with EXCEPT both ways), so the figures compare equal work.
+With `--spark`, the same on Spark (local[2]) over the exported events: the revision's
+store/spark_facts.py (the second copy) against the declaration rendered for Spark.
 
-Usage: python bench/bench_facts.py [--conversations 20000] [--runs 3] [--before 5ae9424]
+Usage: python bench/bench_facts.py [--conversations 20000] [--runs 3] [--before 5ae9424] [--spark]
 """
 
 from __future__ import annotations
@@ -37,17 +39,25 @@ from chatlens.store.sql import run
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _module(rev: str, path: str, **names: object) -> types.ModuleType:
+    """The module at `path` as it was at revision `rev`; `names` stand for its imports from
+    modules that have changed since."""
+    source = subprocess.run(
+        ["git", "show", f"{rev}:{path}"], cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout
+    if names:
+        source = "\n".join(
+            line for line in source.splitlines() if not line.startswith("from chatlens.store.f")
+        )
+    old = types.ModuleType(Path(path).stem + "_before")
+    old.__dict__.update(names)
+    exec(compile(source, old.__name__, "exec"), old.__dict__)
+    return old
+
+
 def _before(rev: str, settings) -> tuple[str, str, dict]:
     """The stints SQL, facts SQL and parameters of facts_sql.py at revision `rev`."""
-    source = subprocess.run(
-        ["git", "show", f"{rev}:src/chatlens/store/facts_sql.py"],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    old = types.ModuleType("facts_sql_before")
-    exec(compile(source, "facts_sql_before.py", "exec"), old.__dict__)
+    old = _module(rev, "src/chatlens/store/facts_sql.py")
     match, params = old.facts_parameters(settings, marker="$", apostrophe="''''")
     goals = old.conversion_test("$", len(conversion_goals(settings)))
     sql = old.FACTS_SQL.format(fallback_match=match, conversion_match=goals)
@@ -59,6 +69,41 @@ def _build(con: duckdb.DuckDBPyConnection, name: str, stints: str, facts: str, p
     run(con, f"CREATE OR REPLACE TEMP TABLE _stints_{name} AS {stints}")
     run(con, f"CREATE OR REPLACE TEMP TABLE _facts_{name} AS {facts}", params)
     return time.perf_counter() - started
+
+
+def _spark(rev: str, parquet: Path, settings, runs: int) -> None:
+    """Stints + facts on Spark: the revision's second copy against the rendered declaration."""
+    from chatlens.store.facts_dialect import SPARK
+    from chatlens.store.facts_sql import stints_sql
+    from chatlens.store.spark import spark_session
+
+    sql_before = _module(rev, "src/chatlens/store/facts_sql.py")
+    shared = {
+        n: getattr(sql_before, n) for n in ("STATE_CTES", "conversion_test", "facts_parameters")
+    }
+    old = _module(rev, "src/chatlens/store/spark_facts.py", **shared)
+    session = spark_session()
+    session.read.parquet(str(parquet)).createOrReplaceTempView("events")
+    candidates = {
+        "before": (old.SPARK_STINTS_SQL, *old.spark_facts_query(settings)),
+        "declared": (stints_sql(SPARK), *facts_query(SPARK, settings)),
+    }
+    times: dict[str, list[float]] = {name: [] for name in candidates}
+    frames = {}
+    for _ in range(runs + 1):  # the first round warms the JVM up and is not counted
+        for name, (stints, facts, params) in candidates.items():
+            started = time.perf_counter()
+            session.sql(stints).localCheckpoint().createOrReplaceTempView("agent_stints")
+            frames[name] = session.sql(facts, args=params).localCheckpoint()
+            times[name].append(time.perf_counter() - started)
+    a, b = frames["before"], frames["declared"]
+    assert a.count() == b.count() and not a.exceptAll(b).count() and not b.exceptAll(a).count()
+    for name, took in times.items():
+        print(
+            f"spark: stints + facts, {name:<9} median {statistics.median(took[1:]):6.2f} s "
+            "(runs " + ", ".join(f"{t:.2f}" for t in took[1:]) + f"; cold {took[0]:.2f})"
+        )
+    session.stop()
 
 
 def _differ(con: duckdb.DuckDBPyConnection, a: str, b: str) -> int:
@@ -75,6 +120,7 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=60)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--before", default="5ae9424")
+    parser.add_argument("--spark", action="store_true")
     args = parser.parse_args()
     print(f"duckdb {duckdb.__version__}; before = {args.before}")
     with tempfile.TemporaryDirectory() as tmp:
@@ -116,6 +162,12 @@ def main() -> None:
                 )
             ratio = statistics.median(times["declared"]) / statistics.median(times["before"])
             print(f"declared / before: {ratio:.2f}x (rows identical)")
+            if args.spark:
+                from chatlens.metrics import Engine
+                from chatlens.reports.export import export_events
+
+                export_events(Engine(store), root / "events.parquet")
+                _spark(args.before, root / "events.parquet", settings, args.runs)
 
 
 if __name__ == "__main__":

@@ -43,9 +43,14 @@ def _query(settings: Settings) -> tuple[str, dict[str, Any], str]:
     return sql, params, key.hexdigest()[:16]
 
 
+def facts_version(settings: Settings) -> str:
+    """The version key of the facts built under `settings` (kept in derived_state)."""
+    return _query(settings)[2]
+
+
 def facts_settings_differ(a: Settings, b: Settings) -> bool:
     """Whether facts built under `a` would differ from facts built under `b`."""
-    return _query(a)[2] != _query(b)[2]
+    return facts_version(a) != facts_version(b)
 
 
 def build_facts_table(store: Store, settings: Settings, table: str) -> None:

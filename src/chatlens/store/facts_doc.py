@@ -11,6 +11,52 @@ FACT_COLUMNS: dict[str, str] = {column.name: column.doc for column in DECLARED}
 """Each column's meaning, by name, in the order of the facts table."""
 
 
+DECLARATION = """## How the facts are declared
+
+The facts and the stints have one definition, rendered for DuckDB (the store) and for Spark
+(`chatlens report --engine spark`):
+
+- `store/facts_columns.py`: `FACT_COLUMNS`, one `FactColumn(name, expression, doc)` per
+  column: its SQL over the last step of the query (`f`, the conversation's state, and the
+  goals, follow-ups, queue status and visit joined to it) and its meaning (the table above).
+  An expression the engines spell differently is a function of the dialect.
+- `store/facts_sql.py`: the steps that derive a conversation's state from its events, written
+  once in SQL; `facts_query(dialect, settings)` and `stints_sql(dialect)` render them.
+- `store/facts_dialect.py`: what the engines spell differently, said once as methods of
+  `FactsDialect` (DuckDB) and `SparkFacts`: the first or last value by an order (`first`,
+  `arg_max` / `min_by`, `max_by`), ordered lists (`list(x ORDER BY k)` / sorted
+  `collect_list` of structs), sorted sets, seconds since 1970 (`epoch` /
+  `unix_micros / 1e6`), windows of days, empty lists, the key-by-key merge of `attrs` (JSON /
+  VARIANT), the parameter marker (`$` / `:`) and the conversations a run reads (`_scope` on
+  DuckDB, for the incremental refresh; all on Spark).
+- The version of the stored facts (`derived_state`) is a hash of the rendered stints and
+  facts SQL and of the values bound to it: any change to the declaration, or to a setting
+  the facts depend on, rebuilds them at the next refresh. Nothing is bumped by hand.
+
+## Add a fact column
+
+1. One `FactColumn` in `store/facts_columns.py`, where it belongs in the table: name, SQL,
+   meaning. If it needs a value no step carries yet, add it to the step that reads those
+   events in `store/facts_sql.py` (a `count(*) FILTER (...)` in `base`, say) and to the
+   columns `f1` passes on; if the engines spell it differently, use (or add) a method of
+   `store/facts_dialect.py`.
+2. `make docs` (this page).
+3. A test with values worked out by hand in `tests/test_facts.py`.
+   `tests/test_docs.py` checks that the table holds exactly the declared columns,
+   `tests/test_facts_declaration.py` that both renderings hold them, and `make test-spark`
+   that Spark gives the same rows as DuckDB.
+
+Files touched: 2 (`facts_columns.py` and the generated `docs/facts.md`), 3 when a step needs a
+new value, plus the test. Before (two hand-written copies): `facts_sql.py`,
+`spark_facts.py`, `facts_doc.py`, the version in `facts.py` and `docs/facts.md`, plus the
+test, and nothing but `make test-spark` compared the copies.
+
+## Why a declaration rendered per dialect (measured)
+
+MEASURED
+"""
+
+
 def facts_markdown() -> str:
     lines = [
         "# Conversation facts",
@@ -32,7 +78,7 @@ def facts_markdown() -> str:
         "| column | meaning |",
         "|---|---|",
     ]
-    lines += [f"| `{name}` | {text} |" for name, text in FACT_COLUMNS.items()]
+    lines += [f"| `{column.name}` | {column.doc} |" for column in DECLARED]
     lines += [
         "",
         "## Agent stints",
@@ -67,4 +113,5 @@ def facts_markdown() -> str:
         "  `conversions`, `leads`, `revenue`, `time_to_conversion`): `closing_agent_id`, over",
         "  the chats the agent closed.",
     ]
+    lines += ["", *DECLARATION.splitlines()]
     return "\n".join(lines) + "\n"
