@@ -66,10 +66,12 @@ Three ways to write the facts once were weighed (bench/bench_facts.py; docs/benc
   parses, but what it writes is wrong for Spark in at least nine places, some silently:
   `epoch(ts)` becomes `UNIX_TIMESTAMP(ts)` (whole seconds: response times lose their
   fractions), `list(x ORDER BY k)` becomes `COLLECT_LIST(x)` (the order is lost),
-  `first(x ORDER BY k)` and `arg_max(x, (ts, seq))` stay as DuckDB writes them (no such
-  Spark forms), `to_microseconds`, `CAST(attrs AS MAP<STRING, JSON>)` and untyped `ARRAY()`
-  have no Spark meaning, and DuckDB's `arg_max` skipping NULL values is not carried over.
-  Fixing them means writing the DuckDB SQL in the forms sqlglot maps right and checking every
+  `first(x ORDER BY k)` stays as DuckDB writes it, `arg_max(x, (ts, seq))` becomes
+  `MAX_BY(x, (ts, seq))` (a tuple, where Spark needs a struct), `to_microseconds`,
+  `CAST(attrs AS MAP<STRING, JSON>)` and untyped `ARRAY()` have no Spark meaning, and
+  DuckDB's `arg_max` skipping NULL values is not carried over. Run on Spark, the transpiled
+  facts query is rejected (ParseException) and the transpiled stints run but give `seconds`
+  as whole-second integers where DuckDB gives a double. Fixing them means writing the DuckDB SQL in the forms sqlglot maps right and checking every
   release of sqlglot against Spark, and a transpile took 1.3 s per rendering here: the
   dialect rules would live in another tool, unseen.
 - **ibis expressions**, like the metrics: not built. The facts need ordered list aggregates
