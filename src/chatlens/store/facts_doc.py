@@ -61,7 +61,8 @@ Three ways to write the facts once were weighed (bench/bench_facts.py; docs/benc
   stints and facts built in one process, alternating, 5 runs each: 5.83 s with the
   hand-written SQL, 5.86 s declared (1.00x), the same rows (EXCEPT ALL both ways). On Spark
   it renders the former Spark copy's SQL but for spelling: 5,000 conversations in
-  85 s against 98 s (a loaded machine; the same rows). Rendering takes well under a millisecond.
+  85 s against 98 s (a loaded machine; the same rows). Rendering takes well under a
+  millisecond.
 - **The DuckDB SQL transpiled to Spark with sqlglot** (30.30, shipped with ibis 12). It
   parses, but what it writes is wrong for Spark in at least nine places, some silently:
   `epoch(ts)` becomes `UNIX_TIMESTAMP(ts)` (whole seconds: response times lose their
@@ -71,9 +72,10 @@ Three ways to write the facts once were weighed (bench/bench_facts.py; docs/benc
   `CAST(attrs AS MAP<STRING, JSON>)` and untyped `ARRAY()` have no Spark meaning, and
   DuckDB's `arg_max` skipping NULL values is not carried over. Run on Spark, the transpiled
   facts query is rejected (ParseException) and the transpiled stints run but give `seconds`
-  as whole-second integers where DuckDB gives a double. Fixing them means writing the DuckDB SQL in the forms sqlglot maps right and checking every
-  release of sqlglot against Spark, and a transpile took 1.3 s per rendering here: the
-  dialect rules would live in another tool, unseen.
+  as whole-second integers where DuckDB gives a double. Fixing them means writing the
+  DuckDB SQL in the forms sqlglot maps right and checking every release of sqlglot against
+  Spark, and a transpile took 1.3 s per rendering here: the dialect rules would live in
+  another tool, unseen.
 - **ibis expressions**, like the metrics: not built. The facts need ordered list aggregates
   with filters, first and last values by a composite key, window frames from the next row
   on, inequality joins grouped back to one row and a key-by-key JSON merge; ibis 12 has no
