@@ -16,11 +16,12 @@ from typing import Any
 import orjson
 
 from chatlens.store.db import Store
-from chatlens.store.facts_sql import FACTS_SQL, STINTS_SQL, conversion_test, facts_parameters
-from chatlens.store.settings import Settings, conversion_goals, load_settings
+from chatlens.store.facts_dialect import DUCKDB
+from chatlens.store.facts_sql import facts_query, stints_sql
+from chatlens.store.settings import Settings, load_settings
 from chatlens.store.sql import run
 
-FACTS_VERSION = "5"
+STINTS_SQL = stints_sql(DUCKDB)
 FACTS_TABLE = "conversation_facts"
 STINTS_TABLE = "agent_stints"
 _STATE = FACTS_TABLE
@@ -33,17 +34,23 @@ class RefreshResult:
 
 
 def _query(settings: Settings) -> tuple[str, dict[str, Any], str]:
-    """The facts SELECT for these settings, its parameters, and a version key."""
-    match, params = facts_parameters(settings, marker="$", apostrophe="''''")
-    key = hashlib.sha256(orjson.dumps([FACTS_VERSION, params], option=orjson.OPT_SORT_KEYS))
-    goals = conversion_test("$", len(conversion_goals(settings)))
-    sql = FACTS_SQL.format(fallback_match=match, conversion_match=goals)
+    """The facts SELECT for these settings, its parameters, and a version key.
+
+    The key is a hash of the SQL that builds the stints and the facts and of the values bound
+    to it: a change to the declaration or to a setting the facts depend on rebuilds them."""
+    sql, params = facts_query(DUCKDB, settings)
+    key = hashlib.sha256(orjson.dumps([STINTS_SQL, sql, params], option=orjson.OPT_SORT_KEYS))
     return sql, params, key.hexdigest()[:16]
+
+
+def facts_version(settings: Settings) -> str:
+    """The version key of the facts built under `settings` (kept in derived_state)."""
+    return _query(settings)[2]
 
 
 def facts_settings_differ(a: Settings, b: Settings) -> bool:
     """Whether facts built under `a` would differ from facts built under `b`."""
-    return _query(a)[2] != _query(b)[2]
+    return facts_version(a) != facts_version(b)
 
 
 def build_facts_table(store: Store, settings: Settings, table: str) -> None:

@@ -1,133 +1,88 @@
-"""What each column of the conversation facts means; the source of docs/facts.md.
+"""docs/facts.md, from the declaration of the facts' columns (facts_columns.py).
 
-A test checks that these are exactly the columns the facts SQL produces.
+A test checks that the declared columns are exactly the columns the facts table holds.
 """
 
 from __future__ import annotations
 
-FACT_COLUMNS: dict[str, str] = {
-    "conversation_id": "The conversation.",
-    "started_at": "Time of `conversation_started` (else of its first event). The conversation "
-    "belongs to the period in which it started.",
-    "channel": "Channel: the value on `conversation_started` wins, later events fill it in.",
-    "initiated_by": "`customer` (reactive) or `business` (proactive); `customer` when not given.",
-    "customer_id": "The customer (same rule as channel).",
-    "bot_id": "The bot (same rule as channel).",
-    "team": "The team (same rule as channel; the first team named).",
-    "attrs": "Segment attributes, merged key by key over the conversation's events: a key "
-    "keeps its first value (`conversation_started` first, then in time order); a key first "
-    "seen on a later event is added (a key whose value is null is not set).",
-    "page_url": "Page the conversation started on.",
-    "agents": "Agents who handled it (joined, were transferred to, or wrote), in order.",
-    "first_agent_id": "The first of `agents`.",
-    "messages": "Customer + bot + agent messages (system messages and private notes excluded).",
-    "customer_messages": "Messages from the customer.",
-    "bot_messages": "Messages from the bot.",
-    "agent_messages": "Messages from agents (private notes excluded).",
-    "first_message_at": "Time of the first counted message.",
-    "last_message_at": "Time of the last counted message.",
-    "welcome_messages": "Bot messages flagged `welcome`.",
-    "welcome_only": "Every message was a welcome message.",
-    "engaged": "The customer wrote after the bot's welcome (or at all, where there was none).",
-    "fallback_messages": "Bot messages that are fallbacks: `fallback: true`, or no flag and a "
-    "fallback phrase in the text (defaults plus the `fallback_phrases` setting).",
-    "last_bot_turn_fallback": "The bot's last message was a fallback.",
-    "bot_involved": "The bot sent at least one message (a bot conversation).",
-    "has_human_part": "A handoff, an agent joining, an agent message, or no bot at all.",
-    "bot_only": "The bot spoke and there was no human part.",
-    "handoff_at": "First `handoff_requested`.",
-    "queue_entry_at": "Entry to the human queue: the handoff, else the start when no bot took "
-    "part, else the first pickup or agent message.",
-    "picked_up_at": "First `agent_joined` at or after queue entry.",
-    "first_agent_message_at": "First agent message.",
-    "first_response_at": "First agent message at or after queue entry.",
-    "pickup_agent_id": "The agent who picked the chat up (of the `agent_joined` at "
-    "`picked_up_at`): `wait_seconds` is credited to this agent.",
-    "first_response_agent_id": "The agent who sent the first response (`first_response_at`): "
-    "the conversation's FRT is credited to this agent, never to every agent of the chat.",
-    "closing_agent_id": "The agent of the last stint (else the last agent who wrote): the "
-    "agent who closed it, credited with FCR, transfers and conversions.",
-    "csat_agent_id": "The agent credited with the CSAT rating: the agent of the last stint "
-    "begun at or before the latest `csat` rating (else the last agent who wrote before it).",
-    "nps_agent_id": "The same for the NPS answer.",
-    "ces_agent_id": "The same for the customer effort score.",
-    "thumbs_agent_id": "The same for the thumbs rating.",
-    "uss_agent_id": "The same for the user satisfaction score.",
-    "offered_to": "Agents the chat was offered to (`chat_offered`).",
-    "declined_by": "Agents who declined the chat or let the offer time out (`chat_declined`): "
-    "per agent, the chat is missed by each of them.",
-    "timed_out_by": "Those of `declined_by` with a `timeout` decline.",
-    "unanswered": "Human part and no agent message before the conversation ended.",
-    "left_within_grace": "Ended within `missed_chat_grace_seconds` of queue entry (at most "
-    "that many seconds after it: a customer leaving exactly at the limit is not missed).",
-    "missed": "Unanswered and not left within the grace period (a missed chat).",
-    "missed_reason": "For missed chats: `timeout` or `declined` when an offer was not taken "
-    "(some `chat_declined`; `timeout` wins); else `no_agent_online` when agents report "
-    "their status and none was `online` at queue entry (each agent's latest `agent_status` "
-    "at or before it); else `customer_left` (also when no agent had reported a status yet).",
-    "wait_seconds": "Queue entry to pickup (pickup time); null for missed chats.",
-    "first_response_seconds": "Queue entry to the first agent message (FRT).",
-    "response_times": "For each run of customer messages answered by an agent before the "
-    "customer wrote again after another turn: seconds from the run's first message to the "
-    "agent's reply.",
-    "response_started_at": "For each of `response_times`: the first message of the run.",
-    "response_answered_at": "For each of `response_times`: the agent's reply.",
-    "bot_response_times": "For each bot message right after a customer message: seconds "
-    "between them (bot latency).",
-    "chats_offered": "`chat_offered` events.",
-    "chats_declined": "`chat_declined` events.",
-    "transfers": "`transferred` events.",
-    "handle_seconds": "Sum over agent stints of `agent_joined` (or transfer to the agent) to "
-    "the next transfer or close, else to that agent's last message.",
-    "tags": "Tags on the conversation now (each tag's latest add or remove wins).",
-    "tag_categories": "Categories of those tags.",
-    "top_priority": "Highest priority among those tags (low, medium, high, urgent).",
-    "canned_messages": "Agent messages sent from a canned response.",
-    "is_closed": "Its final state is closed (the last close is not followed by a reopen).",
-    "closed_at": "Time of the final close.",
-    "ended_at": "The final close, else the last event other than a rating.",
-    "resolution": "`resolution` of the final close.",
-    "resolved_by": "`resolved_by` of the final close.",
-    "closes": "`conversation_closed` events.",
-    "reopens": "`conversation_reopened` events.",
-    "escalated": "Some close had resolution `escalated`.",
-    "resolution_seconds": "Start to the final close when that close is `resolved` (time "
-    "reopened included).",
-    "duration_seconds": "First message to the last message, or to the close when later.",
-    "bot_resolved": "Bot-only and either closed `resolved` by the bot or the customer, or not "
-    "closed with an outcome and the bot's last turn was not a fallback.",
-    "followup_contact": "The customer started another conversation after this one started "
-    "and at most `fcr_followup_days` after its end (its close; the limit included).",
-    "is_followup": "A follow-up contact: the customer had an earlier conversation, and this "
-    "one started after that one started and at most `fcr_followup_days` after its end.",
-    "first_contact_resolved": "Closed `resolved`, never reopened, transferred or escalated, "
-    "and no follow-up contact.",
-    "csat": "Latest CSAT score (1-5).",
-    "nps": "Latest NPS answer (0-10).",
-    "ces": "Latest customer effort score (1-7).",
-    "thumbs": "Latest thumbs rating (1 up, 0 down).",
-    "uss": "Latest user satisfaction score (0-100).",
-    "rating_comments": "Ratings with a comment.",
-    "first_rated_at": "Time of the first rating.",
-    "rated_negative": "CSAT 1-2 or thumbs down.",
-    "goals": "Goals credited to this conversation (last touch): each `goal_completed` of its "
-    "customer goes to the customer's latest conversation that started at or before it, when "
-    "that start is at most `attribution_days` before the completion (the limit included).",
-    "conversions": "Credited goals that are conversions: those named in the workspace's "
-    "`conversion_goals` (default purchase, signup, lead).",
-    "leads": "Credited `lead` goals.",
-    "revenue": "Sum of `value` of credited purchases.",
-    "first_conversion_at": "Time of the first credited conversion.",
-    "visit_started_at": "The visit the chat happened in: the customer's latest `visit_started` "
-    "at or before the conversation started, if that visit was still going on (its start or a "
-    "`page_view` of its session at most 30 minutes before the chat, the usual session "
-    "timeout of web analytics); else null.",
-    "bounced": "A missed chat during a visit after which the visitor viewed no other page: no "
-    "`page_view` of the same customer and session after the conversation ended.",
-    "outcome": "`missed`; else the final close's resolution (`resolved`, `unresolved`, "
-    "`escalated`, or `closed` without one); else `resolved` for a bot-only conversation "
-    "whose last bot turn was not a fallback; else `open`.",
-}
+from chatlens.store.facts_columns import FACT_COLUMNS as DECLARED
+
+FACT_COLUMNS: dict[str, str] = {column.name: column.doc for column in DECLARED}
+"""Each column's meaning, by name, in the order of the facts table."""
+
+
+DECLARATION = """## How the facts are declared
+
+The facts and the stints have one definition, rendered for DuckDB (the store) and for Spark
+(`chatlens report --engine spark`):
+
+- `store/facts_columns.py`: `FACT_COLUMNS`, one `FactColumn(name, expression, doc)` per
+  column: its SQL over the last step of the query (`f`, the conversation's state, and the
+  goals, follow-ups, queue status and visit joined to it) and its meaning (the table above).
+  An expression the engines spell differently is a function of the dialect.
+- `store/facts_sql.py`: the steps that derive a conversation's state from its events, written
+  once in SQL; `facts_query(dialect, settings)` and `stints_sql(dialect)` render them.
+- `store/facts_dialect.py`: what the engines spell differently, said once as methods of
+  `FactsDialect` (DuckDB) and `SparkFacts`: the first or last value by an order (`first`,
+  `arg_max` / `min_by`, `max_by`), ordered lists (`list(x ORDER BY k)` / sorted
+  `collect_list` of structs), sorted sets, seconds since 1970 (`epoch` /
+  `unix_micros / 1e6`), windows of days, empty lists, the key-by-key merge of `attrs` (JSON /
+  VARIANT), the parameter marker (`$` / `:`) and the conversations a run reads (`_scope` on
+  DuckDB, for the incremental refresh; all on Spark).
+- The version of the stored facts (`derived_state`) is a hash of the rendered stints and
+  facts SQL and of the values bound to it: any change to the declaration, or to a setting
+  the facts depend on, rebuilds them at the next refresh. Nothing is bumped by hand.
+
+## Add a fact column
+
+1. One `FactColumn` in `store/facts_columns.py`, where it belongs in the table: name, SQL,
+   meaning. If it needs a value no step carries yet, add it to the step that reads those
+   events in `store/facts_sql.py` (a `count(*) FILTER (...)` in `base`, say) and to the
+   columns `f1` passes on; if the engines spell it differently, use (or add) a method of
+   `store/facts_dialect.py`.
+2. `make docs` (this page).
+3. A test with values worked out by hand in `tests/test_facts.py`.
+   `tests/test_docs.py` checks that the table holds exactly the declared columns,
+   `tests/test_facts_declaration.py` that both renderings hold them, and `make test-spark`
+   that Spark gives the same rows as DuckDB.
+
+Files touched: 2 (`facts_columns.py` and the generated `docs/facts.md`), 3 when a step needs a
+new value, plus the test. Before (two hand-written copies): `facts_sql.py`,
+`spark_facts.py`, `facts_doc.py`, the version in `facts.py` and `docs/facts.md`, plus the
+test, and nothing but `make test-spark` compared the copies.
+
+## Why a declaration rendered per dialect (measured)
+
+Three ways to write the facts once were weighed (bench/bench_facts.py; docs/benchmarks.md
+"Conversation facts, declared once"):
+
+- **Data rendered per dialect (chosen).** The SQL DuckDB runs is the SQL it ran before,
+  step for step, so it costs the same: 20,000 simulated conversations (349,379 events),
+  stints and facts built in one process, alternating, 5 runs each: 5.83 s with the
+  hand-written SQL, 5.86 s declared (1.00x), the same rows (EXCEPT ALL both ways). On Spark
+  it renders the former Spark copy's SQL but for spelling: 5,000 conversations in
+  85 s against 98 s (a loaded machine; the same rows). Rendering takes well under a
+  millisecond.
+- **The DuckDB SQL transpiled to Spark with sqlglot** (30.30, shipped with ibis 12). It
+  parses, but what it writes is wrong for Spark in at least nine places, some silently:
+  `epoch(ts)` becomes `UNIX_TIMESTAMP(ts)` (whole seconds: response times lose their
+  fractions), `list(x ORDER BY k)` becomes `COLLECT_LIST(x)` (the order is lost),
+  `first(x ORDER BY k)` stays as DuckDB writes it, `arg_max(x, (ts, seq))` becomes
+  `MAX_BY(x, (ts, seq))` (a tuple, where Spark needs a struct), `to_microseconds`,
+  `CAST(attrs AS MAP<STRING, JSON>)` and untyped `ARRAY()` have no Spark meaning, and
+  DuckDB's `arg_max` skipping NULL values is not carried over. Run on Spark, the transpiled
+  facts query is rejected (ParseException) and the transpiled stints run but give `seconds`
+  as whole-second integers where DuckDB gives a double. Fixing them means writing the
+  DuckDB SQL in the forms sqlglot maps right and checking every release of sqlglot against
+  Spark, and a transpile took 1.3 s per rendering here: the dialect rules would live in
+  another tool, unseen.
+- **ibis expressions**, like the metrics: not built. The facts need ordered list aggregates
+  with filters, first and last values by a composite key, window frames from the next row
+  on, inequality joins grouped back to one row and a key-by-key JSON merge; ibis 12 has no
+  operation for the merge (it would stay SQL per dialect), and the rest would be a second
+  language for the same ~300 lines of SQL, compiled at 1.01-1.20x hand-written SQL for the
+  metrics (docs/benchmarks.md). The declaration keeps the SQL readable as SQL.
+"""
 
 
 def facts_markdown() -> str:
@@ -151,7 +106,7 @@ def facts_markdown() -> str:
         "| column | meaning |",
         "|---|---|",
     ]
-    lines += [f"| `{name}` | {text} |" for name, text in FACT_COLUMNS.items()]
+    lines += [f"| `{column.name}` | {column.doc} |" for column in DECLARED]
     lines += [
         "",
         "## Agent stints",
@@ -186,4 +141,5 @@ def facts_markdown() -> str:
         "  `conversions`, `leads`, `revenue`, `time_to_conversion`): `closing_agent_id`, over",
         "  the chats the agent closed.",
     ]
+    lines += ["", *DECLARATION.splitlines()]
     return "\n".join(lines) + "\n"

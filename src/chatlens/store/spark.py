@@ -1,8 +1,8 @@
 """Apache Spark as the engine (optional: `pip install 'chatlens[spark]'`).
 
 `open_spark(events)` reads an events Parquet file (what `chatlens export events` writes),
-derives the conversation facts and agent stints on Spark (spark_facts.py) and returns a
-`SparkBackend` the metric engine runs on (`Engine.on(backend, settings)`).
+derives the conversation facts and agent stints on Spark (facts_sql.py rendered for Spark)
+and returns a `SparkBackend` the metric engine runs on (`Engine.on(backend, settings)`).
 
 The session runs offline in `local[2]` unless one is given: no UI, few shuffle partitions,
 and the session time zone UTC, so that a TIMESTAMP value is a UTC instant as in DuckDB.
@@ -23,8 +23,9 @@ import ibis.expr.datatypes as dtypes
 
 from chatlens.errors import InputError
 from chatlens.store.facts import FACTS_TABLE
+from chatlens.store.facts_dialect import SPARK
+from chatlens.store.facts_sql import facts_query, stints_sql
 from chatlens.store.settings import Settings
-from chatlens.store.spark_facts import SPARK_STINTS_SQL, spark_facts_query
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -123,12 +124,14 @@ class SparkBackend:
                 "chatlens export events --format parquet --out FILE"
             )
         self.session.read.parquet(str(source)).createOrReplaceTempView("events")
-        self.session.sql(SPARK_STINTS_SQL).localCheckpoint().createOrReplaceTempView("agent_stints")
+        self.session.sql(stints_sql(SPARK)).localCheckpoint().createOrReplaceTempView(
+            "agent_stints"
+        )
         self.derive_facts(settings)
 
     def derive_facts(self, settings: Settings, table: str = FACTS_TABLE) -> None:
         """(Re)derive the conversation facts under `settings` into the view `table`."""
-        query, params = spark_facts_query(settings)
+        query, params = facts_query(SPARK, settings)
         self.session.sql(query, args=params).localCheckpoint().createOrReplaceTempView(table)
 
     def facts_rows(self, table: str = FACTS_TABLE) -> list[dict[str, Any]]:
