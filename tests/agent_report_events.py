@@ -28,12 +28,12 @@ tickets: T1 created by ann Mon 2 10:00, resolved by ann Tue 3 10:00; T2 created 
 from __future__ import annotations
 
 import datetime as dt
-import time
 from pathlib import Path
 from typing import Any
 
 from tests.builders import chat, iso
 from tests.serverkit import LiveServer, Seats, provision
+from tests.waiting import wait_until
 
 TEAMS = {"ann": "sales", "cara": "sales", "bob": "support"}
 PERIOD = "from=2026-11-02&to=2026-11-15"
@@ -129,8 +129,9 @@ def serve(store: Path) -> tuple[LiveServer, Seats]:
     assert server.client(seats.keys["in"]).post("/api/v1/events", json=sent).status_code == 200
     reader = server.client(seats.keys["read"])
     body = {"metrics": ["conversations"], "from": "2026-11-02", "to": "2026-11-15"}
-    deadline = time.monotonic() + 15
-    while reader.post("/api/v1/query", json=body).json()["rows"][0]["conversations"] != 8:
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    wait_until(
+        lambda: reader.post("/api/v1/query", json=body).json()["rows"][0]["conversations"] == 8,
+        timeout=15,
+        what="the facts caught up",
+    )
     return server, seats

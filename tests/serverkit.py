@@ -7,7 +7,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ import httpx
 
 from chatlens.app import service
 from chatlens.app.db import app_db_url, open_app_db
+from tests.waiting import wait_until
 
 PASSWORD = "correct horse battery"
 
@@ -88,16 +88,21 @@ class LiveServer:
         env = {**os.environ, "PYTHONWARNINGS": "ignore"}
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=log, env=env)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
+        process = self.process
+
+        def healthy() -> bool:
+            if process.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log.read_text()[-2000:]}")
             try:
-                if httpx.get(self.url + "/api/v1/health", timeout=1).status_code == 200:
-                    return self
+                return httpx.get(self.url + "/api/v1/health", timeout=1).status_code == 200
             except httpx.TransportError:
-                time.sleep(0.1)
-        raise RuntimeError(f"server did not start: {self.log.read_text()[-2000:]}")
+                return False
+
+        try:
+            wait_until(healthy, timeout, interval=0.1)
+        except AssertionError:
+            raise RuntimeError(f"server did not start: {self.log.read_text()[-2000:]}") from None
+        return self
 
     def kill(self) -> None:
         assert self.process is not None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import time
 
 import pytest
 
@@ -12,6 +11,7 @@ from chatlens.app import service
 from chatlens.app.db import app_db_url, open_app_db
 from tests.builders import DAY, chat
 from tests.serverkit import LiveServer, provision
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.server
 NOVEMBER = {"from": "2026-11-01", "to": "2026-11-30"}
@@ -47,12 +47,17 @@ def live(tmp_path_factory):
     beta = chat("c-beta", DAY, agent="yan", reply_after=10, close_after=100)
     for key, events in (("acme-in", acme), ("beta-in", beta)):
         assert server.client(seats.keys[key]).post("/api/v1/events", json=events).status_code == 200
-    deadline = time.monotonic() + 10
-    for key, count in (("acme-read", 3), ("beta-read", 1)):  # both workspaces' facts caught up
-        reader = server.client(seats.keys[key])
-        while figures(reader, ["conversations"]).json()["rows"][0]["conversations"] != count:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+    expected = [
+        (server.client(seats.keys["acme-read"]), 3),
+        (server.client(seats.keys["beta-read"]), 1),
+    ]
+    wait_until(
+        lambda: all(
+            figures(reader, ["conversations"]).json()["rows"][0]["conversations"] == count
+            for reader, count in expected
+        ),
+        what="both workspaces' facts caught up",
+    )
     yield server, seats, store
     server.stop()
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import time
-
 import orjson
 import pytest
 
 from tests.builders import DAY, chat
 from tests.serverkit import LiveServer, provision
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.server
 
@@ -20,16 +19,6 @@ def live(tmp_path_factory):
     server = LiveServer(store).start()
     yield server, seats
     server.stop()
-
-
-def wait_for(check, timeout: float = 10.0):
-    """Poll until check() is truthy (facts follow events within the refresh interval)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.05)
 
 
 def figures(reader, metrics, **extra):
@@ -55,7 +44,7 @@ def test_round_trip_from_events_to_figures(live):
     def ready():
         return figures(reader, ["conversations"])["rows"][0]["conversations"] == 3
 
-    assert wait_for(ready)
+    wait_until(ready, what="the facts caught up")  # facts follow events within the refresh interval
     rows = figures(reader, ["conversations", "human_conversations", "first_response_time"])["rows"]
     # a 60 s average first response is above the typical 30-45 s: below typical
     assert rows == [{"conversations": 3, "human_conversations": 2, "first_response_time": 60.0,
@@ -177,7 +166,7 @@ def test_untrusted_text_is_stored_and_returned_as_data(live):
     events = chat("xss", DAY)
     events[1]["text"] = "<script>alert(1)</script>"
     assert sender.post("/api/v1/events", json=events).status_code == 200
-    assert wait_for(lambda: reader.get("/api/v1/conversations/xss").status_code == 200)
+    wait_until(lambda: reader.get("/api/v1/conversations/xss").status_code == 200)
     answer = reader.get("/api/v1/conversations/xss")
     assert answer.headers["content-type"] == "application/json"
     texts = [e.get("text") for e in answer.json()["events"]]

@@ -12,7 +12,6 @@ outcome depends on what an earlier test left behind.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +26,7 @@ from chatlens.server.access import PUBLIC, check_routes, route_needs
 from chatlens.server.app import create_app
 from tests.builders import DAY, chat
 from tests.serverkit import LiveServer, provision
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.server
 PERIOD = {"from": "2026-11-01", "to": "2026-11-30"}
@@ -227,13 +227,19 @@ def live(tmp_path_factory):
     for key, events in (("acme-in", acme), ("beta-in", beta)):
         sent = server.client(seats.keys[key]).post("/api/v1/events", json=events)
         assert sent.status_code == 200, sent.text
-    deadline = time.monotonic() + 15
-    for key, count in (("acme-read", 2), ("beta-read", 1)):  # both workspaces' facts caught up
-        reader = server.client(seats.keys[key])
-        query = {"metrics": ["conversations"], **PERIOD}
-        while reader.post("/api/v1/query", json=query).json()["rows"][0]["conversations"] != count:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+    query = {"metrics": ["conversations"], **PERIOD}
+    expected = [
+        (server.client(seats.keys["acme-read"]), 2),
+        (server.client(seats.keys["beta-read"]), 1),
+    ]
+    wait_until(
+        lambda: all(
+            reader.post("/api/v1/query", json=query).json()["rows"][0]["conversations"] == count
+            for reader, count in expected
+        ),
+        timeout=15,
+        what="both workspaces' facts caught up",
+    )
     yield server, seats, store
     server.stop()
 
@@ -352,12 +358,13 @@ def test_ids_with_a_slash_open(live):
         json=chat("c-eu", DAY, agent="eu/carl", reply_after=45, close_after=100, team="sales"),
     )
     assert sent.status_code == 200
-    deadline = time.monotonic() + 10
+
+    def counted() -> httpx.Response | None:
+        answer = boss.get("/agents/eu/carl/report.csv", params={**PERIOD, "every": "month"})
+        return answer if ",1," in answer.text else None
+
     # the CSV has its month row from the start (0 handled): wait until the chat is counted
-    while ",1," not in (report := boss.get("/agents/eu/carl/report.csv",
-                                           params={**PERIOD, "every": "month"})).text:  # fmt: skip
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    report = wait_until(counted, what="eu/carl's chat counted in the CSV")
     assert report.headers["content-disposition"] == (
         'attachment; filename="agent-eu_carl-2026-11-01.csv"; '
         "filename*=UTF-8''agent-eu%2Fcarl-2026-11-01.csv"

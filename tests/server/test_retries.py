@@ -58,7 +58,7 @@ def test_retries_during_the_journal_move_are_stored_once(tmp_path):
         with server.client(seats.keys["in"]) as http:  # a connection of its own
             while not stop.is_set():
                 if not acked:
-                    time.sleep(0.001)
+                    time.sleep(0.001)  # nothing acknowledged yet: this retrier idles
                     continue
                 answer = http.post("/api/v1/events", json=acked[-1])  # the latest acknowledged
                 if answer.status_code != 200:
@@ -71,7 +71,7 @@ def test_retries_during_the_journal_move_are_stored_once(tmp_path):
     threads += [threading.Thread(target=retry) for _ in range(RETRIERS)]
     for thread in threads:
         thread.start()
-    time.sleep(SECONDS)
+    time.sleep(SECONDS)  # the scenario: senders and retriers race for this long
     stop.set()
     for thread in threads:
         thread.join(timeout=60)

@@ -5,13 +5,13 @@ bookmarkable controls, agent scoping, and a 375 px wide phone."""
 from __future__ import annotations
 
 import datetime as dt
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.builders import DAY, chat
 from tests.serverkit import CHROMIUM, CHROMIUM_FLAGS, PASSWORD, LiveServer, provision
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -53,10 +53,11 @@ def live(tmp_path_factory):
     assert server.client(seats.keys["in"]).post("/api/v1/events", json=events).status_code == 200
     reader = server.client(seats.keys["read"])
     body = {"metrics": ["conversations"], "from": "2026-11-01", "to": "2026-11-30"}
-    deadline = time.monotonic() + 10
-    while reader.post("/api/v1/query", json=body).json()["rows"][0]["conversations"] != 3:
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    wait_until(
+        lambda: reader.post("/api/v1/query", json=body).json()["rows"][0]["conversations"] == 3,
+        timeout=10,
+        what="the facts caught up",
+    )
     yield server, seats
     server.stop()
 
@@ -328,10 +329,14 @@ def test_feedback_comments_are_listed_as_text_for_those_who_may_read_them(live, 
     assert server.client(seats.keys["in"]).post("/api/v1/events", json=[rating]).status_code == 200
     path = f"/reports/feedback?{NOVEMBER}"
     page = sign_in(browser, server, seats.emails["boss"], path=path)
-    deadline = time.monotonic() + 10
-    while "slow" not in page.locator("#h-comments + *").inner_text():
-        assert time.monotonic() < deadline
-        page.reload()
+
+    def listed() -> bool:
+        if "slow" in page.locator("#h-comments + *").inner_text():
+            return True
+        page.reload()  # the facts catch up on the server's next refresh
+        return False
+
+    wait_until(listed, interval=0, what="the comment listed")
     comment = page.locator(".comments li").first
     assert comment.locator(".text").inner_text() == "<b>slow</b> & rude"
     assert "csat 2" in comment.locator(".meta").inner_text()

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.builders import DAY, chat
 from tests.serverkit import LiveServer, provision
+from tests.waiting import wait_until
 from tests.web.test_dashboard import NOVEMBER, browser, sign_in, tile  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.browser
@@ -57,10 +57,11 @@ def world(tmp_path_factory):
     assert server.client(seats.keys["in"]).post("/api/v1/events", json=events).status_code == 200
     reader = server.client(seats.keys["read"])
     body = {"metrics": ["conversations"], "from": "2026-11-01", "to": "2026-11-30"}
-    deadline = time.monotonic() + 10
-    while reader.post("/api/v1/query", json=body).json()["rows"][0]["conversations"] != 4:
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    wait_until(
+        lambda: reader.post("/api/v1/query", json=body).json()["rows"][0]["conversations"] == 4,
+        timeout=10,
+        what="the facts caught up",
+    )
     yield server, seats
     server.stop()
 
@@ -254,8 +255,8 @@ def test_a_widget_shows_it_is_loading_then_its_chart_or_why_it_failed(world, bro
     assert body.get_attribute("aria-busy") == "true"
     loading = body.get_by_role("status")
     assert loading.is_visible() and loading.inner_text() == "Loading…"
-    while not held:
-        page.wait_for_timeout(20)
+    # Playwright hands over the held request only while it waits: pause on its clock
+    wait_until(lambda: held or page.wait_for_timeout(20), interval=0, what="the query held")
     held.pop().continue_()
     ready(page)
     assert body.get_attribute("aria-busy") == "false"

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import time
 
 import pytest
 
 from chatlens.simulate import SimConfig, write_events
 from tests.serverkit import LiveServer, provision
+from tests.waiting import wait_until
 from tests.web.test_dashboard import browser, sign_in  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.browser
@@ -36,12 +36,16 @@ def faq_server(tmp_path_factory):
         assert answer.status_code == 200, answer.text
     reader = server.client(seats.keys["read"])
     everything = {"metrics": ["conversations"], "from": "2020-01-01", "to": "2030-12-31"}
-    deadline = time.monotonic() + 60
-    while not reader.get("/api/v1/topics").json()["topics"] or (
-        reader.post("/api/v1/query", json=everything).json()["rows"][0]["conversations"] != 300
-    ):
-        assert time.monotonic() < deadline, "topics and facts did not catch up"
-        time.sleep(0.2)
+    wait_until(
+        lambda: (
+            reader.get("/api/v1/topics").json()["topics"]
+            and reader.post("/api/v1/query", json=everything).json()["rows"][0]["conversations"]
+            == 300
+        ),
+        timeout=60,
+        interval=0.2,
+        what="topics and facts caught up",
+    )
     last = config.last_day
     period = f"from={last - dt.timedelta(days=30)}&to={last + dt.timedelta(days=1)}"
     yield server, seats, reader, period
