@@ -81,10 +81,18 @@ class LiveServer:
 
     def start(self, timeout: float = 30.0) -> LiveServer:
         command = [
-            sys.executable, "-m", "chatlens.cli", "serve",
-            "--db", str(self.store), "--port", str(self.port),
-            "--refresh-seconds", str(self.refresh_seconds), *self.args,
-        ]  # fmt: skip
+            sys.executable,
+            "-m",
+            "chatlens.cli",
+            "serve",
+            "--db",
+            str(self.store),
+            "--port",
+            str(self.port),
+            "--refresh-seconds",
+            str(self.refresh_seconds),
+            *self.args,
+        ]
         env = {**os.environ, "PYTHONWARNINGS": "ignore"}
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=log, env=env)

@@ -234,8 +234,9 @@ def test_a_list_narrowed_to_what_a_figure_counts_keeps_the_reader_scope(live):
     params = {**NOVEMBER, "counted": "human_conversations"}
     humans = boss.get("/api/v1/conversations", params=params).json()
     assert (humans["total"], sorted(r["conversation_id"] for r in humans["rows"])) == (
-        2, ["c-ann", "c-bob"],
-    )  # fmt: skip
+        2,
+        ["c-ann", "c-bob"],
+    )
     mine = ann.get("/api/v1/conversations", params=params).json()
     assert [r["conversation_id"] for r in mine["rows"]] == ["c-ann"]
     assert boss.get("/api/v1/conversations", params={**NOVEMBER, "csat": 5}).json()["total"] == 0

@@ -25,8 +25,9 @@ BATCH = 200
 
 def batch(client: int, number: int) -> list[dict]:
     """Events with explicit ids, so the test knows exactly which were acknowledged."""
-    return numbered_chat(f"crash-{client}-{number}", BATCH, day="2026-11-02T08", channel="web",
-                         text="message")  # fmt: skip
+    return numbered_chat(
+        f"crash-{client}-{number}", BATCH, day="2026-11-02T08", channel="web", text="message"
+    )
 
 
 class Client(threading.Thread):

@@ -47,8 +47,14 @@ def test_round_trip_from_events_to_figures(live):
     wait_until(ready, what="the facts caught up")  # facts follow events within the refresh interval
     rows = figures(reader, ["conversations", "human_conversations", "first_response_time"])["rows"]
     # a 60 s average first response is above the typical 30-45 s: below typical
-    assert rows == [{"conversations": 3, "human_conversations": 2, "first_response_time": 60.0,
-                     "first_response_time__band": "below typical"}]  # fmt: skip
+    assert rows == [
+        {
+            "conversations": 3,
+            "human_conversations": 2,
+            "first_response_time": 60.0,
+            "first_response_time__band": "below typical",
+        }
+    ]
     by_agent = figures(reader, ["first_response_time"], by=["agent_id"])["rows"]
     assert {r["agent_id"]: r["first_response_time"] for r in by_agent} == {
         "ann": 30.0,
@@ -101,15 +107,23 @@ def test_a_batch_with_one_bad_event_stores_nothing(live):
             "is not an RFC 3339 timestamp",
         ),
         (
-            {"type": "rating", "ts": "2026-11-02T08:00:00Z", "conversation_id": "c",
-             "kind": "csat", "score": 9},
+            {
+                "type": "rating",
+                "ts": "2026-11-02T08:00:00Z",
+                "conversation_id": "c",
+                "kind": "csat",
+                "score": 9,
+            },
             "score",
             "",
         ),
-        ({"type": "message", "ts": "2026-11-02T08:00:00Z", "sender": "customer"},
-         "conversation_id", "is required"),
+        (
+            {"type": "message", "ts": "2026-11-02T08:00:00Z", "sender": "customer"},
+            "conversation_id",
+            "is required",
+        ),
     ],
-)  # fmt: skip
+)
 def test_each_validation_error_names_index_and_field(live, event, field, message):
     server, seats = live
     answer = server.client(seats.keys["in"]).post("/api/v1/events", json=[event])

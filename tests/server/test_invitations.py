@@ -64,8 +64,9 @@ def test_an_admin_cannot_seat_a_user_of_another_workspace(live):
     listed = root.get("/api/v1/users").json()
     assert zed not in [u["email"] for u in listed["users"]]
     assert sorted(i["email"] for i in listed["invitations"]) == [
-        "nobody@new.example.com", zed,
-    ]  # fmt: skip
+        "nobody@new.example.com",
+        zed,
+    ]
 
 
 def test_the_invitee_takes_the_seat_with_their_own_password(live):
@@ -105,8 +106,9 @@ def test_a_new_email_chooses_its_password_on_the_invitation_page(live):
     short = server.client().post(f"/invitations/{token}", data={"password": "short"})
     assert short.status_code == 400
     assert "the password needs at least" in short.text
-    done = server.client().post(f"/invitations/{token}", data={"password": "cleo's long password"},
-                                follow_redirects=False)  # fmt: skip
+    done = server.client().post(
+        f"/invitations/{token}", data={"password": "cleo's long password"}, follow_redirects=False
+    )
     assert (done.status_code, done.headers["location"]) == (303, "/login?next=/overview")
     assert seats_of(store, email) == [("acme", "manager")]
     assert server.login(email, "cleo's long password").get("/api/v1/me").json()["role"] == "manager"
@@ -116,13 +118,18 @@ def test_a_new_email_chooses_its_password_on_the_invitation_page(live):
 def test_an_expired_invitation_is_refused(live):
     server, seats, store = live
     root = server.login(seats.emails["root"])
-    answer = root.post("/api/v1/users", json={"email": "late@acme.example.com", "role": "agent",
-                                              "agent_id": "late"})  # fmt: skip
+    answer = root.post(
+        "/api/v1/users",
+        json={"email": "late@acme.example.com", "role": "agent", "agent_id": "late"},
+    )
     factory = open_app_db(app_db_url(store))
     with factory() as db:
         past = dt.datetime(2020, 1, 1)
-        db.execute(update(Invitation).where(Invitation.email == "late@acme.example.com")
-                   .values(expires_at=past))  # fmt: skip
+        db.execute(
+            update(Invitation)
+            .where(Invitation.email == "late@acme.example.com")
+            .values(expires_at=past)
+        )
         db.commit()
     late = server.client().post(
         "/api/v1/invitations/accept", json={"token": token_of(answer), "password": PASSWORD}
@@ -135,10 +142,16 @@ def test_a_member_seat_changes_at_once(live):
     server, seats, store = live
     root = server.login(seats.emails["root"])
     ann = seats.emails["ann"]
-    changed = root.post("/api/v1/users", json={"email": ann, "role": "agent", "agent_id": "ann",
-                                               "team": "support"})  # fmt: skip
-    assert changed.json() == {"status": "seated", "email": ann, "role": "agent",
-                              "agent_id": "ann", "team": "support"}  # fmt: skip
+    changed = root.post(
+        "/api/v1/users", json={"email": ann, "role": "agent", "agent_id": "ann", "team": "support"}
+    )
+    assert changed.json() == {
+        "status": "seated",
+        "email": ann,
+        "role": "agent",
+        "agent_id": "ann",
+        "team": "support",
+    }
     factory = open_app_db(app_db_url(store))
     with factory() as db:
         seat = db.scalar(select(Seat).join(User).where(User.email == ann))

@@ -164,9 +164,16 @@ def sample(route: str, case: Case, client: httpx.Client) -> tuple[str, str, dict
         "POST /api/v1/auth/login": {"json": {"email": "x@example.com"}},  # no password
         "POST /api/v1/invitations/accept": {"json": {"token": "not-a-token", "password": "x"}},
         "POST /invitations/{token}": {"data": {"password": "long enough password"}},
-        "POST /api/v1/events": {"json": [{"type": "conversation_started", "channel": "web",
-                                          "ts": "2026-11-20T10:00:00Z",
-                                          "conversation_id": "matrix"}]},
+        "POST /api/v1/events": {
+            "json": [
+                {
+                    "type": "conversation_started",
+                    "channel": "web",
+                    "ts": "2026-11-20T10:00:00Z",
+                    "conversation_id": "matrix",
+                }
+            ]
+        },
         "POST /api/v1/query": {"json": {"metrics": ["conversations"], **PERIOD}},
         "PATCH /api/v1/settings": {"json": {}},
         "POST /api/v1/keys": {"json": {"scope": "read", "name": "matrix"}},
@@ -177,11 +184,12 @@ def sample(route: str, case: Case, client: httpx.Client) -> tuple[str, str, dict
         "POST /settings": {"data": {}},
         "POST /settings/access": {"data": {"agent_access": case.access}},
         "POST /settings/keys": {"data": {"scope": "read", "name": "matrix"}},
-        "POST /settings/users": {"data": {"email": "invitee@new.example.com", "role": "agent",
-                                          "agent_id": "newbie"}},
+        "POST /settings/users": {
+            "data": {"email": "invitee@new.example.com", "role": "agent", "agent_id": "newbie"}
+        },
         "POST /dashboards": {"data": {"name": "mine"}},
         "POST /logout": {"data": {"csrf_token": csrf}},
-    }  # fmt: skip
+    }
     method, path = route.split(" ", 1)
     path = paths.get(route, path).replace("{dashboard_id}", str(case.dashboard))
     return method, path, bodies.get(route, {})
@@ -215,14 +223,32 @@ def live(tmp_path_factory):
     server = LiveServer(store).start()
     secret = {"conversation_id": TRANSCRIPT}
     acme = [
-        *chat(TRANSCRIPT, DAY, agent="ann", reply_after=30, close_after=300, team="sales",
-              ratings={"csat": 2}),
-        {"type": "message", "ts": "2026-11-02T08:03:00Z", "sender": "customer",
-         "text": SECRET, **secret},
-        {"type": "rating", "ts": "2026-11-02T08:09:00Z", "kind": "nps", "score": 3,
-         "comment": SECRET, **secret},
+        *chat(
+            TRANSCRIPT,
+            DAY,
+            agent="ann",
+            reply_after=30,
+            close_after=300,
+            team="sales",
+            ratings={"csat": 2},
+        ),
+        {
+            "type": "message",
+            "ts": "2026-11-02T08:03:00Z",
+            "sender": "customer",
+            "text": SECRET,
+            **secret,
+        },
+        {
+            "type": "rating",
+            "ts": "2026-11-02T08:09:00Z",
+            "kind": "nps",
+            "score": 3,
+            "comment": SECRET,
+            **secret,
+        },
         *chat("c-bob", DAY, agent="bob", reply_after=90, close_after=600, team="support"),
-    ]  # fmt: skip
+    ]
     beta = chat("c-beta", DAY, agent="yan", reply_after=10, close_after=100)
     for key, events in (("acme-in", acme), ("beta-in", beta)):
         sent = server.client(seats.keys[key]).post("/api/v1/events", json=events)
@@ -255,8 +281,9 @@ def prepare(store, access: str) -> Case:
         acme = db.scalar(select(Workspace).where(Workspace.name == "acme"))
         root = db.scalar(select(User).where(User.email == "root@acme.example.com"))
         assert acme is not None and root is not None
-        board = Dashboard(workspace_id=acme.id, owner_id=root.id, name="team board",
-                          shared=True, widgets="[]")  # fmt: skip
+        board = Dashboard(
+            workspace_id=acme.id, owner_id=root.id, name="team board", shared=True, widgets="[]"
+        )
         db.add(board)
         db.commit()
         case = Case(first, second, board.id, access)

@@ -26,8 +26,9 @@ SECONDS = 6.0
 
 
 def batch(sender: int, number: int) -> list[dict]:
-    return numbered_chat(f"race-{sender}-{number}", BATCH, day="2026-11-03T09", channel="chat",
-                         text="retry me")  # fmt: skip
+    return numbered_chat(
+        f"race-{sender}-{number}", BATCH, day="2026-11-03T09", channel="chat", text="retry me"
+    )
 
 
 def test_retries_during_the_journal_move_are_stored_once(tmp_path):

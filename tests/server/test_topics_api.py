@@ -16,9 +16,13 @@ def test_topics_api(tmp_path):
     store = tmp_path / "chatlens.duckdb"
     seats = provision(
         store,
-        {"default": {"users": {"ann": ("agent", "ann", None)},
-                     "keys": {"in": "ingest", "read": "read"}}},
-    )  # fmt: skip
+        {
+            "default": {
+                "users": {"ann": ("agent", "ann", None)},
+                "keys": {"in": "ingest", "read": "read"},
+            }
+        },
+    )
     server = LiveServer(store).start()
     try:
         sent = server.client(seats.keys["in"]).post("/api/v1/events", json=two_topics())

@@ -270,28 +270,51 @@ def test_the_live_view_shows_now_and_refreshes(live, browser):
     def ago(seconds: float) -> str:
         return (now - dt.timedelta(seconds=seconds)).isoformat().replace("+00:00", "Z")
 
-    base = [{"type": "conversation_started", "ts": ago(300), "conversation_id": "waiting"},
-            {"type": "message", "ts": ago(295), "conversation_id": "waiting",
-             "sender": "customer", "text": "hello?"},
-            {"type": "handoff_requested", "ts": ago(240), "conversation_id": "waiting"},
-            {"type": "conversation_started", "ts": ago(120), "conversation_id": "served"},
-            {"type": "agent_joined", "ts": ago(100), "conversation_id": "served",
-             "agent_id": "a1"},
-            {"type": "message", "ts": ago(90), "conversation_id": "served", "sender": "agent",
-             "agent_id": "a1", "text": "hi"},
-            {"type": "conversation_started", "ts": ago(60), "conversation_id": "bot"},
-            {"type": "message", "ts": ago(59), "conversation_id": "bot", "sender": "bot",
-             "bot_id": "b1", "text": "How can I help?"},
-            {"type": "agent_status", "ts": ago(3600), "agent_id": "a1", "status": "online"},
-            {"type": "agent_status", "ts": ago(3600), "agent_id": "a2", "status": "online"},
-            {"type": "agent_status", "ts": ago(600), "agent_id": "a2", "status": "away"},
-            {"type": "agent_status", "ts": ago(600), "agent_id": "a3",
-             "status": "offline"}]  # fmt: skip
+    base = [
+        {"type": "conversation_started", "ts": ago(300), "conversation_id": "waiting"},
+        {
+            "type": "message",
+            "ts": ago(295),
+            "conversation_id": "waiting",
+            "sender": "customer",
+            "text": "hello?",
+        },
+        {"type": "handoff_requested", "ts": ago(240), "conversation_id": "waiting"},
+        {"type": "conversation_started", "ts": ago(120), "conversation_id": "served"},
+        {"type": "agent_joined", "ts": ago(100), "conversation_id": "served", "agent_id": "a1"},
+        {
+            "type": "message",
+            "ts": ago(90),
+            "conversation_id": "served",
+            "sender": "agent",
+            "agent_id": "a1",
+            "text": "hi",
+        },
+        {"type": "conversation_started", "ts": ago(60), "conversation_id": "bot"},
+        {
+            "type": "message",
+            "ts": ago(59),
+            "conversation_id": "bot",
+            "sender": "bot",
+            "bot_id": "b1",
+            "text": "How can I help?",
+        },
+        {"type": "agent_status", "ts": ago(3600), "agent_id": "a1", "status": "online"},
+        {"type": "agent_status", "ts": ago(3600), "agent_id": "a2", "status": "online"},
+        {"type": "agent_status", "ts": ago(600), "agent_id": "a2", "status": "away"},
+        {"type": "agent_status", "ts": ago(600), "agent_id": "a3", "status": "offline"},
+    ]
     sent = server.client(seats.keys["live-in"]).post("/api/v1/events", json=base)
     assert sent.status_code == 200, sent.text
     page = sign_in(browser, server, seats.emails["lena"], path="/live")
-    expected = {"open_conversations": "3", "waiting": "1", "unassigned": "1", "with_bot": "1",
-                "agents_online": "1", "agents_away": "1"}  # fmt: skip
+    expected = {
+        "open_conversations": "3",
+        "waiting": "1",
+        "unassigned": "1",
+        "with_bot": "1",
+        "agents_online": "1",
+        "agents_away": "1",
+    }
     for name, value in expected.items():
         cell = page.locator(f'[data-live="{name}"] .value')
         page.wait_for_function(
@@ -324,8 +347,14 @@ def test_a_phone_wide_screen_has_no_horizontal_overflow(live, browser):
 def test_feedback_comments_are_listed_as_text_for_those_who_may_read_them(live, browser):
     # last in this module: the rating below would change the CSAT figures of earlier tests
     server, seats = live
-    rating = {"type": "rating", "ts": "2026-11-02T09:00:00Z", "conversation_id": "c-bob",
-              "kind": "csat", "score": 2, "comment": "<b>slow</b> & rude"}  # fmt: skip
+    rating = {
+        "type": "rating",
+        "ts": "2026-11-02T09:00:00Z",
+        "conversation_id": "c-bob",
+        "kind": "csat",
+        "score": 2,
+        "comment": "<b>slow</b> & rude",
+    }
     assert server.client(seats.keys["in"]).post("/api/v1/events", json=[rating]).status_code == 200
     path = f"/reports/feedback?{NOVEMBER}"
     page = sign_in(browser, server, seats.emails["boss"], path=path)

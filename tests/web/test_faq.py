@@ -22,9 +22,13 @@ def faq_server(tmp_path_factory):
     store = root / "chatlens.duckdb"
     seats = provision(
         store,
-        {"default": {"users": {"boss": ("manager", None, None)},
-                     "keys": {"in": "ingest", "read": "read"}}},
-    )  # fmt: skip
+        {
+            "default": {
+                "users": {"boss": ("manager", None, None)},
+                "keys": {"in": "ingest", "read": "read"},
+            }
+        },
+    )
     events = root / "events.jsonl"
     config = SimConfig(conversations=300, days=10, seed=3)
     write_events(config, events)
@@ -82,8 +86,12 @@ def test_topic_is_a_filter_on_the_report_pages(faq_server, browser):  # noqa: F8
     page.get_by_role("button", name="Apply").click()
     page.wait_for_url("**topic=*")
     narrowed = int(page.locator('.tile[data-metric="conversations"] .value').inner_text())
-    body = {"metrics": ["conversations"], "from": period.split("&")[0][5:],
-            "to": period.split("&")[1][3:], "filters": {"topic": top}}  # fmt: skip
+    body = {
+        "metrics": ["conversations"],
+        "from": period.split("&")[0][5:],
+        "to": period.split("&")[1][3:],
+        "filters": {"topic": top},
+    }
     assert narrowed == reader.post("/api/v1/query", json=body).json()["rows"][0]["conversations"]
     assert 0 < narrowed < everything
 

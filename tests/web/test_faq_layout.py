@@ -27,11 +27,23 @@ def _long_questions(first: dt.datetime, count: int) -> list[dict]:
         base = {"conversation_id": f"long-{n}", "channel": "web"}
         events += [
             {"type": "conversation_started", "ts": iso(start), **base},
-            {"type": "message", "ts": iso(start + dt.timedelta(seconds=5)),
-             "sender": "customer", "text": f"{LONG}{n}", **base},
-            {"type": "message", "ts": iso(start + dt.timedelta(seconds=6)), "sender": "bot",
-             "bot_id": "shopbot", "text": "Sorry?", "fallback": True, **base},
-        ]  # fmt: skip
+            {
+                "type": "message",
+                "ts": iso(start + dt.timedelta(seconds=5)),
+                "sender": "customer",
+                "text": f"{LONG}{n}",
+                **base,
+            },
+            {
+                "type": "message",
+                "ts": iso(start + dt.timedelta(seconds=6)),
+                "sender": "bot",
+                "bot_id": "shopbot",
+                "text": "Sorry?",
+                "fallback": True,
+                **base,
+            },
+        ]
     return events
 
 
@@ -41,9 +53,13 @@ def long_faq(tmp_path_factory):
     store = root / "chatlens.duckdb"
     seats = provision(
         store,
-        {"default": {"users": {"boss": ("manager", None, None)},
-                     "keys": {"in": "ingest", "read": "read"}}},
-    )  # fmt: skip
+        {
+            "default": {
+                "users": {"boss": ("manager", None, None)},
+                "keys": {"in": "ingest", "read": "read"},
+            }
+        },
+    )
     config = SimConfig(conversations=200, days=10, seed=5)
     write_events(config, root / "events.jsonl")
     lines = [line for line in (root / "events.jsonl").read_bytes().split(b"\n") if line]
