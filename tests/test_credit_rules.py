@@ -1,5 +1,5 @@
 """Issue 14's rules on small hand-built events, every expected value worked out by hand:
-per-agent credit (metrics.md "Crediting agents"), attrs merged key by key, the boundaries of
+per-agent credit (docs/facts.md "Crediting agents"), attrs merged key by key, the boundaries of
 every window (at, just inside and just outside the limit), goals of any name and the
 workspace's conversion goals, and response-time runs."""
 

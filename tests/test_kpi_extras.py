@@ -87,7 +87,7 @@ def test_visits_time_on_site_and_bounces(store, tmp_path):
 
 
 def test_wilson_bound_ranks_95_of_100_above_2_of_2(store, tmp_path):
-    """metrics.md "Fair rankings": an agent with 2 of 2 good ratings does not outrank one
+    """docs/server.md "Rankings": an agent with 2 of 2 good ratings does not outrank one
     with 95 of 100."""
     events = []
     for n in range(102):

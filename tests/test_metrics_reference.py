@@ -266,7 +266,7 @@ MONDAY = [
         channel="web",
     ),
     # leaves 61 s after entering the queue: just outside the grace (within 60 s, 60 included,
-    # is not missed: metrics.md "Boundaries"; tests/test_credit_rules.py has exactly 60 s),
+    # is not missed: docs/metrics.md "Boundaries"; tests/test_credit_rules.py has exactly 60 s),
     # so a missed chat; closed without a resolution
     *chat(
         "m04",
@@ -1195,7 +1195,7 @@ def test_empty_period(engine, metric):
         # catalogue's formula (conversations x agent cost - ...) saves 0 on no conversations
         assert got == 0
     else:
-        assert got is None, f"{metric}: nothing to measure, so null (metrics.md), got {got!r}"
+        assert got is None, f"{metric}: nothing to measure, so null (docs/metrics.md), got {got!r}"
 
 
 # --------------------------------------------------------------------------------------

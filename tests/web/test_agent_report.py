@@ -1,4 +1,4 @@
-"""The agent performance report (metrics.md section 6) and its team view through the real
+"""The agent performance report (docs/server.md) and its team view through the real
 server: JSON and CSV per grain, worked out by hand from tests/agent_report_events.py (read its
 docstring first), fair rankings by the Wilson lower bound, and who may read what."""
 
