@@ -91,3 +91,13 @@ def spark():
     session = spark_session()
     yield session
     session.stop()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Large generated data and the Spark session get twice the per-test timeout of
+    pyproject.toml (a test that sets its own keeps it)."""
+    for item in items:
+        if item.get_closest_marker("timeout") is None and (
+            item.get_closest_marker("slow") or item.get_closest_marker("spark")
+        ):
+            item.add_marker(pytest.mark.timeout(1200))

@@ -79,7 +79,7 @@ class LiveServer:
         self.process: subprocess.Popen[bytes] | None = None
         self.log = store.with_suffix(".server.log")
 
-    def start(self, timeout: float = 30.0) -> LiveServer:
+    def start(self, timeout: float = 90.0) -> LiveServer:
         command = [
             sys.executable,
             "-m",
@@ -109,6 +109,7 @@ class LiveServer:
         try:
             wait_until(healthy, timeout, interval=0.1)
         except AssertionError:
+            self.kill()  # never left running for a later test to trip over
             raise RuntimeError(f"server did not start: {self.log.read_text()[-2000:]}") from None
         return self
 

@@ -38,6 +38,9 @@ def live(tmp_path_factory):
             },
         },
     )
+    # agents may read workspace figures: the state every test reads under (the tests of the
+    # access setting set their own and leave this one behind), whatever order they run in
+    set_access(store, "workspace")
     server = LiveServer(store).start()
     acme = (
         chat("c-ann", DAY, agent="ann", reply_after=30, close_after=300, team="sales")

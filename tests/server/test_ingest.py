@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import orjson
 import pytest
 
@@ -28,24 +30,30 @@ def figures(reader, metrics, **extra):
     return answer.json()
 
 
+DECEMBER = {"from": "2026-12-01", "to": "2026-12-31"}
+
+
 def test_round_trip_from_events_to_figures(live):
     server, seats = live
     sender, reader = server.client(seats.keys["in"]), server.client(seats.keys["out"])
-    # two answered chats (FRT 30 s and 90 s) and one bot-only chat, in November 2026
+    # two answered chats (FRT 30 s and 90 s) and one bot-only chat, in December 2026: a
+    # month no other test of this module writes to, so the counts hold in any order
+    day = DAY + dt.timedelta(days=30)
     events = (
-        chat("rt-1", DAY, agent="ann", reply_after=30, close_after=600)
-        + chat("rt-2", DAY, agent="bob", reply_after=90, close_after=900)
-        + chat("rt-3", DAY, bot=True, close_after=120)
+        chat("rt-1", day, agent="ann", reply_after=30, close_after=600)
+        + chat("rt-2", day, agent="bob", reply_after=90, close_after=900)
+        + chat("rt-3", day, bot=True, close_after=120)
     )
     answer = sender.post("/api/v1/events", json=events)
     assert answer.status_code == 200, answer.text
     assert answer.json() == {"accepted": len(events), "duplicates": 0}
 
     def ready():
-        return figures(reader, ["conversations"])["rows"][0]["conversations"] == 3
+        return figures(reader, ["conversations"], **DECEMBER)["rows"][0]["conversations"] == 3
 
     wait_until(ready, what="the facts caught up")  # facts follow events within the refresh interval
-    rows = figures(reader, ["conversations", "human_conversations", "first_response_time"])["rows"]
+    metrics = ["conversations", "human_conversations", "first_response_time"]
+    rows = figures(reader, metrics, **DECEMBER)["rows"]
     # a 60 s average first response is above the typical 30-45 s: below typical
     assert rows == [
         {
@@ -55,7 +63,7 @@ def test_round_trip_from_events_to_figures(live):
             "first_response_time__band": "below typical",
         }
     ]
-    by_agent = figures(reader, ["first_response_time"], by=["agent_id"])["rows"]
+    by_agent = figures(reader, ["first_response_time"], by=["agent_id"], **DECEMBER)["rows"]
     assert {r["agent_id"]: r["first_response_time"] for r in by_agent} == {
         "ann": 30.0,
         "bob": 90.0,

@@ -345,18 +345,23 @@ def test_a_phone_wide_screen_has_no_horizontal_overflow(live, browser):
 
 
 def test_feedback_comments_are_listed_as_text_for_those_who_may_read_them(live, browser):
-    # last in this module: the rating below would change the CSAT figures of earlier tests
+    # a chat of bob's in December, a month no other test reads: the rating changes no figure
+    # of November, whatever order the tests run in
     server, seats = live
-    rating = {
-        "type": "rating",
-        "ts": "2026-11-02T09:00:00Z",
-        "conversation_id": "c-bob",
-        "kind": "csat",
-        "score": 2,
-        "comment": "<b>slow</b> & rude",
-    }
-    assert server.client(seats.keys["in"]).post("/api/v1/events", json=[rating]).status_code == 200
-    path = f"/reports/feedback?{NOVEMBER}"
+    day = DAY + dt.timedelta(days=30)
+    events = chat("c-bob-dec", day, agent="bob", reply_after=90, close_after=600, channel="web")
+    events.append(
+        {
+            "type": "rating",
+            "ts": (day + dt.timedelta(hours=1)).isoformat(),
+            "conversation_id": "c-bob-dec",
+            "kind": "csat",
+            "score": 2,
+            "comment": "<b>slow</b> & rude",
+        }
+    )
+    assert server.client(seats.keys["in"]).post("/api/v1/events", json=events).status_code == 200
+    path = "/reports/feedback?from=2026-12-01&to=2026-12-31"
     page = sign_in(browser, server, seats.emails["boss"], path=path)
 
     def listed() -> bool:
