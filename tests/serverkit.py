@@ -122,7 +122,7 @@ class LiveServer:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
-                self.process.wait(timeout=15)
+                self.process.wait(timeout=60)  # a clean stop drains the journal
             except subprocess.TimeoutExpired:
                 self.kill()
 
