@@ -220,7 +220,6 @@ def serve(store: Path) -> tuple[LiveServer, Seats]:
     body = {"metrics": ["conversations"], "from": "2026-11-02", "to": "2026-11-15"}
     wait_until(
         lambda: reader.post("/api/v1/query", json=body).json()["rows"][0]["conversations"] == 8,
-        timeout=15,
         what="the facts caught up",
     )
     return server, seats

@@ -83,6 +83,16 @@ def value(store: Store, metric: str, start: str = "2026-11-01", end: str = "2026
     return rows[0][metric]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_server_outlives_the_run():
+    """Stop the servers a failed fixture left running (tests/serverkit.py RUNNING)."""
+    yield
+    from tests.serverkit import RUNNING
+
+    for server in list(RUNNING):
+        server.stop()
+
+
 @pytest.fixture(scope="session")
 def spark():
     """One local Spark session for every `spark` test (pyspark imported only here)."""

@@ -66,6 +66,11 @@ def provision(store: Path, spec: dict[str, dict]) -> Seats:
     return Seats(keys, emails)
 
 
+RUNNING: set[LiveServer] = set()
+"""Servers started and not yet stopped: tests/conftest.py stops any left at the session's
+end (a fixture that failed after starting one), so no child outlives the run."""
+
+
 class LiveServer:
     """`chatlens serve` as a child process; `kill()` is SIGKILL (a crash), `stop()` a clean
     shutdown."""
@@ -96,6 +101,7 @@ class LiveServer:
         env = {**os.environ, "PYTHONWARNINGS": "ignore"}
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=log, env=env)
+        RUNNING.add(self)
         process = self.process
 
         def healthy() -> bool:
@@ -117,6 +123,7 @@ class LiveServer:
         assert self.process is not None
         self.process.send_signal(signal.SIGKILL)
         self.process.wait()
+        RUNNING.discard(self)
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -125,6 +132,7 @@ class LiveServer:
                 self.process.wait(timeout=60)  # a clean stop drains the journal
             except subprocess.TimeoutExpired:
                 self.kill()
+        RUNNING.discard(self)
 
     def client(self, key: str | None = None, source: str | None = None) -> httpx.Client:
         """A client; `source`: the loopback address it connects from (e.g. 127.0.0.5)."""

@@ -10,11 +10,12 @@ T = TypeVar("T")
 
 
 def wait_until(
-    condition: Callable[[], T], timeout: float = 10.0, interval: float = 0.05, what: str = ""
+    condition: Callable[[], T], timeout: float = 60.0, interval: float = 0.05, what: str = ""
 ) -> T:
     """Call `condition` until it returns a truthy value and return that value; fail the test
     (AssertionError naming `what` and the last value) once `timeout` seconds have passed.
-    `interval` is the pause between two calls, not a guess at how long the work takes."""
+    `interval` is the pause between two calls, not a guess at how long the work takes. The
+    deadline is generous (a busy CI machine): a condition met early returns at once."""
     deadline = time.monotonic() + timeout
     while True:
         value = condition()

@@ -78,7 +78,6 @@ def fuzzed(tmp_path_factory):
     body = {"metrics": ["conversations"], "from": "2026-11-01", "to": "2026-11-30"}
     wait_until(
         lambda: reader.post("/api/v1/query", json=body).json()["rows"][0]["conversations"] == 3,
-        timeout=30,
         what="the facts caught up",
     )
     state = Fuzzed(server, seats.emails["root"], seats.keys["in"], set())

@@ -43,7 +43,6 @@ def live(tmp_path_factory):
     body = {"metrics": ["conversations"], "from": "2026-11-01", "to": "2026-11-30"}
     wait_until(
         lambda: reader.post("/api/v1/query", json=body).json()["rows"][0]["conversations"] == 3,
-        timeout=30,
         what="the facts caught up",
     )
     yield server, seats

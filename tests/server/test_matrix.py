@@ -263,7 +263,6 @@ def live(tmp_path_factory):
             reader.post("/api/v1/query", json=query).json()["rows"][0]["conversations"] == count
             for reader, count in expected
         ),
-        timeout=15,
         what="both workspaces' facts caught up",
     )
     yield server, seats, store
