@@ -1,5 +1,5 @@
 """Agent performance report benchmark: what the agent, team and teams pages query
-(chatlens.reports.agent_report.REPORT, metrics.md section 6), on a simulated store
+(chatlens.reports.agent_report.REPORT, docs/server.md), on a simulated store
 (bench_store.py; 200,000 conversations over 365 days and 100 agents by default).
 
 For 12 months by week it times, each cold (first run: ibis compiling, no result cached) and

@@ -25,6 +25,7 @@ import os
 import platform
 import random
 import resource
+import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -140,7 +141,7 @@ def questions(n: int) -> tuple[list[str], list[str], list[str], list[tuple[int, 
     substantive customer message among its first 5, and every customer message a bot
     fallback answered; handoffs left out), their intents and languages, and the rephrasings:
     (question, the next question) where the first was answered by a fallback."""
-    folder = Path("/tmp/chatlens-bench-topics")
+    folder = Path(tempfile.gettempdir()) / "chatlens-bench-topics"
     folder.mkdir(exist_ok=True)
     conversations = n + n // 8  # a few conversations have no question, some two
     source = folder / f"sim-{conversations}.parquet"

@@ -28,12 +28,12 @@ tickets: T1 created by ann Mon 2 10:00, resolved by ann Tue 3 10:00; T2 created 
 from __future__ import annotations
 
 import datetime as dt
-import time
 from pathlib import Path
 from typing import Any
 
 from tests.builders import chat, iso
 from tests.serverkit import LiveServer, Seats, provision
+from tests.waiting import wait_until
 
 TEAMS = {"ann": "sales", "cara": "sales", "bob": "support"}
 PERIOD = "from=2026-11-02&to=2026-11-15"
@@ -44,9 +44,16 @@ def _at(day: int, hour: int, seconds: float = 0) -> dt.datetime:
 
 
 def _canned(cid: str, agent: str, start: dt.datetime, after: float) -> dict[str, Any]:
-    return {"type": "message", "ts": iso(start + dt.timedelta(seconds=after)),
-            "conversation_id": cid, "sender": "agent", "agent_id": agent, "team": TEAMS[agent],
-            "text": "Here is our guide", "canned_response_id": "guide"}  # fmt: skip
+    return {
+        "type": "message",
+        "ts": iso(start + dt.timedelta(seconds=after)),
+        "conversation_id": cid,
+        "sender": "agent",
+        "agent_id": agent,
+        "team": TEAMS[agent],
+        "text": "Here is our guide",
+        "canned_response_id": "guide",
+    }
 
 
 def _tag(cid: str, start: dt.datetime, tag: str) -> dict[str, Any]:
@@ -60,55 +67,137 @@ def _agent_chat(cid: str, agent: str, start: dt.datetime, customer: str, **kw: A
 
 def _status(agent: str, day: int, online: int, offline: int) -> list[dict[str, Any]]:
     return [
-        {"type": "agent_status", "ts": iso(_at(day, hour)), "agent_id": agent,
-         "team": TEAMS[agent], "status": status}
+        {
+            "type": "agent_status",
+            "ts": iso(_at(day, hour)),
+            "agent_id": agent,
+            "team": TEAMS[agent],
+            "status": status,
+        }
         for hour, status in ((online, "online"), (offline, "offline"))
-    ]  # fmt: skip
+    ]
 
 
 def _ticket(kind: str, ticket: str, agent: str, day: int, hour: int) -> dict[str, Any]:
-    return {"type": f"ticket_{kind}", "ts": iso(_at(day, hour)), "ticket_id": ticket,
-            "agent_id": agent, "team": TEAMS[agent], "category": "billing"}  # fmt: skip
+    return {
+        "type": f"ticket_{kind}",
+        "ts": iso(_at(day, hour)),
+        "ticket_id": ticket,
+        "agent_id": agent,
+        "team": TEAMS[agent],
+        "category": "billing",
+    }
 
 
 def events() -> list[dict[str, Any]]:
     a1, a2, b1 = _at(2, 8), _at(3, 8), _at(2, 9)
     a3, b2, b3, c1, m1 = _at(9, 8), _at(10, 8), _at(11, 8), _at(12, 9), _at(12, 8)
     out = [
-        *_agent_chat("a1", "ann", a1, "u1", pickup_after=20, reply_after=30, close_after=300,
-                     ratings={"csat": 5, "thumbs": "up"}),
+        *_agent_chat(
+            "a1",
+            "ann",
+            a1,
+            "u1",
+            pickup_after=20,
+            reply_after=30,
+            close_after=300,
+            ratings={"csat": 5, "thumbs": "up"},
+        ),
         _canned("a1", "ann", a1, 100),
         _tag("a1", a1, "billing"),
-        {"type": "goal_completed", "ts": iso(a1 + dt.timedelta(hours=1)), "customer_id": "u1",
-         "goal": "purchase", "value": 40},
-        *_agent_chat("a2", "ann", a2, "u2", pickup_after=40, reply_after=60, close_after=600,
-                     resolution="unresolved", ratings={"csat": 2, "thumbs": "down"}),
-        *_agent_chat("b1", "bob", b1, "u3", pickup_after=30, reply_after=90, close_after=400,
-                     ratings={"csat": 4}),
-        {"type": "chat_offered", "ts": iso(b1 + dt.timedelta(seconds=5)), "conversation_id": "b1",
-         "agent_id": "ann", "team": "sales"},
-        {"type": "chat_declined", "ts": iso(b1 + dt.timedelta(seconds=10)),
-         "conversation_id": "b1", "agent_id": "ann", "team": "sales", "reason": "declined"},
+        {
+            "type": "goal_completed",
+            "ts": iso(a1 + dt.timedelta(hours=1)),
+            "customer_id": "u1",
+            "goal": "purchase",
+            "value": 40,
+        },
+        *_agent_chat(
+            "a2",
+            "ann",
+            a2,
+            "u2",
+            pickup_after=40,
+            reply_after=60,
+            close_after=600,
+            resolution="unresolved",
+            ratings={"csat": 2, "thumbs": "down"},
+        ),
+        *_agent_chat(
+            "b1",
+            "bob",
+            b1,
+            "u3",
+            pickup_after=30,
+            reply_after=90,
+            close_after=400,
+            ratings={"csat": 4},
+        ),
+        {
+            "type": "chat_offered",
+            "ts": iso(b1 + dt.timedelta(seconds=5)),
+            "conversation_id": "b1",
+            "agent_id": "ann",
+            "team": "sales",
+        },
+        {
+            "type": "chat_declined",
+            "ts": iso(b1 + dt.timedelta(seconds=10)),
+            "conversation_id": "b1",
+            "agent_id": "ann",
+            "team": "sales",
+            "reason": "declined",
+        },
         _tag("b1", b1, "billing"),
         _tag("b1", b1, "bug"),
-        *_agent_chat("a3", "ann", a3, "u4", pickup_after=10, reply_after=20, close_after=200,
-                     ratings={"csat": 4, "thumbs": "up"}),
+        *_agent_chat(
+            "a3",
+            "ann",
+            a3,
+            "u4",
+            pickup_after=10,
+            reply_after=20,
+            close_after=200,
+            ratings={"csat": 4, "thumbs": "up"},
+        ),
         _canned("a3", "ann", a3, 50),
-        *_agent_chat("b2", "bob", b2, "u5", pickup_after=60, reply_after=120, close_after=900,
-                     ratings={"csat": 3, "thumbs": "down"}),
+        *_agent_chat(
+            "b2",
+            "bob",
+            b2,
+            "u5",
+            pickup_after=60,
+            reply_after=120,
+            close_after=900,
+            ratings={"csat": 3, "thumbs": "down"},
+        ),
         _tag("b2", b2, "bug"),
         *_agent_chat("b3", "bob", b3, "u6", pickup_after=20, reply_after=40, close_after=300),
         _canned("b3", "bob", b3, 60),
         *_agent_chat("c1", "cara", c1, "u7", pickup_after=20, reply_after=30, close_after=300),
-        *chat("m1", m1, customer="u8", team="support", handoff_after=0, close_after=300,
-              resolution="unresolved"),
-        *_status("ann", 2, 7, 12), *_status("ann", 3, 7, 11), *_status("ann", 9, 7, 9),
-        *_status("bob", 2, 8, 12), *_status("bob", 10, 7, 10), *_status("bob", 11, 7, 9),
+        *chat(
+            "m1",
+            m1,
+            customer="u8",
+            team="support",
+            handoff_after=0,
+            close_after=300,
+            resolution="unresolved",
+        ),
+        *_status("ann", 2, 7, 12),
+        *_status("ann", 3, 7, 11),
+        *_status("ann", 9, 7, 9),
+        *_status("bob", 2, 8, 12),
+        *_status("bob", 10, 7, 10),
+        *_status("bob", 11, 7, 9),
         *_status("cara", 12, 8, 10),
-        _ticket("created", "T1", "ann", 2, 10), _ticket("resolved", "T1", "ann", 3, 10),
-        _ticket("created", "T2", "bob", 4, 10), _ticket("resolved", "T2", "bob", 10, 10),
-        _ticket("created", "T3", "ann", 10, 12), _ticket("resolved", "T3", "bob", 12, 12),
-    ]  # fmt: skip
+        _ticket("created", "T1", "ann", 2, 10),
+        _ticket("resolved", "T1", "ann", 3, 10),
+        _ticket("created", "T2", "bob", 4, 10),
+        _ticket("resolved", "T2", "bob", 10, 10),
+        _ticket("created", "T3", "ann", 10, 12),
+        _ticket("resolved", "T3", "bob", 12, 12),
+    ]
     return out
 
 
@@ -129,8 +218,8 @@ def serve(store: Path) -> tuple[LiveServer, Seats]:
     assert server.client(seats.keys["in"]).post("/api/v1/events", json=sent).status_code == 200
     reader = server.client(seats.keys["read"])
     body = {"metrics": ["conversations"], "from": "2026-11-02", "to": "2026-11-15"}
-    deadline = time.monotonic() + 15
-    while reader.post("/api/v1/query", json=body).json()["rows"][0]["conversations"] != 8:
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    wait_until(
+        lambda: reader.post("/api/v1/query", json=body).json()["rows"][0]["conversations"] == 8,
+        what="the facts caught up",
+    )
     return server, seats

@@ -83,6 +83,16 @@ def value(store: Store, metric: str, start: str = "2026-11-01", end: str = "2026
     return rows[0][metric]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _no_server_outlives_the_run():
+    """Stop the servers a failed fixture left running (tests/serverkit.py RUNNING)."""
+    yield
+    from tests.serverkit import RUNNING
+
+    for server in list(RUNNING):
+        server.stop()
+
+
 @pytest.fixture(scope="session")
 def spark():
     """One local Spark session for every `spark` test (pyspark imported only here)."""
@@ -91,3 +101,13 @@ def spark():
     session = spark_session()
     yield session
     session.stop()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Large generated data and the Spark session get twice the per-test timeout of
+    pyproject.toml (a test that sets its own keeps it)."""
+    for item in items:
+        if item.get_closest_marker("timeout") is None and (
+            item.get_closest_marker("slow") or item.get_closest_marker("spark")
+        ):
+            item.add_marker(pytest.mark.timeout(1200))

@@ -1,10 +1,10 @@
-"""An independent reference for every KPI of metrics.md, computed from raw event dicts.
+"""An independent reference for every KPI of docs/metrics.md, computed from raw event dicts.
 
 Nothing here imports chatlens: each definition is re-derived in plain Python from the
 product's KPI catalogue and event model (docs/metrics.md, docs/events.md) and docs/facts.md
-(where facts.md makes a definition precise, it is followed). The engine's results are
+(where docs/facts.md makes a definition precise, it is followed). The engine's results are
 compared with these values in test_metrics_reference.py, so a disagreement means one of the
-two misreads the spec.
+two misreads the docs.
 
 Time: events are instants (UTC); periods and buckets are local wall-clock days of the
 workspace zone, turned into instants with zoneinfo (so a day can last 23 or 25 hours). A
@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 UTC = dt.UTC
 
 DEFAULT_SETTINGS: dict[str, Any] = {
-    # events.md, "Workspace settings that metrics use", with their documented defaults
+    # docs/metrics.md, "Workspace settings", with their documented defaults
     "timezone": "UTC",
     "sla_first_response_seconds": 60,
     "missed_chat_grace_seconds": 60,
@@ -43,7 +43,7 @@ DEFAULT_SETTINGS: dict[str, Any] = {
 }
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
-# events.md names these multilingual defaults ("sorry, I didn't understand", ...); the
+# docs/metrics.md ("Workspace settings") lists the multilingual default phrases; the
 # fixtures only rely on phrases listed there.
 FALLBACK_PHRASES = (
     "sorry, i didn't understand",
@@ -212,11 +212,11 @@ class Conversation:
         else:
             self.ended_at = max(e.at for e in ev if e.type != "rating")
 
-        # facts.md: no agent message before the conversation ended
+        # docs/facts.md `unanswered`: no agent message before the conversation ended
         self.unanswered = self.has_human_part and not any(
             m.at <= self.ended_at for m in self.agent_msgs
         )
-        # metrics.md "Boundaries": within N includes N
+        # docs/metrics.md "Boundaries": within N includes N
         self.left_within_grace = (
             q is not None and seconds(self.ended_at, q) <= s["missed_chat_grace_seconds"]
         )
@@ -289,7 +289,7 @@ class Conversation:
         self.rated_negative = (self.csat is not None and self.csat <= 2) or self.thumbs == 0
 
     def _credits(self, joins: list[Ev], q: dt.datetime | None) -> None:
-        """metrics.md "Crediting agents": who gets which figure of the chat."""
+        """docs/facts.md "Crediting agents": who gets which figure of the chat."""
         self.first_responses = [self.first_response_seconds]  # by agent: per stint
         self.credited_close = True  # by agent: the row's agent closed the chat
         self.pickup_agent = next((e["agent_id"] for e in joins if q and e.at >= q), None)
@@ -340,8 +340,9 @@ class Conversation:
         return None
 
     def _response_spans(self) -> list[tuple[dt.datetime, dt.datetime]]:
-        # facts.md: each run of consecutive customer messages answered by an agent before
-        # the customer wrote again after another turn: run start -> the agent's reply.
+        # docs/facts.md `response_times`: each run of consecutive customer messages answered
+        # by an agent before the customer wrote again after another turn: run start -> the
+        # agent's reply.
         runs = [
             i
             for i, m in enumerate(self.msgs)
@@ -359,9 +360,9 @@ class Conversation:
         return out
 
     def _stints(self) -> list[tuple[str, dt.datetime, dt.datetime]]:
-        # facts.md: a stint runs from agent_joined (or a transfer to the agent) to the next
-        # transfer or close, else to that agent's last message (an agent who never wrote and
-        # was never relieved: a stint of 0 s)
+        # docs/facts.md "Agent stints": a stint runs from agent_joined (or a transfer to the
+        # agent) to the next transfer or close, else to that agent's last message (an agent
+        # who never wrote and was never relieved: a stint of 0 s)
         out = []
         for k, e in enumerate(self.events):
             if e.type not in ("agent_joined", "transferred") or not e["agent_id"]:
@@ -628,8 +629,9 @@ class Reference:
         return total
 
     def open_spans(self, day: dt.date) -> list[list[str]]:
-        """events.md: per weekday one or more intervals, holidays (closed or their own
-        hours), schedules from a date; {"mon": ["09:00", "17:00"]} is one plain week."""
+        """docs/metrics.md "Business hours": per weekday one or more intervals, holidays
+        (closed or their own hours), schedules from a date; {"mon": ["09:00", "17:00"]} is
+        one plain week."""
         hours = self.settings["business_hours"]
         if "schedules" not in hours:
             hours = {"schedules": [{"hours": hours}]}
@@ -740,7 +742,7 @@ class _Only(Reference):
 
 
 class Credited:
-    """A conversation seen from one of its agents (metrics.md "Crediting agents"): the
+    """A conversation seen from one of its agents (docs/facts.md "Crediting agents"): the
     figures credited to another agent of the chat are not this agent's."""
 
     def __init__(self, c: Conversation, agent: str) -> None:

@@ -7,7 +7,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ import httpx
 
 from chatlens.app import service
 from chatlens.app.db import app_db_url, open_app_db
+from tests.waiting import wait_until
 
 PASSWORD = "correct horse battery"
 
@@ -66,6 +66,11 @@ def provision(store: Path, spec: dict[str, dict]) -> Seats:
     return Seats(keys, emails)
 
 
+RUNNING: set[LiveServer] = set()
+"""Servers started and not yet stopped: tests/conftest.py stops any left at the session's
+end (a fixture that failed after starting one), so no child outlives the run."""
+
+
 class LiveServer:
     """`chatlens serve` as a child process; `kill()` is SIGKILL (a crash), `stop()` a clean
     shutdown."""
@@ -79,38 +84,55 @@ class LiveServer:
         self.process: subprocess.Popen[bytes] | None = None
         self.log = store.with_suffix(".server.log")
 
-    def start(self, timeout: float = 30.0) -> LiveServer:
+    def start(self, timeout: float = 90.0) -> LiveServer:
         command = [
-            sys.executable, "-m", "chatlens.cli", "serve",
-            "--db", str(self.store), "--port", str(self.port),
-            "--refresh-seconds", str(self.refresh_seconds), *self.args,
-        ]  # fmt: skip
+            sys.executable,
+            "-m",
+            "chatlens.cli",
+            "serve",
+            "--db",
+            str(self.store),
+            "--port",
+            str(self.port),
+            "--refresh-seconds",
+            str(self.refresh_seconds),
+            *self.args,
+        ]
         env = {**os.environ, "PYTHONWARNINGS": "ignore"}
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=log, env=env)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
+        RUNNING.add(self)
+        process = self.process
+
+        def healthy() -> bool:
+            if process.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log.read_text()[-2000:]}")
             try:
-                if httpx.get(self.url + "/api/v1/health", timeout=1).status_code == 200:
-                    return self
+                return httpx.get(self.url + "/api/v1/health", timeout=1).status_code == 200
             except httpx.TransportError:
-                time.sleep(0.1)
-        raise RuntimeError(f"server did not start: {self.log.read_text()[-2000:]}")
+                return False
+
+        try:
+            wait_until(healthy, timeout, interval=0.1)
+        except AssertionError:
+            self.kill()  # never left running for a later test to trip over
+            raise RuntimeError(f"server did not start: {self.log.read_text()[-2000:]}") from None
+        return self
 
     def kill(self) -> None:
         assert self.process is not None
         self.process.send_signal(signal.SIGKILL)
         self.process.wait()
+        RUNNING.discard(self)
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
-                self.process.wait(timeout=15)
+                self.process.wait(timeout=60)  # a clean stop drains the journal
             except subprocess.TimeoutExpired:
                 self.kill()
+        RUNNING.discard(self)
 
     def client(self, key: str | None = None, source: str | None = None) -> httpx.Client:
         """A client; `source`: the loopback address it connects from (e.g. 127.0.0.5)."""

@@ -18,8 +18,15 @@ from .builders import DAY, chat
 from .conftest import write_jsonl
 
 runner = CliRunner()
-REPORT = ["report", "--from", "2026-11-02", "--to", "2026-11-02",
-          "--metrics", "fcr_rate,first_response_time,csat"]  # fmt: skip
+REPORT = [
+    "report",
+    "--from",
+    "2026-11-02",
+    "--to",
+    "2026-11-02",
+    "--metrics",
+    "fcr_rate,first_response_time,csat",
+]
 
 
 @pytest.fixture
@@ -28,12 +35,18 @@ def db(tmp_path: Path) -> str:
     # reopened, so 2 of 4 resolved at first contact (fcr_rate 0.5)
     events = []
     for n in range(4):
-        events += chat(f"c{n}", DAY + dt.timedelta(hours=n), agent="ann",
-                       reply_after=30 * (n + 1), close_after=600,
-                       reopen_after=700 if n % 2 else None)  # fmt: skip
+        events += chat(
+            f"c{n}",
+            DAY + dt.timedelta(hours=n),
+            agent="ann",
+            reply_after=30 * (n + 1),
+            close_after=600,
+            reopen_after=700 if n % 2 else None,
+        )
     path = str(tmp_path / "g.duckdb")
-    done = runner.invoke(app, ["import", str(write_jsonl(tmp_path / "e.jsonl", events)),
-                               "--db", path])  # fmt: skip
+    done = runner.invoke(
+        app, ["import", str(write_jsonl(tmp_path / "e.jsonl", events)), "--db", path]
+    )
     assert done.exit_code == 0, done.output
     return path
 
@@ -41,15 +54,17 @@ def db(tmp_path: Path) -> str:
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        ('{"fcr_rate": {"min": "high"}}', "goals.fcr_rate.min: expected a finite number, "
-         "got 'high'"),
+        (
+            '{"fcr_rate": {"min": "high"}}',
+            "goals.fcr_rate.min: expected a finite number, got 'high'",
+        ),
         ('{"fcr_rate": {"min": NaN}}', "goals.fcr_rate.min: expected a finite number, got nan"),
         ('{"csat": {"min": Infinity}}', "goals.csat.min: expected a finite number, got inf"),
         ('{"csat": {"min": 1e309}}', "goals.csat.min: expected a finite number, got inf"),
         ('{"csat": null}', "goals.csat.min: expected a finite number, got None"),
         ('{"not_a_metric": 1}', "goals: unknown metric 'not_a_metric'"),
     ],
-)  # fmt: skip
+)
 def test_settings_set_goals_refuses_bad_input(db, value, message):
     refused = runner.invoke(app, ["settings", "set", "goals", value, "--db", db])
     assert refused.exit_code != 0
@@ -61,9 +76,9 @@ def test_settings_set_goals_refuses_bad_input(db, value, message):
 
 def test_shorthand_goals_and_bands_in_every_format(db):
     done = runner.invoke(
-        app, ["settings", "set", "goals", '{"fcr_rate": 0.8, "first_response_time": 60}',
-              "--db", db]
-    )  # fmt: skip
+        app,
+        ["settings", "set", "goals", '{"fcr_rate": 0.8, "first_response_time": 60}', "--db", db],
+    )
     assert done.exit_code == 0, done.output
     assert 'goals = {"fcr_rate":{"min":0.8},"first_response_time":{"max":60.0}}' in done.output
 
@@ -83,9 +98,12 @@ def test_shorthand_goals_and_bands_in_every_format(db):
 
     text = runner.invoke(app, [*REPORT, "--format", "csv", "--db", db]).output
     (line,) = list(csv.DictReader(io.StringIO(text)))
-    assert (line["fcr_rate__goal"], line["fcr_rate__goal_target"],
-            line["fcr_rate__goal_progress"], line["fcr_rate__band"]) == (
-        "missed", "min 0.8", "0.625", "below typical")  # fmt: skip
+    assert (
+        line["fcr_rate__goal"],
+        line["fcr_rate__goal_target"],
+        line["fcr_rate__goal_progress"],
+        line["fcr_rate__band"],
+    ) == ("missed", "min 0.8", "0.625", "below typical")
     assert line["first_response_time__goal_target"] == "max 60"
 
     markdown = runner.invoke(app, [*REPORT, "--format", "markdown", "--db", db]).output

@@ -207,16 +207,35 @@ def test_exports(tmp_path):
     assert pq.read_table(tmp_path / "c.parquet").num_rows == 2
     rated = runner.invoke(
         app,
-        ["export", "conversations", "--out", str(tmp_path / "r.csv"), "--csat", "4",
-         "--counted", "human_conversations", "--db", db],
-    )  # fmt: skip
+        [
+            "export",
+            "conversations",
+            "--out",
+            str(tmp_path / "r.csv"),
+            "--csat",
+            "4",
+            "--counted",
+            "human_conversations",
+            "--db",
+            db,
+        ],
+    )
     assert rated.exit_code == 0, rated.output
     rows = list(csv.DictReader((tmp_path / "r.csv").read_text().splitlines()))
     assert [(r["conversation_id"], r["csat"]) for r in rows] == [("c1", "4.0")]  # 5 - 1
     wrong = runner.invoke(
-        app, ["export", "conversations", "--out", str(tmp_path / "w.csv"), "--counted", "csat",
-              "--db", db],
-    )  # fmt: skip
+        app,
+        [
+            "export",
+            "conversations",
+            "--out",
+            str(tmp_path / "w.csv"),
+            "--counted",
+            "csat",
+            "--db",
+            db,
+        ],
+    )
     assert wrong.exit_code != 0 and "counted='csat': not a count of conversations" in wrong.output
     events = runner.invoke(
         app, ["export", "events", "--out", str(tmp_path / "e.parquet"), "--db", db]

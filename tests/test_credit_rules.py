@@ -1,5 +1,5 @@
 """Issue 14's rules on small hand-built events, every expected value worked out by hand:
-per-agent credit (metrics.md "Crediting agents"), attrs merged key by key, the boundaries of
+per-agent credit (docs/facts.md "Crediting agents"), attrs merged key by key, the boundaries of
 every window (at, just inside and just outside the limit), goals of any name and the
 workspace's conversion goals, and response-time runs."""
 
@@ -431,11 +431,23 @@ def test_an_importer_names_an_agent_its_platform_does_not(store, tmp_path):
     from chatlens.ingest import import_file
 
     messages = [
-        {"id": 1, "conversation_id": 9, "created_at": 1793700000, "content": "hi",
-         "message_type": 0, "sender_type": "Contact", "sender_id": 88},
-        {"id": 2, "conversation_id": 9, "created_at": 1793700030, "content": "hello",
-         "message_type": 1},
-    ]  # fmt: skip
+        {
+            "id": 1,
+            "conversation_id": 9,
+            "created_at": 1793700000,
+            "content": "hi",
+            "message_type": 0,
+            "sender_type": "Contact",
+            "sender_id": 88,
+        },
+        {
+            "id": 2,
+            "conversation_id": 9,
+            "created_at": 1793700030,
+            "content": "hello",
+            "message_type": 1,
+        },
+    ]
     path = tmp_path / "messages.json"
     path.write_text(json.dumps(messages))
     importer = ChatwootImporter({"senderless": "agent"})

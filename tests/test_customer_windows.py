@@ -27,9 +27,13 @@ def _events() -> list[dict]:
                 cid = f"c{day}-{n}"
                 ts = (start + dt.timedelta(days=day, hours=n * 3)).isoformat()
                 events.append(
-                    {"type": "conversation_started", "ts": ts, "conversation_id": cid,
-                     "customer_id": f"u{n}"}
-                )  # fmt: skip
+                    {
+                        "type": "conversation_started",
+                        "ts": ts,
+                        "conversation_id": cid,
+                        "customer_id": f"u{n}",
+                    }
+                )
     return events
 
 
@@ -70,8 +74,12 @@ def test_windows_reach_back_before_the_period(store, tmp_path):
     4 November's customers (u1, u3) into 5 November is 1 of 2."""
 
     def chat(cid: str, customer: str, day: str) -> dict:
-        return {"type": "conversation_started", "ts": f"{day}T09:00:00Z",
-                "conversation_id": cid, "customer_id": customer}  # fmt: skip
+        return {
+            "type": "conversation_started",
+            "ts": f"{day}T09:00:00Z",
+            "conversation_id": cid,
+            "customer_id": customer,
+        }
 
     events = [
         chat("a", "u1", "2026-10-16"),

@@ -23,16 +23,29 @@ EVENTS = (
     # bot-only, resolved by the bot: CSAT 5
     chat("c1", DAY, bot=True, close_after=60, resolved_by="bot", ratings={"csat": 5})
     # the bot hands over to ann, who resolves it: CSAT 4, NPS 10 (promoter)
-    + chat("c2", DAY + HOUR, bot=True, handoff_after=10, agent="ann", close_after=300,
-           ratings={"csat": 4, "nps": 10})
+    + chat(
+        "c2",
+        DAY + HOUR,
+        bot=True,
+        handoff_after=10,
+        agent="ann",
+        close_after=300,
+        ratings={"csat": 4, "nps": 10},
+    )
     # bob alone, resolved: CSAT 2 (negative), NPS 3 (detractor)
     + chat("c3", DAY + 2 * HOUR, agent="bob", close_after=400, ratings={"csat": 2, "nps": 3})
     # ann alone, closed unresolved: CSAT 5, NPS 8 (passive)
-    + chat("c4", DAY + 3 * HOUR, agent="ann", close_after=200, resolution="unresolved",
-           ratings={"csat": 5, "nps": 8})
+    + chat(
+        "c4",
+        DAY + 3 * HOUR,
+        agent="ann",
+        close_after=200,
+        resolution="unresolved",
+        ratings={"csat": 5, "nps": 8},
+    )
     # a live chat nobody answers; the customer leaves after 10 minutes: missed, not rated
     + chat("c5", DAY + 4 * HOUR, close_after=600, resolution="unresolved", resolved_by="customer")
-)  # fmt: skip
+)
 NOVEMBER = ("2026-11-01", "2026-11-30")
 
 
@@ -81,8 +94,12 @@ def test_the_csat_distribution_counts_each_score(five):
     engine = Engine(five)
     everyone = csat_distribution(engine, Query(("conversations",), *NOVEMBER))
     assert [(r["score"], r["conversations"]) for r in everyone] == [
-        (1, 0), (2, 1), (3, 0), (4, 1), (5, 2),
-    ]  # fmt: skip
+        (1, 0),
+        (2, 1),
+        (3, 0),
+        (4, 1),
+        (5, 2),
+    ]
     # the mean of those answers is the csat figure: (2 + 4 + 5 + 5) / 4
     assert value(five, "csat", *NOVEMBER) == 4.0
     ann = csat_distribution(

@@ -1,4 +1,4 @@
-"""Every validation rule of the event model (events.md)."""
+"""Every validation rule of the event model (docs/events.md)."""
 
 from __future__ import annotations
 

@@ -93,8 +93,9 @@ def check_conversations_csv(text: str) -> None:
         assert row["csat"] == f"{CSAT[IDS[n]]:.1f}"
         assert row["agents"] == spreadsheet_cell(agent_id(n))
         assert orjson.loads(row["attrs"].removeprefix("'")) == {
-            "segment": payload(n, "attrs"), "plan": payload(n, "attrs")
-        }  # fmt: skip
+            "segment": payload(n, "attrs"),
+            "plan": payload(n, "attrs"),
+        }
 
 
 def check_conversations_xlsx(data: bytes) -> None:
@@ -114,15 +115,26 @@ def check_conversations_parquet(data: bytes) -> None:
 
 
 def test_cli_exports_of_conversations(hostile_store, tmp_path):
-    checks = {"csv": lambda p: check_conversations_csv(p.read_bytes().decode()),
-              "xlsx": lambda p: check_conversations_xlsx(p.read_bytes()),
-              "parquet": lambda p: check_conversations_parquet(p.read_bytes())}  # fmt: skip
+    checks = {
+        "csv": lambda p: check_conversations_csv(p.read_bytes().decode()),
+        "xlsx": lambda p: check_conversations_xlsx(p.read_bytes()),
+        "parquet": lambda p: check_conversations_parquet(p.read_bytes()),
+    }
     for fmt, check in checks.items():
         out = tmp_path / f"c.{fmt}"
         result = runner.invoke(
-            app, ["export", "conversations", "--out", str(out), "--format", fmt,
-                  "--db", str(hostile_store)],
-        )  # fmt: skip
+            app,
+            [
+                "export",
+                "conversations",
+                "--out",
+                str(out),
+                "--format",
+                fmt,
+                "--db",
+                str(hostile_store),
+            ],
+        )
         assert result.exit_code == 0, result.output
         assert f"wrote {len(IDS)} conversations" in result.output
         check(out)
@@ -130,9 +142,11 @@ def test_cli_exports_of_conversations(hostile_store, tmp_path):
 
 def test_api_exports_of_conversations(server):
     reader, _ = server
-    checks = {"csv": lambda a: check_conversations_csv(a.text),
-              "xlsx": lambda a: check_conversations_xlsx(a.content),
-              "parquet": lambda a: check_conversations_parquet(a.content)}  # fmt: skip
+    checks = {
+        "csv": lambda a: check_conversations_csv(a.text),
+        "xlsx": lambda a: check_conversations_xlsx(a.content),
+        "parquet": lambda a: check_conversations_parquet(a.content),
+    }
     for fmt, check in checks.items():
         answer = reader.get(
             "/api/v1/export/conversations",
@@ -144,9 +158,23 @@ def test_api_exports_of_conversations(server):
 
 def test_report_csv_by_team_neutralises_the_team_names(hostile_store):
     result = runner.invoke(
-        app, ["report", "--from", "2026-11-01", "--to", "2026-11-30", "--by", "team",
-              "--metrics", "conversations,csat", "--format", "csv", "--db", str(hostile_store)],
-    )  # fmt: skip
+        app,
+        [
+            "report",
+            "--from",
+            "2026-11-01",
+            "--to",
+            "2026-11-30",
+            "--by",
+            "team",
+            "--metrics",
+            "conversations,csat",
+            "--format",
+            "csv",
+            "--db",
+            str(hostile_store),
+        ],
+    )
     assert result.exit_code == 0, result.output
     rows = as_dicts(csv_rows(result.stdout_bytes.decode()))
     got = {r["team"]: (r["conversations"], r["csat"]) for r in rows}
@@ -156,9 +184,23 @@ def test_report_csv_by_team_neutralises_the_team_names(hostile_store):
 
 def test_report_json_holds_the_text_exactly(hostile_store):
     result = runner.invoke(
-        app, ["report", "--from", "2026-11-01", "--to", "2026-11-30", "--by", "channel",
-              "--metrics", "conversations", "--format", "json", "--db", str(hostile_store)],
-    )  # fmt: skip
+        app,
+        [
+            "report",
+            "--from",
+            "2026-11-01",
+            "--to",
+            "2026-11-30",
+            "--by",
+            "channel",
+            "--metrics",
+            "conversations",
+            "--format",
+            "json",
+            "--db",
+            str(hostile_store),
+        ],
+    )
     assert result.exit_code == 0, result.output
     rows = orjson.loads(result.stdout)["rows"]
     assert {r["channel"] for r in rows} == {payload(n, "channel") for n in range(18)}

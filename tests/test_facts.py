@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 import pytest
 
 from chatlens.store.facts import refresh_facts
+from chatlens.store.migrations import MIGRATIONS
 from chatlens.store.settings import save_setting
 
 from .conftest import facts, load
@@ -322,4 +323,6 @@ def test_extra_fallback_phrases_apply_to_history(store, tmp_path, phrase):
 def test_no_events_no_facts(store):
     assert refresh_facts(store).conversations == 0
     assert facts(store) == {}
-    assert datetime.now(UTC)  # the store opened and migrated
+    # the store opened and migrated: every step applied once, in order
+    applied = store.con.execute("SELECT version FROM schema_migrations ORDER BY 1").fetchall()
+    assert [v for (v,) in applied] == [v for v, _, _ in MIGRATIONS]

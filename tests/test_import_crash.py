@@ -10,7 +10,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import orjson
@@ -19,6 +18,7 @@ from typer.testing import CliRunner
 
 from chatlens.cli import app
 from chatlens.store import open_store
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -72,12 +72,14 @@ def kill_after_first_commit(source: Path, db: Path) -> None:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 120
-    while child.poll() is None:
-        assert time.monotonic() < deadline, "the import never committed"
-        if wal.exists() and wal.stat().st_size > FIRST_COMMIT_WRITTEN:
-            break
-        time.sleep(0.002)
+    wait_until(
+        lambda: (
+            child.poll() is not None or (wal.exists() and wal.stat().st_size > FIRST_COMMIT_WRITTEN)
+        ),
+        timeout=120,
+        interval=0.002,
+        what="the import's first commit",
+    )
     child.send_signal(signal.SIGKILL)
     child.wait()
     assert child.returncode == -signal.SIGKILL, "the import ended before it was killed"

@@ -22,8 +22,14 @@ def _stints() -> list[dict]:
     """Chats of one agent around midnights and the end of daylight saving in Europe
     (25 Oct 2026 01:00 UTC) and America/Santiago (4 Apr 2026, midnight local), overlapping
     in pairs so busy time (a union) differs from chat time (a sum)."""
-    events = [{"type": "agent_status", "ts": "2026-03-30T00:00:00Z", "agent_id": "ann",
-               "status": "online"}]  # fmt: skip
+    events = [
+        {
+            "type": "agent_status",
+            "ts": "2026-03-30T00:00:00Z",
+            "agent_id": "ann",
+            "status": "online",
+        }
+    ]
     starts = [
         dt.datetime(2026, 10, 24, 20, 40, tzinfo=dt.UTC),  # across midnight in Helsinki
         dt.datetime(2026, 10, 25, 0, 30, tzinfo=dt.UTC),  # across the Europe change
@@ -38,22 +44,35 @@ def _stints() -> list[dict]:
             done = at + dt.timedelta(minutes=length)
             events += [
                 {"type": "conversation_started", "ts": iso(at), "conversation_id": cid},
-                {"type": "agent_joined", "ts": iso(at), "conversation_id": cid,
-                 "agent_id": "ann"},
-                {"type": "message", "ts": iso(at + dt.timedelta(minutes=1)),
-                 "conversation_id": cid, "sender": "agent", "agent_id": "ann", "text": "hi"},
-                {"type": "conversation_closed", "ts": iso(done), "conversation_id": cid,
-                 "resolution": "resolved"},
-            ]  # fmt: skip
+                {"type": "agent_joined", "ts": iso(at), "conversation_id": cid, "agent_id": "ann"},
+                {
+                    "type": "message",
+                    "ts": iso(at + dt.timedelta(minutes=1)),
+                    "conversation_id": cid,
+                    "sender": "agent",
+                    "agent_id": "ann",
+                    "text": "hi",
+                },
+                {
+                    "type": "conversation_closed",
+                    "ts": iso(done),
+                    "conversation_id": cid,
+                    "resolution": "resolved",
+                },
+            ]
     return events
 
 
 @pytest.mark.parametrize("zone", ["Europe/Helsinki", "America/Santiago", "Asia/Kathmandu"])
 @pytest.mark.parametrize(
     ("grain", "start", "end"),
-    [("day", "2026-10-23", "2026-10-27"), ("day", "2026-04-03", "2026-04-06"),
-     ("week", "2026-10-19", "2026-11-01"), ("week", "2026-03-30", "2026-04-12")],
-)  # fmt: skip
+    [
+        ("day", "2026-10-23", "2026-10-27"),
+        ("day", "2026-04-03", "2026-04-06"),
+        ("week", "2026-10-19", "2026-11-01"),
+        ("week", "2026-03-30", "2026-04-12"),
+    ],
+)
 def test_fast_path_equals_the_range_join(store, tmp_path, monkeypatch, zone, grain, start, end):
     load(store, _stints(), tmp_path)
     kw = {"grain": grain, "dimensions": ("agent_id",), "overrides": {"timezone": zone}}

@@ -87,7 +87,7 @@ def test_visits_time_on_site_and_bounces(store, tmp_path):
 
 
 def test_wilson_bound_ranks_95_of_100_above_2_of_2(store, tmp_path):
-    """metrics.md "Fair rankings": an agent with 2 of 2 good ratings does not outrank one
+    """docs/server.md "Rankings": an agent with 2 of 2 good ratings does not outrank one
     with 95 of 100."""
     events = []
     for n in range(102):
@@ -157,8 +157,15 @@ def test_tag_share_is_of_all_the_conversations_of_the_bucket(store, tmp_path):
         for n, tag in enumerate(tags):
             at = builders.iso(start + dt.timedelta(seconds=100 + n))
             category = "money" if tag in ("billing", "refund") else "tech"
-            events.append({"type": "tag_added", "ts": at, "conversation_id": cid, "tag": tag,
-                           "category": category})  # fmt: skip
+            events.append(
+                {
+                    "type": "tag_added",
+                    "ts": at,
+                    "conversation_id": cid,
+                    "tag": tag,
+                    "category": category,
+                }
+            )
         return events
 
     events = (
@@ -173,13 +180,17 @@ def test_tag_share_is_of_all_the_conversations_of_the_bucket(store, tmp_path):
     engine = Engine(store)
     by_tag = engine.run(report_query(("tag_share", "conversations"), dimensions=("tag",)))
     assert {r["tag"]: (r["conversations"], r["tag_share"]) for r in by_tag.rows} == {
-        "billing": (2, 2 / 6), "refund": (2, 2 / 6), "bug": (1, 1 / 6), "login": (1, 1 / 6)
-    }  # fmt: skip
+        "billing": (2, 2 / 6),
+        "refund": (2, 2 / 6),
+        "bug": (1, 1 / 6),
+        "login": (1, 1 / 6),
+    }
     # by category, m1 counts once for "money"
     by_category = engine.run(report_query(("tag_share",), dimensions=("tag_category",)))
     assert {r["tag_category"]: r["tag_share"] for r in by_category.rows} == {
-        "money": 3 / 6, "tech": 2 / 6
-    }  # fmt: skip
+        "money": 3 / 6,
+        "tech": 2 / 6,
+    }
     # by day and channel: the share of that day's conversations on that channel
     daily = engine.run(report_query(("tag_share",), grain="day", dimensions=("tag", "channel")))
     got = {(r["bucket"][:10], r["tag"], r["channel"]): r["tag_share"] for r in daily.rows}

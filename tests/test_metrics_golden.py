@@ -1,4 +1,5 @@
-"""The worked examples of metrics.md, each built as events through the normal import path."""
+"""Worked examples of the definitions in docs/metrics.md, figured by hand, each built as
+events through the normal import path."""
 
 from __future__ import annotations
 

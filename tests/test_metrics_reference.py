@@ -266,7 +266,7 @@ MONDAY = [
         channel="web",
     ),
     # leaves 61 s after entering the queue: just outside the grace (within 60 s, 60 included,
-    # is not missed: metrics.md "Boundaries"; tests/test_credit_rules.py has exactly 60 s),
+    # is not missed: docs/metrics.md "Boundaries"; tests/test_credit_rules.py has exactly 60 s),
     # so a missed chat; closed without a resolution
     *chat(
         "m04",
@@ -1195,7 +1195,7 @@ def test_empty_period(engine, metric):
         # catalogue's formula (conversations x agent cost - ...) saves 0 on no conversations
         assert got == 0
     else:
-        assert got is None, f"{metric}: nothing to measure, so null (metrics.md), got {got!r}"
+        assert got is None, f"{metric}: nothing to measure, so null (docs/metrics.md), got {got!r}"
 
 
 # --------------------------------------------------------------------------------------
@@ -1224,9 +1224,10 @@ def test_additive_set_is_meaningful():
 
 @pytest.mark.parametrize("metric", ADDITIVE)
 def test_daily_counts_add_up_to_the_period(engine, metric):
-    daily = [row[metric] for row in engine["period_days"].rows]
+    """The engine's period count is the sum of the reference's daily counts."""
+    daily = [ref[metric] for _, ref in _reference_rows()[:-1]]
     assert len(daily) == 3
-    assert sum(daily) == pytest.approx(total(engine, "period")[metric], rel=1e-12)
+    assert total(engine, "period")[metric] == pytest.approx(sum(daily), rel=1e-12)
 
 
 def _bot_messages_by_day() -> dict[str, int]:
@@ -1318,17 +1319,52 @@ def _rows(engine) -> list[tuple[str | None, dict[str, Any]]]:
     return [*rows, (None, total(engine, "period"))]
 
 
+class _ReferenceRow(dict):
+    """Every metric of one bucket as the reference computes it, on first use."""
+
+    def __init__(self, bucket: Any) -> None:
+        super().__init__()
+        self.bucket = bucket
+
+    def __missing__(self, metric: str) -> Any:
+        value = self[metric] = REFERENCE[metric](REF, self.bucket)
+        return value
+
+
+_REFERENCE_ROWS: list[tuple[str | None, _ReferenceRow]] = []
+
+
+def _reference_rows() -> list[tuple[str | None, _ReferenceRow]]:
+    """The rows of `_rows` as the reference computes them: the expected values of the
+    consistency tests below (the engine's values are never their own expectation)."""
+    if not _REFERENCE_ROWS:
+        days = [(b.label.date().isoformat(), _ReferenceRow(b)) for b in REF.days(*PERIOD)]
+        _REFERENCE_ROWS.extend([*days, (None, _ReferenceRow(REF.period(*PERIOD)))])
+    return _REFERENCE_ROWS
+
+
+def _paired(engine) -> list[tuple[str | None, dict[str, Any], _ReferenceRow]]:
+    """(day, the engine's row, the reference's row) for each day and the period."""
+    got, want = _rows(engine), _reference_rows()
+    assert [day for day, _ in got] == [day for day, _ in want]
+    return [(day, row, ref) for (day, row), (_, ref) in zip(got, want, strict=True)]
+
+
 @pytest.mark.parametrize("metric", RATIOS)
 def test_ratios_recompute_from_their_parts_on_every_row(engine, metric):
-    for day, row in _rows(engine):
-        want = _ratio(*_parts(row, day)[metric])
+    """Each day and the period: the engine's rate is the reference's numerator over the
+    reference's denominator."""
+    for day, row, ref in _paired(engine):
+        want = _ratio(*_parts(ref, day)[metric])
         assert same(row[metric], want), f"{metric} on {day or 'the period'}: {row[metric]!r}"
 
 
 @pytest.mark.parametrize("metric", IDENTITIES)
 def test_identities_hold_on_every_row(engine, metric):
-    for day, row in _rows(engine):
-        want = _identities(row)[metric]
+    """Each day and the period: the engine's value is the identity applied to the
+    reference's values of the other metrics."""
+    for day, row, ref in _paired(engine):
+        want = _identities(ref)[metric]
         assert same(row[metric], want), f"{metric} on {day or 'the period'}: {row[metric]!r}"
 
 
@@ -1343,9 +1379,9 @@ RECOMBINE = [
 
 @pytest.mark.parametrize("metric", RECOMBINE)
 def test_period_value_recombines_from_the_daily_series(engine, metric):
-    """One cohort rule: the period's rate = (sum of the days' numerators) / (sum of the
-    days' denominators)."""
-    parts = [_parts(row, day)[metric] for day, row in _rows(engine)[:-1]]
+    """One cohort rule: the engine's period rate = (sum of the days' numerators) / (sum of
+    the days' denominators), the days' parts from the reference."""
+    parts = [_parts(ref, day)[metric] for day, ref in _reference_rows()[:-1]]
     numerator = sum(n for n, _ in parts)
     denominator = sum(d for _, d in parts)
     assert same(total(engine, "period")[metric], _ratio(numerator, denominator))
@@ -1353,10 +1389,10 @@ def test_period_value_recombines_from_the_daily_series(engine, metric):
 
 @pytest.mark.parametrize("metric", sorted(VALUES))
 def test_period_mean_is_the_weighted_mean_of_the_daily_means(engine, metric):
-    """A mean over the period = the days' means weighted by how many values each day holds
-    (the counts come from the reference; the means from the engine)."""
+    """The engine's mean over the period = the days' means weighted by how many values each
+    day holds (counts and daily means from the reference)."""
     weights = [len(VALUES[metric](REF, b)) for b in REF.days(*PERIOD)]
-    means = [row[metric] for row in engine["period_days"].rows]
+    means = [ref[metric] for _, ref in _reference_rows()[:-1]]
     pooled = sum(w * m for w, m in zip(weights, means, strict=True) if w)
     assert sum(weights) > 0
     assert same(total(engine, "period")[metric], pooled / sum(weights))
@@ -1366,6 +1402,7 @@ def test_period_mean_is_the_weighted_mean_of_the_daily_means(engine, metric):
     "metric", ["cost_savings", "canned_time_saved", "revenue", "downtime_seconds"]
 )
 def test_money_and_seconds_totals_add_up_over_days(engine, metric):
-    daily = [row[metric] for row in engine["period_days"].rows]
+    """The engine's period total is the sum of the reference's daily values."""
+    daily = [ref[metric] for _, ref in _reference_rows()[:-1]]
     assert any(v is not None for v in daily)
     assert same(total(engine, "period")[metric], sum(v or 0 for v in daily))

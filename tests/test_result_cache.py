@@ -17,12 +17,23 @@ def _chat(cid: str, day: int, frt: int) -> list[dict]:
     start = f"2026-11-{day:02d}T10:00:00Z"
     return [
         {"type": "conversation_started", "ts": start, "conversation_id": cid},
-        {"type": "message", "ts": start, "conversation_id": cid, "sender": "customer",
-         "text": "hello?"},
+        {
+            "type": "message",
+            "ts": start,
+            "conversation_id": cid,
+            "sender": "customer",
+            "text": "hello?",
+        },
         {"type": "agent_joined", "ts": start, "conversation_id": cid, "agent_id": "a1"},
-        {"type": "message", "ts": f"2026-11-{day:02d}T10:00:{frt:02d}Z", "conversation_id": cid,
-         "sender": "agent", "agent_id": "a1", "text": "hi"},
-    ]  # fmt: skip
+        {
+            "type": "message",
+            "ts": f"2026-11-{day:02d}T10:00:{frt:02d}Z",
+            "conversation_id": cid,
+            "sender": "agent",
+            "agent_id": "a1",
+            "text": "hi",
+        },
+    ]
 
 
 QUERY = Query(("conversations", "first_response_time"), "2026-11-01", "2026-11-30")
@@ -74,8 +85,7 @@ def test_a_state_still_holding_runs_until_the_query_runs(store, tmp_path):
     since = now - dt.timedelta(minutes=90)
     if since.date() != now.date():  # keep the test inside one UTC day
         since = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    event = {"type": "agent_status", "ts": since.isoformat(), "agent_id": "a1",
-             "status": "online"}  # fmt: skip
+    event = {"type": "agent_status", "ts": since.isoformat(), "agent_id": "a1", "status": "online"}
     load(store, [event], tmp_path)
     save_setting(store.con, "timezone", "UTC")
     day = now.date().isoformat()

@@ -428,19 +428,33 @@ def test_kpi_inputs_are_all_present(db):
     missing = [name for name, where in checks.items() if count(where) == 0]
     assert not missing
     assert {r[0] for r in rows(db, "SELECT DISTINCT kind FROM ev WHERE type = 'rating'")} == {
-        "csat", "nps", "ces", "thumbs", "uss"}  # fmt: skip
+        "csat",
+        "nps",
+        "ces",
+        "thumbs",
+        "uss",
+    }
     assert {r[0] for r in rows(db, "SELECT DISTINCT score FROM ev WHERE kind = 'thumbs'")} == {0, 1}
     statuses = rows(db, "SELECT DISTINCT status FROM ev WHERE type = 'agent_status'")
     assert {r[0] for r in statuses} == {"online", "away", "offline"}
     assert {r[0] for r in rows(db, "SELECT DISTINCT goal FROM ev WHERE goal IS NOT NULL")} == {
-        "purchase", "signup", "lead", "add_to_cart"}  # fmt: skip
+        "purchase",
+        "signup",
+        "lead",
+        "add_to_cart",
+    }
     channels = {r[0] for r in rows(db, "SELECT DISTINCT channel FROM ev WHERE channel IS NOT NULL")}
     assert channels == {"web", "messenger", "whatsapp", "email", "instagram"}
     assert count("type = 'conversation_started' AND page_url IS NOT NULL") > 100
     assert {r[0] for r in rows(db, "SELECT DISTINCT team FROM ev WHERE team IS NOT NULL")} == {
-        "billing", "tech", "sales"}  # fmt: skip
+        "billing",
+        "tech",
+        "sales",
+    }
     assert {r[0] for r in rows(db, "SELECT DISTINCT bot_id FROM ev WHERE bot_id IS NOT NULL")} == {
-        "shopbot", "helpbot"}  # fmt: skip
+        "shopbot",
+        "helpbot",
+    }
 
 
 def test_time_shapes_of_ratings_goals_and_tickets(db):

@@ -35,15 +35,29 @@ def at(day: int, hour: int = 8) -> dt.datetime:
 def test_compare_by_day_and_channel_lines_rows_up_by_calendar_position(store, tmp_path):
     # previous period 8-10 Nov: 9 Nov web x3; 10 Nov web x2, email x1 (8 Nov: nothing)
     # this period 11-13 Nov: 11 Nov web x1; 12 Nov web x4, email x1; 13 Nov email x2
-    plan = {(9, "web"): 3, (10, "web"): 2, (10, "email"): 1, (11, "web"): 1, (12, "web"): 4,
-            (12, "email"): 1, (13, "email"): 2}  # fmt: skip
+    plan = {
+        (9, "web"): 3,
+        (10, "web"): 2,
+        (10, "email"): 1,
+        (11, "web"): 1,
+        (12, "web"): 4,
+        (12, "email"): 1,
+        (13, "email"): 2,
+    }
     events = []
     for (day, channel), count in plan.items():
         for n in range(count):
             events += chat(f"{day}-{channel}-{n}", at(day, 8 + n), channel=channel)
     load(store, events, tmp_path)
-    result = report(store, ("conversations", "engagement_rate"), "2026-11-11", "2026-11-13",
-                    grain="day", dimensions=("channel",), compare=True)  # fmt: skip
+    result = report(
+        store,
+        ("conversations", "engagement_rate"),
+        "2026-11-11",
+        "2026-11-13",
+        grain="day",
+        dimensions=("channel",),
+        compare=True,
+    )
     got = {
         (r["bucket"][:10], r["channel"]): (
             r["conversations"],
@@ -159,8 +173,7 @@ def test_a_report_over_a_stored_bad_goal_ignores_it_with_a_note(store, tmp_path)
     result = report(store, ("fcr_rate", "conversations"))
     row = result.rows[0]
     assert "fcr_rate__goal" not in row
-    assert row["conversations__goal"] == {"target": {"min": 2}, "status": "missed",
-                                          "progress": 0.5}  # fmt: skip
+    assert row["conversations__goal"] == {"target": {"min": 2}, "status": "missed", "progress": 0.5}
     assert result.meta["notes"] == [
         "the goal of fcr_rate is ignored: goals.fcr_rate.min: expected a finite number, got None"
     ]
@@ -196,17 +209,29 @@ def test_goal_progress_in_a_report(store, tmp_path):
     # first responses 30, 60, 90, 120 s -> mean 75 s
     events = []
     for n in range(4):
-        events += chat(f"c{n}", at(2, 8 + n), agent="ann", reply_after=30 * (n + 1),
-                       close_after=600, reopen_after=700 if n % 2 else None)  # fmt: skip
+        events += chat(
+            f"c{n}",
+            at(2, 8 + n),
+            agent="ann",
+            reply_after=30 * (n + 1),
+            close_after=600,
+            reopen_after=700 if n % 2 else None,
+        )
     load(store, events, tmp_path)
     save_setting(store.con, "goals", {"fcr_rate": 0.8, "first_response_time": 60})
     row = report(store, ("fcr_rate", "first_response_time")).rows[0]
     assert row["fcr_rate"] == 0.5
-    assert row["fcr_rate__goal"] == {"target": {"min": 0.8}, "status": "missed",
-                                     "progress": pytest.approx(0.625)}  # fmt: skip
+    assert row["fcr_rate__goal"] == {
+        "target": {"min": 0.8},
+        "status": "missed",
+        "progress": pytest.approx(0.625),
+    }
     assert row["first_response_time"] == 75.0
-    assert row["first_response_time__goal"] == {"target": {"max": 60.0}, "status": "missed",
-                                                "progress": pytest.approx(0.8)}  # fmt: skip
+    assert row["first_response_time__goal"] == {
+        "target": {"max": 60.0},
+        "status": "missed",
+        "progress": pytest.approx(0.8),
+    }
     # bands: fcr 0.5 is below typical (>= 0.70); a 75 s average is below typical (<= 45 s)
     assert row["fcr_rate__band"] == "below typical"
     assert row["first_response_time__band"] == "below typical"
@@ -340,8 +365,9 @@ def test_retention_change_by_day_is_against_the_day_before(store, tmp_path):
         for n, customer in enumerate(customers):
             events += chat(f"{customer}-{day}", at(day, 8 + n), customer=customer)
     load(store, events, tmp_path)
-    rows = report(store, ("retention_rate", "retention_change"), "2026-11-12", "2026-11-13",
-                  grain="day").rows  # fmt: skip
+    rows = report(
+        store, ("retention_rate", "retention_change"), "2026-11-12", "2026-11-13", grain="day"
+    ).rows
     assert [(r["bucket"][:10], r["retention_rate"]) for r in rows] == [
         ("2026-11-12", pytest.approx(1 / 3)),
         ("2026-11-13", 1.0),

@@ -15,23 +15,39 @@ DAY = 86400
 
 def test_ticket_metrics_by_agent_by_hand(store, tmp_path):
     load(store, events(), tmp_path)
-    rows = report(store, TICKETS, "2026-11-02", "2026-11-15", grain="week",
-                  dimensions=("agent_id",)).rows  # fmt: skip
+    rows = report(
+        store, TICKETS, "2026-11-02", "2026-11-15", grain="week", dimensions=("agent_id",)
+    ).rows
     got = {(r["bucket"][:10], r["agent_id"]): {m: r[m] for m in TICKETS} for r in rows}
     assert got == {
         # week 1: ann created and resolved T1 (1 day); bob created T2, open at the week's end
-        ("2026-11-02", "ann"): {"tickets_created": 1, "tickets_resolved": 1,
-                                "ticket_resolution_time": DAY, "ticket_backlog": 0},
-        ("2026-11-02", "bob"): {"tickets_created": 1, "tickets_resolved": 0,
-                                "ticket_resolution_time": None, "ticket_backlog": 1},
+        ("2026-11-02", "ann"): {
+            "tickets_created": 1,
+            "tickets_resolved": 1,
+            "ticket_resolution_time": DAY,
+            "ticket_backlog": 0,
+        },
+        ("2026-11-02", "bob"): {
+            "tickets_created": 1,
+            "tickets_resolved": 0,
+            "ticket_resolution_time": None,
+            "ticket_backlog": 1,
+        },
         # week 2: ann created T3; bob resolved T2 (6 days) and T3 (2 days): credit to who
         # resolved, the creation to who created
-        ("2026-11-09", "ann"): {"tickets_created": 1, "tickets_resolved": 0,
-                                "ticket_resolution_time": None, "ticket_backlog": 0},
-        ("2026-11-09", "bob"): {"tickets_created": 0, "tickets_resolved": 2,
-                                "ticket_resolution_time": (6 * DAY + 2 * DAY) / 2,
-                                "ticket_backlog": 0},
-    }  # fmt: skip
+        ("2026-11-09", "ann"): {
+            "tickets_created": 1,
+            "tickets_resolved": 0,
+            "ticket_resolution_time": None,
+            "ticket_backlog": 0,
+        },
+        ("2026-11-09", "bob"): {
+            "tickets_created": 0,
+            "tickets_resolved": 2,
+            "ticket_resolution_time": (6 * DAY + 2 * DAY) / 2,
+            "ticket_backlog": 0,
+        },
+    }
 
 
 def test_ticket_metrics_filtered_by_team(store, tmp_path):

@@ -54,10 +54,12 @@ def talk(cid: str, *turns: str, start: dt.datetime = DAY, **envelope) -> list[di
         ("selamat pagi", ""),
         ("ok thanks", ""),
         ("Moi, missä tilaukseni on?", "missä tilaukseni on?"),
-        ("hi @acme, mail me at a@b.example: where is my order https://x.example/1",
-         "mail me at where is my order"),
+        (
+            "hi @acme, mail me at a@b.example: where is my order https://x.example/1",
+            "mail me at where is my order",
+        ),
     ],
-)  # fmt: skip
+)
 def test_greetings_and_small_talk_are_no_questions(text, cleaned):
     assert clean(text) == cleaned
 
@@ -65,16 +67,25 @@ def test_greetings_and_small_talk_are_no_questions(text, cleaned):
 def test_questions_are_first_substantive_and_before_fallback_or_handoff(store, tmp_path):
     save_setting(store.con, "fallback_phrases", ["no idea, sorry"])
     events = (
-        talk("c1", "customer: hello", "customer: where is my order?", f"bot: {FALLBACK}",
-             "customer: my parcel never came", "bot: Let me check.", "handoff",
-             "customer: thanks")
+        talk(
+            "c1",
+            "customer: hello",
+            "customer: where is my order?",
+            f"bot: {FALLBACK}",
+            "customer: my parcel never came",
+            "bot: Let me check.",
+            "handoff",
+            "customer: thanks",
+        )
         + talk("c2", "customer: moi", "bot: Hei!")
         + talk("c3", "customer: hej", "customer: var är min order?", "bot: No idea, sorry!")
         + talk("c4", "customer: reset my password", "bot: Here is the link.")
-    )  # fmt: skip
+    )
     load(store, events, tmp_path)
-    got = {(q.conversation_id, q.text, q.is_first, q.before_fallback, q.before_handoff)
-           for q in extract_questions(store)}  # fmt: skip
+    got = {
+        (q.conversation_id, q.text, q.is_first, q.before_fallback, q.before_handoff)
+        for q in extract_questions(store)
+    }
     assert got == {
         ("c1", "where is my order?", True, True, False),
         # the handoff came after a bot reply: still this message's handoff
@@ -93,9 +104,14 @@ ORDER = [
     "where is my order already",
     "where is my order again",
 ]
-PASSWORD = ["reset my password", "reset my password now", "reset my password please",
-            "reset my password today", "reset my password already",
-            "reset my password again"]  # fmt: skip
+PASSWORD = [
+    "reset my password",
+    "reset my password now",
+    "reset my password please",
+    "reset my password today",
+    "reset my password already",
+    "reset my password again",
+]
 
 
 def two_topics() -> list[dict]:
@@ -106,16 +122,36 @@ def two_topics() -> list[dict]:
     for n in range(12):
         start = DAY + dt.timedelta(minutes=n)
         joined = ["agent: ann here"] if n < 4 else []
-        events += talk(f"o{n:02}", f"customer: {ORDER[n % 6]}", "bot: It is on its way.",
-                       *joined, start=start)  # fmt: skip
-        events.append({"type": "conversation_closed", "conversation_id": f"o{n:02}",
-                       "ts": iso(start + dt.timedelta(seconds=60)), "resolution": "resolved",
-                       "resolved_by": "bot"})  # fmt: skip
-        events += talk(f"p{n:02}", f"customer: hi {PASSWORD[n % 6]}", f"bot: {FALLBACK}",
-                       "handoff", "agent: bob here", start=start, agent="bob")  # fmt: skip
-        events.append({"type": "conversation_closed", "conversation_id": f"p{n:02}",
-                       "ts": iso(start + dt.timedelta(seconds=120)), "resolution": "resolved",
-                       "resolved_by": "agent"})  # fmt: skip
+        events += talk(
+            f"o{n:02}", f"customer: {ORDER[n % 6]}", "bot: It is on its way.", *joined, start=start
+        )
+        events.append(
+            {
+                "type": "conversation_closed",
+                "conversation_id": f"o{n:02}",
+                "ts": iso(start + dt.timedelta(seconds=60)),
+                "resolution": "resolved",
+                "resolved_by": "bot",
+            }
+        )
+        events += talk(
+            f"p{n:02}",
+            f"customer: hi {PASSWORD[n % 6]}",
+            f"bot: {FALLBACK}",
+            "handoff",
+            "agent: bob here",
+            start=start,
+            agent="bob",
+        )
+        events.append(
+            {
+                "type": "conversation_closed",
+                "conversation_id": f"p{n:02}",
+                "ts": iso(start + dt.timedelta(seconds=120)),
+                "resolution": "resolved",
+                "resolved_by": "agent",
+            }
+        )
     return events
 
 
@@ -147,9 +183,14 @@ def test_topic_is_a_report_dimension_and_filter(clustered):
     rows = {r["topic"]: r for r in report(store, metrics, dimensions=["topic"]).rows}
     order, password = rows[topics["order"]["name"]], rows[topics["password"]["name"]]
     # a 1 min resolution time is exceptional (retail: 3 min or less)
-    assert order == {"topic": topics["order"]["name"], "conversations": 12, "fallback_rate": 0.0,
-                     "handoff_rate": 4 / 12, "resolution_time": 60.0,
-                     "resolution_time__band": "exceptional"}  # fmt: skip
+    assert order == {
+        "topic": topics["order"]["name"],
+        "conversations": 12,
+        "fallback_rate": 0.0,
+        "handoff_rate": 4 / 12,
+        "resolution_time": 60.0,
+        "resolution_time__band": "exceptional",
+    }
     assert password["fallback_rate"] == 1.0 and password["handoff_rate"] == 1.0
     assert password["resolution_time"] == 120.0
     by_id = report(store, "conversations", filters={"topic": (str(topics["password"]["id"]),)})
@@ -160,11 +201,14 @@ def test_topic_is_a_report_dimension_and_filter(clustered):
 def test_export_has_a_topic_column(clustered, tmp_path):
     store, topics = clustered
     out = tmp_path / "conversations.csv"
-    export_conversations(Engine(store), Query(("conversations",), "2026-11-01", "2026-11-30"),
-                         "csv", out)  # fmt: skip
+    export_conversations(
+        Engine(store), Query(("conversations",), "2026-11-01", "2026-11-30"), "csv", out
+    )
     rows = list(csv.DictReader(io.StringIO(out.read_text())))
     assert {r["conversation_id"][0]: r["topic"] for r in rows} == {
-        "o": topics["order"]["name"], "p": topics["password"]["name"]}  # fmt: skip
+        "o": topics["order"]["name"],
+        "p": topics["password"]["name"],
+    }
 
 
 def test_new_conversations_join_existing_topics(clustered, tmp_path):

@@ -20,18 +20,39 @@ pytestmark = pytest.mark.embeddings
 
 # four topics, six wordings each, most sharing no word with the others of their topic
 ASKED = {
-    "refund": ["i want a refund", "how do i get my money back?", "when will my refund arrive",
-               "please return my money", "i would like to be reimbursed", "refund me please"],
-    "password": ["i forgot my password", "how do i reset my password?",
-                 "i can't log in to my account", "my login does not work",
-                 "locked out of my account", "password reset link not working"],
-    "delivery": ["where is my parcel?", "when will my package arrive?",
-                 "how long does delivery take?", "my order has not arrived yet",
-                 "is my shipment on its way?", "tracking says nothing"],
-    "hours": ["when are you open?", "what are your opening hours?", "are you open on sunday?",
-              "what time do you close today?", "opening times please",
-              "is the shop open on holidays?"],
-}  # fmt: skip
+    "refund": [
+        "i want a refund",
+        "how do i get my money back?",
+        "when will my refund arrive",
+        "please return my money",
+        "i would like to be reimbursed",
+        "refund me please",
+    ],
+    "password": [
+        "i forgot my password",
+        "how do i reset my password?",
+        "i can't log in to my account",
+        "my login does not work",
+        "locked out of my account",
+        "password reset link not working",
+    ],
+    "delivery": [
+        "where is my parcel?",
+        "when will my package arrive?",
+        "how long does delivery take?",
+        "my order has not arrived yet",
+        "is my shipment on its way?",
+        "tracking says nothing",
+    ],
+    "hours": [
+        "when are you open?",
+        "what are your opening hours?",
+        "are you open on sunday?",
+        "what time do you close today?",
+        "opening times please",
+        "is the shop open on holidays?",
+    ],
+}
 
 
 def asked_once() -> list[dict]:

@@ -54,9 +54,14 @@ FINNISH = [
     "voinko muuttaa osoitettani",
     "toimitatteko ulkomaille",
 ]
-SWEDISH = ["var är min beställning", "jag vill ha pengarna tillbaka",
-           "hur återställer jag lösenordet", "när kommer mitt paket",
-           "kan jag ändra min adress", "skickar ni utomlands"]  # fmt: skip
+SWEDISH = [
+    "var är min beställning",
+    "jag vill ha pengarna tillbaka",
+    "hur återställer jag lösenordet",
+    "när kommer mitt paket",
+    "kan jag ändra min adress",
+    "skickar ni utomlands",
+]
 
 
 def test_many_texts_are_labelled_by_what_lingua_taught(monkeypatch):
@@ -97,10 +102,16 @@ def test_rephrasings_are_next_questions_after_a_fallback():
     def q(cid: str, text: str, fallback: bool) -> Question:
         return Question(f"{cid}-{text}", cid, DAY, text, False, fallback, False)
 
-    questions = [q("c1", "i want a refund", True), q("c1", "how do i get my money back", False),
-                 q("c2", "where is my order", False), q("c2", "talk to a human", False),
-                 q("c3", "reset password", True), q("c4", "login broken", False),
-                 q("c5", "refund", True), q("c5", "refund", True)]  # fmt: skip
+    questions = [
+        q("c1", "i want a refund", True),
+        q("c1", "how do i get my money back", False),
+        q("c2", "where is my order", False),
+        q("c2", "talk to a human", False),
+        q("c3", "reset password", True),
+        q("c4", "login broken", False),
+        q("c5", "refund", True),
+        q("c5", "refund", True),
+    ]
     assert rephrasing_pairs(questions) == [("i want a refund", "how do i get my money back")]
 
 
@@ -132,9 +143,13 @@ PASSWORD = [
     "forgot my password today",
     "forgot my password asap",
 ]
-SIGN_IN = ["cannot sign in to the account", "cannot sign in to the account now",
-           "cannot sign in to the account please", "cannot sign in to the account today",
-           "cannot sign in to the account asap"]  # fmt: skip
+SIGN_IN = [
+    "cannot sign in to the account",
+    "cannot sign in to the account now",
+    "cannot sign in to the account please",
+    "cannot sign in to the account today",
+    "cannot sign in to the account asap",
+]
 
 
 def asked(rephrased: bool) -> list[dict]:
@@ -151,8 +166,14 @@ def asked(rephrased: bool) -> list[dict]:
             for a, b in zip(first, second, strict=True):
                 n += 1
                 start = DAY + dt.timedelta(minutes=n)
-                events += talk(f"r{n:02}", f"customer: {a}", f"bot: {FALLBACK}",
-                               f"customer: {b}", "handoff", start=start)  # fmt: skip
+                events += talk(
+                    f"r{n:02}",
+                    f"customer: {a}",
+                    f"bot: {FALLBACK}",
+                    f"customer: {b}",
+                    "handoff",
+                    start=start,
+                )
     return events
 
 
@@ -171,8 +192,10 @@ def test_wordings_sharing_no_words_join_through_rephrasings(store, tmp_path):
     assert topics_of(store) == {frozenset(REFUND + MONEY_BACK), frozenset(PASSWORD + SIGN_IN)}
     # named after both wordings; the representative question: the unadorned wording
     named = {t["name"]: t["representative"] for t in list_topics(store)}
-    assert named == {"refund / money / back": "how do i get my money back",
-                     "password / account / cannot": "cannot sign in to the account"}  # fmt: skip
+    assert named == {
+        "refund / money / back": "how do i get my money back",
+        "password / account / cannot": "cannot sign in to the account",
+    }
     # a new question is assigned to the topic of its nearest fine centroid
     model = load_model(store)
     ids, _ = model.assign(["how do i get my money back tomorrow"], ["en"])
@@ -183,17 +206,26 @@ def test_wordings_sharing_no_words_join_through_rephrasings(store, tmp_path):
 def test_without_rephrasings_each_wording_is_its_own_topic(store, tmp_path):
     load(store, asked(rephrased=False), tmp_path)
     rebuild(store)
-    assert topics_of(store) == {frozenset(REFUND), frozenset(MONEY_BACK), frozenset(PASSWORD),
-                                frozenset(SIGN_IN)}  # fmt: skip
+    assert topics_of(store) == {
+        frozenset(REFUND),
+        frozenset(MONEY_BACK),
+        frozenset(PASSWORD),
+        frozenset(SIGN_IN),
+    }
 
 
 def test_a_model_stored_before_backends_loads_as_tfidf():
     import io
 
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, vocabulary=np.array(["ab"]), idf=np.ones(1, np.float32),
-                        centroids=np.ones((1, 1), np.float32), topic_ids=np.array([1]),
-                        languages=np.array(["en"]))  # fmt: skip
+    np.savez_compressed(
+        buffer,
+        vocabulary=np.array(["ab"]),
+        idf=np.ones(1, np.float32),
+        centroids=np.ones((1, 1), np.float32),
+        topic_ids=np.array([1]),
+        languages=np.array(["en"]),
+    )
     model = TopicModel.from_bytes(buffer.getvalue())
     assert model.backend == "tfidf"
     assert model.assign(["ab"], ["en"])[0].tolist() == [1]

@@ -51,8 +51,13 @@ def months(store, tmp_path):
 
 
 def test_month_grain_buckets_by_local_calendar_month(months):
-    rows = report(months, ["conversations", "messages", "conversations_per_hour"],
-                  "2025-11-15", "2026-02-28", grain="month").rows  # fmt: skip
+    rows = report(
+        months,
+        ["conversations", "messages", "conversations_per_hour"],
+        "2025-11-15",
+        "2026-02-28",
+        grain="month",
+    ).rows
     assert [r["bucket"] for r in rows] == [
         "2025-11-01T00:00:00",  # labelled by its month, counted from the period start
         "2025-12-01T00:00:00",
@@ -73,8 +78,13 @@ def test_month_grain_buckets_by_local_calendar_month(months):
 
 
 def test_year_grain_splits_at_the_local_new_year(months):
-    rows = report(months, ["conversations", "conversations_per_hour"],
-                  "2025-11-15", "2026-02-28", grain="year").rows  # fmt: skip
+    rows = report(
+        months,
+        ["conversations", "conversations_per_hour"],
+        "2025-11-15",
+        "2026-02-28",
+        grain="year",
+    ).rows
     assert [r["bucket"] for r in rows] == ["2025-01-01T00:00:00", "2026-01-01T00:00:00"]
     # 2025: nov1, nov2, dec1, dec2 (2026-01-01T03:00Z is still 2025 in New York)
     # 2026: jan1, feb1, feb2, feb3
@@ -102,20 +112,23 @@ def two_weeks(store, tmp_path):
     # previous week: 5 chats (Nov 2..6); p0 rated 4, p1 rated 2
     for n in range(5):
         ratings = {0: {"csat": 4}, 1: {"csat": 2}}.get(n)
-        events += chat(f"p{n}", day + dt.timedelta(days=n), bot=True, close_after=120,
-                       ratings=ratings)  # fmt: skip
+        events += chat(
+            f"p{n}", day + dt.timedelta(days=n), bot=True, close_after=120, ratings=ratings
+        )
     # this week: 4 chats (Nov 9..12); t0 rated 5, t1 rated 4
     for n in range(4):
         ratings = {0: {"csat": 5}, 1: {"csat": 4}}.get(n)
-        events += chat(f"t{n}", day + dt.timedelta(days=7 + n), bot=True, close_after=120,
-                       ratings=ratings)  # fmt: skip
+        events += chat(
+            f"t{n}", day + dt.timedelta(days=7 + n), bot=True, close_after=120, ratings=ratings
+        )
     load(store, events, tmp_path)
     return store
 
 
 def test_change_pct_against_a_non_zero_previous_value(two_weeks):
-    rows = report(two_weeks, ["conversations", "messages", "csat"],
-                  "2026-11-08", "2026-11-14", compare=True).rows  # fmt: skip
+    rows = report(
+        two_weeks, ["conversations", "messages", "csat"], "2026-11-08", "2026-11-14", compare=True
+    ).rows
     assert len(rows) == 1
     row = rows[0]
     # conversations: 4 now, 5 before: change -1, -1 / 5 = -0.2
@@ -133,8 +146,9 @@ def test_change_pct_against_a_non_zero_previous_value(two_weeks):
 
 def test_change_pct_by_day_lines_up_day_by_day(two_weeks):
     """With a grain, each day is compared with the same day of the week before."""
-    rows = report(two_weeks, "conversations", "2026-11-08", "2026-11-14", grain="day",
-                  compare=True).rows  # fmt: skip
+    rows = report(
+        two_weeks, "conversations", "2026-11-08", "2026-11-14", grain="day", compare=True
+    ).rows
     by_day = {r["bucket"][:10]: r for r in rows}
     # Sun Nov 8: 0 now, Sun Nov 1: 0 before: no change to express as a share
     assert by_day["2026-11-08"]["conversations__change_pct"] is None

@@ -47,17 +47,42 @@ def kolkata(store, tmp_path):
     free, pro = {"attrs": {"plan": "free"}}, {"attrs": {"plan": "pro"}}
     events = (
         chat("c1", utc("2026-11-02T03:00"), bot=True, bot_id="shop", close_after=60, **free)
-        + chat("c2", utc("2026-11-02T03:20"), bot=True, bot_id="shop", fallback_last=True,
-               handoff_after=10, agent="ann", team="billing", close_after=300,
-               resolution="unresolved", **pro)
+        + chat(
+            "c2",
+            utc("2026-11-02T03:20"),
+            bot=True,
+            bot_id="shop",
+            fallback_last=True,
+            handoff_after=10,
+            agent="ann",
+            team="billing",
+            close_after=300,
+            resolution="unresolved",
+            **pro,
+        )
         + chat("c3", utc("2026-11-03T18:45"), bot=True, bot_id="help", close_after=40, **pro)
-        + chat("c4", utc("2026-11-04T10:00"), agent="bob", team="tech", close_after=200,
-               resolution="escalated", **free)
+        + chat(
+            "c4",
+            utc("2026-11-04T10:00"),
+            agent="bob",
+            team="tech",
+            close_after=200,
+            resolution="escalated",
+            **free,
+        )
         + chat("c5", utc("2026-11-07T20:00"), agent="bob", team="tech")
         + chat("c6", utc("2026-11-08T19:00"), bot=True, bot_id="shop", close_after=60, **free)
-        + chat("c7", utc("2026-11-01T18:40"), bot=True, bot_id="help", team="billing",
-               close_after=30, resolution=None, **free)
-    )  # fmt: skip
+        + chat(
+            "c7",
+            utc("2026-11-01T18:40"),
+            bot=True,
+            bot_id="help",
+            team="billing",
+            close_after=30,
+            resolution=None,
+            **free,
+        )
+    )
     load(store, events, tmp_path)
     return store
 
@@ -135,11 +160,25 @@ def test_hour_by_weekday_heat_map(kolkata):
 
 
 def tagged(cid: str, tag: str, category: str, at: dt.datetime, removed: bool = False):
-    events = [{"type": "tag_added", "ts": iso(at), "conversation_id": cid, "tag": tag,
-               "category": category}]  # fmt: skip
+    events = [
+        {
+            "type": "tag_added",
+            "ts": iso(at),
+            "conversation_id": cid,
+            "tag": tag,
+            "category": category,
+        }
+    ]
     if removed:
-        events.append({"type": "tag_removed", "ts": iso(at + dt.timedelta(seconds=1)),
-                       "conversation_id": cid, "tag": tag, "category": category})  # fmt: skip
+        events.append(
+            {
+                "type": "tag_removed",
+                "ts": iso(at + dt.timedelta(seconds=1)),
+                "conversation_id": cid,
+                "tag": tag,
+                "category": category,
+            }
+        )
     return events
 
 
@@ -187,8 +226,9 @@ def test_fcr_per_team(store, tmp_path):
     day = utc("2026-11-03T09:00")
 
     def c(n: int, team: str, **kw: Any) -> list[dict[str, Any]]:
-        return chat(f"f{n}", day + dt.timedelta(hours=n), customer=f"u{n}", agent="ann",
-                    team=team, **kw)  # fmt: skip
+        return chat(
+            f"f{n}", day + dt.timedelta(hours=n), customer=f"u{n}", agent="ann", team=team, **kw
+        )
 
     events = (
         c(1, "billing", close_after=300)  # resolved: FCR
@@ -202,8 +242,13 @@ def test_fcr_per_team(store, tmp_path):
         + c(9, "tech", close_after=300, resolution=None)  # no resolution: outside the cohort
     )
     load(store, events, tmp_path)
-    metrics = ["fcr_rate", "not_fcr_reopened", "not_fcr_transferred", "not_fcr_escalated",
-               "not_fcr_unresolved"]  # fmt: skip
+    metrics = [
+        "fcr_rate",
+        "not_fcr_reopened",
+        "not_fcr_transferred",
+        "not_fcr_escalated",
+        "not_fcr_unresolved",
+    ]
     # cohort: closed with a resolution: f1-f4, f6-f8 = 7; FCR: f1, f4, f7 = 3
     assert report(store, "fcr_rate").rows[0]["fcr_rate"] == pytest.approx(3 / 7)
     rows = {r["team"]: r for r in report(store, metrics, dimensions=["team"]).rows}
@@ -231,8 +276,15 @@ def test_csat_per_topic(store, tmp_path):
         minute = int(cid[1:])  # chat n starts n minutes after DAY
         closed = 60 if cid[0] == "o" else 120
         at = day + dt.timedelta(minutes=minute, seconds=closed + 5)
-        events.append({"type": "rating", "ts": iso(at), "conversation_id": cid,
-                       "kind": "csat", "score": score})  # fmt: skip
+        events.append(
+            {
+                "type": "rating",
+                "ts": iso(at),
+                "conversation_id": cid,
+                "kind": "csat",
+                "score": score,
+            }
+        )
     load(store, events, tmp_path)
     assert rebuild(store).topics == 2
     names = {

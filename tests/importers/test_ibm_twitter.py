@@ -51,9 +51,7 @@ def test_counts(imported, raw):
     assert len(raw) == 150 and turns == 190
     # per conversation: its start, every turn, the agentURL reply and its close; plus one
     # agent_joined per signing agent
-    agents = {
-        (c["dialogHeader"]["sessionID"], a) for c in raw for a in agent_ids(c)
-    }  # fmt: skip
+    agents = {(c["dialogHeader"]["sessionID"], a) for c in raw for a in agent_ids(c)}
     assert summary.rejected == 0
     assert summary.imported == 150 + turns + 150 + 150 + len(agents)
     r = report(store, ["conversations", "messages", "human_conversations"], START, END).rows[0]
@@ -146,8 +144,10 @@ def test_agents_teams_and_closes(imported, raw):
     # the longest thread: three AdobeCare agents sign in turn
     adobe = next(c for c in raw if len(c["dialogContent"]) == 11)
     assert f[adobe["dialogHeader"]["sessionID"]]["agents"] == [
-        "AdobeCare/SJ", "AdobeCare/Shivangi", "AdobeCare/NKush"
-    ]  # fmt: skip
+        "AdobeCare/SJ",
+        "AdobeCare/Shivangi",
+        "AdobeCare/NKush",
+    ]
     # the same initials at two companies stay two agents
     agents = {a for row in f.values() for a in row["agents"]}
     assert {"ChaseSupport/AF", "MojangSupport/AF"} <= agents

@@ -62,42 +62,118 @@ def test_one_row_per_message_csv_event_by_event(tmp_path):
     web = {"channel": "web", "team": "support"}
     got = events(copy(tmp_path, "messages.csv"))
     assert got == [
-        msg(1, "09:00:00", "customer", "Hi, my parcel has not arrived yet.", "c1",
-            channel="web", customer_id="alice", team="support"),
-        msg(2, "09:00:45", "agent", "Sorry to hear that - let me check the tracking.", "c1",
-            **web, agent_id="anna"),
-        msg(3, "09:01:30", "customer", "It is order 5521.", "c1",
-            channel="web", customer_id="alice", team="support"),
-        msg(4, "09:02:00", "agent", "It arrives tomorrow before noon.", "c1", **web,
-            agent_id="anna"),
+        msg(
+            1,
+            "09:00:00",
+            "customer",
+            "Hi, my parcel has not arrived yet.",
+            "c1",
+            channel="web",
+            customer_id="alice",
+            team="support",
+        ),
+        msg(
+            2,
+            "09:00:45",
+            "agent",
+            "Sorry to hear that - let me check the tracking.",
+            "c1",
+            **web,
+            agent_id="anna",
+        ),
+        msg(
+            3,
+            "09:01:30",
+            "customer",
+            "It is order 5521.",
+            "c1",
+            channel="web",
+            customer_id="alice",
+            team="support",
+        ),
+        msg(
+            4, "09:02:00", "agent", "It arrives tomorrow before noon.", "c1", **web, agent_id="anna"
+        ),
         # row 5 has a resolution and no text: a close only
-        {"event_id": "csv:c1:close:5", "type": "conversation_closed",
-         "ts": "2026-11-02T09:03:00.000Z", "conversation_id": "c1", **web,
-         "resolution": "resolved", "resolved_by": "agent"},
-        msg(6, "10:00:00", "customer", "What are your opening hours?", "c2",
-            channel="whatsapp", customer_id="bob"),
+        {
+            "event_id": "csv:c1:close:5",
+            "type": "conversation_closed",
+            "ts": "2026-11-02T09:03:00.000Z",
+            "conversation_id": "c1",
+            **web,
+            "resolution": "resolved",
+            "resolved_by": "agent",
+        },
+        msg(
+            6,
+            "10:00:00",
+            "customer",
+            "What are your opening hours?",
+            "c2",
+            channel="whatsapp",
+            customer_id="bob",
+        ),
         # row 7 has text and a resolution: the bot's message, then the close
         msg(7, "10:00:02", "bot", "We are open 9-17 on weekdays.", "c2", channel="whatsapp"),
-        {"event_id": "csv:c2:close:7", "type": "conversation_closed",
-         "ts": "2026-11-02T10:00:02.000Z", "conversation_id": "c2", "channel": "whatsapp",
-         "resolution": "resolved", "resolved_by": "bot"},
+        {
+            "event_id": "csv:c2:close:7",
+            "type": "conversation_closed",
+            "ts": "2026-11-02T10:00:02.000Z",
+            "conversation_id": "c2",
+            "channel": "whatsapp",
+            "resolution": "resolved",
+            "resolved_by": "bot",
+        },
         # "visitor" and "operator" are mapped to customer and agent
-        msg(8, "11:00:00", "customer", "Can I change my delivery address?", "c3",
-            channel="web", customer_id="carol", team="support"),
-        msg(9, "11:02:00", "agent", "Yes - send me the new address.", "c3", **web,
-            agent_id="ben"),
-        msg(10, "11:03:00", "customer", "Mannerheimintie 1, Helsinki", "c3",
-            channel="web", customer_id="carol", team="support"),
+        msg(
+            8,
+            "11:00:00",
+            "customer",
+            "Can I change my delivery address?",
+            "c3",
+            channel="web",
+            customer_id="carol",
+            team="support",
+        ),
+        msg(9, "11:02:00", "agent", "Yes - send me the new address.", "c3", **web, agent_id="ben"),
+        msg(
+            10,
+            "11:03:00",
+            "customer",
+            "Mannerheimintie 1, Helsinki",
+            "c3",
+            channel="web",
+            customer_id="carol",
+            team="support",
+        ),
         msg(11, "11:03:40", "agent", "Done!", "c3", **web, agent_id="anna"),
         # after the last row: each agent's join at its first message in the conversation;
         # no conversation_started (the CSV has no conversation_started_at column)
-        {"event_id": "csv:c1:joined:anna", "type": "agent_joined",
-         "ts": "2026-11-02T09:00:45.000Z", "conversation_id": "c1", **web, "agent_id": "anna"},
-        {"event_id": "csv:c3:joined:ben", "type": "agent_joined",
-         "ts": "2026-11-02T11:02:00.000Z", "conversation_id": "c3", **web, "agent_id": "ben"},
-        {"event_id": "csv:c3:joined:anna", "type": "agent_joined",
-         "ts": "2026-11-02T11:03:40.000Z", "conversation_id": "c3", **web, "agent_id": "anna"},
-    ]  # fmt: skip
+        {
+            "event_id": "csv:c1:joined:anna",
+            "type": "agent_joined",
+            "ts": "2026-11-02T09:00:45.000Z",
+            "conversation_id": "c1",
+            **web,
+            "agent_id": "anna",
+        },
+        {
+            "event_id": "csv:c3:joined:ben",
+            "type": "agent_joined",
+            "ts": "2026-11-02T11:02:00.000Z",
+            "conversation_id": "c3",
+            **web,
+            "agent_id": "ben",
+        },
+        {
+            "event_id": "csv:c3:joined:anna",
+            "type": "agent_joined",
+            "ts": "2026-11-02T11:03:40.000Z",
+            "conversation_id": "c3",
+            **web,
+            "agent_id": "anna",
+        },
+    ]
 
 
 def test_one_row_per_message_kpis(store, tmp_path):
@@ -107,8 +183,10 @@ def test_one_row_per_message_kpis(store, tmp_path):
     f = facts(store)
     # started at the first row (no conversation_started: the store takes the earliest event)
     assert [str(f[c]["started_at"])[11:19] for c in ("c1", "c2", "c3")] == [
-        "09:00:00", "10:00:00", "11:00:00"
-    ]  # fmt: skip
+        "09:00:00",
+        "10:00:00",
+        "11:00:00",
+    ]
     # c1: live chat only (no bot), so it queues from its start: first reply 45 s later;
     # runs of customer messages answered after 45 s (09:00:00) and 30 s (09:01:30);
     # closed resolved 180 s after the start; anna's stint 09:00:45 -> close 09:03:00 = 135 s
@@ -119,8 +197,10 @@ def test_one_row_per_message_kpis(store, tmp_path):
     assert (f["c1"]["agents"], f["c1"]["customer_id"]) == (["anna"], "alice")
     # c2: bot-only, closed resolved by the bot
     assert (f["c2"]["bot_only"], f["c2"]["bot_resolved"], f["c2"]["outcome"]) == (
-        True, True, "resolved"
-    )  # fmt: skip
+        True,
+        True,
+        "resolved",
+    )
     # c3: first reply 120 s (ben), then anna answers the 11:03:00 message after 40 s; open
     assert f["c3"]["first_response_seconds"] == 120
     assert f["c3"]["response_times"] == [120, 40]
@@ -148,9 +228,7 @@ def test_one_row_per_message_kpis(store, tmp_path):
     # successful = closed resolved by an agent or the customer (c1); the one bot chat resolved
     assert (r["successful_chats"], r["bot_resolution_rate"]) == (1, 1.0)
     by_channel = report(store, "conversations", dimensions=["channel"]).rows
-    assert {row["channel"]: row["conversations"] for row in by_channel} == {
-        "web": 2, "whatsapp": 1
-    }  # fmt: skip
+    assert {row["channel"]: row["conversations"] for row in by_channel} == {"web": 2, "whatsapp": 1}
 
 
 def test_reimport_adds_nothing_and_a_later_export_adds_only_what_is_new(store, tmp_path):
@@ -190,13 +268,26 @@ def test_back_filled_earlier_rows_move_the_start_but_not_a_join(store, tmp_path)
 def test_started_at_column_gives_one_conversation_started(store, tmp_path):
     path = tmp_path / "started.jsonl"
     rows = [
-        {"conversation_id": "s1", "conversation_started_at": "2026-11-05T07:59:00+02:00",
-         "message_id": "a", "timestamp": "2026-11-05T06:00:00Z", "sender": "customer",
-         "text": "Hello", "channel": "Web"},
-        {"conversation_id": "s1", "conversation_started_at": "2026-11-05T07:59:00+02:00",
-         "message_id": "b", "timestamp": "2026-11-05T06:02:00Z", "sender": "agent",
-         "text": "Hi!", "agent": "anna", "channel": "Web"},
-    ]  # fmt: skip
+        {
+            "conversation_id": "s1",
+            "conversation_started_at": "2026-11-05T07:59:00+02:00",
+            "message_id": "a",
+            "timestamp": "2026-11-05T06:00:00Z",
+            "sender": "customer",
+            "text": "Hello",
+            "channel": "Web",
+        },
+        {
+            "conversation_id": "s1",
+            "conversation_started_at": "2026-11-05T07:59:00+02:00",
+            "message_id": "b",
+            "timestamp": "2026-11-05T06:02:00Z",
+            "sender": "agent",
+            "text": "Hi!",
+            "agent": "anna",
+            "channel": "Web",
+        },
+    ]
     path.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in rows))
     got = events(path)
     assert got[0] == {
@@ -207,8 +298,11 @@ def test_started_at_column_gives_one_conversation_started(store, tmp_path):
         "channel": "Web",
     }
     assert [e["type"] for e in got] == [
-        "conversation_started", "message", "message", "agent_joined"
-    ]  # fmt: skip
+        "conversation_started",
+        "message",
+        "message",
+        "agent_joined",
+    ]
     run(store, path)
     refresh_facts(store)
     s1 = facts(store)["s1"]
@@ -252,23 +346,55 @@ def test_flat_json_shapes(store, tmp_path, name, content):
     path.write_bytes(content)
     mapping = str(DATA / "webhook.toml")
     got = events(path, mapping)
-    base = {"conversation_id": "501", "channel": "messenger", "customer_id": "v-9",
-            "attrs": {"plan": "pro"}}  # fmt: skip
+    base = {
+        "conversation_id": "501",
+        "channel": "messenger",
+        "customer_id": "v-9",
+        "attrs": {"plan": "pro"},
+    }
     assert got == [
-        {"event_id": "hook:501:msg:m1", "type": "message", "ts": "2026-11-02T10:00:00.000Z",
-         **base, "sender": "customer", "text": "Can I get an invoice?"},
-        {"event_id": "hook:501:msg:m2", "type": "message", "ts": "2026-11-02T10:00:30.500Z",
-         **base, "sender": "agent", "text": "Sure, sending it now.",
-         "agent_id": "anna@example.com"},
-        {"event_id": "hook:501:msg:m3", "type": "message", "ts": "2026-11-02T10:01:30.000Z",
-         **base, "sender": "agent", "text": "Sent - anything else?",
-         "agent_id": "anna@example.com"},
-        {"event_id": "hook:501:close:m3", "type": "conversation_closed",
-         "ts": "2026-11-02T10:01:30.000Z", **base, "resolution": "resolved",
-         "resolved_by": "agent"},
-        {"event_id": "hook:501:joined:anna@example.com", "type": "agent_joined",
-         "ts": "2026-11-02T10:00:30.500Z", **base, "agent_id": "anna@example.com"},
-    ]  # fmt: skip
+        {
+            "event_id": "hook:501:msg:m1",
+            "type": "message",
+            "ts": "2026-11-02T10:00:00.000Z",
+            **base,
+            "sender": "customer",
+            "text": "Can I get an invoice?",
+        },
+        {
+            "event_id": "hook:501:msg:m2",
+            "type": "message",
+            "ts": "2026-11-02T10:00:30.500Z",
+            **base,
+            "sender": "agent",
+            "text": "Sure, sending it now.",
+            "agent_id": "anna@example.com",
+        },
+        {
+            "event_id": "hook:501:msg:m3",
+            "type": "message",
+            "ts": "2026-11-02T10:01:30.000Z",
+            **base,
+            "sender": "agent",
+            "text": "Sent - anything else?",
+            "agent_id": "anna@example.com",
+        },
+        {
+            "event_id": "hook:501:close:m3",
+            "type": "conversation_closed",
+            "ts": "2026-11-02T10:01:30.000Z",
+            **base,
+            "resolution": "resolved",
+            "resolved_by": "agent",
+        },
+        {
+            "event_id": "hook:501:joined:anna@example.com",
+            "type": "agent_joined",
+            "ts": "2026-11-02T10:00:30.500Z",
+            **base,
+            "agent_id": "anna@example.com",
+        },
+    ]
     run(store, path, mapping)
     refresh_facts(store)
     chat = facts(store)["501"]

@@ -529,7 +529,7 @@ def test_other_shapes_of_rasa_history(store, tmp_path):
     ]
     handoff = stored(store, "type = 'handoff_requested'")[0]
     assert handoff["reason"] == "paused"  # Rasa stops answering so that a human takes over
-    # an agent message must name its agent (events.md); Rasa does not record who wrote it
+    # an agent message must name its agent (docs/events.md); Rasa does not record who wrote it
     agents = store.con.execute("SELECT agent_id FROM events WHERE sender = 'agent'").fetchall()
     assert agents == [("unnamed-agent",)]
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import time
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from tests.builders import chat
 from tests.serverkit import LiveServer, provision
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.server
 HELSINKI = ZoneInfo("Europe/Helsinki")
@@ -45,10 +45,7 @@ def live(tmp_path_factory):
     assert server.client(seats.keys["in"]).post("/api/v1/events", json=events).status_code == 200
     root = server.login(seats.emails["root"])
     assert root.patch("/api/v1/settings", json={"timezone": "Europe/Helsinki"}).status_code == 200
-    deadline = time.monotonic() + 10
-    while figure(root, "conversations") != 2:  # the facts caught up
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    wait_until(lambda: figure(root, "conversations") == 2, what="the facts caught up")
     yield server, seats, store
     server.stop()
 

@@ -26,16 +26,52 @@ def test_workspace_user_and_key_from_the_command_line(tmp_path):
     assert "workspace 'acme' already exists" in again.output
     bad = cli("workspaces", "create", "Acme Inc", "--db", db)
     assert "use 1-40 lower-case letters" in bad.output
-    short = cli("users", "create", "a@acme.example", "-w", "acme", "--role", "manager",
-                "--password-stdin", "--db", db, stdin="short\n")  # fmt: skip
+    short = cli(
+        "users",
+        "create",
+        "a@acme.example",
+        "-w",
+        "acme",
+        "--role",
+        "manager",
+        "--password-stdin",
+        "--db",
+        db,
+        stdin="short\n",
+    )
     assert short.exit_code == 2
     assert "at least 10 characters" in short.output
-    agent = cli("users", "create", "Ann@Acme.example", "-w", "acme", "--role", "agent",
-                "--password-stdin", "--db", db, stdin="a long password\n")  # fmt: skip
+    agent = cli(
+        "users",
+        "create",
+        "Ann@Acme.example",
+        "-w",
+        "acme",
+        "--role",
+        "agent",
+        "--password-stdin",
+        "--db",
+        db,
+        stdin="a long password\n",
+    )
     assert "an agent seat needs --agent-id" in agent.output
-    seat = cli("users", "create", "Ann@Acme.example", "-w", "acme", "--role", "agent",
-               "--agent-id", "ann", "--team", "sales", "--password-stdin", "--db", db,
-               stdin="a long password\n")  # fmt: skip
+    seat = cli(
+        "users",
+        "create",
+        "Ann@Acme.example",
+        "-w",
+        "acme",
+        "--role",
+        "agent",
+        "--agent-id",
+        "ann",
+        "--team",
+        "sales",
+        "--password-stdin",
+        "--db",
+        db,
+        stdin="a long password\n",
+    )
     assert seat.exit_code == 0, seat.output
     assert "ann@acme.example: agent in acme" in seat.output
     key = cli("keys", "create", "-w", "acme", "--scope", "ingest", "--db", db)

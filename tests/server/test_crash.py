@@ -25,8 +25,9 @@ BATCH = 200
 
 def batch(client: int, number: int) -> list[dict]:
     """Events with explicit ids, so the test knows exactly which were acknowledged."""
-    return numbered_chat(f"crash-{client}-{number}", BATCH, day="2026-11-02T08", channel="web",
-                         text="message")  # fmt: skip
+    return numbered_chat(
+        f"crash-{client}-{number}", BATCH, day="2026-11-02T08", channel="web", text="message"
+    )
 
 
 class Client(threading.Thread):
@@ -78,12 +79,12 @@ class Retrier(threading.Thread):
             turn += 1
             done = self.clients[turn % len(self.clients)].acked_batches
             if not done:
-                time.sleep(0.01)
+                time.sleep(0.01)  # nothing acknowledged yet: this retrier idles (the scenario)
                 continue
             try:
                 answer = http.post("/api/v1/events", json=done[-1])
             except httpx.TransportError:
-                time.sleep(0.05)
+                time.sleep(0.05)  # the server is down: a client's back-off (the scenario)
                 continue
             if answer.status_code == 200:
                 body = answer.json()
@@ -102,6 +103,8 @@ def test_acknowledged_events_survive_sigkill_exactly_once(tmp_path):
         thread.start()
     chance = random.Random(4)
     try:
+        # the pauses ARE the scenario (not waits on a condition): traffic runs for a random
+        # while, the server dies mid-flight, stays down a moment, comes back; then a last run
         for _ in range(KILLS):
             time.sleep(chance.uniform(0.6, 1.5))
             server.kill()

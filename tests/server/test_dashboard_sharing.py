@@ -132,18 +132,25 @@ def test_migration_0003_adds_the_team_and_keeps_the_dashboards(tmp_path):
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "0002")
-        connection.execute(text(
-            "INSERT INTO workspaces (id, name, store, agent_access, created_at) "
-            "VALUES (1, 'default', 'x.duckdb', 'own', '2026-11-01')"
-        ))  # fmt: skip
-        connection.execute(text(
-            "INSERT INTO users (id, email, password_hash, created_at) "
-            "VALUES (1, 'boss@example.com', 'h', '2026-11-01')"
-        ))  # fmt: skip
-        connection.execute(text(
-            "INSERT INTO dashboards (workspace_id, owner_id, name, shared, widgets, updated_at) "
-            "VALUES (1, 1, 'Wall', 1, '[]', '2026-11-01')"
-        ))  # fmt: skip
+        connection.execute(
+            text(
+                "INSERT INTO workspaces (id, name, store, agent_access, created_at) "
+                "VALUES (1, 'default', 'x.duckdb', 'own', '2026-11-01')"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO users (id, email, password_hash, created_at) "
+                "VALUES (1, 'boss@example.com', 'h', '2026-11-01')"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO dashboards "
+                "(workspace_id, owner_id, name, shared, widgets, updated_at) "
+                "VALUES (1, 1, 'Wall', 1, '[]', '2026-11-01')"
+            )
+        )
     migrate(engine)
     with engine.connect() as connection:
         rows = connection.execute(text("SELECT name, shared, team FROM dashboards")).all()

@@ -6,7 +6,6 @@ Bounded: a few dozen examples per operation (`make test-fuzz`, about a minute on
 
 from __future__ import annotations
 
-import time
 from collections import Counter, defaultdict
 from typing import Any
 
@@ -23,6 +22,7 @@ from chatlens.metrics import GRAINS
 from chatlens.reports.export import EXPORT_FORMATS
 from tests.builders import DAY, chat
 from tests.serverkit import PASSWORD, LiveServer, provision
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.fuzz, pytest.mark.server]
 
@@ -76,10 +76,10 @@ def fuzzed(tmp_path_factory):
     assert sent.status_code == 200, sent.text
     reader = server.client(seats.keys["read"])
     body = {"metrics": ["conversations"], "from": "2026-11-01", "to": "2026-11-30"}
-    deadline = time.monotonic() + 30
-    while reader.post("/api/v1/query", json=body).json()["rows"][0]["conversations"] != 3:
-        assert time.monotonic() < deadline, "the facts did not catch up"
-        time.sleep(0.1)
+    wait_until(
+        lambda: reader.post("/api/v1/query", json=body).json()["rows"][0]["conversations"] == 3,
+        what="the facts caught up",
+    )
     state = Fuzzed(server, seats.emails["root"], seats.keys["in"], set())
     with httpx.Client(base_url=server.url, cookies=state.admin[0], headers=state.admin[1]) as c:
         state.kept = {k["id"] for k in c.get("/api/v1/keys").json()["keys"]}

@@ -56,9 +56,11 @@ BAD_BODIES = [
     ('{"goals": {"csat": "high"}}', "goals.csat.min: expected a finite number, got 'high'"),
     ('{"goals": {"fcr_rate": 75}}', "goals.fcr_rate.min: 75 is out of range"),
     # all changes valid or none saved: the time zone is not changed either
-    ('{"timezone": "Europe/Helsinki", "goals": {"csat": {"min": NaN}}}',
-     "goals.csat.min: expected a finite number, got nan"),
-]  # fmt: skip
+    (
+        '{"timezone": "Europe/Helsinki", "goals": {"csat": {"min": NaN}}}',
+        "goals.csat.min: expected a finite number, got nan",
+    ),
+]
 
 
 @pytest.mark.parametrize(("body", "message"), BAD_BODIES)
@@ -107,8 +109,9 @@ def test_a_stored_bad_goal_is_ignored_with_a_note_and_removed_on_the_goals_page(
         text = html.unescape(page.text)
         shown = [n for n in notes if n in text]
         assert shown, path
-    query = root.post("/api/v1/query", json={"metrics": ["fcr_rate", "csat", "missed_rate"],
-                                             **NOVEMBER})  # fmt: skip
+    query = root.post(
+        "/api/v1/query", json={"metrics": ["fcr_rate", "csat", "missed_rate"], **NOVEMBER}
+    )
     assert query.status_code == 200
     assert query.json()["meta"]["notes"] == [notes[1], notes[0]]  # in the order asked
     row = query.json()["rows"][0]

@@ -11,6 +11,7 @@ import pytest
 
 from tests.builders import chat
 from tests.serverkit import PASSWORD, LiveServer, provision
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.server
 
@@ -40,10 +41,10 @@ def live(tmp_path_factory):
     assert sent.status_code == 200, sent.text
     reader = server.client(seats.keys["read"])
     body = {"metrics": ["conversations"], "from": "2026-11-01", "to": "2026-11-30"}
-    deadline = time.monotonic() + 30
-    while reader.post("/api/v1/query", json=body).json()["rows"][0]["conversations"] != 3:
-        assert time.monotonic() < deadline, "the facts did not catch up"
-        time.sleep(0.1)
+    wait_until(
+        lambda: reader.post("/api/v1/query", json=body).json()["rows"][0]["conversations"] == 3,
+        what="the facts caught up",
+    )
     yield server, seats
     server.stop()
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import time
+import datetime as dt
 
 import orjson
 import pytest
 
 from tests.builders import DAY, chat
 from tests.serverkit import LiveServer, provision
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.server
 
@@ -22,16 +23,6 @@ def live(tmp_path_factory):
     server.stop()
 
 
-def wait_for(check, timeout: float = 10.0):
-    """Poll until check() is truthy (facts follow events within the refresh interval)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.05)
-
-
 def figures(reader, metrics, **extra):
     body = {"metrics": metrics, "from": "2026-11-01", "to": "2026-11-30", **extra}
     answer = reader.post("/api/v1/query", json=body)
@@ -39,28 +30,40 @@ def figures(reader, metrics, **extra):
     return answer.json()
 
 
+DECEMBER = {"from": "2026-12-01", "to": "2026-12-31"}
+
+
 def test_round_trip_from_events_to_figures(live):
     server, seats = live
     sender, reader = server.client(seats.keys["in"]), server.client(seats.keys["out"])
-    # two answered chats (FRT 30 s and 90 s) and one bot-only chat, in November 2026
+    # two answered chats (FRT 30 s and 90 s) and one bot-only chat, in December 2026: a
+    # month no other test of this module writes to, so the counts hold in any order
+    day = DAY + dt.timedelta(days=30)
     events = (
-        chat("rt-1", DAY, agent="ann", reply_after=30, close_after=600)
-        + chat("rt-2", DAY, agent="bob", reply_after=90, close_after=900)
-        + chat("rt-3", DAY, bot=True, close_after=120)
+        chat("rt-1", day, agent="ann", reply_after=30, close_after=600)
+        + chat("rt-2", day, agent="bob", reply_after=90, close_after=900)
+        + chat("rt-3", day, bot=True, close_after=120)
     )
     answer = sender.post("/api/v1/events", json=events)
     assert answer.status_code == 200, answer.text
     assert answer.json() == {"accepted": len(events), "duplicates": 0}
 
     def ready():
-        return figures(reader, ["conversations"])["rows"][0]["conversations"] == 3
+        return figures(reader, ["conversations"], **DECEMBER)["rows"][0]["conversations"] == 3
 
-    assert wait_for(ready)
-    rows = figures(reader, ["conversations", "human_conversations", "first_response_time"])["rows"]
+    wait_until(ready, what="the facts caught up")  # facts follow events within the refresh interval
+    metrics = ["conversations", "human_conversations", "first_response_time"]
+    rows = figures(reader, metrics, **DECEMBER)["rows"]
     # a 60 s average first response is above the typical 30-45 s: below typical
-    assert rows == [{"conversations": 3, "human_conversations": 2, "first_response_time": 60.0,
-                     "first_response_time__band": "below typical"}]  # fmt: skip
-    by_agent = figures(reader, ["first_response_time"], by=["agent_id"])["rows"]
+    assert rows == [
+        {
+            "conversations": 3,
+            "human_conversations": 2,
+            "first_response_time": 60.0,
+            "first_response_time__band": "below typical",
+        }
+    ]
+    by_agent = figures(reader, ["first_response_time"], by=["agent_id"], **DECEMBER)["rows"]
     assert {r["agent_id"]: r["first_response_time"] for r in by_agent} == {
         "ann": 30.0,
         "bob": 90.0,
@@ -112,15 +115,23 @@ def test_a_batch_with_one_bad_event_stores_nothing(live):
             "is not an RFC 3339 timestamp",
         ),
         (
-            {"type": "rating", "ts": "2026-11-02T08:00:00Z", "conversation_id": "c",
-             "kind": "csat", "score": 9},
+            {
+                "type": "rating",
+                "ts": "2026-11-02T08:00:00Z",
+                "conversation_id": "c",
+                "kind": "csat",
+                "score": 9,
+            },
             "score",
             "",
         ),
-        ({"type": "message", "ts": "2026-11-02T08:00:00Z", "sender": "customer"},
-         "conversation_id", "is required"),
+        (
+            {"type": "message", "ts": "2026-11-02T08:00:00Z", "sender": "customer"},
+            "conversation_id",
+            "is required",
+        ),
     ],
-)  # fmt: skip
+)
 def test_each_validation_error_names_index_and_field(live, event, field, message):
     server, seats = live
     answer = server.client(seats.keys["in"]).post("/api/v1/events", json=[event])
@@ -177,7 +188,7 @@ def test_untrusted_text_is_stored_and_returned_as_data(live):
     events = chat("xss", DAY)
     events[1]["text"] = "<script>alert(1)</script>"
     assert sender.post("/api/v1/events", json=events).status_code == 200
-    assert wait_for(lambda: reader.get("/api/v1/conversations/xss").status_code == 200)
+    wait_until(lambda: reader.get("/api/v1/conversations/xss").status_code == 200)
     answer = reader.get("/api/v1/conversations/xss")
     assert answer.headers["content-type"] == "application/json"
     texts = [e.get("text") for e in answer.json()["events"]]

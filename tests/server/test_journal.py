@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-import time
 
 import orjson
 
@@ -14,6 +13,7 @@ from chatlens.server.runtime import Writer
 from chatlens.server.seen import id_hashes
 from chatlens.store import Store
 from chatlens.store.sql import run
+from tests.waiting import wait_until
 
 
 def rows(*conversations: str) -> list[dict]:
@@ -158,10 +158,7 @@ def test_a_retry_racing_the_move_commit_is_a_duplicate(store, tmp_path):
         answer = real_known_ids(ids)
         checked.append(ids)
         gated.go_on.set()  # the mover commits and clears its moving ids now
-        deadline = time.monotonic() + 10
-        while writer._moving_ids and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert not writer._moving_ids
+        wait_until(lambda: not writer._moving_ids, interval=0.01, what="the moving ids cleared")
         return answer
 
     writer.store.known_ids = known_ids_then_commit  # type: ignore[method-assign]

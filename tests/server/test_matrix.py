@@ -12,7 +12,6 @@ outcome depends on what an earlier test left behind.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +26,7 @@ from chatlens.server.access import PUBLIC, check_routes, route_needs
 from chatlens.server.app import create_app
 from tests.builders import DAY, chat
 from tests.serverkit import LiveServer, provision
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.server
 PERIOD = {"from": "2026-11-01", "to": "2026-11-30"}
@@ -164,9 +164,16 @@ def sample(route: str, case: Case, client: httpx.Client) -> tuple[str, str, dict
         "POST /api/v1/auth/login": {"json": {"email": "x@example.com"}},  # no password
         "POST /api/v1/invitations/accept": {"json": {"token": "not-a-token", "password": "x"}},
         "POST /invitations/{token}": {"data": {"password": "long enough password"}},
-        "POST /api/v1/events": {"json": [{"type": "conversation_started", "channel": "web",
-                                          "ts": "2026-11-20T10:00:00Z",
-                                          "conversation_id": "matrix"}]},
+        "POST /api/v1/events": {
+            "json": [
+                {
+                    "type": "conversation_started",
+                    "channel": "web",
+                    "ts": "2026-11-20T10:00:00Z",
+                    "conversation_id": "matrix",
+                }
+            ]
+        },
         "POST /api/v1/query": {"json": {"metrics": ["conversations"], **PERIOD}},
         "PATCH /api/v1/settings": {"json": {}},
         "POST /api/v1/keys": {"json": {"scope": "read", "name": "matrix"}},
@@ -177,11 +184,12 @@ def sample(route: str, case: Case, client: httpx.Client) -> tuple[str, str, dict
         "POST /settings": {"data": {}},
         "POST /settings/access": {"data": {"agent_access": case.access}},
         "POST /settings/keys": {"data": {"scope": "read", "name": "matrix"}},
-        "POST /settings/users": {"data": {"email": "invitee@new.example.com", "role": "agent",
-                                          "agent_id": "newbie"}},
+        "POST /settings/users": {
+            "data": {"email": "invitee@new.example.com", "role": "agent", "agent_id": "newbie"}
+        },
         "POST /dashboards": {"data": {"name": "mine"}},
         "POST /logout": {"data": {"csrf_token": csrf}},
-    }  # fmt: skip
+    }
     method, path = route.split(" ", 1)
     path = paths.get(route, path).replace("{dashboard_id}", str(case.dashboard))
     return method, path, bodies.get(route, {})
@@ -215,25 +223,48 @@ def live(tmp_path_factory):
     server = LiveServer(store).start()
     secret = {"conversation_id": TRANSCRIPT}
     acme = [
-        *chat(TRANSCRIPT, DAY, agent="ann", reply_after=30, close_after=300, team="sales",
-              ratings={"csat": 2}),
-        {"type": "message", "ts": "2026-11-02T08:03:00Z", "sender": "customer",
-         "text": SECRET, **secret},
-        {"type": "rating", "ts": "2026-11-02T08:09:00Z", "kind": "nps", "score": 3,
-         "comment": SECRET, **secret},
+        *chat(
+            TRANSCRIPT,
+            DAY,
+            agent="ann",
+            reply_after=30,
+            close_after=300,
+            team="sales",
+            ratings={"csat": 2},
+        ),
+        {
+            "type": "message",
+            "ts": "2026-11-02T08:03:00Z",
+            "sender": "customer",
+            "text": SECRET,
+            **secret,
+        },
+        {
+            "type": "rating",
+            "ts": "2026-11-02T08:09:00Z",
+            "kind": "nps",
+            "score": 3,
+            "comment": SECRET,
+            **secret,
+        },
         *chat("c-bob", DAY, agent="bob", reply_after=90, close_after=600, team="support"),
-    ]  # fmt: skip
+    ]
     beta = chat("c-beta", DAY, agent="yan", reply_after=10, close_after=100)
     for key, events in (("acme-in", acme), ("beta-in", beta)):
         sent = server.client(seats.keys[key]).post("/api/v1/events", json=events)
         assert sent.status_code == 200, sent.text
-    deadline = time.monotonic() + 15
-    for key, count in (("acme-read", 2), ("beta-read", 1)):  # both workspaces' facts caught up
-        reader = server.client(seats.keys[key])
-        query = {"metrics": ["conversations"], **PERIOD}
-        while reader.post("/api/v1/query", json=query).json()["rows"][0]["conversations"] != count:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+    query = {"metrics": ["conversations"], **PERIOD}
+    expected = [
+        (server.client(seats.keys["acme-read"]), 2),
+        (server.client(seats.keys["beta-read"]), 1),
+    ]
+    wait_until(
+        lambda: all(
+            reader.post("/api/v1/query", json=query).json()["rows"][0]["conversations"] == count
+            for reader, count in expected
+        ),
+        what="both workspaces' facts caught up",
+    )
     yield server, seats, store
     server.stop()
 
@@ -249,8 +280,9 @@ def prepare(store, access: str) -> Case:
         acme = db.scalar(select(Workspace).where(Workspace.name == "acme"))
         root = db.scalar(select(User).where(User.email == "root@acme.example.com"))
         assert acme is not None and root is not None
-        board = Dashboard(workspace_id=acme.id, owner_id=root.id, name="team board",
-                          shared=True, widgets="[]")  # fmt: skip
+        board = Dashboard(
+            workspace_id=acme.id, owner_id=root.id, name="team board", shared=True, widgets="[]"
+        )
         db.add(board)
         db.commit()
         case = Case(first, second, board.id, access)
@@ -352,12 +384,13 @@ def test_ids_with_a_slash_open(live):
         json=chat("c-eu", DAY, agent="eu/carl", reply_after=45, close_after=100, team="sales"),
     )
     assert sent.status_code == 200
-    deadline = time.monotonic() + 10
+
+    def counted() -> httpx.Response | None:
+        answer = boss.get("/agents/eu/carl/report.csv", params={**PERIOD, "every": "month"})
+        return answer if ",1," in answer.text else None
+
     # the CSV has its month row from the start (0 handled): wait until the chat is counted
-    while ",1," not in (report := boss.get("/agents/eu/carl/report.csv",
-                                           params={**PERIOD, "every": "month"})).text:  # fmt: skip
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    report = wait_until(counted, what="eu/carl's chat counted in the CSV")
     assert report.headers["content-disposition"] == (
         'attachment; filename="agent-eu_carl-2026-11-01.csv"; '
         "filename*=UTF-8''agent-eu%2Fcarl-2026-11-01.csv"

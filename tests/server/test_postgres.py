@@ -74,14 +74,31 @@ def cli(*args: str, stdin: str | None = None):
 def test_the_migrations_and_the_admin_commands_on_postgres(server_url, tmp_path):
     url = new_database(server_url, "admin")
     db = str(tmp_path / "chatlens.duckdb")
-    made = cli("workspaces", "create", "acme", "--agent-access", "team", "--db", db,
-               "--app-db", url)  # fmt: skip
+    made = cli(
+        "workspaces", "create", "acme", "--agent-access", "team", "--db", db, "--app-db", url
+    )
     assert made.exit_code == 0, made.output
     again = cli("workspaces", "create", "acme", "--db", db, "--app-db", url)
     assert again.exit_code == 2 and "workspace 'acme' already exists" in again.output
-    seat = cli("users", "create", "Ann@Acme.example", "-w", "acme", "--role", "agent",
-               "--agent-id", "ann", "--team", "sales", "--password-stdin", "--db", db,
-               "--app-db", url, stdin="a long password\n")  # fmt: skip
+    seat = cli(
+        "users",
+        "create",
+        "Ann@Acme.example",
+        "-w",
+        "acme",
+        "--role",
+        "agent",
+        "--agent-id",
+        "ann",
+        "--team",
+        "sales",
+        "--password-stdin",
+        "--db",
+        db,
+        "--app-db",
+        url,
+        stdin="a long password\n",
+    )
     assert seat.exit_code == 0, seat.output
     key = cli("keys", "create", "-w", "acme", "--scope", "ingest", "--db", db, "--app-db", url)
     assert key.exit_code == 0, key.output

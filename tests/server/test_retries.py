@@ -26,8 +26,9 @@ SECONDS = 6.0
 
 
 def batch(sender: int, number: int) -> list[dict]:
-    return numbered_chat(f"race-{sender}-{number}", BATCH, day="2026-11-03T09", channel="chat",
-                         text="retry me")  # fmt: skip
+    return numbered_chat(
+        f"race-{sender}-{number}", BATCH, day="2026-11-03T09", channel="chat", text="retry me"
+    )
 
 
 def test_retries_during_the_journal_move_are_stored_once(tmp_path):
@@ -58,7 +59,7 @@ def test_retries_during_the_journal_move_are_stored_once(tmp_path):
         with server.client(seats.keys["in"]) as http:  # a connection of its own
             while not stop.is_set():
                 if not acked:
-                    time.sleep(0.001)
+                    time.sleep(0.001)  # nothing acknowledged yet: this retrier idles
                     continue
                 answer = http.post("/api/v1/events", json=acked[-1])  # the latest acknowledged
                 if answer.status_code != 200:
@@ -71,7 +72,7 @@ def test_retries_during_the_journal_move_are_stored_once(tmp_path):
     threads += [threading.Thread(target=retry) for _ in range(RETRIERS)]
     for thread in threads:
         thread.start()
-    time.sleep(SECONDS)
+    time.sleep(SECONDS)  # the scenario: senders and retriers race for this long
     stop.set()
     for thread in threads:
         thread.join(timeout=60)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 
 from typer.testing import CliRunner
 
@@ -13,6 +12,7 @@ from chatlens.server.memory import DEFAULT_MEMORY_LIMIT
 from chatlens.server.runtime import BACKGROUND_NICE, TOPICS_NICE, Workspace
 from chatlens.store import open_store
 from chatlens.store.settings import load_settings
+from tests.waiting import wait_until
 
 runner = CliRunner()
 
@@ -59,17 +59,28 @@ def test_the_mover_and_refresher_yield_the_cpu_to_reads(tmp_path):
     path = tmp_path / "w.duckdb"
     open_store(path).close()
     workspace = Workspace("w", path, 0.5, duckdb_threads=1)
-    try:
-        time.sleep(0.2)  # each thread lowers its own priority as it starts
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    expected = max(base, BACKGROUND_NICE)  # lowered, never raised
+
+    def settled() -> dict[str, int] | None:
+        """Each thread's priority, once the background threads have lowered their own (each
+        does so as it starts)."""
         nice = {
             thread.name: os.getpriority(os.PRIO_PROCESS, thread.native_id or 0)
             for thread in threading.enumerate()
             if thread.name.startswith("chatlens-")
         }
-        base = os.getpriority(os.PRIO_PROCESS, 0)
+        lowered = {
+            "chatlens-mover": expected,
+            "chatlens-facts": expected,
+            "chatlens-topics": max(base, TOPICS_NICE),
+        }
+        return nice if all(nice.get(name) == want for name, want in lowered.items()) else None
+
+    try:
+        nice = wait_until(settled, what="the background threads lowered their priority")
     finally:
         workspace.close()
-    expected = max(base, BACKGROUND_NICE)  # lowered, never raised
     assert [nice["chatlens-mover"], nice["chatlens-facts"]] == [expected, expected]
     assert nice["chatlens-writer"] == base, "the writer holds the GIL: never descheduled"
     assert nice["chatlens-topics"] == max(base, TOPICS_NICE)

@@ -3,12 +3,11 @@ a missing topic, and an agent seat limited to its own conversations."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from tests.serverkit import LiveServer, provision
 from tests.test_topics import two_topics
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.server
 
@@ -17,18 +16,25 @@ def test_topics_api(tmp_path):
     store = tmp_path / "chatlens.duckdb"
     seats = provision(
         store,
-        {"default": {"users": {"ann": ("agent", "ann", None)},
-                     "keys": {"in": "ingest", "read": "read"}}},
-    )  # fmt: skip
+        {
+            "default": {
+                "users": {"ann": ("agent", "ann", None)},
+                "keys": {"in": "ingest", "read": "read"},
+            }
+        },
+    )
     server = LiveServer(store).start()
     try:
         sent = server.client(seats.keys["in"]).post("/api/v1/events", json=two_topics())
         assert sent.status_code == 200, sent.text
         reader = server.client(seats.keys["read"])
-        deadline = time.monotonic() + 60  # the refresher builds topics once 20 questions exist
-        while len(topics := reader.get("/api/v1/topics").json()["topics"]) != 2:
-            assert time.monotonic() < deadline
-            time.sleep(0.2)
+
+        def two_topics_built() -> list | None:
+            topics = reader.get("/api/v1/topics").json()["topics"]
+            return topics if len(topics) == 2 else None
+
+        # the refresher builds topics once 20 questions exist
+        topics = wait_until(two_topics_built, timeout=60, interval=0.2, what="two topics")
         by_term = {t["terms"][0]: t for t in topics}
         assert {k: t["questions"] for k, t in by_term.items()} == {"order": 12, "password": 12}
         ranked = reader.get("/api/v1/topics/learn-next", params={"examples": 1}).json()

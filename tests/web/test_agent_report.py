@@ -1,4 +1,4 @@
-"""The agent performance report (metrics.md section 6) and its team view through the real
+"""The agent performance report (docs/server.md) and its team view through the real
 server: JSON and CSV per grain, worked out by hand from tests/agent_report_events.py (read its
 docstring first), fair rankings by the Wilson lower bound, and who may read what."""
 
@@ -108,14 +108,27 @@ def test_agent_report_by_week_is_right_for_every_figure(live):
     same(week1, ANN_WEEK_1)
     same(week2, ANN_WEEK_2)
     totals = body["totals"]
-    same(totals, {
-        "handled_conversations": 3, "successful_chats": 2, "tickets_resolved": 1,
-        "chats_declined": 1, "wait_time": (20 + 40 + 10) / 3, "first_response_time": 110 / 3,
-        "handle_time": (280 + 560 + 190) / 3, "online_hours": 11, "chats_per_online_hour": 3 / 11,
-        "utilization": 1030 / (11 * HOUR), "csat": (5 + 2 + 4) / 3,
-        "positive_rating_rate": 2 / 3, "negative_rating_rate": 1 / 3, "conversions": 1,
-        "tag_usage": 1 / 3, "canned_usage": 2 / 3,
-    })  # fmt: skip
+    same(
+        totals,
+        {
+            "handled_conversations": 3,
+            "successful_chats": 2,
+            "tickets_resolved": 1,
+            "chats_declined": 1,
+            "wait_time": (20 + 40 + 10) / 3,
+            "first_response_time": 110 / 3,
+            "handle_time": (280 + 560 + 190) / 3,
+            "online_hours": 11,
+            "chats_per_online_hour": 3 / 11,
+            "utilization": 1030 / (11 * HOUR),
+            "csat": (5 + 2 + 4) / 3,
+            "positive_rating_rate": 2 / 3,
+            "negative_rating_rate": 1 / 3,
+            "conversions": 1,
+            "tag_usage": 1 / 3,
+            "canned_usage": 2 / 3,
+        },
+    )
 
 
 def test_agent_report_by_day_month_year_and_a_custom_range(live):
@@ -149,13 +162,24 @@ def test_agent_report_by_day_month_year_and_a_custom_range(live):
     same(by_day["2026-11-12"], {"handled_conversations": 0, "tickets_resolved": 1})  # T3
     assert by_day["2026-11-05"]["first_response_time"] is None  # no data is not 0
     (month,) = report(live, "/agents/bob/report.json", every="month")["series"]
-    same(month, {"handled_conversations": 3, "first_response_time": (90 + 120 + 40) / 3,
-                 "handle_time": (370 + 840 + 280) / 3, "online_hours": 9, "csat": (4 + 3) / 2,
-                 "tickets_resolved": 2, "tag_usage": 2 / 3, "canned_usage": 1 / 3})  # fmt: skip
+    same(
+        month,
+        {
+            "handled_conversations": 3,
+            "first_response_time": (90 + 120 + 40) / 3,
+            "handle_time": (370 + 840 + 280) / 3,
+            "online_hours": 9,
+            "csat": (4 + 3) / 2,
+            "tickets_resolved": 2,
+            "tag_usage": 2 / 3,
+            "canned_usage": 1 / 3,
+        },
+    )
     (year,) = report(live, "/agents/bob/report.json", every="year")["series"]
     same(year, {k: month[k] for k in REPORT})
-    custom = get(live, "/agents/ann/report.json?range=custom&from=2026-11-03&to=2026-11-09"
-                       "&every=week").json()  # fmt: skip
+    custom = get(
+        live, "/agents/ann/report.json?range=custom&from=2026-11-03&to=2026-11-09&every=week"
+    ).json()
     assert [r["bucket"][:10] for r in custom["series"]] == ["2026-11-02", "2026-11-09"]
     same(custom["series"][0], {"handled_conversations": 1, "csat": 2, "online_hours": 4})  # a2
     same(custom["totals"], {"handled_conversations": 2, "csat": 3, "wait_time": 25})  # a2, a3
@@ -189,10 +213,21 @@ def test_team_report_sums_its_agents_and_ranks_them_by_wilson_bound(live):
     week1, week2 = body["series"]
     same(week1, {k: v for k, v in ANN_WEEK_1.items() if k != "utilization"})  # only ann
     # week 2: ann's a3 and cara's c1
-    same(week2, {"handled_conversations": 2, "successful_chats": 2, "wait_time": (10 + 20) / 2,
-                 "first_response_time": (20 + 30) / 2, "handle_time": (190 + 280) / 2,
-                 "online_hours": 2 + 2, "chats_per_online_hour": 2 / 4, "csat": 4,
-                 "positive_rating_rate": 1, "canned_usage": 1 / 2})  # fmt: skip
+    same(
+        week2,
+        {
+            "handled_conversations": 2,
+            "successful_chats": 2,
+            "wait_time": (10 + 20) / 2,
+            "first_response_time": (20 + 30) / 2,
+            "handle_time": (190 + 280) / 2,
+            "online_hours": 2 + 2,
+            "chats_per_online_hour": 2 / 4,
+            "csat": 4,
+            "positive_rating_rate": 1,
+            "canned_usage": 1 / 2,
+        },
+    )
     assert week2["utilization"] is None  # utilization is defined per agent only
     # first contact resolution: ann 2 of 3 (a2 unresolved), cara 1 of 1; the bound puts the
     # longer record first although cara's rate is higher
@@ -206,22 +241,35 @@ def test_team_report_sums_its_agents_and_ranks_them_by_wilson_bound(live):
     # durations rank shortest first: FRT ann (30 + 60 + 20) / 3 = 36.7 s, cara 30 s
     fastest = report(live, "/teams/sales/report.json", rank="first_response_time")["agents"]
     assert [(a["agent_id"], a["first_response_time"]) for a in fastest] == [
-        ("cara", 30), ("ann", pytest.approx(110 / 3))]  # fmt: skip
+        ("cara", 30),
+        ("ann", pytest.approx(110 / 3)),
+    ]
 
 
 def test_team_against_team(live):
     body = report(live, "/teams/report.json", every="week", rank="tag_usage")
     # tagged conversations: sales 1 of 4 (a1), support 2 of 4 (b1, b2; b3 and the missed m1 not)
     assert [(t["team"], t["tag_usage"]) for t in body["teams"]] == [
-        ("support", 0.5), ("sales", 0.25)]  # fmt: skip
+        ("support", 0.5),
+        ("sales", 0.25),
+    ]
     support, sales = body["teams"]
     assert support["tag_usage__lower"] == pytest.approx(wilson_lower(2, 4))
     assert sales["tag_usage__lower"] == pytest.approx(wilson_lower(1, 4))
-    same(support, {"handled_conversations": 3, "missed_chats": 1, "online_hours": 9,
-                   "first_response_time": 250 / 3, "csat": 3.5})  # fmt: skip
+    same(
+        support,
+        {
+            "handled_conversations": 3,
+            "missed_chats": 1,
+            "online_hours": 9,
+            "first_response_time": 250 / 3,
+            "csat": 3.5,
+        },
+    )
     series = {(r["team"], r["bucket"][:10]): r for r in body["series"]}
-    assert set(series) == {(t, w) for t in ("sales", "support")
-                           for w in ("2026-11-02", "2026-11-09")}  # fmt: skip
+    assert set(series) == {
+        (t, w) for t in ("sales", "support") for w in ("2026-11-02", "2026-11-09")
+    }
     same(
         series["support", "2026-11-09"],
         {"handled_conversations": 2, "missed_chats": 1, "tickets_resolved": 2, "online_hours": 5},
@@ -231,8 +279,11 @@ def test_team_against_team(live):
     )
     assert list(rows[0]) == ["team", "bucket", *REPORT]
     assert [(r["team"], r["bucket"][:10], r["handled_conversations"]) for r in rows] == [
-        ("sales", "2026-11-02", "2"), ("sales", "2026-11-09", "2"),
-        ("support", "2026-11-02", "1"), ("support", "2026-11-09", "2")]  # fmt: skip
+        ("sales", "2026-11-02", "2"),
+        ("sales", "2026-11-09", "2"),
+        ("support", "2026-11-02", "1"),
+        ("support", "2026-11-09", "2"),
+    ]
 
 
 def test_agent_seats_see_only_their_own_report(live):

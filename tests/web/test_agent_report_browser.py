@@ -1,9 +1,10 @@
 """The agent, team and teams report pages in a real browser (Playwright driving Debian's
 Chromium) at 1280 and 375 px: one rendered chart per metric, the ranking, no overflow on a
-phone. Screenshots go to /tmp/chatlens-agent-report/ for a person to look at."""
+phone. Screenshots go to chatlens-agent-report/ in the temporary folder for a person to look at."""
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from tests.agent_report_events import PERIOD, serve
 from tests.serverkit import CHROMIUM, CHROMIUM_FLAGS, PASSWORD
 
 pytestmark = pytest.mark.browser
-SHOTS = Path("/tmp/chatlens-agent-report")
+SHOTS = Path(tempfile.gettempdir()) / "chatlens-agent-report"
 
 
 @pytest.fixture(scope="module")

@@ -17,8 +17,10 @@ def widgets(page) -> list[tuple[str, str]]:
         "[...document.querySelectorAll('[data-widget]')].every(w => w.dataset.ready === '1')"
     )
     found = page.locator("[data-widget]")
-    return [(found.nth(i).get_attribute("data-metric"), found.nth(i).get_attribute("class"))
-            for i in range(found.count())]  # fmt: skip
+    return [
+        (found.nth(i).get_attribute("data-metric"), found.nth(i).get_attribute("class"))
+        for i in range(found.count())
+    ]
 
 
 def test_a_user_builds_saves_and_reloads_a_dashboard(live, browser):  # noqa: F811
@@ -39,7 +41,9 @@ def test_a_user_builds_saves_and_reloads_a_dashboard(live, browser):  # noqa: F8
     fcr = page.locator('[data-widget="2"]')
     fcr.locator(".band").wait_for()
     assert (fcr.locator(".value").inner_text(), fcr.locator(".band").inner_text()) == (
-        "100.0 %", "exceptional")  # fmt: skip
+        "100.0 %",
+        "exceptional",
+    )
     fcr.get_by_role("button", name=f"Remove {METRICS['fcr_rate'].label}").click()
     # add FRT split by agent as a table, move it first, widen it, drop the line chart
     page.get_by_label("Metric").select_option("first_response_time")
@@ -73,10 +77,24 @@ def test_a_user_builds_saves_and_reloads_a_dashboard(live, browser):  # noqa: F8
 def test_the_page_formats_numbers_as_the_server_does(live, browser):  # noqa: F811
     server, seats = live
     page = sign_in(browser, server, seats.emails["boss"], path="/dashboards")
-    cases = [(0.875, "rate"), (65, "seconds"), (4.2, "seconds"), (7325, "seconds"),
-             (200000, "seconds"), (1234, "count"), (56789, "count"), (3, "count"),
-             (4.333, "score"), (42.4, "nps"), (1234.5, "money"), (14, "hour"), (2, "weekday"),
-             (None, "rate"), (-25.0, "percent_points"), (3.27, "percent_points")]  # fmt: skip
+    cases = [
+        (0.875, "rate"),
+        (65, "seconds"),
+        (4.2, "seconds"),
+        (7325, "seconds"),
+        (200000, "seconds"),
+        (1234, "count"),
+        (56789, "count"),
+        (3, "count"),
+        (4.333, "score"),
+        (42.4, "nps"),
+        (1234.5, "money"),
+        (14, "hour"),
+        (2, "weekday"),
+        (None, "rate"),
+        (-25.0, "percent_points"),
+        (3.27, "percent_points"),
+    ]
     shown = page.evaluate(
         "async (cases) => { const f = await import('/static/js/format.js');"
         " return cases.map(([v, u]) => f.human(v, u)); }",

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import time
 from pathlib import Path
 
 import pytest
 
 from tests.builders import DAY, chat
 from tests.serverkit import LiveServer, provision
+from tests.waiting import wait_until
 from tests.web.test_dashboard import NOVEMBER, browser, sign_in, tile  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.browser
@@ -42,25 +42,46 @@ def world(tmp_path_factory):
     # bot alone (whatsapp, CSAT 5) at 10:00; Tuesday 3 Nov: ann again (web, CSAT 4, NPS 8).
     # The bot is down from 09:00 to 09:30 on Monday.
     events = (
-        chat("c-ann", DAY, agent="ann", close_after=300, team="sales",
-             ratings={"csat": 5, "nps": 10})
-        + chat("c-bob", DAY + HOUR, agent="bob", close_after=600, team="support",
-               ratings={"csat": 2, "nps": 3})
-        + chat("c-bot", DAY + 2 * HOUR, bot=True, close_after=60, channel="whatsapp",
-               ratings={"csat": 5})
-        + chat("c-late", DAY + 26 * HOUR, agent="ann", close_after=200, team="sales",
-               ratings={"csat": 4, "nps": 8})
-        + [{"type": "health_check", "ts": f"2026-11-02T{hh}:00:00Z", "component": "bot", "up": up}
-           for hh, up in (("00", True), ("09", False))]
+        chat(
+            "c-ann", DAY, agent="ann", close_after=300, team="sales", ratings={"csat": 5, "nps": 10}
+        )
+        + chat(
+            "c-bob",
+            DAY + HOUR,
+            agent="bob",
+            close_after=600,
+            team="support",
+            ratings={"csat": 2, "nps": 3},
+        )
+        + chat(
+            "c-bot",
+            DAY + 2 * HOUR,
+            bot=True,
+            close_after=60,
+            channel="whatsapp",
+            ratings={"csat": 5},
+        )
+        + chat(
+            "c-late",
+            DAY + 26 * HOUR,
+            agent="ann",
+            close_after=200,
+            team="sales",
+            ratings={"csat": 4, "nps": 8},
+        )
+        + [
+            {"type": "health_check", "ts": f"2026-11-02T{hh}:00:00Z", "component": "bot", "up": up}
+            for hh, up in (("00", True), ("09", False))
+        ]
         + [{"type": "health_check", "ts": "2026-11-02T09:30:00Z", "component": "bot", "up": True}]
-    )  # fmt: skip
+    )
     assert server.client(seats.keys["in"]).post("/api/v1/events", json=events).status_code == 200
     reader = server.client(seats.keys["read"])
     body = {"metrics": ["conversations"], "from": "2026-11-01", "to": "2026-11-30"}
-    deadline = time.monotonic() + 10
-    while reader.post("/api/v1/query", json=body).json()["rows"][0]["conversations"] != 4:
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    wait_until(
+        lambda: reader.post("/api/v1/query", json=body).json()["rows"][0]["conversations"] == 4,
+        what="the facts caught up",
+    )
     yield server, seats
     server.stop()
 
@@ -134,8 +155,10 @@ def test_the_feedback_page_charts_the_csat_distribution_and_the_nps_split(world,
     ann = sign_in(browser, server, seats.emails["ann"], path=path)
     assert chart_data(ann, "#csat") == [0, 0, 0, 1, 1]
     assert ann.get_by_role("list", name="NPS answers").get_by_role("link").all_inner_texts() == [
-        "Promoters (9-10): 1", "Passives (7-8): 1", "Detractors (0-6): 0",
-    ]  # fmt: skip
+        "Promoters (9-10): 1",
+        "Passives (7-8): 1",
+        "Detractors (0-6): 0",
+    ]
     october = "/reports/feedback?from=2026-10-01&to=2026-10-31"
     empty = sign_in(browser, server, seats.emails["boss"], path=october)
     assert "No CSAT answers in this period." in empty.content()
@@ -168,8 +191,13 @@ def test_a_funnel_stage_and_a_day_of_the_overview_open_their_conversations(world
     page = sign_in(browser, server, seats.emails["boss"])
     stages = page.get_by_role("list", name="Visitor to conversion").get_by_role("link")
     assert stages.all_inner_texts() == [
-        "Visitors: 0", "Chats: 4", "Bot: 1", "Human: 3", "Resolved: 3", "Converted: 0",
-    ]  # fmt: skip
+        "Visitors: 0",
+        "Chats: 4",
+        "Bot: 1",
+        "Human: 3",
+        "Resolved: 3",
+        "Converted: 0",
+    ]
     # click the "Human" trapezoid of the funnel itself
     x, y = page.evaluate(
         """() => {
@@ -190,8 +218,10 @@ def test_a_funnel_stage_and_a_day_of_the_overview_open_their_conversations(world
         page.get_by_role("link", name="CSV").click()
     text = Path(download.value.path()).read_text(encoding="utf-8")
     assert sorted(r["conversation_id"] for r in csv.DictReader(text.splitlines())) == [
-        "c-ann", "c-bob", "c-late",
-    ]  # fmt: skip
+        "c-ann",
+        "c-bob",
+        "c-late",
+    ]
     page.go_back()
     page.get_by_role("link", name="Bot: 1").click()
     assert listed(page) == ("1 conversation", ["c-bot"])
@@ -203,14 +233,18 @@ def test_a_funnel_stage_and_a_day_of_the_overview_open_their_conversations(world
 
 def test_a_click_on_a_widget_opens_the_conversations_behind_it(world, browser):  # noqa: F811
     server, seats = world
-    board = make_board(server, seats.emails["boss"], [
-        {"metric": "conversations", "chart": "bar", "dimension": "channel"},
-        {"metric": "human_conversations", "chart": "tile"},
-        {"metric": "first_response_time", "chart": "table", "dimension": "agent_id"},
-        {"metric": "conversations", "chart": "bar"},
-        {"metric": "conversations", "chart": "tile", "filters": {"channel": ["whatsapp"]}},
-        {"metric": "conversations", "chart": "heatmap"},
-    ])  # fmt: skip
+    board = make_board(
+        server,
+        seats.emails["boss"],
+        [
+            {"metric": "conversations", "chart": "bar", "dimension": "channel"},
+            {"metric": "human_conversations", "chart": "tile"},
+            {"metric": "first_response_time", "chart": "table", "dimension": "agent_id"},
+            {"metric": "conversations", "chart": "bar"},
+            {"metric": "conversations", "chart": "tile", "filters": {"channel": ["whatsapp"]}},
+            {"metric": "conversations", "chart": "heatmap"},
+        ],
+    )
     url = f"/dashboards/{board}?{NOVEMBER}"
     page = sign_in(browser, server, seats.emails["boss"], path=url)
     ready(page)
@@ -254,8 +288,8 @@ def test_a_widget_shows_it_is_loading_then_its_chart_or_why_it_failed(world, bro
     assert body.get_attribute("aria-busy") == "true"
     loading = body.get_by_role("status")
     assert loading.is_visible() and loading.inner_text() == "Loading…"
-    while not held:
-        page.wait_for_timeout(20)
+    # Playwright hands over the held request only while it waits: pause on its clock
+    wait_until(lambda: held or page.wait_for_timeout(20), interval=0, what="the query held")
     held.pop().continue_()
     ready(page)
     assert body.get_attribute("aria-busy") == "false"
@@ -311,10 +345,14 @@ def test_a_manager_shares_a_dashboard_with_the_team_from_its_page(world, browser
 
 def test_the_new_views_fit_a_phone(world, browser):  # noqa: F811
     server, seats = world
-    board = make_board(server, seats.emails["boss"], [
-        {"metric": "conversations", "chart": "bar", "dimension": "channel", "size": 3},
-        {"metric": "first_response_time", "chart": "table", "dimension": "agent_id"},
-    ])  # fmt: skip
+    board = make_board(
+        server,
+        seats.emails["boss"],
+        [
+            {"metric": "conversations", "chart": "bar", "dimension": "channel", "size": 3},
+            {"metric": "first_response_time", "chart": "table", "dimension": "agent_id"},
+        ],
+    )
     paths = (
         f"/reports/feedback?{NOVEMBER}",
         "/reports/chatbot?from=2026-11-02&to=2026-11-02",

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import time
 
 import pytest
 
 from chatlens.simulate import SimConfig, write_events
 from tests.serverkit import LiveServer, provision
+from tests.waiting import wait_until
 from tests.web.test_dashboard import browser, sign_in  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.browser
@@ -22,9 +22,13 @@ def faq_server(tmp_path_factory):
     store = root / "chatlens.duckdb"
     seats = provision(
         store,
-        {"default": {"users": {"boss": ("manager", None, None)},
-                     "keys": {"in": "ingest", "read": "read"}}},
-    )  # fmt: skip
+        {
+            "default": {
+                "users": {"boss": ("manager", None, None)},
+                "keys": {"in": "ingest", "read": "read"},
+            }
+        },
+    )
     events = root / "events.jsonl"
     config = SimConfig(conversations=300, days=10, seed=3)
     write_events(config, events)
@@ -36,12 +40,16 @@ def faq_server(tmp_path_factory):
         assert answer.status_code == 200, answer.text
     reader = server.client(seats.keys["read"])
     everything = {"metrics": ["conversations"], "from": "2020-01-01", "to": "2030-12-31"}
-    deadline = time.monotonic() + 60
-    while not reader.get("/api/v1/topics").json()["topics"] or (
-        reader.post("/api/v1/query", json=everything).json()["rows"][0]["conversations"] != 300
-    ):
-        assert time.monotonic() < deadline, "topics and facts did not catch up"
-        time.sleep(0.2)
+    wait_until(
+        lambda: (
+            reader.get("/api/v1/topics").json()["topics"]
+            and reader.post("/api/v1/query", json=everything).json()["rows"][0]["conversations"]
+            == 300
+        ),
+        timeout=60,
+        interval=0.2,
+        what="topics and facts caught up",
+    )
     last = config.last_day
     period = f"from={last - dt.timedelta(days=30)}&to={last + dt.timedelta(days=1)}"
     yield server, seats, reader, period
@@ -78,8 +86,12 @@ def test_topic_is_a_filter_on_the_report_pages(faq_server, browser):  # noqa: F8
     page.get_by_role("button", name="Apply").click()
     page.wait_for_url("**topic=*")
     narrowed = int(page.locator('.tile[data-metric="conversations"] .value').inner_text())
-    body = {"metrics": ["conversations"], "from": period.split("&")[0][5:],
-            "to": period.split("&")[1][3:], "filters": {"topic": top}}  # fmt: skip
+    body = {
+        "metrics": ["conversations"],
+        "from": period.split("&")[0][5:],
+        "to": period.split("&")[1][3:],
+        "filters": {"topic": top},
+    }
     assert narrowed == reader.post("/api/v1/query", json=body).json()["rows"][0]["conversations"]
     assert 0 < narrowed < everything
 

@@ -5,13 +5,13 @@ window while the question is shown in full."""
 from __future__ import annotations
 
 import datetime as dt
-import time
 
 import pytest
 
 from chatlens.simulate import SimConfig, write_events
 from tests.builders import iso
 from tests.serverkit import LiveServer, provision
+from tests.waiting import wait_until
 from tests.web.test_dashboard import browser, sign_in  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.browser
@@ -27,11 +27,23 @@ def _long_questions(first: dt.datetime, count: int) -> list[dict]:
         base = {"conversation_id": f"long-{n}", "channel": "web"}
         events += [
             {"type": "conversation_started", "ts": iso(start), **base},
-            {"type": "message", "ts": iso(start + dt.timedelta(seconds=5)),
-             "sender": "customer", "text": f"{LONG}{n}", **base},
-            {"type": "message", "ts": iso(start + dt.timedelta(seconds=6)), "sender": "bot",
-             "bot_id": "shopbot", "text": "Sorry?", "fallback": True, **base},
-        ]  # fmt: skip
+            {
+                "type": "message",
+                "ts": iso(start + dt.timedelta(seconds=5)),
+                "sender": "customer",
+                "text": f"{LONG}{n}",
+                **base,
+            },
+            {
+                "type": "message",
+                "ts": iso(start + dt.timedelta(seconds=6)),
+                "sender": "bot",
+                "bot_id": "shopbot",
+                "text": "Sorry?",
+                "fallback": True,
+                **base,
+            },
+        ]
     return events
 
 
@@ -41,9 +53,13 @@ def long_faq(tmp_path_factory):
     store = root / "chatlens.duckdb"
     seats = provision(
         store,
-        {"default": {"users": {"boss": ("manager", None, None)},
-                     "keys": {"in": "ingest", "read": "read"}}},
-    )  # fmt: skip
+        {
+            "default": {
+                "users": {"boss": ("manager", None, None)},
+                "keys": {"in": "ingest", "read": "read"},
+            }
+        },
+    )
     config = SimConfig(conversations=200, days=10, seed=5)
     write_events(config, root / "events.jsonl")
     lines = [line for line in (root / "events.jsonl").read_bytes().split(b"\n") if line]
@@ -56,10 +72,12 @@ def long_faq(tmp_path_factory):
     answer = sender.post("/api/v1/events", json=_long_questions(last, 12))
     assert answer.status_code == 200, answer.text
     reader = server.client(seats.keys["read"])
-    deadline = time.monotonic() + 90
-    while LONG not in reader.get("/api/v1/topics/learn-next").text:
-        assert time.monotonic() < deadline, "the long questions did not reach the topics"
-        time.sleep(0.3)
+    wait_until(
+        lambda: LONG in reader.get("/api/v1/topics/learn-next").text,
+        timeout=90,
+        interval=0.3,
+        what="the long questions reached the topics",
+    )
     period = f"from={config.last_day - dt.timedelta(days=30)}&to={config.last_day}"
     yield server, seats, period
     server.stop()

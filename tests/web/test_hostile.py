@@ -37,8 +37,16 @@ def hostile_server(tmp_path_factory):
 def paths() -> list[str]:
     """Every page of the dashboard over the corpus's month, every transcript and agent report,
     and the overview and conversation list filtered by hostile values (reflected in forms)."""
-    found = [f"/overview?{PERIOD}", f"/conversations?{PERIOD}", f"/agents?{PERIOD}",
-             f"/faq?{PERIOD}", f"/goals?{PERIOD}", "/live", "/dashboards", "/settings"]  # fmt: skip
+    found = [
+        f"/overview?{PERIOD}",
+        f"/conversations?{PERIOD}",
+        f"/agents?{PERIOD}",
+        f"/faq?{PERIOD}",
+        f"/goals?{PERIOD}",
+        "/live",
+        "/dashboards",
+        "/settings",
+    ]
     found += [f"/reports/{slug}?{PERIOD}" for slug in SECTIONS]
     for n in range(len(PAYLOADS)):
         found.append(f"/conversations/{quote(conversation_id(n), safe='/')}")  # as linked

@@ -59,7 +59,7 @@ def import_cmd(
         str,
         typer.Option(
             "--from",
-            help="chatlens (events as in events.md), or a platform: "
+            help="chatlens (events as in docs/events.md), or a platform: "
             + ", ".join(REGISTRY)
             + ". See docs/importers.md.",
         ),

@@ -1,4 +1,4 @@
-"""The chatlens event model: validation, normalisation and stable ids (spec: events.md)."""
+"""The chatlens event model: validation, normalisation and stable ids (docs/events.md)."""
 
 from chatlens.events.parse import COLUMNS, derive_event_id, parse_event, parse_json_record, to_row
 from chatlens.events.schema import EVENT_MODELS, EVENT_TYPES, Event

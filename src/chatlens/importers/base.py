@@ -250,7 +250,7 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
 UNNAMED_AGENT = "unnamed-agent"
 """The `agent_id` of an agent message whose platform does not say which agent wrote it (a
 team's reply, a senderless message taken as an agent's, a human's line in a Rasa tracker):
-events.md requires every agent message to name its agent."""
+docs/events.md requires every agent message to name its agent."""
 
 
 def named_agent(event: dict[str, Any]) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The KPI engine: the catalogue of metrics.md compiled by ibis over the conversation facts."""
+"""The KPI engine: the catalogue of docs/metrics.md compiled by ibis over the conversation facts."""
 
 from chatlens.metrics.catalogue import METRICS
 from chatlens.metrics.model import DIMENSIONS, GRAINS, Metric

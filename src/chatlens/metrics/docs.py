@@ -17,7 +17,7 @@ from chatlens.metrics.model import (
 )
 from chatlens.metrics.targets import BANDS, Edge, bands_of
 from chatlens.store import business_hours
-from chatlens.store.settings import INDUSTRIES, Settings
+from chatlens.store.settings import DEFAULT_FALLBACK_PHRASES, INDUSTRIES, Settings
 
 _UNITS = {
     "count": "count",
@@ -197,4 +197,10 @@ def _settings() -> list[str]:
         default = field.get_default(call_default_factory=True)
         cells = [f"`{name}`", f"`{orjson.dumps(default).decode()}`", field.description or ""]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    phrases = ", ".join(f"`{p}`" for p in DEFAULT_FALLBACK_PHRASES)
+    lines += [
+        "",
+        "A bot message with no `fallback` flag is a fallback when its text contains, in any",
+        f"case, one of the default phrases ({phrases}) or one of `fallback_phrases`.",
+    ]
     return [*lines, "", "### Business hours", "", business_hours.DOC.rstrip()]

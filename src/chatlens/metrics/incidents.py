@@ -1,4 +1,4 @@
-"""The downtime incidents behind `availability` (metrics.md: "downtime incidents listed")."""
+"""The downtime incidents behind `availability` (docs/metrics.md, `downtime_incidents`)."""
 
 from __future__ import annotations
 

@@ -66,7 +66,7 @@ def mean(column: Col, source: str = CONVERSATIONS) -> Measure:
 
 
 def quantile(column: Col, q: float, source: str = CONVERSATIONS) -> Measure:
-    """Continuous quantile (linear interpolation), as metrics.md requires."""
+    """Continuous quantile (linear interpolation), as docs/metrics.md says."""
     return Measure(source, lambda t, s: column(t).quantile(q))
 
 

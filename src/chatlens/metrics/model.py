@@ -1,6 +1,6 @@
 """How a metric is declared: what it means, its unit, and how it is measured.
 
-A metric is data: an id from metrics.md, a label, a one-line description, a unit, whether an
+A metric is data: an id from docs/metrics.md, a label, a one-line description, a unit, whether an
 increase is bad, which dimensions apply, and a `Measure`: which source
 table it aggregates and the ibis aggregate over it. Metrics that combine other metrics after
 aggregation (containment = 1 - handoff rate, cost savings...) use `Derived`.

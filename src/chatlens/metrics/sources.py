@@ -118,7 +118,7 @@ def stints_per_chat(ctx: Context) -> ir.Table | None:
 def first_responses(ctx: Context) -> ir.Table | None:
     """First responses (`first_response_seconds`): one per conversation; by agent, one per
     agent stint, from its start (the conversation's first stint: from queue entry) to the
-    agent's first message in it (metrics.md "Crediting agents"), and the chat's FRT for a
+    agent's first message in it (docs/facts.md "Crediting agents"), and the chat's FRT for a
     first responder who had no stint in it."""
     if not by_agent(ctx):
         return conversations(ctx)

@@ -213,7 +213,7 @@ CREDITS: dict[str, tuple[str, ...]] = {
     "uss_agent_id": ("uss",),
     "closing_agent_id": ("conversions", "leads", "revenue", "first_conversion_at"),
 }
-"""metrics.md "Crediting agents": per fact column naming the credited agent, the columns
+"""docs/facts.md "Crediting agents": per fact column naming the credited agent, the columns
 whose values belong to that agent alone when a query is split or filtered by agent."""
 _ZERO_WHEN_NOT_CREDITED = ("conversions", "leads")
 

@@ -1,5 +1,5 @@
 """Sources beyond the conversations: customers (returning, retention), website visitors,
-help-desk tickets and health-check incidents (metrics.md sections 2 and 5)."""
+help-desk tickets and health-check incidents (docs/metrics.md sections 2 and 5)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Goals and benchmark bands: what a metric's value is measured against (metrics.md
-"Benchmark bands", events.md setting `goals`).
+"""Goals and benchmark bands: what a metric's value is measured against (docs/metrics.md
+"Benchmark bands" and the `goals` setting).
 
 A goal is a workspace target, `{"min": x}`, `{"max": x}` or both; the shorthand `x` means
 `max` for a metric whose increase is bad and `min` otherwise. `check_goals` is the one
@@ -8,7 +8,7 @@ validation of the setting (CLI, API and the goals form all reach it through
 without failing: a bad one is left out, with the reason.
 
 A band is a published industry figure as data: the edge of `typical`, `above average` and
-`exceptional`, each reached at or beyond its value (`strict`: only beyond it, for the spec's
+`exceptional`, each reached at or beyond its value (`strict`: only beyond it, for a published
 "> 90%"), in the metric's direction (lower is better when `increase_is_bad`).
 """
 
@@ -49,7 +49,8 @@ class Band:
 
     metric: str
     text: str
-    """The figures as published (metrics.md), in the metric's unit as people read it."""
+    """The figures as published (docs/metrics.md, "Benchmark bands"), in the metric's unit as
+    people read it."""
     typical: Edge | None = None
     above_average: Edge | None = None
     exceptional: Edge | None = None

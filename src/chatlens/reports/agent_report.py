@@ -1,4 +1,4 @@
-"""The agent performance report of metrics.md section 6, for one agent, one team or every
+"""The agent performance report (docs/server.md), for one agent, one team or every
 team: which metrics it carries (by their catalogue ids), fair rankings, its charts and CSV.
 
 The server pages (server/agent_pages.py, server/team_pages.py) run the queries; this module

@@ -133,7 +133,7 @@ def event_chunks(cfg: SimConfig) -> Iterator[EventChunk]:
 def simulate_tables(cfg: SimConfig) -> Iterator[pa.Table]:
     """The simulated events as Arrow tables, one per chunk of conversations (bounded memory).
 
-    Columns are the event fields of events.md (attrs as `attrs.<key>`), `ts` is
+    Columns are the event fields of docs/events.md (attrs as `attrs.<key>`), `ts` is
     timestamp[ms, UTC]; each table is sorted by time, tables overlap in time slightly.
     """
     for chunk in event_chunks(cfg):

@@ -1,4 +1,4 @@
-"""Workspace settings (events.md "Workspace settings"), declared as data with their help text.
+"""Workspace settings (docs/metrics.md "Workspace settings"), declared as data with their help text.
 
 Settings are applied when figures are computed, so changing one changes history consistently.
 """

@@ -1,5 +1,5 @@
 """FAQ and topics: what customers ask, grouped across languages, and what the bot should
-learn next (metrics.md section 7).
+learn next (docs/topics.md).
 
     from chatlens.topics import rebuild, refresh, list_topics, topic_detail, learn_next
 

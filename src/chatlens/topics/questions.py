@@ -1,4 +1,4 @@
-"""Which customer messages are questions (metrics.md section 7 "FAQ and topics").
+"""Which customer messages are questions (docs/topics.md).
 
 Per conversation: the first substantive customer message (a bare greeting or "ok thanks" is
 not one; a greeting in front of a question is cut off), and every customer message that came

@@ -1,7 +1,8 @@
-"""The KPI catalogue: every metric of metrics.md sections 1-6, declared as data.
+"""The KPI catalogue: every metric of docs/metrics.md sections 1-5 (and the
+figures of the agent performance report, docs/server.md), declared as data.
 
 Adding a metric = one declaration in its section's module + its test. Ids are those of
-metrics.md; for a duration `<id>` is the mean and `<id>_median`, `<id>_p90` the
+docs/metrics.md; for a duration `<id>` is the mean and `<id>_median`, `<id>_p90` the
 percentiles; rates are fractions 0-1. docs/metrics.md is generated from these declarations
 (`chatlens docs metrics`).
 """

@@ -1,4 +1,4 @@
-"""2. Chatbot performance (metrics.md section 2)."""
+"""2. Chatbot performance (docs/metrics.md section 2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""5. Business impact (metrics.md section 5)."""
+"""5. Business impact (docs/metrics.md section 5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""4. Customer feedback (metrics.md section 4)."""
+"""4. Customer feedback (docs/metrics.md section 4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Catalogue entries that are lists rather than numbers: metrics.md names them with an id,
+"""Catalogue entries that are lists rather than numbers: docs/metrics.md names them with an id,
 but what they give is rows (questions, incidents), so they are read from their own surfaces
 instead of `chatlens report`."""
 

@@ -1,4 +1,4 @@
-"""3. Live chat and agents (metrics.md sections 3 and 6)."""
+"""3. Live chat and agents (docs/metrics.md section 3; the agent report of docs/server.md)."""
 
 from __future__ import annotations
 

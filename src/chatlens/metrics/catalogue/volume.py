@@ -1,4 +1,4 @@
-"""1. Volume and engagement (metrics.md section 1)."""
+"""1. Volume and engagement (docs/metrics.md section 1)."""
 
 from __future__ import annotations
 
