@@ -14,6 +14,7 @@ from itsdangerous import BadSignature
 
 from chatlens.app import service
 from chatlens.app.credentials import same, token_hash
+from chatlens.reading.scope import reads_live
 from chatlens.server.context import Server, server
 from chatlens.server.errors import ApiError
 
@@ -139,11 +140,6 @@ class SignIn(Exception):
     """A page needs a signed-in user: answered with a redirect to /login (page_kit)."""
 
 
-def _reads_live(who: Principal) -> bool:
-    """The live view shows the whole workspace: agents only with `agent_access` workspace."""
-    return who.role != "ingest" and (who.role != "agent" or who.agent_access == "workspace")
-
-
 NEEDS: dict[str, tuple[Callable[[Principal], bool], str]] = {
     "anyone": (lambda who: True, ""),
     "read": (
@@ -163,7 +159,7 @@ NEEDS: dict[str, tuple[Callable[[Principal], bool], str]] = {
         "only admins and managers can read the workspace settings",
     ),
     "admin": (lambda who: who.role == "admin", "only a workspace admin can do this"),
-    "live": (_reads_live, "the live view shows the whole workspace: ask an admin for access"),
+    "live": (reads_live, "the live view shows the whole workspace: ask an admin for access"),
 }
 """What a route may need of its caller, and the refusal (403) when the caller lacks it.
 The one place where credentials meet routes: every API route and every page declares one

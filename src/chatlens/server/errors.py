@@ -110,7 +110,8 @@ async def _api_error(request: Request, exc: Exception) -> Response:
 
 
 async def _chatlens_error(request: Request, exc: Exception) -> Response:
-    return _answer(request, 400, "bad_request", str(exc))
+    status = getattr(exc, "status", 400)  # chatlens.reading's Forbidden 403, NotFound 404
+    return _answer(request, status, _CODES.get(status, "error"), str(exc))
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
