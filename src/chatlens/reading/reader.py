@@ -7,9 +7,8 @@ route parses its input, makes one reader call and renders the answer.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from chatlens.reading.scope import (
     figure_query,
     filter_options,
     may_read_conversation,
+    narrowed,
     reads_live,
 )
 from chatlens.reports.comments import rating_comments
@@ -88,6 +88,11 @@ class Reader:
     @property
     def timezone(self) -> str:
         return self.settings.timezone
+
+    @property
+    def narrowed(self) -> bool:
+        """Whether the seat's reads may be narrowed to its own (agents; pages say so)."""
+        return narrowed(self.seat)
 
     # -- figures -------------------------------------------------------------------------
     def figures(self, query: Query) -> Result:
@@ -267,8 +272,3 @@ class Reader:
 
 
 _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="chatlens-page")
-
-
-def with_filters(query: Query, filters: Mapping[str, tuple[str, ...]]) -> Query:
-    """`query` with more filters (a report page's agent or team)."""
-    return dataclasses.replace(query, filters={**query.filters, **filters})

@@ -1,36 +1,29 @@
 """The rows the Reader lists (conversations page by page, one conversation's facts and
-events, the filter menus), as ibis expressions compiled for the engine's backend
-(`chatlens.metrics.dialects`) and run on it: no SQL dialect is assumed here."""
+events, the filter menus), each statement rendered in the SQL of the engine's backend
+(`chatlens.metrics.dialects.render`) and run on it."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-import ibis
-import ibis.expr.types as ir
-
 from chatlens.metrics import Engine
 from chatlens.metrics.cache import RESULTS
-from chatlens.metrics.dialects import COMPILERS
+from chatlens.metrics.dialects import render
 from chatlens.metrics.sources_base import TOPICS_TABLE
 
 
-def _table(engine: Engine, name: str) -> ir.Table:
-    return ibis.table(engine.schemas[name], name=name)
-
-
-def _rows(engine: Engine, expr: ir.Table) -> list[dict[str, Any]]:
-    return engine.backend.sql(COMPILERS[engine.backend.dialect](expr))
+def _rows(engine: Engine, sql: str, **values: Any) -> list[dict[str, Any]]:
+    return engine.backend.sql(render(sql, engine.backend.dialect, **values))
 
 
 def page_of(
     engine: Engine, sql: str, page: int, per_page: int, columns: Sequence[str] = ()
 ) -> tuple[int, list[dict[str, Any]]]:
-    """How many rows `sql` (a SELECT of the engine's dialect) has, and its `page`-th page of
+    """How many rows `sql` (a SELECT in the engine's dialect) has, and its `page`-th page of
     `per_page` rows (from 1), only `columns` if given."""
     total = engine.backend.sql(f"SELECT count(*) AS n FROM ({sql}) AS listed")[0]["n"]
-    chosen = ", ".join(f'"{c}"' for c in columns) or "*"
+    chosen = ", ".join(f"listed.{c}" for c in columns) or "*"
     offset = (page - 1) * per_page
     rows = engine.backend.sql(
         f"SELECT {chosen} FROM ({sql}) AS listed LIMIT {int(per_page)} OFFSET {int(offset)}"
@@ -40,44 +33,44 @@ def page_of(
 
 def conversation_facts(engine: Engine, conversation_id: str) -> dict[str, Any] | None:
     """The facts of one conversation (None if there is none of that id)."""
-    facts = _table(engine, engine.facts_table)
-    found = _rows(engine, facts.filter(facts.conversation_id == conversation_id))
+    sql = f"SELECT * FROM {engine.facts_table} WHERE conversation_id = :id"
+    found = _rows(engine, sql, id=conversation_id)
     return found[0] if found else None
+
+
+_LAST = ("attrs", "extra")
 
 
 def conversation_events(engine: Engine, conversation_id: str) -> list[dict[str, Any]]:
     """The events of one conversation in order (`ts`, then `seq`), every column, `attrs` and
     `extra` (JSON text) last."""
-    events = _table(engine, "events")
-    last = ("attrs", "extra")
-    order = [c for c in events.columns if c not in last] + [c for c in last if c in events.columns]
-    expr = events.filter(events.conversation_id == conversation_id).select(*order)
-    return _rows(engine, expr.order_by("ts", "seq"))
-
-
-def _distinct(engine: Engine, column: ir.Column, limit: int) -> list[Any]:
-    expr = column.name("value").as_table().distinct().order_by("value").limit(limit)
-    return [r["value"] for r in _rows(engine, expr)]
+    sql = "SELECT * FROM events WHERE conversation_id = :id ORDER BY ts, seq"
+    return [
+        {**{k: v for k, v in row.items() if k not in _LAST}, **{k: row[k] for k in _LAST}}
+        for row in _rows(engine, sql, id=conversation_id)
+    ]
 
 
 def filter_values(engine: Engine) -> dict[str, list[str]]:
     """The values each filter menu offers, from the facts: read once per state of the data
     (chatlens.metrics.cache); topics each time (they are re-clustered without new events,
     and their table is small)."""
-    facts = _table(engine, engine.facts_table)
+    facts = engine.facts_table
 
     def read() -> dict[str, list[str]]:
         found = {}
         for name in ("channel", "bot_id", "team"):
-            present = facts.filter(facts[name].notnull())
-            found[name] = _distinct(engine, present[name], 200)
+            sql = (
+                f"SELECT DISTINCT {name} AS value FROM {facts} "
+                f"WHERE {name} IS NOT NULL ORDER BY 1 LIMIT 200"
+            )
+            found[name] = [r["value"] for r in _rows(engine, sql)]
         for name, column in (("agent_id", "agents"), ("tag", "tags")):
-            found[name] = _distinct(engine, facts[column].unnest(), 500)
+            sql = f"SELECT DISTINCT unnest({column}) AS value FROM {facts} ORDER BY 1 LIMIT 500"
+            found[name] = [r["value"] for r in _rows(engine, sql)]
         return found
 
     data = engine.data_key()
     found = read() if data is None else RESULTS.get_or_compute(("filter_choices", data), read)
-    found = dict(found)
-    if TOPICS_TABLE in engine.schemas:
-        found["topic"] = _distinct(engine, _table(engine, TOPICS_TABLE).topic, 500)
-    return found
+    sql = f"SELECT DISTINCT topic AS value FROM {TOPICS_TABLE} ORDER BY 1 LIMIT 500"
+    return {**found, "topic": [r["value"] for r in _rows(engine, sql)]}

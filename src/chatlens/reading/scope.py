@@ -93,6 +93,11 @@ def conversation_filters(seat: Seat, filters: Filters) -> dict[str, tuple[str, .
     return scoped
 
 
+def narrowed(seat: Seat) -> bool:
+    """Whether what `seat` reads may be narrowed to its own (pages say so)."""
+    return seat.role == "agent"
+
+
 def conversations_agent(seat: Seat) -> str | None:
     """The agent whose conversations alone `seat` reads (topics, questions); None: all."""
     return (seat.agent_id or "") if seat.role == "agent" else None

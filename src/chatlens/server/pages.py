@@ -101,7 +101,7 @@ def overview(request: Request, who: Viewer, ctx: Ctx) -> Response:
         ctx,
         "overview.html",
         {"view": view, "who": who, "cards": cards, "charts": charts, "notes": tiles.meta["notes"],
-         "scoped": who.role == "agent"},
+         "scoped": reader.narrowed},
     )  # fmt: skip
 
 
