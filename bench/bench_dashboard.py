@@ -49,7 +49,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -338,7 +337,7 @@ def engine_breakdown(store: Path, repeat: int) -> list[dict[str, Any]]:
     with one DuckDB thread (the server's setting on 2 cores)."""
     from chatlens.metrics import Engine, Query
     from chatlens.metrics.cache import RESULTS
-    from chatlens.server.page_kit import filter_choices
+    from chatlens.reading.rows import filter_values
     from chatlens.server.pages import FUNNEL, TILES
     from chatlens.store import open_store
     from chatlens.store.sql import run
@@ -354,7 +353,6 @@ def engine_breakdown(store: Path, repeat: int) -> list[dict[str, Any]]:
         ),
         "funnel (6 metrics)": lambda s, e: Query(tuple(m for m, _ in FUNNEL), s, e),
     }
-    admin = SimpleNamespace(role="admin", agent_id=None)
     out = []
     from chatlens.server.runtime import Workspace
 
@@ -380,7 +378,7 @@ def engine_breakdown(store: Path, repeat: int) -> list[dict[str, Any]]:
                     t0 = time.perf_counter()
                     if make is None:
                         RESULTS.clear()  # the menus are kept per state of the data too
-                        filter_choices(engine, admin)
+                        filter_values(engine)
                     else:
                         engine.run(make(*period(days, 50 + k)))
                     times.append(time.perf_counter() - t0)

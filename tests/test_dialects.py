@@ -72,3 +72,15 @@ def test_spark_cli_options_go_together():
     assert alone.exit_code == 2 and "--events FILE.parquet goes with --engine spark" in alone.output
     unknown = runner.invoke(app, [*period, "--engine", "flink"])
     assert unknown.exit_code == 2 and "unknown engine 'flink'" in unknown.output
+
+
+def test_a_hand_written_statement_binds_its_values_as_literals_of_each_dialect():
+    from chatlens.metrics.dialects import render
+
+    sql = "SELECT * FROM events WHERE conversation_id = :id ORDER BY ts"
+    assert render(sql, "duckdb", id="it's") == (
+        "SELECT * FROM events WHERE conversation_id = 'it''s' ORDER BY ts"
+    )
+    assert render(sql, "spark", id="it's \\") == (
+        "SELECT * FROM events WHERE conversation_id = 'it\\'s \\\\' ORDER BY ts NULLS LAST"
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from chatlens.server.live import live_status
+from chatlens.reading.live import live_status
 from tests.builders import chat
 from tests.conftest import load
 

@@ -32,10 +32,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 import ibis.expr.datatypes as dtypes
 import ibis.expr.types as ir
+import sqlglot
 import sqlglot.expressions as sge
 from ibis.backends.sql.compilers.base import SQLGlotCompiler
 from ibis.backends.sql.compilers.duckdb import DuckDBCompiler
@@ -132,3 +134,16 @@ def _spark(expr: ir.Table) -> str:
 
 COMPILERS: dict[str, Callable[[ir.Table], str]] = {"duckdb": _duckdb, "spark": _spark}
 """SQL dialect name -> how an expression is compiled to it."""
+
+
+@cache
+def _parsed(sql: str) -> sge.Expr:
+    return sqlglot.parse_one(sql, read="duckdb")
+
+
+def render(sql: str, dialect: str, **values: Any) -> str:
+    """A small hand-written statement (`sql`, in DuckDB's dialect, with `:name` placeholders)
+    in the SQL of `dialect` (a key of COMPILERS), each placeholder bound to `values[name]` as
+    a literal quoted for that dialect (sqlglot: ~2 ms; ibis would take ~50)."""
+    tree = sge.replace_placeholders(_parsed(sql).copy(), **values)
+    return str(tree.sql(dialect=dialect))

@@ -8,9 +8,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import ibis
-
 from chatlens.errors import InputError, did_you_mean
+from chatlens.metrics.dialects import COMPILERS
 from chatlens.metrics.periods import make_period
 from chatlens.metrics.query import Engine, Query, validate
 from chatlens.metrics.sources import conversations
@@ -24,7 +23,7 @@ EXPORT_FORMATS = ("csv", "xlsx", "parquet")
 
 def conversations_sql(engine: Engine, query: Query, drill: Drill | None = None) -> str:
     """SQL for the facts of the conversations a query covers (started in its period), narrowed
-    by `drill` (what a click on a figure picked)."""
+    by `drill` (what a click on a figure picked), in the dialect of the engine's backend."""
     validate(query)
     period = make_period(query.start, query.end, engine.settings.timezone)
     ctx = engine.context(query, period)
@@ -38,7 +37,7 @@ def conversations_sql(engine: Engine, query: Query, drill: Drill | None = None) 
     expr = table.select(*facts_columns, topic=table.topic, started_local=table.local_ts).order_by(
         "started_at", "conversation_id"
     )
-    return str(ibis.to_sql(expr, dialect="duckdb"))
+    return COMPILERS[engine.backend.dialect](expr)
 
 
 def export_conversations(

@@ -11,7 +11,6 @@ from fastapi.responses import Response
 
 from chatlens.metrics import METRICS, Query, Result
 from chatlens.reports.agent_report import REPORT, csv_text, metric_meta, series_chart
-from chatlens.server.access import scope_query
 from chatlens.server.auth import Principal
 from chatlens.server.context import Server
 from chatlens.server.errors import ApiError
@@ -19,13 +18,11 @@ from chatlens.server.page_kit import (
     Ctx,
     View,
     Viewer,
-    filter_choices,
     read_view,
     render,
-    run_queries,
     tile_cards,
 )
-from chatlens.server.reads import attachment, open_workspace
+from chatlens.server.reads import attachment, reader_of
 
 router = APIRouter(include_in_schema=False)
 
@@ -47,13 +44,12 @@ def agents(request: Request, who: Viewer, ctx: Ctx) -> Response:
     rank = request.query_params.get("rank", "fcr_rate")
     if rank not in AGENT_COLUMNS:
         raise ApiError(400, f"rank by one of {', '.join(AGENT_COLUMNS)}")
-    workspace = open_workspace(ctx, who)
-    with workspace.engine() as engine:
-        view = read_view(request, engine.settings.timezone, who.workspace)
-        view.options = filter_choices(engine, who)
-        query = Query(AGENT_COLUMNS, view.start, view.end, dimensions=("agent_id",),
-                      filters=view.filters, bounds=True)  # fmt: skip
-        result = engine.run(scope_query(who, query))
+    reader = reader_of(ctx, who)
+    view = read_view(request, reader.timezone, who.workspace)
+    view.options = reader.filter_choices()
+    query = Query(metrics=AGENT_COLUMNS, start=view.start, end=view.end,
+                  dimensions=("agent_id",), filters=view.filters, bounds=True)  # fmt: skip
+    result = reader.figures(query)
     rows = [r for r in result.rows if r["agent_id"] is not None]
     # rates rank by their Wilson lower bound (2 of 2 does not beat 95 of 100)
     key = f"{rank}__lower" if METRICS[rank].unit == "rate" else rank
@@ -75,19 +71,24 @@ def agents(request: Request, who: Viewer, ctx: Ctx) -> Response:
 
 def _agent_report(request: Request, who: Principal, ctx: Server, agent_id: str) -> Any:
     """The view, the period's totals and the series by the chosen grain of one agent."""
-    workspace = open_workspace(ctx, who)
-    with workspace.engine() as engine:
-        view = read_view(request, engine.settings.timezone, who.workspace)
-        view.options = filter_choices(engine, who)
+    reader = reader_of(ctx, who)
+    view = read_view(request, reader.timezone, who.workspace)
+    view.options = reader.filter_choices()
     filters = {**view.filters, "agent_id": (agent_id,)}
-    totals, series = run_queries(
-        workspace,
+    totals, series = reader.figures_many(
         [
-            scope_query(who, Query(REPORT, view.start, view.end, filters=filters,
-                                   compare=view.compare)),
-            scope_query(who, Query(REPORT, view.start, view.end, view.grain, filters=filters)),
-        ],
-    )  # fmt: skip
+            Query(
+                metrics=REPORT,
+                start=view.start,
+                end=view.end,
+                filters=filters,
+                compare=view.compare,
+            ),
+            Query(
+                metrics=REPORT, start=view.start, end=view.end, grain=view.grain, filters=filters
+            ),
+        ]
+    )
     return view, totals, series
 
 

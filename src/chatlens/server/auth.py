@@ -15,6 +15,7 @@ from itsdangerous import BadSignature
 from chatlens.app import service
 from chatlens.app.credentials import same, token_hash
 from chatlens.errors import Forbidden, InputError
+from chatlens.reading.scope import reads_live
 from chatlens.server.context import Server, server
 from chatlens.server.errors import ApiError, SignIn
 
@@ -136,9 +137,6 @@ def _from_session(ctx: Server, cookie: str, workspace: str | None, sent: str | N
         )
 
 
-def _reads_live(who: Principal) -> bool:
-    """The live view shows the whole workspace: agents only with `agent_access` workspace."""
-    return who.role != "ingest" and (who.role != "agent" or who.agent_access == "workspace")
 
 
 NEEDS: dict[str, tuple[Callable[[Principal], bool], str]] = {
@@ -160,7 +158,7 @@ NEEDS: dict[str, tuple[Callable[[Principal], bool], str]] = {
         "only admins and managers can read the workspace settings",
     ),
     "admin": (lambda who: who.role == "admin", "only a workspace admin can do this"),
-    "live": (_reads_live, "the live view shows the whole workspace: ask an admin for access"),
+    "live": (reads_live, "the live view shows the whole workspace: ask an admin for access"),
 }
 """What a route may need of its caller, and the refusal (403) when the caller lacks it.
 The one place where credentials meet routes: every API route and every page declares one

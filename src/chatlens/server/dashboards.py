@@ -25,8 +25,8 @@ from chatlens.metrics.targets import usable_goals
 from chatlens.reports.drill import countable
 from chatlens.server.auth import PagePerson, Person, Principal
 from chatlens.server.errors import ApiError
-from chatlens.server.page_kit import Ctx, filter_choices, read_view, render
-from chatlens.server.reads import json_response, open_workspace
+from chatlens.server.page_kit import Ctx, read_view, render
+from chatlens.server.reads import json_response, reader_of
 
 router = APIRouter()
 CHARTS = ("tile", "line", "bar", "table", "heatmap", "gauge")
@@ -220,10 +220,11 @@ def dashboard_page(dashboard_id: int, request: Request, who: PagePerson, ctx: Ct
         found = _get(db, who, dashboard_id)
         board = _out(found)
         share = share_options(who, board, _teams(db, found.workspace_id))
-    with open_workspace(ctx, who).engine() as engine:
-        goals = usable_goals(engine.settings.goals)[0]  # one stored before validation: left out
-        view = read_view(request, engine.settings.timezone, who.workspace)
-        view.options = filter_choices(engine, who)
+    reader = reader_of(ctx, who)
+    settings = reader.settings
+    goals = usable_goals(settings.goals)[0]  # one stored before validation: left out
+    view = read_view(request, settings.timezone, who.workspace)
+    view.options = reader.filter_choices()
     # `counts`: a click opens the conversations the metric counts (drill-down)
     catalogue = {m.id: {"label": m.label, "unit": m.unit, "bad": m.increase_is_bad,
                         "dimensions": sorted(m.dimensions),

@@ -9,11 +9,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from chatlens.metrics import Query
-from chatlens.server.access import own_conversations, scope_query
-from chatlens.server.page_kit import Ctx, Viewer, filter_choices, read_view, render
-from chatlens.server.reads import open_workspace
+from chatlens.server.page_kit import Ctx, Viewer, read_view, render
+from chatlens.server.reads import reader_of
 from chatlens.server.topics import period_bounds
-from chatlens.topics import learn_next, list_topics
 
 router = APIRouter(include_in_schema=False)
 
@@ -31,18 +29,22 @@ def sparkline(values: list[float], width: int = 120, height: int = 28) -> str:
 
 @router.get("/faq")
 def faq(request: Request, who: Viewer, ctx: Ctx) -> Response:
-    workspace = open_workspace(ctx, who)
-    with workspace.engine() as engine:
-        view = read_view(request, engine.settings.timezone, who.workspace)
-        view.options = filter_choices(engine, who)
-        agent = own_conversations(who, {}).get("agent_id", (None,))[0]
-        period = period_bounds(view.start, view.end, engine.settings.timezone)
-        topics = list_topics(engine.store, agent_id=agent, **period)
-        learn = learn_next(engine.store, limit=10, examples=3, agent_id=agent, **period)
-        by_topic = Query(
-            ("conversations",), view.start, view.end, view.grain, ("topic",), view.filters
-        )
-        trend = engine.run(scope_query(who, by_topic))
+    reader = reader_of(ctx, who)
+    zone = reader.timezone
+    view = read_view(request, zone, who.workspace)
+    view.options = reader.filter_choices()
+    period = period_bounds(view.start, view.end, zone)
+    topics = reader.topics(**period)
+    learn = reader.learn_next(limit=10, examples=3, **period)
+    by_topic = Query(
+        metrics=("conversations",),
+        start=view.start,
+        end=view.end,
+        grain=view.grain,
+        dimensions=("topic",),
+        filters=view.filters,
+    )
+    trend = reader.figures(by_topic)
     buckets = sorted({r["bucket"] for r in trend.rows})
     series: dict[Any, dict[str, float]] = {}
     for r in trend.rows:

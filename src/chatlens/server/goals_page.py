@@ -13,11 +13,10 @@ from chatlens.errors import ChatlensError, did_you_mean
 from chatlens.metrics import METRICS, Query
 from chatlens.metrics.targets import band_of, usable_goals
 from chatlens.reports.format import human, target_text
-from chatlens.server.access import scope_query
 from chatlens.server.auth import PageAdmin, Principal
 from chatlens.server.context import Server
-from chatlens.server.page_kit import Ctx, Viewer, filter_choices, read_view, render
-from chatlens.server.reads import open_workspace
+from chatlens.server.page_kit import Ctx, Viewer, read_view, render
+from chatlens.server.reads import open_workspace, reader_of
 from chatlens.store.settings import Settings
 
 router = APIRouter(include_in_schema=False)
@@ -29,17 +28,16 @@ def goals_page(request: Request, who: Viewer, ctx: Ctx) -> Response:
 
 
 def _page(request: Request, who: Principal, ctx: Server, error: str | None = None) -> Response:
-    workspace = open_workspace(ctx, who)
-    with workspace.engine() as engine:
-        settings = engine.settings
-        view = read_view(request, settings.timezone, who.workspace)
-        view.options = filter_choices(engine, who)
-        # a goal stored before goals were validated is listed (to be removed), not computed
-        goals, ignored = usable_goals(settings.goals)
-        row: dict[str, Any] = {}
-        if goals:
-            query = Query(tuple(goals), view.start, view.end, filters=view.filters)
-            row = engine.run(scope_query(who, query)).rows[0]
+    reader = reader_of(ctx, who)
+    settings = reader.settings
+    view = read_view(request, settings.timezone, who.workspace)
+    view.options = reader.filter_choices()
+    # a goal stored before goals were validated is listed (to be removed), not computed
+    goals, ignored = usable_goals(settings.goals)
+    row: dict[str, Any] = {}
+    if goals:
+        query = Query(metrics=tuple(goals), start=view.start, end=view.end, filters=view.filters)
+        row = reader.figures(query).rows[0]
     items = []
     for mid, goal in goals.items():
         unit = METRICS[mid].unit

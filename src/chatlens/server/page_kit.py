@@ -4,7 +4,6 @@ rendering, tiles."""
 from __future__ import annotations
 
 import datetime as dt
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -16,16 +15,13 @@ from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
 
 from chatlens.app import service
-from chatlens.metrics import GRAINS, METRICS, Engine, Query, Result
-from chatlens.metrics.cache import RESULTS
+from chatlens.metrics import GRAINS, METRICS
 from chatlens.reports.drill import Drill, read_drill
 from chatlens.reports.format import human
 from chatlens.server.auth import SESSION_COOKIE, PageReader, Principal, session_token
 from chatlens.server.context import Server, server
 from chatlens.server.errors import ApiError
 from chatlens.server.reads import parse_filters
-from chatlens.server.runtime import Workspace
-from chatlens.store.sql import run
 
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "web" / "templates")
 templates.env.filters["human"] = human
@@ -111,47 +107,6 @@ def read_view(request: Request, zone: str, workspace: str) -> View:
     drill = read_drill(q.get("counted"), q.get("csat"))
     return View(preset, start, end, grain, q.get("compare") == "1", filters, workspace,
                 drill=drill)  # fmt: skip
-
-
-def filter_choices(engine: Engine, who: Principal) -> dict[str, list[str]]:
-    """Values offered in the filter menus (an agent is offered only itself). Read from the
-    facts once per state of the data (chatlens.metrics.cache); topics each time (they are
-    re-clustered without new events, and their table is small)."""
-    con = engine.store.con
-
-    def read() -> dict[str, list[str]]:
-        found = {}
-        for name in ("channel", "bot_id", "team"):
-            rows = run(con, f"SELECT DISTINCT {name} FROM conversation_facts "
-                       f"WHERE {name} IS NOT NULL ORDER BY 1 LIMIT 200")  # fmt: skip
-            found[name] = [r[0] for r in rows]
-        for name, column in (("agent_id", "agents"), ("tag", "tags")):
-            rows = run(con, f"SELECT DISTINCT unnest({column}) FROM conversation_facts "
-                       "ORDER BY 1 LIMIT 500")  # fmt: skip
-            found[name] = [r[0] for r in rows]
-        return found
-
-    data = engine.data_key()
-    found = read() if data is None else RESULTS.get_or_compute(("filter_choices", data), read)
-    if who.role == "agent":
-        found["agent_id"] = [who.agent_id or ""]
-    topics = run(con, "SELECT DISTINCT topic FROM conversation_topics ORDER BY 1 LIMIT 500")
-    found["topic"] = [r[0] for r in topics]
-    return found
-
-
-def run_queries(workspace: Workspace, queries: list[Query]) -> list[Result]:
-    """Run a page's independent queries two at a time, each on an engine of its own (the
-    server gives DuckDB one thread per query; a page's figures then use both cores)."""
-
-    def one(query: Query) -> Result:
-        with workspace.engine() as engine:
-            return engine.run(query)
-
-    return list(_PAGE_POOL.map(one, queries))
-
-
-_PAGE_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="chatlens-page")
 
 
 def render(request: Request, ctx: Server, name: str, context: dict[str, Any]) -> Response:

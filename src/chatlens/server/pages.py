@@ -1,22 +1,20 @@
 """Dashboard pages, rendered on the server (Jinja, autoescaped: chat text is always text).
 
 Every control lives in the URL (period, grain, filters, comparison), so a view can be
-bookmarked and shared. Figures come from the same engine and permission rules as the API.
+bookmarked and shared. Everything shown is read through the seat's `chatlens.reading.Reader`,
+as the API reads it.
 """
 
 from __future__ import annotations
 
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from chatlens.metrics import METRICS, Query
 from chatlens.reports.drill import countable
-from chatlens.reports.export import conversations_sql
 from chatlens.reports.format import WEEKDAYS
-from chatlens.server.access import own_conversations, scope_query
 from chatlens.server.auth import PageLive
 from chatlens.server.errors import ApiError
 from chatlens.server.page_kit import (
@@ -24,15 +22,12 @@ from chatlens.server.page_kit import (
     View,
     Viewer,
     bucket_label,
-    filter_choices,
     read_view,
     render,
-    run_queries,
     tile_cards,
 )
-from chatlens.server.reads import open_workspace, page_number, readable_conversation
+from chatlens.server.reads import page_number, reader_of
 from chatlens.server.section_extras import EXTRAS
-from chatlens.store.sql import run
 
 router = APIRouter(include_in_schema=False)
 TILES = (
@@ -66,16 +61,14 @@ def stage_url(view: View, metric: str) -> str:
 
 @router.get("/overview")
 def overview(request: Request, who: Viewer, ctx: Ctx) -> Response:
-    workspace = open_workspace(ctx, who)
-    with workspace.engine() as engine:
-        view = read_view(request, engine.settings.timezone, who.workspace)
-        view.options = filter_choices(engine, who)
+    reader = reader_of(ctx, who)
+    view = read_view(request, reader.timezone, who.workspace)
+    view.options = reader.filter_choices()
 
     def figures(metrics: tuple[str, ...], **kw: Any) -> Query:
-        return scope_query(who, Query(metrics, view.start, view.end, filters=view.filters, **kw))
+        return Query(metrics=metrics, start=view.start, end=view.end, filters=view.filters, **kw)
 
-    tiles, series, mix, heat, funnel = run_queries(
-        workspace,
+    tiles, series, mix, heat, funnel = reader.figures_many(
         [
             figures(TILES, compare=view.compare),
             figures(
@@ -108,7 +101,7 @@ def overview(request: Request, who: Viewer, ctx: Ctx) -> Response:
         ctx,
         "overview.html",
         {"view": view, "who": who, "cards": cards, "charts": charts, "notes": tiles.meta["notes"],
-         "scoped": who.role == "agent"},
+         "scoped": reader.narrowed},
     )  # fmt: skip
 
 
@@ -130,19 +123,28 @@ def section(slug: str, request: Request, who: Viewer, ctx: Ctx) -> Response:
     chosen = request.query_params.get("metric") or ids[0]
     if chosen not in ids:
         raise ApiError(400, f"metric {chosen!r} is not in the {title} report")
-    workspace = open_workspace(ctx, who)
-    with workspace.engine() as engine:
-        view = read_view(request, engine.settings.timezone, who.workspace)
-        view.options = filter_choices(engine, who)
-        query = Query(tuple(ids), view.start, view.end, filters=view.filters,
-                      compare=view.compare)  # fmt: skip
-        totals = engine.run(scope_query(who, query))
-        series = engine.run(
-            scope_query(
-                who, Query((chosen,), view.start, view.end, view.grain, filters=view.filters)
-            )
+    reader = reader_of(ctx, who)
+    view = read_view(request, reader.timezone, who.workspace)
+    view.options = reader.filter_choices()
+    totals = reader.figures(
+        Query(
+            metrics=tuple(ids),
+            start=view.start,
+            end=view.end,
+            filters=view.filters,
+            compare=view.compare,
         )
-        extra = EXTRAS[slug](engine, who, view, totals.rows[0]) if slug in EXTRAS else {}
+    )
+    series = reader.figures(
+        Query(
+            metrics=(chosen,),
+            start=view.start,
+            end=view.end,
+            grain=view.grain,
+            filters=view.filters,
+        )
+    )
+    extra = EXTRAS[slug](reader, view, totals.rows[0]) if slug in EXTRAS else {}
     charts = {
         "series": {
             "buckets": [bucket_label(r["bucket"], view.grain) for r in series.rows],
@@ -171,50 +173,39 @@ def live_page(request: Request, who: PageLive, ctx: Ctx) -> Response:
     return render(request, ctx, "live.html", {"who": who})
 
 
+LIST_COLUMNS = (
+    "conversation_id",
+    "started_local",
+    "channel",
+    "agents",
+    "outcome",
+    "csat",
+    "first_response_seconds",
+)
+"""What the conversations page shows of each."""
+
+
 @router.get("/conversations")
 def conversation_list(request: Request, who: Viewer, ctx: Ctx) -> Response:
-    workspace = open_workspace(ctx, who)
     page = page_number(request.query_params.get("page"))
-    per_page = 50
-    with workspace.engine() as engine:
-        view = read_view(request, engine.settings.timezone, who.workspace)
-        scoped = own_conversations(who, view.filters)
-        query = Query(("conversations",), view.start, view.end, filters=scoped)
-        sql = conversations_sql(engine, query, view.drill)
-        con = engine.store.con
-        total = int(run(con, f"SELECT count(*) FROM ({sql})")[0][0])
-        cursor = con.execute(
-            f"SELECT conversation_id, started_local, channel, agents, outcome, csat, "
-            f"first_response_seconds FROM ({sql}) LIMIT {per_page} OFFSET {(page - 1) * per_page}"
-        )
-        names = [d[0] for d in cursor.description]
-        rows = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
-    pages = max(1, -(-total // per_page))
+    reader = reader_of(ctx, who)
+    view = read_view(request, reader.timezone, who.workspace)
+    found = reader.conversations(
+        view.start, view.end, view.filters, view.drill, page=page, columns=LIST_COLUMNS
+    )
     return render(
         request,
         ctx,
         "conversations.html",
-        {"view": view, "who": who, "rows": rows, "total": total, "page": page, "pages": pages,
+        {"view": view, "who": who, "rows": found.rows, "total": found.total, "page": page,
+         "pages": found.pages,
          "counted": METRICS[view.drill.counted].label if view.drill.counted else None},
     )  # fmt: skip
 
 
 @router.get("/conversations/{conversation_id:anyid}")  # any id: reads.AnyId
 def transcript(conversation_id: str, request: Request, who: Viewer, ctx: Ctx) -> Response:
-    workspace = open_workspace(ctx, who)
-    with workspace.engine() as engine:
-        con = engine.store.con
-        facts = readable_conversation(engine, who, conversation_id)
-        cursor = con.execute(
-            "SELECT type, ts, sender, agent_id, text, resolution, kind, score, tag "
-            "FROM events WHERE conversation_id = ? ORDER BY ts, seq",
-            [conversation_id],
-        )
-        names = [d[0] for d in cursor.description]
-        events = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
-        zone = ZoneInfo(engine.settings.timezone)
-    for event in events:
-        event["local"] = event["ts"].astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
+    facts, events = reader_of(ctx, who).transcript(conversation_id)
     return render(
         request,
         ctx,

@@ -1,6 +1,6 @@
 """The query API: the catalogue, figures (the KPI engine's query model as JSON), conversation
-lists and transcripts for drill-down, and exports. Permissions are applied to every request
-through `access`."""
+lists and transcripts for drill-down, and exports. Every read goes through the seat's
+`chatlens.reading.Reader`, which applies its scope."""
 
 from __future__ import annotations
 
@@ -19,16 +19,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.background import BackgroundTask
 from starlette.convertors import Convertor, register_url_convertor
 
-from chatlens.metrics import DIMENSIONS, GRAINS, METRICS, Engine, Metric, Query
+from chatlens import reading
+from chatlens.metrics import DIMENSIONS, GRAINS, METRICS, Metric, Query
 from chatlens.metrics.targets import bands_of
 from chatlens.reports.drill import Drill
-from chatlens.reports.export import EXPORT_FORMATS, conversations_sql, export_conversations
-from chatlens.server.access import own_conversations, scope_query
+from chatlens.reports.export import EXPORT_FORMATS
 from chatlens.server.auth import Principal, Reader
 from chatlens.server.context import Server, server
 from chatlens.server.errors import ApiError
 from chatlens.server.runtime import Workspace
-from chatlens.store.sql import run
 
 router = APIRouter(prefix="/api/v1")
 MAX_PAGE = 200
@@ -71,6 +70,11 @@ def attachment(name: str) -> str:
 
 def open_workspace(ctx: Server, who: Principal) -> Workspace:
     return ctx.workspaces.get(who.workspace, who.store)
+
+
+def reader_of(ctx: Server, who: Principal) -> reading.Reader:
+    """The door to `who`'s workspace, scoped to `who`."""
+    return reading.Reader(open_workspace(ctx, who), who)
 
 
 Ctx = Annotated[Server, Depends(server)]
@@ -127,22 +131,16 @@ def _filters(raw: dict[str, list[str] | str]) -> dict[str, tuple[str, ...]]:
 @router.post("/query", summary="Figures: the KPI engine's query model as JSON")
 def query(body: QueryIn, who: Reader, ctx: Ctx) -> Response:
     asked = Query(
-        tuple(body.metrics),
-        body.start,
-        body.end,
-        body.every,
-        tuple(body.by),
-        _filters(body.filters),
-        body.compare,
-        body.bounds,
+        metrics=tuple(body.metrics),
+        start=body.start,
+        end=body.end,
+        grain=body.every,
+        dimensions=tuple(body.by),
+        filters=_filters(body.filters),
+        compare=body.compare,
+        bounds=body.bounds,
     )
-    scoped = scope_query(who, asked)
-    with open_workspace(ctx, who).engine() as engine:
-        result = engine.run(scoped)
-    meta = {**result.meta, "workspace": who.workspace}
-    if scoped.filters != asked.filters:
-        meta["scoped_to_agent"] = who.agent_id
-    return json_response({"meta": meta, "rows": result.rows})
+    return json_response(reader_of(ctx, who).answer(asked))
 
 
 def parse_filters(items: list[str]) -> dict[str, tuple[str, ...]]:
@@ -160,11 +158,6 @@ FilterParam = Annotated[
 ]
 FromParam = Annotated[str, Param(alias="from", description="First day, workspace zone.")]
 ToParam = Annotated[str, Param(alias="to", description="Last day, inclusive.")]
-
-
-def _list_query(who: Principal, start: str, end: str, filters: list[str]) -> Query:
-    scoped = own_conversations(who, parse_filters(filters))
-    return Query(("conversations",), start, end, None, (), scoped)
 
 
 CountedParam = Annotated[
@@ -188,18 +181,12 @@ def conversations(
     counted: CountedParam = None,
     csat: CsatParam = None,
 ) -> Response:
-    query = _list_query(who, start, end, filters)
-    drill = Drill(counted, csat)
-    with open_workspace(ctx, who).engine() as engine:
-        sql = conversations_sql(engine, query, drill)
-        con = engine.store.con
-        total = int(run(con, f"SELECT count(*) FROM ({sql})")[0][0])
-        cursor = con.execute(
-            f"SELECT * FROM ({sql}) LIMIT {per_page} OFFSET {(page - 1) * per_page}"
-        )
-        names = [d[0] for d in cursor.description]
-        rows = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
-    return json_response({"total": total, "page": page, "per_page": per_page, "rows": rows})
+    found = reader_of(ctx, who).conversations(
+        start, end, parse_filters(filters), Drill(counted, csat), page=page, per_page=per_page
+    )
+    return json_response(
+        {"total": found.total, "page": page, "per_page": per_page, "rows": found.rows}
+    )
 
 
 def page_number(text: str | None) -> int:
@@ -211,39 +198,9 @@ def page_number(text: str | None) -> int:
     return max(1, int(value))
 
 
-def readable_conversation(engine: Engine, who: Principal, conversation_id: str) -> dict[str, Any]:
-    """A conversation's facts, if `who` may read it (agents: only the chats they took part
-    in); 404 otherwise, the same answer whether it does not exist or is not theirs."""
-    cursor = engine.store.con.execute(
-        f"SELECT * FROM {engine.facts_table} WHERE conversation_id = ?", [conversation_id]
-    )
-    names = [d[0] for d in cursor.description]
-    found = cursor.fetchall()
-    facts = dict(zip(names, found[0], strict=True)) if found else None
-    if facts is None or (who.role == "agent" and who.agent_id not in (facts["agents"] or [])):
-        raise ApiError(404, f"no conversation {conversation_id!r} that you can read")
-    return facts
-
-
 @router.get("/conversations/{conversation_id:anyid}", summary="A conversation's facts and events")
 def conversation(conversation_id: str, who: Reader, ctx: Ctx) -> Response:
-    with open_workspace(ctx, who).engine() as engine:
-        con = engine.store.con
-        facts = readable_conversation(engine, who, conversation_id)
-        cursor = con.execute(
-            "SELECT * EXCLUDE (attrs, extra), attrs, extra FROM events "
-            "WHERE conversation_id = ? ORDER BY ts, seq",
-            [conversation_id],
-        )
-        names = [d[0] for d in cursor.description]
-        events = []
-        for row in cursor.fetchall():
-            event = {k: v for k, v in zip(names, row, strict=True) if v is not None}
-            for key in ("attrs", "extra"):
-                if key in event:
-                    event[key] = orjson.loads(event[key])
-            events.append(event)
-    return json_response({"conversation": facts, "events": events})
+    return json_response(reader_of(ctx, who).conversation(conversation_id))
 
 
 @router.get("/export/conversations", summary="One row per conversation: CSV, XLSX or Parquet")
@@ -261,12 +218,14 @@ def export(
         raise ApiError(
             400, f"unknown format {format!r}; expected one of {', '.join(EXPORT_FORMATS)}"
         )
-    query = _list_query(who, start, end, filters)
     drill = Drill(counted, csat)
     folder = Path(tempfile.mkdtemp(prefix="chatlens-export-"))
     out = folder / f"conversations.{format}"
-    with open_workspace(ctx, who).engine() as engine:
-        export_conversations(engine, query, format, out, drill)
+    try:
+        reader_of(ctx, who).export(start, end, parse_filters(filters), drill, format, out)
+    except BaseException:
+        _remove(folder)
+        raise
     return FileResponse(
         out,
         filename=f"{who.workspace}-conversations-{start}-{end}.{format}",

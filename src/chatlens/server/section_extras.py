@@ -2,8 +2,8 @@
 sections themselves): the chatbot's failed questions and downtime incidents, the live chat's
 tags, the feedback's score distributions and comments.
 
-Figures follow the page's rules: aggregates are scoped as the tiles are (`scope_filters`),
-lists of conversations and chat text as transcripts are (`own_conversations`)."""
+Each is read through the page's `Reader`, which scopes it as it scopes the tiles
+(aggregates) and the transcripts (lists of conversations and chat text)."""
 
 from __future__ import annotations
 
@@ -13,32 +13,25 @@ from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from chatlens.metrics import Engine, Query
-from chatlens.metrics.incidents import downtime_incidents
-from chatlens.reports.comments import rating_comments
+from chatlens.metrics import Query
+from chatlens.reading import Reader
 from chatlens.reports.format import human
-from chatlens.reports.ratings import csat_distribution
-from chatlens.server.access import own_conversations, scope_filters
-from chatlens.server.auth import Principal
 from chatlens.server.page_kit import View
 from chatlens.server.topics import period_bounds
-from chatlens.topics.read import failed_questions
 
-Extra = Callable[[Engine, Principal, View, dict[str, Any]], dict[str, Any]]
+Extra = Callable[[Reader, View, dict[str, Any]], dict[str, Any]]
 
 
 def _local(moment: dt.datetime, zone: ZoneInfo, fmt: str = "%Y-%m-%d %H:%M") -> str:
     return moment.astimezone(zone).strftime(fmt)
 
 
-def uptime(engine: Engine, view: View) -> dict[str, Any]:
+def uptime(reader: Reader, view: View, zone: ZoneInfo) -> dict[str, Any]:
     """Availability, downtime and the incidents of the period. Health checks belong to the
     whole system, so the page's filters (and an agent's scope) do not apply to them."""
-    zone = ZoneInfo(engine.settings.timezone)
-    totals = engine.run(Query(("availability", "downtime_seconds"), view.start, view.end))
-    row = totals.rows[0]
+    row = reader.uptime(view.start, view.end)
     incidents = []
-    for found in downtime_incidents(engine, view.start, view.end):
+    for found in row["incidents"]:
         start, end, seconds = found["started_at"], found["ended_at"], found["seconds"]
         during = [("from", _local(start, zone, "%Y-%m-%dT%H:%M:%S"))]
         during.append(("to", _local(end, zone, "%Y-%m-%dT%H:%M:%S") if end else view.end))
@@ -61,14 +54,10 @@ def uptime(engine: Engine, view: View) -> dict[str, Any]:
     }
 
 
-def chatbot(engine: Engine, who: Principal, view: View, totals: dict[str, Any]) -> dict[str, Any]:
-    zone = ZoneInfo(engine.settings.timezone)
-    agent = own_conversations(who, {}).get("agent_id", (None,))[0]
-    bounds = period_bounds(view.start, view.end, engine.settings.timezone)
-    failed = failed_questions(engine.store, agent_id=agent, **bounds)
-    for row in failed:
-        row["local"] = _local(row["ts"], zone)
-    return {"failed": failed, "uptime": uptime(engine, view)}
+def chatbot(reader: Reader, view: View, totals: dict[str, Any]) -> dict[str, Any]:
+    zone = reader.timezone
+    failed = reader.failed_questions(**period_bounds(view.start, view.end, zone))
+    return {"failed": failed, "uptime": uptime(reader, view, ZoneInfo(zone))}
 
 
 NPS_GROUPS = (
@@ -78,11 +67,8 @@ NPS_GROUPS = (
 )
 
 
-def feedback(engine: Engine, who: Principal, view: View, totals: dict[str, Any]) -> dict[str, Any]:
-    zone = ZoneInfo(engine.settings.timezone)
-    period = (view.start, view.end)
-    scoped = scope_filters(who, view.filters)
-    spread = csat_distribution(engine, Query(("conversations",), *period, filters=scoped))
+def feedback(reader: Reader, view: View, totals: dict[str, Any]) -> dict[str, Any]:
+    spread = reader.csat_spread(view.start, view.end, view.filters)
     csat = [
         {"name": str(r["score"]), "value": r["conversations"],
          "url": view.url("/conversations", csat=r["score"])}
@@ -93,19 +79,21 @@ def feedback(engine: Engine, who: Principal, view: View, totals: dict[str, Any])
          "url": view.url("/conversations", counted=mid)}
         for mid, label in NPS_GROUPS
     ]  # fmt: skip
-    own = own_conversations(who, view.filters)
-    comments = rating_comments(engine, Query(("conversations",), *period, filters=own))
-    for comment in comments:
-        comment["local"] = _local(comment["ts"], zone)
+    comments = reader.comments(view.start, view.end, view.filters)
     return {"comments": comments, "csat_bars": csat, "nps_bars": nps}
 
 
-def live_chat(engine: Engine, who: Principal, view: View, totals: dict[str, Any]) -> dict[str, Any]:
+def live_chat(reader: Reader, view: View, totals: dict[str, Any]) -> dict[str, Any]:
     """The tags of the period's conversations, most used first, each with its share of all
     the conversations (`tag_share`) and a link to them."""
-    query = Query(("conversations", "tag_share"), view.start, view.end, dimensions=("tag",),
-                  filters=scope_filters(who, view.filters))  # fmt: skip
-    rows = sorted(engine.run(query).rows, key=lambda r: (-(r["conversations"] or 0), r["tag"]))
+    query = Query(
+        metrics=("conversations", "tag_share"),
+        start=view.start,
+        end=view.end,
+        dimensions=("tag",),
+        filters=view.filters,
+    )
+    rows = sorted(reader.figures(query).rows, key=lambda r: (-(r["conversations"] or 0), r["tag"]))
     tags = [
         {"tag": r["tag"], "conversations": r["conversations"],
          "share": human(r["tag_share"], "rate"), "url": view.url("/conversations", tag=r["tag"])}

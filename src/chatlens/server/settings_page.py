@@ -18,15 +18,14 @@ from chatlens.app.models import Workspace as WorkspaceRow
 from chatlens.errors import ChatlensError
 from chatlens.server.auth import PageAdmin, PageManager, Principal
 from chatlens.server.page_kit import Ctx, render
-from chatlens.server.reads import open_workspace
+from chatlens.server.reads import open_workspace, reader_of
 from chatlens.store.settings import Settings
 
 router = APIRouter(include_in_schema=False)
 
 
 def _page(request: Request, who: Principal, ctx: Any, **extra: Any) -> Response:
-    with open_workspace(ctx, who).engine() as engine:
-        current = engine.settings.model_dump()
+    current = reader_of(ctx, who).settings.model_dump()
     rows = [
         {"name": k, "help": f.description or "", "value": orjson.dumps(current[k]).decode()}
         for k, f in Settings.model_fields.items()
@@ -63,8 +62,7 @@ def settings_page(request: Request, who: PageManager, ctx: Ctx) -> Response:
 async def save_settings(request: Request, who: PageAdmin, ctx: Ctx) -> Response:
     form = await request.form()
     workspace = open_workspace(ctx, who)
-    with workspace.engine() as engine:
-        current = engine.settings.model_dump()
+    current = reader_of(ctx, who).settings.model_dump()
     changes: dict[str, Any] = {}
     try:
         for name in Settings.model_fields:

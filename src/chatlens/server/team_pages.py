@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from chatlens.metrics import METRICS, Query, Result
+from chatlens.reading import Reader
 from chatlens.reports.agent_report import (
     DEFAULT_RANK,
     RANKABLE,
@@ -24,7 +25,6 @@ from chatlens.reports.agent_report import (
     ranked,
     series_chart,
 )
-from chatlens.server.access import scope_query
 from chatlens.server.agent_pages import csv_response, report_json
 from chatlens.server.auth import Principal
 from chatlens.server.context import Server
@@ -33,13 +33,11 @@ from chatlens.server.page_kit import (
     Ctx,
     View,
     Viewer,
-    filter_choices,
     read_view,
     render,
-    run_queries,
     tile_cards,
 )
-from chatlens.server.reads import open_workspace
+from chatlens.server.reads import reader_of
 
 router = APIRouter(include_in_schema=False)
 
@@ -51,37 +49,34 @@ def _rank_of(request: Request) -> str:
     return rank
 
 
-def _view(request: Request, who: Principal, ctx: Server) -> View:
-    if who.role == "agent":
-        raise ApiError(403, "agents see only their own report: /agents/<your agent id>")
-    workspace = open_workspace(ctx, who)
-    with workspace.engine() as engine:
-        view = read_view(request, engine.settings.timezone, who.workspace)
-        view.options = filter_choices(engine, who)
-    return view
+def _view(request: Request, who: Principal, ctx: Server) -> tuple[Reader, View]:
+    reader = reader_of(ctx, who)
+    options = reader.team_filter_choices()  # agents are refused team reports
+    view = read_view(request, reader.timezone, who.workspace)
+    view.options = options
+    return reader, view
 
 
-def _queries(who: Principal, view: View, rank: str, **kw: Any) -> list[Query]:
+def _queries(view: View, rank: str, **kw: Any) -> list[Query]:
     """Totals (ranked: with Wilson bounds) and the series by the grain."""
     ids = tuple(dict.fromkeys((*REPORT, rank)))
-    totals = Query(ids, view.start, view.end, bounds=True, compare=view.compare, **kw)
-    series = Query(REPORT, view.start, view.end, view.grain, **kw)
-    return [scope_query(who, totals), scope_query(who, series)]
+    totals = Query(
+        metrics=ids, start=view.start, end=view.end, bounds=True, compare=view.compare, **kw
+    )
+    series = Query(metrics=REPORT, start=view.start, end=view.end, grain=view.grain, **kw)
+    return [totals, series]
 
 
 def _team_report(
     request: Request, who: Principal, ctx: Server, team: str
 ) -> tuple[View, str, Result, Result, list[dict[str, Any]]]:
-    view = _view(request, who, ctx)
+    reader, view = _view(request, who, ctx)
     rank = _rank_of(request)
     filters = {**view.filters, "team": (team,)}
     ids = tuple(dict.fromkeys((*REPORT, rank)))
-    agents = Query(ids, view.start, view.end, dimensions=("agent_id",), filters=filters,
-                   bounds=True)  # fmt: skip
-    totals, series, by_agent = run_queries(
-        open_workspace(ctx, who),
-        [*_queries(who, view, rank, filters=filters), scope_query(who, agents)],
-    )
+    agents = Query(metrics=ids, start=view.start, end=view.end, dimensions=("agent_id",),
+                   filters=filters, bounds=True)  # fmt: skip
+    totals, series, by_agent = reader.figures_many([*_queries(view, rank, filters=filters), agents])
     rows = ranked([r for r in by_agent.rows if r["agent_id"] is not None], rank)
     return view, rank, totals, series, rows
 
@@ -89,11 +84,10 @@ def _team_report(
 def _teams(
     request: Request, who: Principal, ctx: Server
 ) -> tuple[View, str, list[dict[str, Any]], Result]:
-    view = _view(request, who, ctx)
+    reader, view = _view(request, who, ctx)
     rank = _rank_of(request)
-    totals, series = run_queries(
-        open_workspace(ctx, who),
-        _queries(who, view, rank, dimensions=("team",), filters=view.filters),
+    totals, series = reader.figures_many(
+        _queries(view, rank, dimensions=("team",), filters=view.filters)
     )
     rows = ranked([r for r in totals.rows if r["team"] is not None], rank)
     return view, rank, rows, series

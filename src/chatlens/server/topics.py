@@ -1,6 +1,7 @@
 """The topics API: FAQ topics with their figures, one topic with example questions, and what
 the bot should learn next. An agent seat sees topics counted over, and example questions
-taken from, only the conversations it took part in (the transcript rule of `access`)."""
+taken from, only the conversations it took part in (the transcript rule of
+`chatlens.reading.scope`, applied by the Reader)."""
 
 from __future__ import annotations
 
@@ -13,12 +14,10 @@ from fastapi import Query as Param
 from fastapi.responses import Response
 
 from chatlens.metrics.periods import YEARS
-from chatlens.server.access import own_conversations
-from chatlens.server.auth import Principal, Reader
+from chatlens.server.auth import Reader
 from chatlens.server.context import Server, server
 from chatlens.server.errors import ApiError
-from chatlens.server.reads import json_response, open_workspace
-from chatlens.topics import learn_next, list_topics, topic_detail
+from chatlens.server.reads import json_response, reader_of
 
 router = APIRouter(prefix="/api/v1/topics", tags=["topics"])
 Ctx = Annotated[Server, Depends(server)]
@@ -27,10 +26,6 @@ FromParam = Annotated[
 ]
 ToParam = Annotated[str | None, Param(alias="to", description="Last day, inclusive.")]
 Examples = Annotated[int, Param(ge=0, le=100, description="Example questions per topic.")]
-
-
-def _agent(who: Principal) -> str | None:
-    return own_conversations(who, {}).get("agent_id", (None,))[0]
 
 
 def period_bounds(start: str | None, end: str | None, zone: str) -> dict[str, Any]:
@@ -56,9 +51,8 @@ def period_bounds(start: str | None, end: str | None, zone: str) -> dict[str, An
 
 @router.get("", summary="FAQ topics with questions, conversations, fallback/handoff questions")
 def topics(who: Reader, ctx: Ctx, start: FromParam = None, end: ToParam = None) -> Response:
-    with open_workspace(ctx, who).engine() as engine:
-        period = period_bounds(start, end, engine.settings.timezone)
-        rows = list_topics(engine.store, agent_id=_agent(who), **period)
+    reader = reader_of(ctx, who)
+    rows = reader.topics(**period_bounds(start, end, reader.timezone))
     return json_response({"workspace": who.workspace, "topics": rows})
 
 
@@ -71,18 +65,12 @@ def learn(
     limit: Annotated[int, Param(ge=1, le=200)] = 20,
     examples: Examples = 5,
 ) -> Response:
-    with open_workspace(ctx, who).engine() as engine:
-        period = period_bounds(start, end, engine.settings.timezone)
-        rows = learn_next(
-            engine.store, limit=limit, examples=examples, agent_id=_agent(who), **period
-        )
+    reader = reader_of(ctx, who)
+    period = period_bounds(start, end, reader.timezone)
+    rows = reader.learn_next(limit=limit, examples=examples, **period)
     return json_response({"workspace": who.workspace, "topics": rows})
 
 
 @router.get("/{topic_id}", summary="One topic: terms, figures, example questions")
 def topic(topic_id: int, who: Reader, ctx: Ctx, examples: Examples = 10) -> Response:
-    with open_workspace(ctx, who).engine() as engine:
-        found = topic_detail(engine.store, topic_id, examples=examples, agent_id=_agent(who))
-    if found is None:
-        raise ApiError(404, f"no topic {topic_id}; GET /api/v1/topics lists them")
-    return json_response(found)
+    return json_response(reader_of(ctx, who).topic(topic_id, examples=examples))

@@ -1,0 +1,9 @@
+"""Reading a workspace as one seat may: the `Reader` (figures, conversation lists and
+transcripts, live status, filter menus, CSAT spread, comments, topics, exports) with the
+seat's scope applied inside it (chatlens.reading.scope). The web layer reads only through it.
+"""
+
+from chatlens.reading.reader import Engines, Page, Reader
+from chatlens.reading.scope import Forbidden, NotFound, Seat
+
+__all__ = ["Engines", "Forbidden", "NotFound", "Page", "Reader", "Seat"]
