@@ -3,7 +3,8 @@ transcripts, live status, filter menus, CSAT spread, comments, topics, exports) 
 seat's scope applied inside it (chatlens.reading.scope). The web layer reads only through it.
 """
 
+from chatlens.errors import Forbidden, NotFound
 from chatlens.reading.reader import Engines, Page, Reader
-from chatlens.reading.scope import Forbidden, NotFound, Seat
+from chatlens.reading.scope import Seat
 
 __all__ = ["Engines", "Forbidden", "NotFound", "Page", "Reader", "Seat"]

@@ -18,14 +18,13 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
+from chatlens.errors import Forbidden, NotFound
 from chatlens.metrics import Engine, Query, Result
 from chatlens.metrics.incidents import downtime_incidents
 from chatlens.reading import rows as read_rows
 from chatlens.reading.live import live_status
 from chatlens.reading.scope import (
     Filters,
-    Forbidden,
-    NotFound,
     Seat,
     check_team_reports,
     conversation_filters,

@@ -16,7 +16,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from chatlens.errors import Forbidden, NotFound
+from chatlens.errors import Forbidden
 from chatlens.metrics import Query
 
 

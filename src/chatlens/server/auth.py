@@ -137,8 +137,6 @@ def _from_session(ctx: Server, cookie: str, workspace: str | None, sent: str | N
         )
 
 
-
-
 NEEDS: dict[str, tuple[Callable[[Principal], bool], str]] = {
     "anyone": (lambda who: True, ""),
     "read": (

@@ -18,7 +18,7 @@ from chatlens.app import service
 from chatlens.metrics import GRAINS, METRICS
 from chatlens.reports.drill import Drill, read_drill
 from chatlens.reports.format import human
-from chatlens.server.auth import SESSION_COOKIE, PageReader, Principal, session_token
+from chatlens.server.auth import SESSION_COOKIE, PageReader, session_token
 from chatlens.server.context import Server, server
 from chatlens.server.errors import ApiError
 from chatlens.server.reads import parse_filters
