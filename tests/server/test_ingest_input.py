@@ -37,21 +37,22 @@ def live(tmp_path_factory):
 
 def test_pretty_printed_event_is_accepted_like_one_line(live):
     server, seats, _store = live
+    # ids of its own: the module's server is shared with tests that send event(1)-(3)
     sender = server.client(seats.keys["in"])
-    pretty = orjson.dumps(event(1), option=orjson.OPT_INDENT_2)
+    pretty = orjson.dumps(event(101), option=orjson.OPT_INDENT_2)
     assert pretty.count(b"\n") == 7
     answer = sender.post("/api/v1/events", content=pretty)
     assert answer.status_code == 200, answer.text
     assert answer.json() == {"accepted": 1, "duplicates": 0}
-    again = sender.post("/api/v1/events", content=orjson.dumps(event(1)))
+    again = sender.post("/api/v1/events", content=orjson.dumps(event(101)))
     assert again.json() == {"accepted": 0, "duplicates": 1}
     # NDJSON keeps working, and a broken line still names its index
-    lines = orjson.dumps(event(2)) + b"\n" + orjson.dumps(event(3)) + b"\n"
+    lines = orjson.dumps(event(102)) + b"\n" + orjson.dumps(event(103)) + b"\n"
     assert sender.post("/api/v1/events", content=lines).json() == {
         "accepted": 2,
         "duplicates": 0,
     }
-    broken = sender.post("/api/v1/events", content=orjson.dumps(event(4)) + b"\n{oops\n")
+    broken = sender.post("/api/v1/events", content=orjson.dumps(event(104)) + b"\n{oops\n")
     assert broken.status_code == 422
     assert broken.json()["error"]["details"][0]["index"] == 1
 
