@@ -51,8 +51,8 @@ def agents(request: Request, who: Viewer, ctx: Ctx) -> Response:
     with workspace.engine() as engine:
         view = read_view(request, engine.settings.timezone, who.workspace)
         view.options = filter_choices(engine, who)
-        query = Query(AGENT_COLUMNS, view.start, view.end, dimensions=("agent_id",),
-                      filters=view.filters, bounds=True)  # fmt: skip
+        query = Query(metrics=AGENT_COLUMNS, start=view.start, end=view.end,
+                      dimensions=("agent_id",), filters=view.filters, bounds=True)  # fmt: skip
         result = engine.run(scope_query(who, query))
     rows = [r for r in result.rows if r["agent_id"] is not None]
     # rates rank by their Wilson lower bound (2 of 2 does not beat 95 of 100)
@@ -83,9 +83,10 @@ def _agent_report(request: Request, who: Principal, ctx: Server, agent_id: str) 
     totals, series = run_queries(
         workspace,
         [
-            scope_query(who, Query(REPORT, view.start, view.end, filters=filters,
-                                   compare=view.compare)),
-            scope_query(who, Query(REPORT, view.start, view.end, view.grain, filters=filters)),
+            scope_query(who, Query(metrics=REPORT, start=view.start, end=view.end,
+                                   filters=filters, compare=view.compare)),
+            scope_query(who, Query(metrics=REPORT, start=view.start, end=view.end,
+                                   grain=view.grain, filters=filters)),
         ],
     )  # fmt: skip
     return view, totals, series

@@ -40,7 +40,12 @@ def faq(request: Request, who: Viewer, ctx: Ctx) -> Response:
         topics = list_topics(engine.store, agent_id=agent, **period)
         learn = learn_next(engine.store, limit=10, examples=3, agent_id=agent, **period)
         by_topic = Query(
-            ("conversations",), view.start, view.end, view.grain, ("topic",), view.filters
+            metrics=("conversations",),
+            start=view.start,
+            end=view.end,
+            grain=view.grain,
+            dimensions=("topic",),
+            filters=view.filters,
         )
         trend = engine.run(scope_query(who, by_topic))
     buckets = sorted({r["bucket"] for r in trend.rows})

@@ -38,7 +38,9 @@ def _page(request: Request, who: Principal, ctx: Server, error: str | None = Non
         goals, ignored = usable_goals(settings.goals)
         row: dict[str, Any] = {}
         if goals:
-            query = Query(tuple(goals), view.start, view.end, filters=view.filters)
+            query = Query(
+                metrics=tuple(goals), start=view.start, end=view.end, filters=view.filters
+            )
             row = engine.run(scope_query(who, query)).rows[0]
     items = []
     for mid, goal in goals.items():

@@ -3,13 +3,11 @@ rendering, tiles."""
 
 from __future__ import annotations
 
-import datetime as dt
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse, Response
@@ -17,7 +15,8 @@ from fastapi.templating import Jinja2Templates
 
 from chatlens.app import service
 from chatlens.metrics import GRAINS, METRICS, Engine, Query, Result
-from chatlens.metrics.cache import RESULTS
+from chatlens.metrics.dimensions import MENU, REGISTRY
+from chatlens.metrics.periods import page_period
 from chatlens.reports.drill import Drill, read_drill
 from chatlens.reports.format import human
 from chatlens.server.auth import SESSION_COOKIE, PageReader, Principal, SignIn, session_token
@@ -41,7 +40,7 @@ PRESETS = {
     "year": "This year",
     "custom": "Custom",
 }
-FILTERS = ("channel", "bot_id", "team", "agent_id", "tag", "topic")
+FILTERS = MENU
 
 templates.env.globals.update(presets=PRESETS, grains=GRAINS, filters=FILTERS)
 
@@ -51,25 +50,7 @@ Viewer = PageReader
 
 
 def period_of(preset: str, start: str | None, end: str | None, zone: str) -> tuple[str, str]:
-    today = dt.datetime.now(ZoneInfo(zone)).date()
-    if preset == "custom" and start and end:
-        return start, end
-    if preset == "today":
-        first = today
-    elif preset == "7d":
-        first = today - dt.timedelta(days=6)
-    elif preset == "this_month":
-        first = today.replace(day=1)
-    elif preset == "last_month":
-        last = today.replace(day=1) - dt.timedelta(days=1)
-        return last.replace(day=1).isoformat(), last.isoformat()
-    elif preset == "quarter":
-        first = today.replace(month=(today.month - 1) // 3 * 3 + 1, day=1)
-    elif preset == "year":
-        first = today.replace(month=1, day=1)
-    else:
-        first = today - dt.timedelta(days=29)
-    return first.isoformat(), today.isoformat()
+    return page_period(preset, start, end, zone)
 
 
 @dataclass
@@ -121,18 +102,22 @@ def filter_choices(engine: Engine, who: Principal) -> dict[str, list[str]]:
 
     def read() -> dict[str, list[str]]:
         found = {}
-        for name in ("channel", "bot_id", "team"):
-            rows = run(con, f"SELECT DISTINCT {name} FROM conversation_facts "
-                       f"WHERE {name} IS NOT NULL ORDER BY 1 LIMIT 200")  # fmt: skip
-            found[name] = [r[0] for r in rows]
-        for name, column in (("agent_id", "agents"), ("tag", "tags")):
-            rows = run(con, f"SELECT DISTINCT unnest({column}) FROM conversation_facts "
-                       "ORDER BY 1 LIMIT 500")  # fmt: skip
+        for name in MENU:  # the registry's menus; topics below
+            column = REGISTRY[name].column
+            if REGISTRY[name].kind == "value":
+                rows = run(con, f"SELECT DISTINCT {column} FROM conversation_facts "
+                           f"WHERE {column} IS NOT NULL ORDER BY 1 LIMIT 200")  # fmt: skip
+            elif REGISTRY[name].kind == "list":
+                rows = run(con, f"SELECT DISTINCT unnest({column}) FROM conversation_facts "
+                           "ORDER BY 1 LIMIT 500")  # fmt: skip
+            else:
+                continue
             found[name] = [r[0] for r in rows]
         return found
 
     data = engine.data_key()
-    found = read() if data is None else RESULTS.get_or_compute(("filter_choices", data), read)
+    results = engine.caches.results
+    found = read() if data is None else results.get_or_compute(("filter_choices", data), read)
     if who.role == "agent":
         found["agent_id"] = [who.agent_id or ""]
     topics = run(con, "SELECT DISTINCT topic FROM conversation_topics ORDER BY 1 LIMIT 500")

@@ -72,7 +72,8 @@ def overview(request: Request, who: Viewer, ctx: Ctx) -> Response:
         view.options = filter_choices(engine, who)
 
     def figures(metrics: tuple[str, ...], **kw: Any) -> Query:
-        return scope_query(who, Query(metrics, view.start, view.end, filters=view.filters, **kw))
+        query = Query(metrics=metrics, start=view.start, end=view.end, filters=view.filters, **kw)
+        return scope_query(who, query)
 
     tiles, series, mix, heat, funnel = run_queries(
         workspace,
@@ -134,14 +135,12 @@ def section(slug: str, request: Request, who: Viewer, ctx: Ctx) -> Response:
     with workspace.engine() as engine:
         view = read_view(request, engine.settings.timezone, who.workspace)
         view.options = filter_choices(engine, who)
-        query = Query(tuple(ids), view.start, view.end, filters=view.filters,
-                      compare=view.compare)  # fmt: skip
+        query = Query(metrics=tuple(ids), start=view.start, end=view.end,
+                      filters=view.filters, compare=view.compare)  # fmt: skip
         totals = engine.run(scope_query(who, query))
-        series = engine.run(
-            scope_query(
-                who, Query((chosen,), view.start, view.end, view.grain, filters=view.filters)
-            )
-        )
+        chart = Query(metrics=(chosen,), start=view.start, end=view.end, grain=view.grain,
+                      filters=view.filters)  # fmt: skip
+        series = engine.run(scope_query(who, chart))
         extra = EXTRAS[slug](engine, who, view, totals.rows[0]) if slug in EXTRAS else {}
     charts = {
         "series": {
@@ -179,7 +178,7 @@ def conversation_list(request: Request, who: Viewer, ctx: Ctx) -> Response:
     with workspace.engine() as engine:
         view = read_view(request, engine.settings.timezone, who.workspace)
         scoped = own_conversations(who, view.filters)
-        query = Query(("conversations",), view.start, view.end, filters=scoped)
+        query = Query(metrics=("conversations",), start=view.start, end=view.end, filters=scoped)
         sql = conversations_sql(engine, query, view.drill)
         con = engine.store.con
         total = int(run(con, f"SELECT count(*) FROM ({sql})")[0][0])

@@ -127,14 +127,14 @@ def _filters(raw: dict[str, list[str] | str]) -> dict[str, tuple[str, ...]]:
 @router.post("/query", summary="Figures: the KPI engine's query model as JSON")
 def query(body: QueryIn, who: Reader, ctx: Ctx) -> Response:
     asked = Query(
-        tuple(body.metrics),
-        body.start,
-        body.end,
-        body.every,
-        tuple(body.by),
-        _filters(body.filters),
-        body.compare,
-        body.bounds,
+        metrics=tuple(body.metrics),
+        start=body.start,
+        end=body.end,
+        grain=body.every,
+        dimensions=tuple(body.by),
+        filters=_filters(body.filters),
+        compare=body.compare,
+        bounds=body.bounds,
     )
     scoped = scope_query(who, asked)
     with open_workspace(ctx, who).engine() as engine:
@@ -164,7 +164,7 @@ ToParam = Annotated[str, Param(alias="to", description="Last day, inclusive.")]
 
 def _list_query(who: Principal, start: str, end: str, filters: list[str]) -> Query:
     scoped = own_conversations(who, parse_filters(filters))
-    return Query(("conversations",), start, end, None, (), scoped)
+    return Query(metrics=("conversations",), start=start, end=end, filters=scoped)
 
 
 CountedParam = Annotated[

@@ -35,7 +35,9 @@ def uptime(engine: Engine, view: View) -> dict[str, Any]:
     """Availability, downtime and the incidents of the period. Health checks belong to the
     whole system, so the page's filters (and an agent's scope) do not apply to them."""
     zone = ZoneInfo(engine.settings.timezone)
-    totals = engine.run(Query(("availability", "downtime_seconds"), view.start, view.end))
+    totals = engine.run(
+        Query(metrics=("availability", "downtime_seconds"), start=view.start, end=view.end)
+    )
     row = totals.rows[0]
     incidents = []
     for found in downtime_incidents(engine, view.start, view.end):
@@ -80,9 +82,10 @@ NPS_GROUPS = (
 
 def feedback(engine: Engine, who: Principal, view: View, totals: dict[str, Any]) -> dict[str, Any]:
     zone = ZoneInfo(engine.settings.timezone)
-    period = (view.start, view.end)
     scoped = scope_filters(who, view.filters)
-    spread = csat_distribution(engine, Query(("conversations",), *period, filters=scoped))
+    spread = csat_distribution(
+        engine, Query(metrics=("conversations",), start=view.start, end=view.end, filters=scoped)
+    )
     csat = [
         {"name": str(r["score"]), "value": r["conversations"],
          "url": view.url("/conversations", csat=r["score"])}
@@ -94,7 +97,9 @@ def feedback(engine: Engine, who: Principal, view: View, totals: dict[str, Any])
         for mid, label in NPS_GROUPS
     ]  # fmt: skip
     own = own_conversations(who, view.filters)
-    comments = rating_comments(engine, Query(("conversations",), *period, filters=own))
+    comments = rating_comments(
+        engine, Query(metrics=("conversations",), start=view.start, end=view.end, filters=own)
+    )
     for comment in comments:
         comment["local"] = _local(comment["ts"], zone)
     return {"comments": comments, "csat_bars": csat, "nps_bars": nps}
@@ -103,8 +108,8 @@ def feedback(engine: Engine, who: Principal, view: View, totals: dict[str, Any])
 def live_chat(engine: Engine, who: Principal, view: View, totals: dict[str, Any]) -> dict[str, Any]:
     """The tags of the period's conversations, most used first, each with its share of all
     the conversations (`tag_share`) and a link to them."""
-    query = Query(("conversations", "tag_share"), view.start, view.end, dimensions=("tag",),
-                  filters=scope_filters(who, view.filters))  # fmt: skip
+    query = Query(metrics=("conversations", "tag_share"), start=view.start, end=view.end,
+                  dimensions=("tag",), filters=scope_filters(who, view.filters))  # fmt: skip
     rows = sorted(engine.run(query).rows, key=lambda r: (-(r["conversations"] or 0), r["tag"]))
     tags = [
         {"tag": r["tag"], "conversations": r["conversations"],

@@ -64,8 +64,9 @@ def _view(request: Request, who: Principal, ctx: Server) -> View:
 def _queries(who: Principal, view: View, rank: str, **kw: Any) -> list[Query]:
     """Totals (ranked: with Wilson bounds) and the series by the grain."""
     ids = tuple(dict.fromkeys((*REPORT, rank)))
-    totals = Query(ids, view.start, view.end, bounds=True, compare=view.compare, **kw)
-    series = Query(REPORT, view.start, view.end, view.grain, **kw)
+    totals = Query(metrics=ids, start=view.start, end=view.end, bounds=True, compare=view.compare,
+                   **kw)  # fmt: skip
+    series = Query(metrics=REPORT, start=view.start, end=view.end, grain=view.grain, **kw)
     return [scope_query(who, totals), scope_query(who, series)]
 
 
@@ -76,8 +77,8 @@ def _team_report(
     rank = _rank_of(request)
     filters = {**view.filters, "team": (team,)}
     ids = tuple(dict.fromkeys((*REPORT, rank)))
-    agents = Query(ids, view.start, view.end, dimensions=("agent_id",), filters=filters,
-                   bounds=True)  # fmt: skip
+    agents = Query(metrics=ids, start=view.start, end=view.end, dimensions=("agent_id",),
+                   filters=filters, bounds=True)  # fmt: skip
     totals, series, by_agent = run_queries(
         open_workspace(ctx, who),
         [*_queries(who, view, rank, filters=filters), scope_query(who, agents)],
