@@ -95,3 +95,24 @@ def test_a_state_still_holding_runs_until_the_query_runs(store, tmp_path):
     assert abs(hours[0]["online_hours"] - expected) < 0.02
     sql = engine.explain("online_hours", Query(metrics=("online_hours",), start=day, end=day))
     assert "NOW()" in sql
+
+
+def test_engines_share_only_the_caches_they_are_given(store, tmp_path):
+    """Nothing is kept at module level: an engine made without caches keeps its own (a
+    second engine computes again), engines given one `Caches` share its results and SQL."""
+    load(store, _chat("c1", 2, 10), tmp_path)
+    first, second = Engine(store), Engine(store)
+    assert first.caches is not second.caches
+    first.run(QUERY)
+    second.run(QUERY)
+    for engine in (first, second):
+        results = engine.caches.results
+        assert (results.hits, results.misses) == (0, 1)
+    shared = Caches()
+    Engine(store, caches=shared).run(QUERY)
+    row = Engine(store, caches=shared).run(QUERY).rows[0]
+    assert (row["conversations"], row["first_response_time"]) == (1, 10.0)
+    assert (shared.results.hits, shared.results.misses) == (1, 1)
+    shared.clear()
+    Engine(store, caches=shared).run(QUERY)
+    assert (shared.results.hits, shared.results.misses) == (1, 2)
