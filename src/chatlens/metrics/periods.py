@@ -99,12 +99,9 @@ def make_period(start: str | dt.date, end: str | dt.date, timezone: str) -> Peri
     return period
 
 
-PRESETS = ("today", "7d", "30d", "this_month", "last_month", "quarter", "year", "custom")
-"""The period presets of the report pages (anything else reads as the last 30 days)."""
-
-
 def preset_days(preset: str, today: dt.date) -> tuple[dt.date, dt.date]:
-    """The first and last day of a report page's preset period, as of `today`."""
+    """The first and last day of a report page's preset period, as of `today` (`30d` and
+    any name not listed here: the last 30 days)."""
     if preset == "today":
         return today, today
     if preset == "7d":

@@ -49,10 +49,6 @@ Viewer = PageReader
 """A page's reader: what `/api/v1/query` would let them read (never an ingest key)."""
 
 
-def period_of(preset: str, start: str | None, end: str | None, zone: str) -> tuple[str, str]:
-    return page_period(preset, start, end, zone)
-
-
 @dataclass
 class View:
     """The controls of a report page, read from (and written back to) the URL."""
@@ -81,7 +77,7 @@ def read_view(request: Request, zone: str, workspace: str) -> View:
     preset = q.get("range", "custom" if q.get("from") else "30d")
     if preset not in PRESETS:
         raise ApiError(400, f"unknown range {preset!r}; expected one of {', '.join(PRESETS)}")
-    start, end = period_of(preset, q.get("from"), q.get("to"), zone)
+    start, end = page_period(preset, q.get("from"), q.get("to"), zone)
     grain = q.get("every") or "day"
     if grain not in GRAINS:
         raise ApiError(400, f"unknown grain {grain!r}; expected one of {', '.join(GRAINS)}")

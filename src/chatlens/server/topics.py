@@ -32,6 +32,7 @@ def _agent(who: Principal) -> str | None:
 
 
 def period_bounds(start: str | None, end: str | None, zone: str) -> dict[str, Any]:
+    """The topics' `start`/`end` keyword arguments (chatlens.metrics.periods.day_span)."""
     span = day_span(start, end, zone)
     return {} if span is None else {"start": span[0], "end": span[1]}
 
