@@ -24,11 +24,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_store import build_store
 from chatlens.metrics import Engine, Query
-from chatlens.metrics.cache import RESULTS
+from chatlens.metrics.cache import Caches
 from chatlens.reports.agent_report import DEFAULT_RANK, REPORT
 from chatlens.store import open_store
 from chatlens.store.sql import run
 
+CACHES = Caches()
+"""The engine's compiled SQL and results (emptied between timed runs)."""
+RESULTS = CACHES.results
 START, END = "2025-11-23", "2026-11-22"  # bench_store.END, as bench_kpi.py
 
 
@@ -55,7 +58,7 @@ def main() -> None:
     path = build_store(args.conversations, agents=args.agents)
     ranked = (*REPORT, DEFAULT_RANK)
     with open_store(path, read_only=True) as store:
-        engine = Engine(store)
+        engine = Engine(store, caches=CACHES)
         agent, team = run(store.con, "SELECT agent_id, team FROM agent_stints "
                           "WHERE team IS NOT NULL LIMIT 1")[0]  # fmt: skip
         teams = run(store.con, "SELECT count(DISTINCT team) FROM conversation_facts")[0][0]
@@ -63,21 +66,34 @@ def main() -> None:
         of_team = {"team": (team,)}
         views = {
             f"one agent ({agent}): totals + weekly series": lambda: [
-                engine.run(Query(REPORT, START, END, filters=one)),
-                engine.run(Query(REPORT, START, END, "week", filters=one)),
+                engine.run(Query(metrics=REPORT, start=START, end=END, filters=one)),
+                engine.run(Query(metrics=REPORT, start=START, end=END, grain="week", filters=one)),
             ],
             f"one team ({team}): totals + weekly series + agents ranked": lambda: [
-                engine.run(Query(ranked, START, END, filters=of_team, bounds=True)),
-                engine.run(Query(REPORT, START, END, "week", filters=of_team)),
+                engine.run(
+                    Query(metrics=ranked, start=START, end=END, filters=of_team, bounds=True)
+                ),
+                engine.run(
+                    Query(metrics=REPORT, start=START, end=END, grain="week", filters=of_team)
+                ),
                 engine.run(
                     Query(
-                        ranked, START, END, dimensions=("agent_id",), filters=of_team, bounds=True
+                        metrics=ranked,
+                        start=START,
+                        end=END,
+                        dimensions=("agent_id",),
+                        filters=of_team,
+                        bounds=True,
                     )
                 ),
             ],
             f"team against team ({teams} teams): ranked totals + weekly series": lambda: [
-                engine.run(Query(ranked, START, END, dimensions=("team",), bounds=True)),
-                engine.run(Query(REPORT, START, END, "week", ("team",))),
+                engine.run(
+                    Query(metrics=ranked, start=START, end=END, dimensions=("team",), bounds=True)
+                ),
+                engine.run(
+                    Query(metrics=REPORT, start=START, end=END, grain="week", dimensions=("team",))
+                ),
             ],
         }
         print(f"{args.conversations:,} conversations, {args.agents} agents, {START} - {END}, "

@@ -336,22 +336,30 @@ def engine_breakdown(store: Path, repeat: int) -> list[dict[str, Any]]:
     """The overview's figures one by one, uncached (a fresh period each time), in-process
     with one DuckDB thread (the server's setting on 2 cores)."""
     from chatlens.metrics import Engine, Query
-    from chatlens.metrics.cache import RESULTS
     from chatlens.reading.rows import filter_values
     from chatlens.server.pages import FUNNEL, TILES
     from chatlens.store import open_store
     from chatlens.store.sql import run
 
     figures = {
-        "tiles (10 metrics, compare)": lambda s, e: Query(TILES, s, e, compare=True),
+        "tiles (10 metrics, compare)": lambda s, e: Query(
+            metrics=TILES, start=s, end=e, compare=True
+        ),
         "series (3 metrics by day)": lambda s, e: Query(
-            ("conversations", "bot_conversations", "human_conversations"), s, e, grain="day"
+            metrics=("conversations", "bot_conversations", "human_conversations"),
+            start=s,
+            end=e,
+            grain="day",
         ),
-        "channel mix": lambda s, e: Query(("conversations",), s, e, dimensions=("channel",)),
+        "channel mix": lambda s, e: Query(
+            metrics=("conversations",), start=s, end=e, dimensions=("channel",)
+        ),
         "heat map (weekday x hour)": lambda s, e: Query(
-            ("conversations",), s, e, dimensions=("weekday", "hour_of_day")
+            metrics=("conversations",), start=s, end=e, dimensions=("weekday", "hour_of_day")
         ),
-        "funnel (6 metrics)": lambda s, e: Query(tuple(m for m, _ in FUNNEL), s, e),
+        "funnel (6 metrics)": lambda s, e: Query(
+            metrics=tuple(m for m, _ in FUNNEL), start=s, end=e
+        ),
     }
     out = []
     from chatlens.server.runtime import Workspace
@@ -369,15 +377,16 @@ def engine_breakdown(store: Path, repeat: int) -> list[dict[str, Any]]:
     with open_store(store) as opened:
         run(opened.con, "SET threads = 1")
         engine = Engine(opened)
+        results = engine.caches.results
         for days in (30, 365):
             engine.run(figures["tiles (10 metrics, compare)"](*period(days, 40)))  # compile
-            RESULTS.clear()
+            results.clear()
             for name, make in [*figures.items(), ("filter menus (uncached)", None)]:
                 times = []
                 for k in range(repeat):
                     t0 = time.perf_counter()
                     if make is None:
-                        RESULTS.clear()  # the menus are kept per state of the data too
+                        results.clear()  # the menus are kept per state of the data too
                         filter_values(engine)
                     else:
                         engine.run(make(*period(days, 50 + k)))

@@ -28,7 +28,7 @@ def main() -> None:
     parser.add_argument("--formats", default="csv,xlsx,parquet")
     args = parser.parse_args()
     path = build_store(args.conversations)
-    query = Query(("conversations",), "2020-01-01", "2030-12-31")
+    query = Query(metrics=("conversations",), start="2020-01-01", end="2030-12-31")
     print("| format | conversations | seconds | MB |")
     print("|---|---:|---:|---:|")
     with open_store(path, read_only=True) as store, tempfile.TemporaryDirectory() as folder:

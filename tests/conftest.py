@@ -22,25 +22,6 @@ def write_jsonl(path: Path, events: list[dict[str, Any]]) -> Path:
     return path
 
 
-def computed_again() -> None:
-    """Forget the results and the compiled SQL the process keeps, so the next query is
-    compiled and run afresh (for tests that compare two code paths of the engine)."""
-    from chatlens.metrics.cache import RESULTS
-    from chatlens.metrics.query import COMPILED
-
-    RESULTS.clear()
-    COMPILED.clear()
-
-
-@pytest.fixture(autouse=True)
-def _forget_patched_sql(request):
-    """SQL compiled while a test patched the engine (monkeypatch) must not serve the tests
-    after it: the compiled-SQL cache is shared by the whole process."""
-    yield
-    if "monkeypatch" in request.fixturenames:
-        computed_again()
-
-
 def load(store: Store, events: list[dict[str, Any]], tmp: Path, name: str = "in.jsonl"):
     """Import events through the normal file path and refresh the facts."""
     summary = import_file(store, write_jsonl(tmp / name, events))
@@ -56,21 +37,21 @@ def facts(store: Store) -> dict[str, dict[str, Any]]:
 
 
 def report(store: Store, metrics, start: str = "2026-11-01", end: str = "2026-11-30", **kw):
-    """Run a query through the engine; kw: grain, dimensions, filters, compare, bounds,
-    overrides."""
+    """Run a query through a new engine (with caches of its own: nothing compiled or
+    computed before is reused); kw: grain, dimensions, filters, compare, bounds, overrides."""
     from chatlens.metrics import Engine, Query
 
     overrides = kw.pop("overrides", None)
     metrics = (metrics,) if isinstance(metrics, str) else tuple(metrics)
     query = Query(
-        metrics,
-        start,
-        end,
-        kw.pop("grain", None),
-        tuple(kw.pop("dimensions", ())),
-        kw.pop("filters", {}),
-        kw.pop("compare", False),
-        kw.pop("bounds", False),
+        metrics=metrics,
+        start=start,
+        end=end,
+        grain=kw.pop("grain", None),
+        dimensions=tuple(kw.pop("dimensions", ())),
+        filters=kw.pop("filters", {}),
+        compare=kw.pop("compare", False),
+        bounds=kw.pop("bounds", False),
     )
     assert not kw, kw
     return Engine(store, overrides).run(query)

@@ -47,10 +47,11 @@ EVENTS = (
     + chat("c5", DAY + 4 * HOUR, close_after=600, resolution="unresolved", resolved_by="customer")
 )
 NOVEMBER = ("2026-11-01", "2026-11-30")
+PERIOD = {"start": NOVEMBER[0], "end": NOVEMBER[1]}
 
 
 def listed(store, drill: Drill | None = None, **filters: tuple[str, ...]) -> list[str]:
-    query = Query(("conversations",), *NOVEMBER, filters=filters)
+    query = Query(metrics=("conversations",), **PERIOD, filters=filters)
     sql = conversations_sql(Engine(store), query, drill)
     return [r[0] for r in run(store.con, f"SELECT conversation_id FROM ({sql}) ORDER BY 1")]
 
@@ -92,7 +93,7 @@ def test_a_csat_score_lists_the_conversations_rated_so(five):
 
 def test_the_csat_distribution_counts_each_score(five):
     engine = Engine(five)
-    everyone = csat_distribution(engine, Query(("conversations",), *NOVEMBER))
+    everyone = csat_distribution(engine, Query(metrics=("conversations",), **PERIOD))
     assert [(r["score"], r["conversations"]) for r in everyone] == [
         (1, 0),
         (2, 1),
@@ -103,14 +104,14 @@ def test_the_csat_distribution_counts_each_score(five):
     # the mean of those answers is the csat figure: (2 + 4 + 5 + 5) / 4
     assert value(five, "csat", *NOVEMBER) == 4.0
     ann = csat_distribution(
-        engine, Query(("conversations",), *NOVEMBER, filters={"agent_id": ("ann",)})
+        engine, Query(metrics=("conversations",), **PERIOD, filters={"agent_id": ("ann",)})
     )
     assert [r["conversations"] for r in ann] == [0, 0, 0, 1, 1]
 
 
 def test_an_export_keeps_the_drill(five, tmp_path):
     engine = Engine(five)
-    query = Query(("conversations",), *NOVEMBER)
+    query = Query(metrics=("conversations",), **PERIOD)
     out = tmp_path / "missed.csv"
     assert export_conversations(engine, query, "csv", out, Drill(counted="missed_chats")) == 1
     rows = list(csv.DictReader(out.read_text(encoding="utf-8").splitlines()))

@@ -10,7 +10,7 @@ import pytest
 from chatlens.ingest import import_file
 from chatlens.metrics import Engine, Query
 from chatlens.metrics.incidents import downtime_incidents
-from chatlens.metrics.query import wilson_lower
+from chatlens.metrics.shape import wilson_lower
 from chatlens.store.facts import refresh_facts
 
 from . import builders
@@ -210,4 +210,4 @@ def test_tag_share_is_of_all_the_conversations_of_the_bucket(store, tmp_path):
 
 
 def report_query(metrics: tuple[str, ...], **kw: object) -> Query:
-    return Query(metrics, "2026-11-01", "2026-11-30", **kw)  # type: ignore[arg-type]
+    return Query(metrics=metrics, start="2026-11-01", end="2026-11-30", **kw)  # type: ignore[arg-type]

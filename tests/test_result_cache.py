@@ -6,7 +6,7 @@ import datetime as dt
 
 from chatlens.ingest import import_file
 from chatlens.metrics import Engine, Query
-from chatlens.metrics.cache import RESULTS
+from chatlens.metrics.cache import Caches
 from chatlens.store.facts import refresh_facts
 from chatlens.store.settings import save_setting
 
@@ -36,12 +36,19 @@ def _chat(cid: str, day: int, frt: int) -> list[dict]:
     ]
 
 
-QUERY = Query(("conversations", "first_response_time"), "2026-11-01", "2026-11-30")
+QUERY = Query(
+    metrics=("conversations", "first_response_time"), start="2026-11-01", end="2026-11-30"
+)
+
+
+CACHES = Caches()
+"""Shared by every engine of these tests, as a server's pool of engines shares one."""
+RESULTS = CACHES.results
 
 
 def _ask(store) -> tuple[dict, int, int]:
     hits, misses = RESULTS.hits, RESULTS.misses
-    row = Engine(store).run(QUERY).rows[0]
+    row = Engine(store, caches=CACHES).run(QUERY).rows[0]
     return row, RESULTS.hits - hits, RESULTS.misses - misses
 
 
@@ -63,7 +70,7 @@ def test_repeat_is_kept_and_new_data_or_settings_recompute(store, tmp_path):
 
     save_setting(store.con, "sla_first_response_seconds", 40)
     refresh_facts(store)
-    sla = Query(("frt_within_sla",), "2026-11-01", "2026-11-30")
+    sla = Query(metrics=("frt_within_sla",), start="2026-11-01", end="2026-11-30")
     assert Engine(store).run(sla).rows[0]["frt_within_sla"] == 2 / 3  # 10 s and 30 s
     save_setting(store.con, "sla_first_response_seconds", 20)
     assert Engine(store).run(sla).rows[0]["frt_within_sla"] == 1 / 3  # only 10 s
@@ -90,9 +97,32 @@ def test_a_state_still_holding_runs_until_the_query_runs(store, tmp_path):
     save_setting(store.con, "timezone", "UTC")
     day = now.date().isoformat()
     engine = Engine(store)
-    hours = engine.run(Query(("online_hours",), day, day, dimensions=("agent_id",))).rows
+    hours = engine.run(
+        Query(metrics=("online_hours",), start=day, end=day, dimensions=("agent_id",))
+    ).rows
     expected = (now - since).total_seconds() / 3600
     assert hours[0]["agent_id"] == "a1"
     assert abs(hours[0]["online_hours"] - expected) < 0.02
-    sql = engine.explain("online_hours", Query(("online_hours",), day, day))
+    sql = engine.explain("online_hours", Query(metrics=("online_hours",), start=day, end=day))
     assert "NOW()" in sql
+
+
+def test_engines_share_only_the_caches_they_are_given(store, tmp_path):
+    """Nothing is kept at module level: an engine made without caches keeps its own (a
+    second engine computes again), engines given one `Caches` share its results and SQL."""
+    load(store, _chat("c1", 2, 10), tmp_path)
+    first, second = Engine(store), Engine(store)
+    assert first.caches is not second.caches
+    first.run(QUERY)
+    second.run(QUERY)
+    for engine in (first, second):
+        results = engine.caches.results
+        assert (results.hits, results.misses) == (0, 1)
+    shared = Caches()
+    Engine(store, caches=shared).run(QUERY)
+    row = Engine(store, caches=shared).run(QUERY).rows[0]
+    assert (row["conversations"], row["first_response_time"]) == (1, 10.0)
+    assert (shared.results.hits, shared.results.misses) == (1, 1)
+    shared.clear()
+    Engine(store, caches=shared).run(QUERY)
+    assert (shared.results.hits, shared.results.misses) == (1, 2)

@@ -31,8 +31,8 @@ import pytest
 
 from chatlens.ingest import import_file
 from chatlens.metrics import METRICS, Engine, Query
-from chatlens.metrics.model import DIMENSIONS, Measure, Metric
-from chatlens.metrics.periods import make_period
+from chatlens.metrics.compile import compile_source
+from chatlens.metrics.model import DIMENSIONS, Derived, Measure, Metric
 from chatlens.metrics.sources import SOURCES
 from chatlens.metrics.sources_base import LIST_DIMENSIONS
 from chatlens.simulate import SimConfig, write_events
@@ -87,9 +87,8 @@ def aggregate_op(metric: Metric, engine: Engine) -> ops.Node | None:
     """The root of the ibis expression a metric's declaration builds (None when derived)."""
     if not isinstance(metric.measure, Measure):
         return None
-    query = Query((metric.id,), START, END)
-    period = make_period(START, END, engine.settings.timezone)
-    table = SOURCES[metric.measure.source](engine.context(query, period))
+    query = Query(metrics=(metric.id,), start=START, end=END)
+    table = SOURCES[metric.measure.source](engine.context(query))
     assert table is not None, f"{metric.id}: source {metric.measure.source} builds nothing"
     expr: ir.Value = metric.measure.build(table, engine.settings)
     return expr.op()
@@ -137,7 +136,7 @@ def aggregates(sim_store: Store) -> dict[str, ops.Node | None]:
 
 @pytest.fixture(scope="module")
 def whole(sim_store: Store) -> dict[str, Any]:
-    rows = Engine(sim_store).run(Query(tuple(METRICS), START, END)).rows
+    rows = Engine(sim_store).run(Query(metrics=tuple(METRICS), start=START, end=END)).rows
     assert len(rows) == 1
     return rows[0]
 
@@ -155,8 +154,8 @@ def unsplittable(engine: Engine, metrics: list[Metric]) -> list[tuple[str, str]]
     cannot be split by it (the source builds None: the metric would be silently null)."""
     found = []
     for dimension in SLICES:
-        query = Query(("conversations",), START, END, None, (dimension,))
-        ctx = engine.context(query, make_period(START, END, engine.settings.timezone))
+        query = Query(metrics=("conversations",), start=START, end=END, dimensions=(dimension,))
+        ctx = engine.context(query)
         declaring = {
             m.id: m.measure.source
             for m in metrics
@@ -173,13 +172,42 @@ def test_declared_dimensions_build_a_split_source(sim_store):
     assert unsplittable(Engine(sim_store), list(METRICS.values())) == []
 
 
-def test_a_dimension_the_source_cannot_split_is_caught(sim_store):
-    """The check above fails for a declaration it should: knowledge items are events
-    carrying a bot, not a channel."""
-    wrong = dataclasses.replace(
-        METRICS["knowledge_items_added"], dimensions=frozenset({"bot_id", "channel"})
-    )
-    assert unsplittable(Engine(sim_store), [wrong]) == [("knowledge_items_added", "channel")]
+def test_a_split_cannot_be_declared_apart_from_its_source():
+    """A metric does not declare its splits: they are its source's (knowledge items are
+    events carrying a bot, not a channel), so the two cannot disagree."""
+    metric = METRICS["knowledge_items_added"]
+    assert metric.dimensions == SOURCES["events:knowledge_item_added"].dimensions
+    assert metric.dimensions == {"bot_id"} and metric.attrs_dimensions
+    with pytest.raises(TypeError):
+        dataclasses.replace(metric, dimensions=frozenset({"bot_id", "channel"}))  # type: ignore[call-arg]
+    # a derived metric splits by what all it needs split by: utilization needs busy time
+    # (agents only) and online time (agents and teams)
+    assert METRICS["utilization"].dimensions == {"agent_id"}
+    assert not METRICS["utilization"].attrs_dimensions
+
+
+def test_declared_and_compiled_splits_agree(sim_store):
+    """For every metric and dimension: the metric declares the split exactly when its
+    statement compiles split by it (a declared split is never silently null, an undeclared
+    one never computed)."""
+    engine = Engine(sim_store)
+    disagree = []
+    for dimension in SLICES:
+        query = Query(metrics=("conversations",), start=START, end=END, dimensions=(dimension,))
+        ctx = engine.context(query)
+        compiled: dict[str, bool] = {}
+        for mid, metric in METRICS.items():
+            if isinstance(metric.measure, Derived):
+                splits = all(METRICS[n].applies_to(dimension) for n in metric.measure.needs)
+            else:
+                source = metric.measure.source
+                if source not in compiled:
+                    sql = compile_source(ctx, source, [metric], engine.settings)
+                    compiled[source] = sql is not None
+                splits = compiled[source]
+            if splits != metric.applies_to(dimension):
+                disagree.append((mid, dimension))
+    assert disagree == []
 
 
 def test_additive_kinds_are_read_from_the_declarations(aggregates):
@@ -204,7 +232,7 @@ def test_additive_kinds_are_read_from_the_declarations(aggregates):
 def test_every_metric_split_by_each_declared_dimension(sim_store, aggregates, whole, dimension):
     engine = Engine(sim_store)
     declared = tuple(mid for mid, m in METRICS.items() if m.applies_to(dimension))
-    rows = engine.run(Query(declared, START, END, None, (dimension,))).rows
+    rows = engine.run(Query(metrics=declared, start=START, end=END, dimensions=(dimension,))).rows
     assert len(rows) > 1, f"one part only by {dimension}: the slice proves nothing"
     problems: list[str] = []
     for mid in declared:

@@ -63,7 +63,13 @@ def both(tmp_path_factory, spark):
             backend.derive_facts(settings, table)
             engines[table] = Engine.on(backend, settings, table)
         query = Query(
-            tuple(metrics), start, end, grain, tuple(dimensions), filters or {}, bounds=bounds
+            metrics=tuple(metrics),
+            start=start,
+            end=end,
+            grain=grain,
+            dimensions=tuple(dimensions),
+            filters=filters or {},
+            bounds=bounds,
         )
         return engines[table].run(query)
 

@@ -201,9 +201,8 @@ def test_topic_is_a_report_dimension_and_filter(clustered):
 def test_export_has_a_topic_column(clustered, tmp_path):
     store, topics = clustered
     out = tmp_path / "conversations.csv"
-    export_conversations(
-        Engine(store), Query(("conversations",), "2026-11-01", "2026-11-30"), "csv", out
-    )
+    query = Query(metrics=("conversations",), start="2026-11-01", end="2026-11-30")
+    export_conversations(Engine(store), query, "csv", out)
     rows = list(csv.DictReader(io.StringIO(out.read_text())))
     assert {r["conversation_id"][0]: r["topic"] for r in rows} == {
         "o": topics["order"]["name"],

@@ -146,7 +146,16 @@ def report(
     try:
         ids = tuple(m.strip() for m in metrics.split(",")) if metrics else tuple(METRICS)
         dims = tuple(d.strip() for d in by.split(",")) if by else ()
-        query = Query(ids, start, end, every, dims, _filters(filters), compare, bounds)
+        query = Query(
+            metrics=ids,
+            start=start,
+            end=end,
+            grain=every,
+            dimensions=dims,
+            filters=_filters(filters),
+            compare=compare,
+            bounds=bounds,
+        )
         if events is not None:
             result = _spark_engine(events, db, _overrides(settings)).run(query)
         else:
@@ -282,7 +291,8 @@ def metrics_explain(
     try:
         store, engine = _engine(db, {})
         with store:
-            sql = engine.explain(metric_id, Query((metric_id,), start, end, every, dims))
+            query = Query(metrics=(metric_id,), start=start, end=end, grain=every, dimensions=dims)
+            sql = engine.explain(metric_id, query)
     except ChatlensError as exc:
         raise fail(str(exc)) from None
     out.print(f"-- {metric.id}: {metric.description}", highlight=False, markup=False)
@@ -318,7 +328,7 @@ def export_conversations_cmd(
         with store:
             count = export_conversations(
                 engine,
-                Query(("conversations",), start, end, None, (), _filters(filters)),
+                Query(metrics=("conversations",), start=start, end=end, filters=_filters(filters)),
                 fmt,
                 out_file,
                 drill,

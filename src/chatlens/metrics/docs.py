@@ -6,6 +6,7 @@ import orjson
 
 from chatlens.metrics.catalogue import METRICS
 from chatlens.metrics.catalogue.lists import LISTS
+from chatlens.metrics.dimensions import REGISTRY
 from chatlens.metrics.model import (
     CONVERSATION_DIMENSIONS,
     DIMENSIONS,
@@ -177,8 +178,39 @@ def metrics_markdown() -> str:
         where = "; ".join(f"`{s}`" if not s.startswith("dashboard") else s for s in entry.surfaces)
         cells = [f"`{entry.id}`", entry.label, entry.section, entry.description, where]
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    lines += _dimensions_section()
     lines += _settings()
     return "\n".join(lines) + "\n"
+
+
+_KINDS = {
+    "value": "one value per conversation or event",
+    "list": "a list on a conversation: a conversation counts once under each element",
+    "local_time": "from the local start time; filter by whole numbers",
+    "topic": "the conversation's topic; filter by name or topic id",
+    "ticket": "a help-desk ticket's own",
+}
+
+
+def _dimensions_section() -> list[str]:
+    """The dimension registry (chatlens.metrics.dimensions) and how many metrics split by
+    each (what their sources carry)."""
+    lines = [
+        "",
+        "## Dimensions",
+        "",
+        "Declared once in `chatlens.metrics.dimensions`; each source of the catalogue declares",
+        "which it carries, and a metric splits by exactly those (a derived metric: by those all",
+        "it needs carry), so no split is ever silently null. `attrs.<key>` splits by any",
+        "attribute key, for the metrics marked `attrs.*` above.",
+        "",
+        "| dimension | label | kind | metrics split by it |",
+        "|---|---|---|---:|",
+    ]
+    for d in REGISTRY.values():
+        count = sum(1 for m in METRICS.values() if m.applies_to(d.name))
+        lines.append(f"| `{d.name}` | {d.label} | {d.kind}: {_KINDS[d.kind]} | {count} |")
+    return lines
 
 
 def _settings() -> list[str]:

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 import ibis
 
 from chatlens.metrics.dialects import COMPILERS
-from chatlens.metrics.periods import make_period
 from chatlens.metrics.sources_base import UTC_TIMESTAMP
 from chatlens.metrics.sources_business import health_incidents
 
@@ -22,10 +21,8 @@ def downtime_incidents(engine: Engine, start: str, end: str) -> list[dict[str, A
     `ended_at` (None while it is still down) and `seconds` (None while still down). An
     incident is a run of health checks of one component answering down, from the first of
     them to the component's next check answering up (the same rule as `availability`)."""
-    from chatlens.metrics.query import Query
-
-    period = make_period(start, end, engine.settings.timezone)
-    ctx = engine.context(Query(("downtime_incidents",), start, end), period)
+    period = engine.period(start, end)
+    ctx = engine.sources_over(period)
     t = health_incidents(ctx)
     lo = ibis.literal(period.utc(period.start), type=UTC_TIMESTAMP)
     hi = ibis.literal(period.utc(period.end), type=UTC_TIMESTAMP)

@@ -9,12 +9,16 @@ aggregation (containment = 1 - handoff rate, cost savings...) use `Derived`.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cache
 from typing import Any, Literal
 
 import ibis.expr.types as ir
 
+from chatlens.metrics.dimensions import TICKET_PEOPLE, names
 from chatlens.store.settings import Settings
+
+__all__ = ["TICKET_PEOPLE"]
 
 Unit = Literal[
     "count",
@@ -30,28 +34,11 @@ Unit = Literal[
     "nps",
 ]
 
-CONVERSATION_DIMENSIONS: tuple[str, ...] = (
-    "channel",
-    "bot_id",
-    "agent_id",
-    "team",
-    "tag",
-    "tag_category",
-    "goal",
-    "topic",
-    "initiated_by",
-    "outcome",
-    "hour_of_day",
-    "weekday",
-)
-"""Dimensions of a conversation (what metrics over conversations split by by default)."""
-TICKET_DIMENSIONS: tuple[str, ...] = ("ticket_category", "ticket_urgency")
+CONVERSATION_DIMENSIONS: tuple[str, ...] = names("value", "list", "local_time", "topic")
+"""Dimensions of a conversation (chatlens.metrics.dimensions declares them all)."""
+TICKET_DIMENSIONS: tuple[str, ...] = names("ticket")
 """Dimensions of a help-desk ticket (its `category` and `urgency`), for ticket metrics."""
-TICKET_PEOPLE: tuple[str, ...] = ("agent_id", "team")
-"""Envelope dimensions ticket metrics also split by: the agent and team named on the ticket
-event counted (for a ticket's resolution time and backlog: on its first `ticket_resolved`,
-else its `ticket_created`)."""
-DIMENSIONS: tuple[str, ...] = CONVERSATION_DIMENSIONS + TICKET_DIMENSIONS
+DIMENSIONS: tuple[str, ...] = names()
 """Report dimensions (plus `attrs.<key>` for any attribute key)."""
 
 GRAINS: tuple[str, ...] = ("hour", "day", "week", "month", "year")
@@ -75,12 +62,29 @@ class Measure:
 
 
 @dataclass(frozen=True)
+class DerivedContext:
+    """What a derived metric may read beyond its row's values."""
+
+    hours: float | None
+    """Real elapsed hours of the row's bucket."""
+    settings: Settings
+    group_total: float | None
+    """The conversations of the row's bucket and other dimensions, all channels together."""
+    unsplit: Mapping[str, Any]
+    """`Derived.unsplit` metrics of the row without its list dimensions (empty if none)."""
+    dimensions: tuple[str, ...]
+    """The query's dimensions."""
+    previous: Mapping[str, Any]
+    """`Derived.previous` metrics of the bucket before the row's (empty if none)."""
+
+
+@dataclass(frozen=True)
 class Derived:
     """A value computed from other metrics of the same row, after aggregation."""
 
     needs: tuple[str, ...]
-    compute: Callable[[Mapping[str, Any], Mapping[str, Any]], float | None]
-    """(values of the row by metric id, query context) -> value."""
+    compute: Callable[[Mapping[str, Any], DerivedContext], float | None]
+    """(values of the row by metric id, its context) -> value."""
     unsplit: tuple[str, ...] = ()
     """Metrics also computed for the row's bucket and other dimensions without the split
     by list dimensions (tag, agent: a conversation counted once), in the context as
@@ -93,6 +97,10 @@ class Derived:
 
 @dataclass(frozen=True)
 class Metric:
+    """A metric of the catalogue. Which dimensions it splits by is not declared here: a
+    measured metric splits by what its source carries (chatlens.metrics.sources), a derived
+    one by what all it needs split by, so a declared split can never be silently null."""
+
     id: str
     label: str
     description: str
@@ -100,13 +108,34 @@ class Metric:
     section: str
     measure: Measure | Derived
     increase_is_bad: bool = False
-    dimensions: frozenset[str] = field(default_factory=lambda: frozenset(CONVERSATION_DIMENSIONS))
-    attrs_dimensions: bool = True
     read_by: tuple[str, ...] = ()
     """A share of the row's bucket, read split by one of these dimensions (a single total
     of it says nothing: report pages show it in their breakdowns, not as a tile)."""
+
+    @property
+    def dimensions(self) -> frozenset[str]:
+        """The dimensions this metric splits and filters by (attrs.<key> aside)."""
+        return _splits(self.measure)[0]
+
+    @property
+    def attrs_dimensions(self) -> bool:
+        """Whether it splits and filters by attrs.<key>."""
+        return _splits(self.measure)[1]
 
     def applies_to(self, dimension: str) -> bool:
         if dimension.startswith("attrs."):
             return self.attrs_dimensions
         return dimension in self.dimensions
+
+
+@cache
+def _splits(measure: Measure | Derived) -> tuple[frozenset[str], bool]:
+    from chatlens.metrics.sources import SOURCES  # sources build on this module
+
+    if isinstance(measure, Measure):
+        source = SOURCES[measure.source]
+        return source.dimensions, source.attrs
+    from chatlens.metrics.catalogue import METRICS
+
+    needs = [_splits(METRICS[n].measure) for n in measure.needs]
+    return frozenset.intersection(*(d for d, _ in needs)), all(a for _, a in needs)

@@ -39,40 +39,127 @@ class Period:
         return (self.utc(end) - self.utc(start)).total_seconds() / 3600
 
 
-def parse_bound(text: str, *, end: bool) -> dt.datetime:
-    """A --from/--to value: a date (a whole day: --to gives the next midnight) or a
-    date-time (that instant)."""
-    value = text.strip()
-    side = "--to" if end else "--from"
-    whole_day = len(value) == 10
-    try:
-        if whole_day:
-            moment = dt.datetime.combine(dt.date.fromisoformat(value), dt.time())
-        else:
-            moment = dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise InputError(
-            f"{side} {value!r} is not a date (2026-11-01) or date-time (2026-11-01T08:00)"
-        ) from None
+def parse_moment(text: str | dt.date, *, end: bool, side: str | None = None) -> dt.date:
+    """A --from/--to value read once: a date (a whole day) or a local date-time (that
+    instant), given as such or as its ISO text. `side` names the bound in errors."""
+    side = side or ("--to" if end else "--from")
+    if isinstance(text, dt.date):
+        moment: dt.date = text
+        value = text.isoformat()
+    else:
+        value = text.strip()
+        try:
+            moment = (
+                dt.date.fromisoformat(value)
+                if len(value) == 10
+                else dt.datetime.fromisoformat(value)
+            )
+        except ValueError:
+            raise InputError(
+                f"{side} {value!r} is not a date (2026-11-01) or date-time (2026-11-01T08:00)"
+            ) from None
     if not YEARS[0] <= moment.year <= YEARS[1]:
         raise InputError(f"{side} {value!r} is outside the years {YEARS[0]} to {YEARS[1]}")
-    if whole_day:
-        return moment + dt.timedelta(days=1) if end else moment
-    if moment.tzinfo is not None:
+    if isinstance(moment, dt.datetime) and moment.tzinfo is not None:
         raise InputError(
             f"{value!r}: give a local time without offset; it is read in the workspace time zone"
         )
     return moment
 
 
-def make_period(start: str, end: str, timezone: str) -> Period:
+def parse_bound(text: str | dt.date, *, end: bool) -> dt.datetime:
+    """A --from/--to value as a local wall-clock instant: a date is a whole day (--to gives
+    the next midnight), a date-time that instant."""
+    return bound(parse_moment(text, end=end), end=end)
+
+
+def bound(moment: dt.date, *, end: bool) -> dt.datetime:
+    """A parsed --from/--to (parse_moment) as a local wall-clock instant."""
+    if isinstance(moment, dt.datetime):
+        return moment
+    midnight = dt.datetime.combine(moment, dt.time())
+    return midnight + dt.timedelta(days=1) if end else midnight
+
+
+def _text(moment: str | dt.date) -> str:
+    return moment.strip() if isinstance(moment, str) else moment.isoformat()
+
+
+def make_period(start: str | dt.date, end: str | dt.date, timezone: str) -> Period:
     """Both bounds inclusive: --to 2026-11-30 covers that whole day, --to 2026-11-30T12:00
-    includes conversations started at exactly 12:00."""
-    closed = len(end.strip()) != 10
-    period = Period(parse_bound(start, end=False), parse_bound(end, end=True), timezone, closed)
+    includes conversations started at exactly 12:00. Bounds are dates or date-times (a
+    `datetime` is a date-time), or their ISO text."""
+    first, last = parse_moment(start, end=False), parse_moment(end, end=True)
+    closed = isinstance(last, dt.datetime)
+    period = Period(bound(first, end=False), bound(last, end=True), timezone, closed)
     if period.end <= period.start:
-        raise InputError(f"the period {start} .. {end} is empty: --to must not be before --from")
+        raise InputError(
+            f"the period {_text(start)} .. {_text(end)} is empty: --to must not be before --from"
+        )
     return period
+
+
+def preset_days(preset: str, today: dt.date) -> tuple[dt.date, dt.date]:
+    """The first and last day of a report page's preset period, as of `today` (`30d` and
+    any name not listed here: the last 30 days)."""
+    if preset == "today":
+        return today, today
+    if preset == "7d":
+        return today - dt.timedelta(days=6), today
+    if preset == "this_month":
+        return today.replace(day=1), today
+    if preset == "last_month":
+        last = today.replace(day=1) - dt.timedelta(days=1)
+        return last.replace(day=1), last
+    if preset == "quarter":
+        return today.replace(month=(today.month - 1) // 3 * 3 + 1, day=1), today
+    if preset == "year":
+        return today.replace(month=1, day=1), today
+    return today - dt.timedelta(days=29), today
+
+
+def today_in(zone: str) -> dt.date:
+    """Today's date in the time zone."""
+    return dt.datetime.now(ZoneInfo(zone)).date()
+
+
+def page_period(preset: str, start: str | None, end: str | None, zone: str) -> tuple[str, str]:
+    """A report page's period as the ISO texts of its first and last day: `custom` with both
+    bounds keeps them as given (the engine checks them), any other preset counts back from
+    today in the workspace's zone."""
+    if preset == "custom" and start and end:
+        return start, end
+    first, last = preset_days(preset, today_in(zone))
+    return first.isoformat(), last.isoformat()
+
+
+OPEN_START, OPEN_END = dt.date(1970, 1, 1), dt.date(2999, 12, 30)
+"""The days an open-ended day span (`day_span`) runs from and to."""
+
+
+def day_span(
+    start: str | None, end: str | None, zone: str
+) -> tuple[dt.datetime, dt.datetime] | None:
+    """Whole days from `start` to `end` (ISO dates, both inclusive; either may be left
+    open) as aware instants [first midnight, midnight after the last day) in the zone;
+    None when neither is given. Date-times are refused: these spans are whole days."""
+    if start is None and end is None:
+        return None
+    try:
+        lo = dt.date.fromisoformat(start) if start else OPEN_START
+        hi = dt.date.fromisoformat(end) if end else OPEN_END
+    except ValueError as exc:
+        raise InputError(f"from/to: {exc}; expected YYYY-MM-DD") from None
+    for side, day in (("from", lo), ("to", hi)):
+        if not YEARS[0] <= day.year <= YEARS[1]:
+            raise InputError(
+                f"{side} {day.isoformat()!r} is outside the years {YEARS[0]} to {YEARS[1]}"
+            )
+    tz = ZoneInfo(zone)
+    return (
+        dt.datetime.combine(lo, dt.time(), tz),
+        dt.datetime.combine(hi + dt.timedelta(days=1), dt.time(), tz),
+    )
 
 
 def truncate(moment: dt.datetime, grain: str) -> dt.datetime:

@@ -5,17 +5,21 @@ incident tables of sources_business.py.
 
 Every source carries a `bucket` column (the local start of the row's time bucket; the period
 start when there is no grain) and the requested dimension columns, so every metric of a query
-groups by the same keys. A source returns None when it cannot be split or filtered as asked.
+groups by the same keys. Each source declares the dimensions it carries (`Source`): asked for
+another, it builds nothing (None), and a metric splits by exactly what its source carries
+(chatlens.metrics.model.Metric.dimensions), so the two cannot disagree.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import ibis
 import ibis.expr.types as ir
 
+from chatlens.metrics.dimensions import CONVERSATION, ENVELOPE, TICKET, TICKET_PEOPLE
 from chatlens.metrics.sources_base import (
     ALIGNED_UNITS,
     BUSINESS_HOURS_SCHEMA,
@@ -66,9 +70,6 @@ def state_intervals(
     of the same `partition`), cut by the query's buckets: `seconds` of each state `value`."""
 
     def build(ctx: Context) -> ir.Table | None:
-        allowed = ("agent_id", "team") if partition == "agent_id" else ()
-        if any(d not in allowed for d in ctx.dimensions):
-            return None
         e = ctx.table("events")
         e = e.filter(e.type == event_type)
         order = [e.ts, e.seq]
@@ -84,18 +85,11 @@ def state_intervals(
         j = j.mutate(
             seconds=end.epoch_seconds() - start.epoch_seconds(), state=j[value].cast("string")
         )
-        if ctx.filters:
-            if any(name not in allowed for name in ctx.filters):
-                return None
-            for name, values in ctx.filters.items():
-                j = j.filter(j[name].isin(list(values)))
+        for name, values in ctx.filters.items():
+            j = j.filter(j[name].isin(list(values)))
         return j.mutate(**{name: j[name] for name in ctx.dimensions})
 
     return build
-
-
-def _agent_only(ctx: Context) -> bool:
-    return all(d == "agent_id" for d in (*ctx.dimensions, *ctx.filters))
 
 
 def stints_per_chat(ctx: Context) -> ir.Table | None:
@@ -213,8 +207,6 @@ def _range_clipped(t: ir.Table, start: str, end: str, cal: ir.Table) -> ir.Table
 
 def stint_time(ctx: Context) -> ir.Table | None:
     """Agent stints cut by the buckets: chat-seconds handled in each (for concurrency)."""
-    if not _agent_only(ctx):
-        return None
     st = _near_period(ctx, ctx.table("agent_stints"), "started_at", "ended_at")
     if "agent_id" in ctx.filters:
         st = st.filter(st.agent_id.isin(list(ctx.filters["agent_id"])))
@@ -223,8 +215,6 @@ def stint_time(ctx: Context) -> ir.Table | None:
 
 def busy_time(ctx: Context) -> ir.Table | None:
     """Time each agent had at least one chat (the union of their stints), cut by buckets."""
-    if not _agent_only(ctx):
-        return None
     st = _near_period(ctx, ctx.table("agent_stints"), "started_at", "ended_at")
     if "agent_id" in ctx.filters:
         st = st.filter(st.agent_id.isin(list(ctx.filters["agent_id"])))
@@ -287,35 +277,74 @@ def response_business_seconds(ctx: Context) -> ir.Table | None:
     return _business_overlap(ctx, c, "asked_at", "answered_at", ["conversation_id", "reply"])
 
 
-SOURCES: dict[str, Callable[[Context], ir.Table | None]] = {
-    "conversations": conversations,
-    "conversations:first_responses": first_responses,
-    "conversations:missed": missed_chats,
-    "list:response_times": listed("response_times"),
-    "list:bot_response_times": listed("bot_response_times"),
-    "list:agents": listed("agents"),
-    "counts:hour_of_day": counts_by("hour_of_day"),
-    "counts:weekday": counts_by("weekday"),
-    "events:knowledge_item_added": events("knowledge_item_added", ("bot_id",)),
-    "events:chat_declined": events("chat_declined"),
-    "events:visit_started": events("visit_started", ("channel",)),
-    "intervals:health_check": state_intervals("health_check", "component", "up"),
-    "intervals:agent_status": state_intervals("agent_status", "agent_id", "status"),
-    "incidents:health_check": incidents_started,
-    "customers:returning": returning_customers,
-    "customers:previous": previous_customers,
-    "customers:visitors": visitors,
-    "tickets:created": ticket_events("ticket_created"),
-    "tickets:resolved_events": ticket_events("ticket_resolved"),
-    "tickets:resolved": tickets_resolved,
-    "tickets:backlog": ticket_backlog,
-    "stints:chat": stints_per_chat,
-    "intervals:stints": stint_time,
-    "intervals:busy": busy_time,
-    "business:first_response": business_seconds("queue_entry_at", "first_response_at"),
-    "business:wait": business_seconds("queue_entry_at", "picked_up_at", lambda t: ~t.missed),
-    "business:resolution": business_seconds(
-        "started_at", "closed_at", lambda t: t.resolution == "resolved"
+@dataclass(frozen=True)
+class Source:
+    """A table metrics aggregate: how to build it, and the dimensions it carries (split and
+    filtered by; `attrs`: also attrs.<key>). Asked for any other, it builds nothing."""
+
+    build: Callable[[Context], ir.Table | None]
+    dimensions: frozenset[str]
+    attrs: bool = False
+
+    def carries(self, name: str) -> bool:
+        return self.attrs if name.startswith("attrs.") else name in self.dimensions
+
+    def __call__(self, ctx: Context) -> ir.Table | None:
+        """The table for the query of `ctx`; None when it splits or filters by a dimension
+        this source does not carry (or the source has nothing to build: no business hours)."""
+        if not all(self.carries(d) for d in (*ctx.dimensions, *ctx.filters)):
+            return None
+        return self.build(ctx)
+
+
+NONE: frozenset[str] = frozenset()
+TIMELESS = CONVERSATION - {"hour_of_day", "weekday"}
+"""A conversation's dimensions but its local hour and weekday (what peaks are counted by)."""
+AGENTS = frozenset({"agent_id"})
+TICKETS = TICKET | frozenset(TICKET_PEOPLE)
+
+
+def _chats(build: Callable[[Context], ir.Table | None]) -> Source:
+    """A source of conversations (or rows of them): every dimension of a conversation."""
+    return Source(build, CONVERSATION, attrs=True)
+
+
+SOURCES: dict[str, Source] = {
+    "conversations": _chats(conversations),
+    "conversations:first_responses": _chats(first_responses),
+    "conversations:missed": _chats(missed_chats),
+    "list:response_times": _chats(listed("response_times")),
+    "list:bot_response_times": _chats(listed("bot_response_times")),
+    "list:agents": _chats(listed("agents")),
+    "counts:hour_of_day": Source(counts_by("hour_of_day"), TIMELESS, attrs=True),
+    "counts:weekday": Source(counts_by("weekday"), TIMELESS, attrs=True),
+    "events:knowledge_item_added": Source(
+        events("knowledge_item_added"), frozenset({"bot_id"}), attrs=True
     ),
-    "business:response": response_business_seconds,
+    "events:chat_declined": Source(events("chat_declined"), ENVELOPE, attrs=True),
+    "events:visit_started": Source(events("visit_started"), frozenset({"channel"}), attrs=True),
+    "intervals:health_check": Source(state_intervals("health_check", "component", "up"), NONE),
+    "intervals:agent_status": Source(
+        state_intervals("agent_status", "agent_id", "status"), frozenset({"agent_id", "team"})
+    ),
+    "incidents:health_check": Source(incidents_started, NONE),
+    "customers:returning": Source(returning_customers, NONE),
+    "customers:previous": Source(previous_customers, NONE),
+    "customers:visitors": Source(visitors, NONE),
+    "tickets:created": Source(ticket_events("ticket_created"), TICKETS),
+    "tickets:resolved_events": Source(ticket_events("ticket_resolved"), TICKETS),
+    "tickets:resolved": Source(tickets_resolved, TICKETS),
+    "tickets:backlog": Source(ticket_backlog, TICKETS),
+    "stints:chat": _chats(stints_per_chat),
+    "intervals:stints": Source(stint_time, AGENTS),
+    "intervals:busy": Source(busy_time, AGENTS),
+    "business:first_response": _chats(business_seconds("queue_entry_at", "first_response_at")),
+    "business:wait": _chats(
+        business_seconds("queue_entry_at", "picked_up_at", lambda t: ~t.missed)
+    ),
+    "business:resolution": _chats(
+        business_seconds("started_at", "closed_at", lambda t: t.resolution == "resolved")
+    ),
+    "business:response": _chats(response_business_seconds),
 }
+"""Every source by name (`Measure.source`), with the dimensions it carries."""

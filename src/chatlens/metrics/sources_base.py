@@ -16,6 +16,7 @@ import ibis.expr.datatypes as dtypes
 import ibis.expr.types as ir
 
 from chatlens.errors import InputError
+from chatlens.metrics.dimensions import LIST_COLUMNS, dimension
 from chatlens.metrics.periods import Bucket, Period, step
 from chatlens.store.settings import Settings
 
@@ -29,14 +30,8 @@ def local_time(zone: str, ts: UTC_TIMESTAMP) -> _LOCAL:  # type: ignore[valid-ty
 
 
 _TRUNC = {"hour": "h", "day": "D", "week": "W", "month": "M", "year": "Y"}
-LIST_DIMENSIONS = {
-    "agent_id": "agents",
-    "tag": "tags",
-    "tag_category": "tag_categories",
-    "goal": "goals",
-}
+LIST_DIMENSIONS = LIST_COLUMNS
 """Dimensions that are lists on a conversation: split, a conversation counts in each."""
-EVENT_DIMENSIONS = ("channel", "bot_id", "agent_id", "team")
 TOPICS_TABLE = "conversation_topics"
 """Each conversation's topic (chatlens.topics), joined to the facts when `topic` is asked."""
 CALENDAR_SCHEMA = ibis.schema(
@@ -105,31 +100,15 @@ def in_period(ctx: Context, local: ir.TimestampValue, period: Period | None = No
 
 
 def dimension_of(t: ir.Table, name: str, local: ir.TimestampValue) -> ir.Value:
-    if name == "hour_of_day":
-        return local.hour()
-    if name == "weekday":
-        return local.day_of_week.index()  # 0 = Monday
-    if name.startswith("attrs."):
-        return t.attrs[name[len("attrs.") :]].str
-    return t[name]
+    """A row's value of a dimension (chatlens.metrics.dimensions declares how)."""
+    return dimension(name).expression(t, local)
 
 
-def apply_filters(
-    ctx: Context, t: ir.Table, local: ir.TimestampValue, allowed: Callable[[str], bool]
-) -> ir.Table | None:
-    """Filter by every dimension filter; None when a filter cannot apply to this source."""
+def apply_filters(ctx: Context, t: ir.Table, local: ir.TimestampValue) -> ir.Table:
+    """Filtered by every dimension filter of the query (the source carries them all:
+    chatlens.metrics.sources checks before building)."""
     for name, values in ctx.filters.items():
-        if not allowed(name):
-            return None
-        if name == "topic":  # by name, or by the id `chatlens topics list` shows
-            t = t.filter(t.topic.isin(list(values)) | t.topic_id.cast("string").isin(list(values)))
-        elif name in LIST_DIMENSIONS and LIST_DIMENSIONS[name] in t.columns:
-            column = t[LIST_DIMENSIONS[name]]
-            t = t.filter(ibis.or_(*[column.contains(v) for v in values]))
-        elif name in ("hour_of_day", "weekday"):
-            t = t.filter(dimension_of(t, name, local).isin([int(v) for v in values]))
-        else:
-            t = t.filter(dimension_of(t, name, local).cast("string").isin(list(values)))
+        t = t.filter(dimension(name).filter(t, local, tuple(values)))
     return t
 
 
@@ -158,9 +137,7 @@ def period_facts(ctx: Context, period: Period | None = None, *, offered: bool = 
     f = f.mutate(local_ts=local_time(ctx.period.timezone, f.started_at))
     if "topic" in (*ctx.dimensions, *ctx.filters):
         f = with_topic(ctx, f)
-    filtered = apply_filters(ctx, f, f.local_ts, lambda name: True)
-    assert filtered is not None
-    return filtered
+    return apply_filters(ctx, f, f.local_ts)
 
 
 def with_topic(ctx: Context, f: ir.Table) -> ir.Table:
@@ -271,24 +248,16 @@ def listed(column: str) -> Callable[[Context], ir.Table | None]:
     return build
 
 
-def events(
-    event_type: str, dimensions: tuple[str, ...] = EVENT_DIMENSIONS
-) -> Callable[[Context], ir.Table | None]:
-    """Events of one type in the period; only envelope dimensions apply."""
+def events(event_type: str) -> Callable[[Context], ir.Table | None]:
+    """Events of one type in the period; only envelope dimensions apply (which ones: the
+    source's declaration in chatlens.metrics.sources)."""
 
     def build(ctx: Context) -> ir.Table | None:
-        if any(d not in dimensions and not d.startswith("attrs.") for d in ctx.dimensions):
-            return None
         e = ctx.table("events")
         e = e.filter(e.type == event_type, *utc_bounds(ctx, e.ts))
         e = e.mutate(local_ts=local_time(ctx.period.timezone, e.ts))
         e = e.filter(in_period(ctx, e.local_ts))
-        filtered = apply_filters(
-            ctx, e, e.local_ts, lambda n: n in dimensions or n.startswith("attrs.")
-        )
-        if filtered is None:
-            return None
-        e = filtered
+        e = apply_filters(ctx, e, e.local_ts)
         values = {"bucket": bucket_of(ctx, e.local_ts)}
         values.update({name: dimension_of(e, name, e.local_ts) for name in ctx.dimensions})
         return e.mutate(**values)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import ibis
 import ibis.expr.types as ir
 
-from chatlens.metrics.model import TICKET_DIMENSIONS, TICKET_PEOPLE
+from chatlens.metrics.dimensions import TICKET_PEOPLE
 from chatlens.metrics.periods import Period
 from chatlens.metrics.sources_base import (
     ALIGNED_UNITS,
@@ -57,8 +57,6 @@ def _reaching_back(ctx: Context, span: dt.timedelta) -> Period:
 def returning_customers(ctx: Context) -> ir.Table | None:
     """Customers of each bucket who had a conversation in the `returning_window_days`
     before the bucket starts."""
-    if ctx.dimensions:
-        return None
     facts = period_facts(ctx, ctx.period)
     current = _customer_buckets(ctx, facts, "bucket_start", "bucket_end")
     cal = calendar_table(ctx)
@@ -81,8 +79,6 @@ def returning_customers(ctx: Context) -> ir.Table | None:
 def previous_customers(ctx: Context) -> ir.Table | None:
     """Customers of the window of equal length before each bucket, flagged `came_back` when
     they had a conversation in the bucket (retention)."""
-    if ctx.dimensions:
-        return None
     longest = max(b.end - b.start for b in ctx.calendar)
     earlier = period_facts(ctx, _reaching_back(ctx, longest))
     before = _customer_buckets(ctx, earlier, "previous_start", "bucket_start")
@@ -97,11 +93,8 @@ def previous_customers(ctx: Context) -> ir.Table | None:
 def visitors(ctx: Context) -> ir.Table | None:
     """Distinct visitors (`visit_started`) per bucket, flagged `chatted` when they started a
     conversation in the same bucket."""
-    if ctx.dimensions or ctx.filters:
-        return None
-    visits = events("visit_started", ())(ctx)
-    if visits is None:
-        return None
+    visits = events("visit_started")(ctx)
+    assert visits is not None
     seen = visits.select("bucket", "customer_id").distinct()
     chats = conversations(ctx, split=False)
     assert chats is not None
@@ -137,9 +130,6 @@ def tickets(ctx: Context) -> ir.Table:
 
 def _ticket_keys(ctx: Context, t: ir.Table, local: ir.Value | None) -> ir.Table | None:
     """Filtered by the query's ticket filters, with the bucket and ticket dimensions."""
-    allowed = TICKET_DIMENSIONS + TICKET_PEOPLE
-    if any(d not in allowed for d in (*ctx.dimensions, *ctx.filters)):
-        return None
     for name, values in ctx.filters.items():
         t = t.filter(t[name].isin(list(values)))
     keys = {"bucket": bucket_of(ctx, local)} if local is not None else {}
@@ -199,8 +189,6 @@ def health_incidents(ctx: Context) -> ir.Table:
 
 def incidents_started(ctx: Context) -> ir.Table | None:
     """Downtime incidents that started in the period (totals and time series only)."""
-    if ctx.dimensions or ctx.filters:
-        return None
     t = health_incidents(ctx)
     t = t.mutate(local_ts=local_time(ctx.period.timezone, t.started_at))
     t = t.filter(in_period(ctx, t.local_ts))

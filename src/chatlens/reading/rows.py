@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from chatlens.metrics import Engine
-from chatlens.metrics.cache import RESULTS
 from chatlens.metrics.dialects import render
+from chatlens.metrics.dimensions import MENU, REGISTRY
 from chatlens.metrics.sources_base import TOPICS_TABLE
 
 
@@ -59,18 +59,22 @@ def filter_values(engine: Engine) -> dict[str, list[str]]:
 
     def read() -> dict[str, list[str]]:
         found = {}
-        for name in ("channel", "bot_id", "team"):
-            sql = (
-                f"SELECT DISTINCT {name} AS value FROM {facts} "
-                f"WHERE {name} IS NOT NULL ORDER BY 1 LIMIT 200"
-            )
-            found[name] = [r["value"] for r in _rows(engine, sql)]
-        for name, column in (("agent_id", "agents"), ("tag", "tags")):
-            sql = f"SELECT DISTINCT unnest({column}) AS value FROM {facts} ORDER BY 1 LIMIT 500"
+        for name in MENU:  # the registry's menus (chatlens.metrics.dimensions); topics below
+            column, kind = REGISTRY[name].column, REGISTRY[name].kind
+            if kind == "value":
+                sql = (
+                    f"SELECT DISTINCT {column} AS value FROM {facts} "
+                    f"WHERE {column} IS NOT NULL ORDER BY 1 LIMIT 200"
+                )
+            elif kind == "list":
+                sql = f"SELECT DISTINCT unnest({column}) AS value FROM {facts} ORDER BY 1 LIMIT 500"
+            else:
+                continue
             found[name] = [r["value"] for r in _rows(engine, sql)]
         return found
 
     data = engine.data_key()
-    found = read() if data is None else RESULTS.get_or_compute(("filter_choices", data), read)
+    results = engine.caches.results
+    found = read() if data is None else results.get_or_compute(("filter_choices", data), read)
     sql = f"SELECT DISTINCT topic AS value FROM {TOPICS_TABLE} ORDER BY 1 LIMIT 500"
     return {**found, "topic": [r["value"] for r in _rows(engine, sql)]}

@@ -3,12 +3,10 @@ rendering, tiles."""
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request
 from fastapi.responses import Response
@@ -16,6 +14,8 @@ from fastapi.templating import Jinja2Templates
 
 from chatlens.app import service
 from chatlens.metrics import GRAINS, METRICS
+from chatlens.metrics.dimensions import MENU
+from chatlens.metrics.periods import page_period
 from chatlens.reports.drill import Drill, read_drill
 from chatlens.reports.format import human
 from chatlens.server.auth import SESSION_COOKIE, PageReader, session_token
@@ -37,35 +37,13 @@ PRESETS = {
     "year": "This year",
     "custom": "Custom",
 }
-FILTERS = ("channel", "bot_id", "team", "agent_id", "tag", "topic")
+FILTERS = MENU
 
 templates.env.globals.update(presets=PRESETS, grains=GRAINS, filters=FILTERS)
 
 
 Viewer = PageReader
 """A page's reader: what `/api/v1/query` would let them read (never an ingest key)."""
-
-
-def period_of(preset: str, start: str | None, end: str | None, zone: str) -> tuple[str, str]:
-    today = dt.datetime.now(ZoneInfo(zone)).date()
-    if preset == "custom" and start and end:
-        return start, end
-    if preset == "today":
-        first = today
-    elif preset == "7d":
-        first = today - dt.timedelta(days=6)
-    elif preset == "this_month":
-        first = today.replace(day=1)
-    elif preset == "last_month":
-        last = today.replace(day=1) - dt.timedelta(days=1)
-        return last.replace(day=1).isoformat(), last.isoformat()
-    elif preset == "quarter":
-        first = today.replace(month=(today.month - 1) // 3 * 3 + 1, day=1)
-    elif preset == "year":
-        first = today.replace(month=1, day=1)
-    else:
-        first = today - dt.timedelta(days=29)
-    return first.isoformat(), today.isoformat()
 
 
 @dataclass
@@ -96,7 +74,7 @@ def read_view(request: Request, zone: str, workspace: str) -> View:
     preset = q.get("range", "custom" if q.get("from") else "30d")
     if preset not in PRESETS:
         raise ApiError(400, f"unknown range {preset!r}; expected one of {', '.join(PRESETS)}")
-    start, end = period_of(preset, q.get("from"), q.get("to"), zone)
+    start, end = page_period(preset, q.get("from"), q.get("to"), zone)
     grain = q.get("every") or "day"
     if grain not in GRAINS:
         raise ApiError(400, f"unknown grain {grain!r}; expected one of {', '.join(GRAINS)}")

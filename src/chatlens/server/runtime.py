@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from chatlens import topics
-from chatlens.metrics import Engine
+from chatlens.metrics import Caches, Engine
 from chatlens.server.journal import Journal
 from chatlens.server.memory import DEFAULT_MEMORY_LIMIT, memory_limit
 from chatlens.server.seen import SeenIds, id_hashes
@@ -354,6 +354,7 @@ class Workspace:
         self.refresher = Refresher(self._cursor, refresh_seconds)
         self.topics = TopicsKeeper(self._cursor())
         self._engines: queue.LifoQueue[Engine] = queue.LifoQueue()
+        self.caches = Caches()  # compiled SQL and results, shared by this workspace's engines
         self._generation = 0
         self._settings_lock = threading.Lock()
 
@@ -367,7 +368,7 @@ class Workspace:
         try:
             engine = self._engines.get_nowait()
         except queue.Empty:
-            engine = Engine(self._cursor())
+            engine = Engine(self._cursor(), caches=self.caches)
         try:
             yield engine
         finally:

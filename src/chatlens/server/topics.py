@@ -5,18 +5,15 @@ taken from, only the conversations it took part in (the transcript rule of
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends
 from fastapi import Query as Param
 from fastapi.responses import Response
 
-from chatlens.metrics.periods import YEARS
+from chatlens.metrics.periods import day_span
 from chatlens.server.auth import Reader
 from chatlens.server.context import Server, server
-from chatlens.server.errors import ApiError
 from chatlens.server.reads import json_response, reader_of
 
 router = APIRouter(prefix="/api/v1/topics", tags=["topics"])
@@ -29,24 +26,9 @@ Examples = Annotated[int, Param(ge=0, le=100, description="Example questions per
 
 
 def period_bounds(start: str | None, end: str | None, zone: str) -> dict[str, Any]:
-    if start is None and end is None:
-        return {}
-    try:
-        lo = dt.date.fromisoformat(start or "1970-01-01")
-        hi = dt.date.fromisoformat(end or "2999-12-30")
-    except ValueError as exc:
-        raise ApiError(400, f"from/to: {exc}; expected YYYY-MM-DD") from None
-    for side, day in (("from", lo), ("to", hi)):
-        if not YEARS[0] <= day.year <= YEARS[1]:
-            raise ApiError(
-                400, f"{side} {day.isoformat()!r} is outside the years {YEARS[0]} to {YEARS[1]}"
-            )
-    hi += dt.timedelta(days=1)
-    tz = ZoneInfo(zone)
-    return {
-        "start": dt.datetime.combine(lo, dt.time(), tz),
-        "end": dt.datetime.combine(hi, dt.time(), tz),
-    }
+    """The topics' `start`/`end` keyword arguments (chatlens.metrics.periods.day_span)."""
+    span = day_span(start, end, zone)
+    return {} if span is None else {"start": span[0], "end": span[1]}
 
 
 @router.get("", summary="FAQ topics with questions, conversations, fallback/handoff questions")

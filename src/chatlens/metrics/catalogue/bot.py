@@ -6,7 +6,6 @@ import ibis
 
 from chatlens.metrics import measures as m
 from chatlens.metrics.catalogue.common import (
-    NO_SPLIT,
     B,
     derived,
     div,
@@ -130,7 +129,6 @@ BOT: list[Metric] = [
         B,
         m.count(source="events:knowledge_item_added"),
         "`knowledge_item_added` events in the period.",
-        dimensions=frozenset({"bot_id"}),
     ),
     metric(
         "learning_rate",
@@ -142,7 +140,6 @@ BOT: list[Metric] = [
             lambda v, c: div(v["knowledge_items_added"], v["conversations"]),
         ),
         "knowledge_items_added / conversations in the period.",
-        dimensions=frozenset({"bot_id"}),
     ),
     metric(
         "availability",
@@ -157,8 +154,6 @@ BOT: list[Metric] = [
         ),
         "Share of observed time the system was up (each health check's state holds until "
         "the next check of the same component).",
-        dimensions=NO_SPLIT,
-        attrs_dimensions=False,
     ),
     metric(
         "downtime_seconds",
@@ -173,8 +168,6 @@ BOT: list[Metric] = [
         ),
         "Observed time the system was down.",
         increase_is_bad=True,
-        dimensions=NO_SPLIT,
-        attrs_dimensions=False,
     ),
     metric(
         "downtime_incidents",
@@ -186,6 +179,5 @@ BOT: list[Metric] = [
         "answering down, until its next check answering up (listed by "
         "`chatlens.metrics.incidents.downtime_incidents`).",
         increase_is_bad=True,
-        dimensions=NO_SPLIT,
     ),
 ]

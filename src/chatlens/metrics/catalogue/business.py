@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from chatlens.metrics import measures as m
 from chatlens.metrics.catalogue.common import (
-    NO_SPLIT,
-    TICKET_SPLITS,
     I,
     cost_savings_of,
     derived,
@@ -123,7 +121,6 @@ BUSINESS: list[Metric] = [
         I,
         m.count(source="customers:visitors"),
         "Distinct visitors (`visit_started`) in the period.",
-        dimensions=NO_SPLIT,
     ),
     metric(
         "visitor_chat_rate",
@@ -132,7 +129,6 @@ BUSINESS: list[Metric] = [
         I,
         m.share(m.col("chatted"), source="customers:visitors"),
         "Visitors who started a conversation in the period / visitors.",
-        dimensions=NO_SPLIT,
     ),
     *durations(
         "time_on_site_before_chat",
@@ -168,7 +164,6 @@ BUSINESS: list[Metric] = [
         I,
         m.count(source="customers:previous"),
         "Customers with a conversation in the period of equal length just before.",
-        dimensions=NO_SPLIT,
     ),
     metric(
         "retention_rate",
@@ -178,7 +173,6 @@ BUSINESS: list[Metric] = [
         m.share(m.col("came_back"), source="customers:previous"),
         "Customers of the previous period who came back in this one / customers of the "
         "previous period.",
-        dimensions=NO_SPLIT,
     ),
     metric(
         "retention_change",
@@ -187,12 +181,11 @@ BUSINESS: list[Metric] = [
         I,
         Derived(
             ("retention_rate",),
-            lambda v, c: points_between(v["retention_rate"], c["previous"].get("retention_rate")),
+            lambda v, c: points_between(v["retention_rate"], c.previous.get("retention_rate")),
             previous=("retention_rate",),
         ),
         "retention_rate - the retention_rate of the period of equal length just before (in a "
         "series, of the bucket before), in percentage points.",
-        dimensions=NO_SPLIT,
     ),
     metric(
         "tickets_created",
@@ -202,8 +195,6 @@ BUSINESS: list[Metric] = [
         m.count(source="tickets:created"),
         "`ticket_created` events; split by their ticket's category and urgency (the values on "
         "`ticket_created` win, `ticket_resolved` fills in).",
-        dimensions=TICKET_SPLITS,
-        attrs_dimensions=False,
     ),
     metric(
         "tickets_resolved",
@@ -212,8 +203,6 @@ BUSINESS: list[Metric] = [
         I,
         m.count(source="tickets:resolved_events"),
         "`ticket_resolved` events.",
-        dimensions=TICKET_SPLITS,
-        attrs_dimensions=False,
     ),
     *durations(
         "ticket_resolution_time",
@@ -222,8 +211,6 @@ BUSINESS: list[Metric] = [
         m.col("seconds"),
         "Tickets resolved in the period: ticket_created -> first ticket_resolved.",
         source="tickets:resolved",
-        dimensions=TICKET_SPLITS,
-        attrs_dimensions=False,
     ),
     metric(
         "ticket_backlog",
@@ -233,7 +220,5 @@ BUSINESS: list[Metric] = [
         m.count(m.col("open"), source="tickets:backlog"),
         "Tickets created and not resolved at the period's (bucket's) end.",
         increase_is_bad=True,
-        dimensions=TICKET_SPLITS,
-        attrs_dimensions=False,
     ),
 ]

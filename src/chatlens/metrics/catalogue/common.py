@@ -10,10 +10,8 @@ import ibis.expr.types as ir
 
 from chatlens.metrics import measures as m
 from chatlens.metrics.model import (
-    CONVERSATION_DIMENSIONS,
-    TICKET_DIMENSIONS,
-    TICKET_PEOPLE,
     Derived,
+    DerivedContext,
     Measure,
     Metric,
     Unit,
@@ -25,12 +23,6 @@ L = "3. Live chat and agents"
 F = "4. Customer feedback"
 I = "5. Business impact"  # noqa: E741
 
-ENVELOPE = frozenset({"channel", "bot_id", "agent_id", "team"})
-NO_SPLIT: frozenset[str] = frozenset()
-ALL_SPLITS = frozenset(CONVERSATION_DIMENSIONS)
-TICKET_SPLITS = frozenset(TICKET_DIMENSIONS + TICKET_PEOPLE)
-NO_TIME_SPLIT = ALL_SPLITS - {"hour_of_day", "weekday"}
-
 
 def metric(
     id: str,
@@ -41,8 +33,6 @@ def metric(
     description: str,
     **kw: Any,
 ) -> Metric:
-    if kw.get("dimensions") == NO_SPLIT:
-        kw.setdefault("attrs_dimensions", False)
     return Metric(
         id=id,
         label=label,
@@ -114,24 +104,24 @@ def div(a: float | None, b: float | None, scale: float = 1.0) -> float | None:
     return a / b * scale
 
 
-def tag_share_of(v: Mapping[str, Any], ctx: Mapping[str, Any]) -> float | None:
+def tag_share_of(v: Mapping[str, Any], ctx: DerivedContext) -> float | None:
     """Conversations of the row (one tag or category) / the conversations of its bucket and
     other dimensions counted once; null unless the query splits by tag or tag_category."""
-    if not {"tag", "tag_category"} & set(ctx["dimensions"]):
+    if not {"tag", "tag_category"} & set(ctx.dimensions):
         return None
-    return div(v["conversations"], ctx["unsplit"].get("conversations"))
+    return div(v["conversations"], ctx.unsplit.get("conversations"))
 
 
-def goal_rate_of(v: Mapping[str, Any], ctx: Mapping[str, Any]) -> float | None:
+def goal_rate_of(v: Mapping[str, Any], ctx: DerivedContext) -> float | None:
     """Conversations with a goal credited / conversations; split by goal, those with the
     row's goal / the conversations of its bucket and other dimensions counted once."""
-    if "goal" in ctx["dimensions"]:
-        return div(v["goal_conversations"], ctx["unsplit"].get("conversations"))
+    if "goal" in ctx.dimensions:
+        return div(v["goal_conversations"], ctx.unsplit.get("conversations"))
     return div(v["goal_conversations"], v["conversations"])
 
 
-def cost_savings_of(v: Mapping[str, Any], ctx: Mapping[str, Any]) -> float | None:
-    settings = ctx["settings"]
+def cost_savings_of(v: Mapping[str, Any], ctx: DerivedContext) -> float | None:
+    settings = ctx.settings
     agent, bot = settings.cost_per_agent_conversation, settings.cost_per_bot_conversation
     if agent is None or v["conversations"] is None:
         return None

@@ -6,7 +6,6 @@ import ibis
 
 from chatlens.metrics import measures as m
 from chatlens.metrics.catalogue.common import (
-    ENVELOPE,
     FIRST_RESPONSES,
     MISSED,
     WITHIN_SLA,
@@ -112,7 +111,6 @@ LIVE: list[Metric] = [
         m.count(source="events:chat_declined"),
         "`chat_declined` events (offers not taken: declined or timed out).",
         increase_is_bad=True,
-        dimensions=ENVELOPE,
     ),
     metric(
         "successful_chats",
@@ -223,8 +221,6 @@ LIVE: list[Metric] = [
             "intervals:agent_status", lambda t, s: t.seconds.sum(where=t.state == "online") / 3600.0
         ),
         "Hours agents were `online` (from agent_status intervals).",
-        dimensions=frozenset({"agent_id", "team"}),
-        attrs_dimensions=False,
     ),
     metric(
         "chats_per_online_hour",
@@ -236,8 +232,6 @@ LIVE: list[Metric] = [
             lambda v, c: div(v["handled_conversations"], v["online_hours"]),
         ),
         "handled_conversations / online_hours.",
-        dimensions=frozenset({"agent_id", "team"}),
-        attrs_dimensions=False,
     ),
     metric(
         "busy_hours",
@@ -246,8 +240,6 @@ LIVE: list[Metric] = [
         L,
         Measure("intervals:busy", lambda t, s: t.seconds.sum() / 3600.0),
         "Hours agents had at least one chat (the union of their stints).",
-        dimensions=frozenset({"agent_id"}),
-        attrs_dimensions=False,
     ),
     metric(
         "chat_hours",
@@ -256,8 +248,6 @@ LIVE: list[Metric] = [
         L,
         Measure("intervals:stints", lambda t, s: t.seconds.sum() / 3600.0),
         "Sum of the lengths of all agent stints, in hours (two chats at once count twice).",
-        dimensions=frozenset({"agent_id"}),
-        attrs_dimensions=False,
     ),
     metric(
         "utilization",
@@ -269,8 +259,6 @@ LIVE: list[Metric] = [
             lambda v, c: div(v["busy_hours"], v["online_hours"]),
         ),
         "Time with at least one active chat / time online (agent_status intervals).",
-        dimensions=frozenset({"agent_id"}),
-        attrs_dimensions=False,
     ),
     metric(
         "concurrency",
@@ -279,8 +267,6 @@ LIVE: list[Metric] = [
         L,
         derived(("chat_hours", "busy_hours"), lambda v, c: div(v["chat_hours"], v["busy_hours"])),
         "Mean number of simultaneous chats per agent while busy: chat_hours / busy_hours.",
-        dimensions=frozenset({"agent_id"}),
-        attrs_dimensions=False,
     ),
     metric(
         "tag_usage",

@@ -5,8 +5,6 @@ from __future__ import annotations
 from chatlens.metrics import measures as m
 from chatlens.metrics.catalogue.common import (
     MESSAGE_BINS,
-    NO_SPLIT,
-    NO_TIME_SPLIT,
     V,
     derived,
     div,
@@ -29,7 +27,7 @@ VOLUME: list[Metric] = [
         "Conversations per hour",
         "per_hour",
         V,
-        derived(("conversations",), lambda v, c: div(v["conversations"], c["hours"])),
+        derived(("conversations",), lambda v, c: div(v["conversations"], c.hours)),
         "Conversations / hours in the period (real hours in the time zone).",
     ),
     metric(
@@ -39,7 +37,6 @@ VOLUME: list[Metric] = [
         V,
         Measure("counts:hour_of_day", lambda t, s: t.local_value.argmax(t.n * 24 - t.local_value)),
         "Hour of day (0-23, local) with most conversations; ties go to the earlier hour.",
-        dimensions=NO_TIME_SPLIT,
     ),
     metric(
         "peak_weekday",
@@ -48,7 +45,6 @@ VOLUME: list[Metric] = [
         V,
         Measure("counts:weekday", lambda t, s: t.local_value.argmax(t.n * 7 - t.local_value)),
         "Weekday (0 = Monday) with most conversations; ties go to the earlier day.",
-        dimensions=NO_TIME_SPLIT,
     ),
     metric(
         "engaged_conversations",
@@ -91,7 +87,6 @@ VOLUME: list[Metric] = [
         m.count(source="customers:returning"),
         "Customers of the period who also had a conversation in the `returning_window_days` "
         "before it.",
-        dimensions=NO_SPLIT,
     ),
     metric(
         "returning_rate",
@@ -103,7 +98,6 @@ VOLUME: list[Metric] = [
             lambda v, c: div(v["returning_customers"], v["unique_customers"]),
         ),
         "returning_customers / unique_customers.",
-        dimensions=NO_SPLIT,
     ),
     metric(
         "messages",
@@ -132,7 +126,7 @@ VOLUME: list[Metric] = [
         "Channel mix",
         "rate",
         V,
-        derived(("conversations",), lambda v, c: div(v["conversations"], c["group_total"])),
+        derived(("conversations",), lambda v, c: div(v["conversations"], c.group_total)),
         "Share of the conversations of the row's time bucket (and other dimensions) that "
         "came through the row's channel; split by channel to read it.",
         read_by=("channel",),
