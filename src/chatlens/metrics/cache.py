@@ -61,7 +61,6 @@ class CompiledSQL:
     catalogue), and a server answers from a pool of engines, so a query shape compiled by
     one is reused by the others (and by a repeated query: a dashboard refresh)."""
 
-
     def __init__(self, size: int = 2048):
         self._size = size
         self._entries: dict[tuple[Any, ...], str | None] = {}
