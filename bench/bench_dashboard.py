@@ -337,7 +337,7 @@ def engine_breakdown(store: Path, repeat: int) -> list[dict[str, Any]]:
     with one DuckDB thread (the server's setting on 2 cores)."""
     from chatlens.metrics import Engine, Query
     from chatlens.reading.rows import filter_values
-    from chatlens.server.pages import FUNNEL, TILES
+    from chatlens.server.pages.reports import FUNNEL, TILES
     from chatlens.store import open_store
     from chatlens.store.sql import run
 
@@ -362,7 +362,7 @@ def engine_breakdown(store: Path, repeat: int) -> list[dict[str, Any]]:
         ),
     }
     out = []
-    from chatlens.server.runtime import Workspace
+    from chatlens.server.runtime.workspace import Workspace
 
     for state in ("file not in the page cache", "file in the page cache"):
         if state.startswith("file not"):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from chatlens.metrics import DIMENSIONS, METRICS
 from chatlens.metrics.dimensions import LIST_COLUMNS, MENU, REGISTRY, dimension, is_dimension
 from chatlens.metrics.sources import SOURCES
-from chatlens.server.page_kit import FILTERS
+from chatlens.server.pages.kit import FILTERS
 
 
 def test_the_registry_lists_every_dimension_once_in_report_order():

@@ -190,7 +190,7 @@ def test_the_agent_report_csv_names_any_agent_id(live):
     lines = answer.text.splitlines()
     assert lines[1].startswith("2026-11-01T00:00:00,1,")  # its one handled conversation
     # a CR/LF or quote in the id cannot split or end the header (ids are routed as sent:
-    # reads.AnyId; the store may hold such ids from before ingest refused control characters)
+    # routes.AnyId; the store may hold such ids from before ingest refused control characters)
     odd = boss.get("/agents/a%0D%0AX-Evil:%201%22/report.csv?from=2026-11-01&to=2026-11-30")
     assert odd.status_code == 200, odd.text
     assert "x-evil" not in odd.headers

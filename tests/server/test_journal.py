@@ -8,9 +8,9 @@ import threading
 import orjson
 
 from chatlens.events import parse_event, to_row
-from chatlens.server.journal import Journal
-from chatlens.server.runtime import Writer
-from chatlens.server.seen import id_hashes
+from chatlens.server.runtime.journal import Journal
+from chatlens.server.runtime.seen import id_hashes
+from chatlens.server.runtime.workspace import Writer
 from chatlens.store import Store
 from chatlens.store.sql import run
 from tests.waiting import wait_until
@@ -105,7 +105,7 @@ def test_acknowledged_rows_reach_the_store_and_duplicates_are_counted(store, tmp
 
 
 def test_seen_ids_hit_stored_ids_and_merge_new_ones(store, monkeypatch):
-    from chatlens.server import seen as seen_module
+    from chatlens.server.runtime import seen as seen_module
 
     stored = rows("s1", "s2")
     store.append(stored)

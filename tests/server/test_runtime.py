@@ -8,8 +8,8 @@ import threading
 from typer.testing import CliRunner
 
 from chatlens.cli import app
-from chatlens.server.memory import DEFAULT_MEMORY_LIMIT
-from chatlens.server.runtime import BACKGROUND_NICE, TOPICS_NICE, Workspace
+from chatlens.server.runtime.memory import DEFAULT_MEMORY_LIMIT
+from chatlens.server.runtime.workspace import BACKGROUND_NICE, TOPICS_NICE, Workspace
 from chatlens.store import open_store
 from chatlens.store.settings import load_settings
 from tests.waiting import wait_until

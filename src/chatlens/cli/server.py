@@ -19,7 +19,7 @@ from chatlens.app.db import app_db_url, open_app_db
 from chatlens.app.models import AGENT_ACCESS, ROLES, SCOPES, Workspace
 from chatlens.cli.common import AppDbOption, DbOption, fail, out
 from chatlens.errors import ChatlensError
-from chatlens.server.memory import DEFAULT_MEMORY_LIMIT
+from chatlens.server.runtime.memory import DEFAULT_MEMORY_LIMIT
 from chatlens.store.db import db_path
 
 workspaces_app = typer.Typer(help="Workspaces: each has its own events and settings.")

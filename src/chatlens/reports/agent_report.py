@@ -1,7 +1,7 @@
 """The agent performance report (docs/server.md), for one agent, one team or every
 team: which metrics it carries (by their catalogue ids), fair rankings, its charts and CSV.
 
-The server pages (server/agent_pages.py, server/team_pages.py) run the queries; this module
+The server pages (server/pages/agents.py, server/pages/teams.py) run the queries; this module
 only shapes their rows, so the page, the JSON and the CSV carry the same figures.
 """
 

@@ -14,29 +14,14 @@ from itsdangerous import URLSafeSerializer
 from chatlens import __version__
 from chatlens.app import service
 from chatlens.app.db import app_db_url, open_app_db
-from chatlens.server import (
-    access,
-    admin,
-    agent_pages,
-    dashboards,
-    errors,
-    faq_page,
-    goals_page,
-    ingest,
-    invitations,
-    live,
-    pages,
-    reads,
-    sessions,
-    settings_page,
-    team_pages,
-    topics,
-)
+from chatlens.server import access, errors, invitations, sessions
+from chatlens.server.api import admin, ingest, live, reads, topics
 from chatlens.server.auth import SESSION_COOKIE
 from chatlens.server.context import Server
-from chatlens.server.keycache import KeyCache
-from chatlens.server.memory import DEFAULT_MEMORY_LIMIT
-from chatlens.server.runtime import Workspaces
+from chatlens.server.pages import agents, dashboards, faq, goals, reports, settings, teams
+from chatlens.server.runtime.keycache import KeyCache
+from chatlens.server.runtime.memory import DEFAULT_MEMORY_LIMIT
+from chatlens.server.runtime.workspace import Workspaces
 
 
 def create_app(
@@ -78,22 +63,9 @@ def create_app(
     )
     app.state.chatlens = state
     errors.install(app)
-    for module in (
-        ingest,
-        reads,
-        admin,
-        live,
-        sessions,
-        pages,
-        agent_pages,
-        team_pages,
-        settings_page,
-        goals_page,
-        dashboards,
-        topics,
-        faq_page,
-        invitations,
-    ):
+    api = (ingest, reads, admin, live, topics)
+    pages = (reports, agents, teams, settings, goals, dashboards, faq)
+    for module in (*api, sessions, invitations, *pages):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent.parent / "web" / "static"))
 

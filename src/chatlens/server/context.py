@@ -10,9 +10,9 @@ from fastapi import Request
 from itsdangerous import URLSafeSerializer
 from sqlalchemy.orm import sessionmaker
 
-from chatlens.server.keycache import KeyCache
 from chatlens.server.limits import LoginLimiter
-from chatlens.server.runtime import Workspaces
+from chatlens.server.runtime.keycache import KeyCache
+from chatlens.server.runtime.workspace import Workspaces
 
 
 @dataclass

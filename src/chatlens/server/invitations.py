@@ -18,7 +18,7 @@ from chatlens.app import service
 from chatlens.errors import ChatlensError, NotFound
 from chatlens.server.context import Server, server
 from chatlens.server.errors import ApiError
-from chatlens.server.reads import json_response
+from chatlens.server.routes import json_response
 
 router = APIRouter()
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "web" / "templates")

@@ -17,7 +17,7 @@ from chatlens.app.credentials import new_token, same
 from chatlens.server.auth import CSRF_HEADER, SESSION_COOKIE, Anyone, session_token
 from chatlens.server.context import Server, server
 from chatlens.server.errors import ApiError
-from chatlens.server.reads import json_response
+from chatlens.server.routes import json_response
 
 router = APIRouter()
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "web" / "templates")

@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 from chatlens.metrics import Query
 from chatlens.reading import Reader
 from chatlens.reports.format import human
-from chatlens.server.page_kit import View
-from chatlens.server.topics import period_bounds
+from chatlens.server.pages.kit import View
+from chatlens.server.routes import period_bounds
 
 Extra = Callable[[Reader, View, dict[str, Any]], dict[str, Any]]
 

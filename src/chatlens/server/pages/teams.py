@@ -25,11 +25,11 @@ from chatlens.reports.agent_report import (
     ranked,
     series_chart,
 )
-from chatlens.server.agent_pages import csv_response, report_json
 from chatlens.server.auth import Principal
 from chatlens.server.context import Server
 from chatlens.server.errors import ApiError
-from chatlens.server.page_kit import (
+from chatlens.server.pages.agents import csv_response, report_json
+from chatlens.server.pages.kit import (
     Ctx,
     View,
     Viewer,
@@ -37,7 +37,7 @@ from chatlens.server.page_kit import (
     render,
     tile_cards,
 )
-from chatlens.server.reads import reader_of
+from chatlens.server.routes import reader_of
 
 router = APIRouter(include_in_schema=False)
 

@@ -9,9 +9,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from chatlens.metrics import Query
-from chatlens.server.page_kit import Ctx, Viewer, read_view, render
-from chatlens.server.reads import reader_of
-from chatlens.server.topics import period_bounds
+from chatlens.server.pages.kit import Ctx, Viewer, read_view, render
+from chatlens.server.routes import period_bounds, reader_of
 
 router = APIRouter(include_in_schema=False)
 

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from chatlens.server.auth import LiveReader
 from chatlens.server.context import Server, server
-from chatlens.server.reads import json_response, reader_of
+from chatlens.server.routes import json_response, reader_of
 
 router = APIRouter(prefix="/api/v1")
 

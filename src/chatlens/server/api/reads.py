@@ -4,80 +4,32 @@ lists and transcripts for drill-down, and exports. Every read goes through the s
 
 from __future__ import annotations
 
-import re
 import tempfile
-from collections import defaultdict
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
 
-import orjson
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi import Query as Param
 from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.background import BackgroundTask
-from starlette.convertors import Convertor, register_url_convertor
 
-from chatlens import reading
 from chatlens.metrics import DIMENSIONS, GRAINS, METRICS, Metric, Query
 from chatlens.metrics.targets import bands_of
 from chatlens.reports.drill import Drill
 from chatlens.reports.export import EXPORT_FORMATS
-from chatlens.server.auth import Principal, Reader
-from chatlens.server.context import Server, server
+from chatlens.server.auth import Reader
 from chatlens.server.errors import ApiError
-from chatlens.server.runtime import Workspace
+from chatlens.server.routes import (
+    LAST_PAGE,
+    MAX_PAGE,
+    Ctx,
+    json_response,
+    parse_filters,
+    reader_of,
+)
 
 router = APIRouter(prefix="/api/v1")
-MAX_PAGE = 200
-LAST_PAGE = 1_000_000_000
-"""The highest page number asked for (past the last page answers no rows; far beyond any
-store, and its offset stays within DuckDB's 64-bit OFFSET)."""
-
-
-class AnyId(Convertor[str]):
-    """A path parameter holding any id as sent: "/" and line breaks too (ids are untrusted
-    text; `{id}` stops at "/", `{id:path}` at a line break)."""
-
-    regex = r"[\s\S]+"
-
-    def convert(self, value: str) -> str:
-        return value
-
-    def to_string(self, value: str) -> str:
-        return value
-
-
-register_url_convertor("anyid", AnyId())
-
-
-def json_response(body: Any, status: int = 200) -> Response:
-    return Response(
-        orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS),
-        status_code=status,
-        media_type="application/json",
-    )
-
-
-def attachment(name: str) -> str:
-    """A Content-Disposition for a download named `name` (RFC 6266): an ASCII stand-in for
-    old clients and the exact name UTF-8 encoded, so any agent id or workspace name (CJK,
-    quotes, CR/LF) makes a valid header."""
-    plain = re.sub(r"[^A-Za-z0-9._-]", "_", name)
-    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(name, safe='')}"
-
-
-def open_workspace(ctx: Server, who: Principal) -> Workspace:
-    return ctx.workspaces.get(who.workspace, who.store)
-
-
-def reader_of(ctx: Server, who: Principal) -> reading.Reader:
-    """The door to `who`'s workspace, scoped to `who`."""
-    return reading.Reader(open_workspace(ctx, who), who)
-
-
-Ctx = Annotated[Server, Depends(server)]
 
 
 def metric_info(metric: Metric) -> dict[str, Any]:
@@ -143,16 +95,6 @@ def query(body: QueryIn, who: Reader, ctx: Ctx) -> Response:
     return json_response(reader_of(ctx, who).answer(asked))
 
 
-def parse_filters(items: list[str]) -> dict[str, tuple[str, ...]]:
-    grouped: dict[str, list[str]] = defaultdict(list)
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ApiError(400, f"filter {item!r}: expected DIMENSION=VALUE")
-        grouped[key].append(value)
-    return {k: tuple(v) for k, v in grouped.items()}
-
-
 FilterParam = Annotated[
     list[str], Param(alias="filter", description="DIMENSION=VALUE; repeat for more.")
 ]
@@ -187,15 +129,6 @@ def conversations(
     return json_response(
         {"total": found.total, "page": page, "per_page": per_page, "rows": found.rows}
     )
-
-
-def page_number(text: str | None) -> int:
-    """A dashboard page's `?page=`: a whole number from 1 (smaller counts as 1) to
-    LAST_PAGE; anything else is refused with 400."""
-    value = (text or "1").strip()
-    if not re.fullmatch(r"-?[0-9]{1,12}", value) or int(value) > LAST_PAGE:
-        raise ApiError(400, f"page {value!r}: expected a whole number from 1 to {LAST_PAGE:,}")
-    return max(1, int(value))
 
 
 @router.get("/conversations/{conversation_id:anyid}", summary="A conversation's facts and events")

@@ -14,7 +14,7 @@ from chatlens.reports.agent_report import REPORT, csv_text, metric_meta, series_
 from chatlens.server.auth import Principal
 from chatlens.server.context import Server
 from chatlens.server.errors import ApiError
-from chatlens.server.page_kit import (
+from chatlens.server.pages.kit import (
     Ctx,
     View,
     Viewer,
@@ -22,7 +22,7 @@ from chatlens.server.page_kit import (
     render,
     tile_cards,
 )
-from chatlens.server.reads import attachment, reader_of
+from chatlens.server.routes import attachment, reader_of
 
 router = APIRouter(include_in_schema=False)
 

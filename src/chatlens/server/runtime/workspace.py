@@ -19,9 +19,9 @@ from typing import Any
 
 from chatlens import topics
 from chatlens.metrics import Caches, Engine
-from chatlens.server.journal import Journal
-from chatlens.server.memory import DEFAULT_MEMORY_LIMIT, memory_limit
-from chatlens.server.seen import SeenIds, id_hashes
+from chatlens.server.runtime.journal import Journal
+from chatlens.server.runtime.memory import DEFAULT_MEMORY_LIMIT, memory_limit
+from chatlens.server.runtime.seen import SeenIds, id_hashes
 from chatlens.store import Store, open_store
 from chatlens.store.facts import refresh_facts
 from chatlens.store.settings import Settings, check_changes, load_settings, save_setting

@@ -17,7 +17,8 @@ from chatlens.reports.drill import countable
 from chatlens.reports.format import WEEKDAYS
 from chatlens.server.auth import PageLive
 from chatlens.server.errors import ApiError
-from chatlens.server.page_kit import (
+from chatlens.server.pages.extras import EXTRAS
+from chatlens.server.pages.kit import (
     Ctx,
     View,
     Viewer,
@@ -26,8 +27,7 @@ from chatlens.server.page_kit import (
     render,
     tile_cards,
 )
-from chatlens.server.reads import page_number, reader_of
-from chatlens.server.section_extras import EXTRAS
+from chatlens.server.routes import page_number, reader_of
 
 router = APIRouter(include_in_schema=False)
 TILES = (
@@ -203,7 +203,7 @@ def conversation_list(request: Request, who: Viewer, ctx: Ctx) -> Response:
     )  # fmt: skip
 
 
-@router.get("/conversations/{conversation_id:anyid}")  # any id: reads.AnyId
+@router.get("/conversations/{conversation_id:anyid}")  # any id: routes.AnyId
 def transcript(conversation_id: str, request: Request, who: Viewer, ctx: Ctx) -> Response:
     facts, events = reader_of(ctx, who).transcript(conversation_id)
     return render(

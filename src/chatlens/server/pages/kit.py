@@ -21,9 +21,9 @@ from chatlens.reports.format import human
 from chatlens.server.auth import SESSION_COOKIE, PageReader, session_token
 from chatlens.server.context import Server, server
 from chatlens.server.errors import ApiError
-from chatlens.server.reads import parse_filters
+from chatlens.server.routes import parse_filters
 
-templates = Jinja2Templates(directory=Path(__file__).parent.parent / "web" / "templates")
+templates = Jinja2Templates(directory=Path(__file__).parents[2] / "web" / "templates")
 templates.env.filters["human"] = human
 Ctx = Annotated[Server, Depends(server)]
 

@@ -5,30 +5,21 @@ taken from, only the conversations it took part in (the transcript rule of
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi import Query as Param
 from fastapi.responses import Response
 
-from chatlens.metrics.periods import day_span
 from chatlens.server.auth import Reader
-from chatlens.server.context import Server, server
-from chatlens.server.reads import json_response, reader_of
+from chatlens.server.routes import Ctx, json_response, period_bounds, reader_of
 
 router = APIRouter(prefix="/api/v1/topics", tags=["topics"])
-Ctx = Annotated[Server, Depends(server)]
 FromParam = Annotated[
     str | None, Param(alias="from", description="First day (YYYY-MM-DD), workspace zone.")
 ]
 ToParam = Annotated[str | None, Param(alias="to", description="Last day, inclusive.")]
 Examples = Annotated[int, Param(ge=0, le=100, description="Example questions per topic.")]
-
-
-def period_bounds(start: str | None, end: str | None, zone: str) -> dict[str, Any]:
-    """The topics' `start`/`end` keyword arguments (chatlens.metrics.periods.day_span)."""
-    span = day_span(start, end, zone)
-    return {} if span is None else {"start": span[0], "end": span[1]}
 
 
 @router.get("", summary="FAQ topics with questions, conversations, fallback/handoff questions")

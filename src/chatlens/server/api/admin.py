@@ -15,7 +15,7 @@ from chatlens.app.models import SCOPES, Seat
 from chatlens.app.models import Workspace as WorkspaceRow
 from chatlens.server.auth import Admin, Manager
 from chatlens.server.context import Server, server
-from chatlens.server.reads import json_response, open_workspace
+from chatlens.server.routes import json_response, open_workspace
 from chatlens.store.settings import Settings
 
 router = APIRouter(prefix="/api/v1")

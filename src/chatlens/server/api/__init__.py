@@ -1,0 +1,1 @@
+"""The JSON API (/api/v1/...): parse, one call to the Reader or the writer, JSON."""

@@ -1,0 +1,1 @@
+"""The dashboard pages: parse, one call to the Reader, render a template."""
