@@ -21,6 +21,7 @@ from chatlens import topics
 from chatlens.metrics import Engine
 from chatlens.server.journal import Journal
 from chatlens.server.memory import DEFAULT_MEMORY_LIMIT, memory_limit
+from chatlens.server.retention_job import RetentionKeeper
 from chatlens.server.seen import SeenIds, id_hashes
 from chatlens.store import Store, open_store
 from chatlens.store.facts import refresh_facts
@@ -360,6 +361,7 @@ class Workspace:
         self.writer = Writer(self._cursor(), self._cursor(), path.with_suffix(".journal"))
         self.refresher = Refresher(self._cursor, refresh_seconds)
         self.topics = TopicsKeeper(self._cursor())
+        self.retention = RetentionKeeper(self._cursor(), self.refresher.lock)
         self._engines: queue.LifoQueue[Engine] = queue.LifoQueue()
         self._generation = 0
         self._settings_lock = threading.Lock()
@@ -411,11 +413,13 @@ class Workspace:
             self.redactor = redactor(load_settings(con))
         finally:
             con.close()
+        self.retention.wake()
         while not self._engines.empty():
             self._engines.get_nowait()
         self.refresher.refresh_now()
 
     def close(self) -> None:
+        self.retention.close()
         self.topics.close()
         self.refresher.close()
         self.writer.close()
