@@ -38,6 +38,7 @@ _CARD = re.compile(r"(?<![\w.,])\d(?:[ -]?\d){12,18}(?![\w]|[.,]\d)")
 _IBAN = re.compile(r"\b[A-Za-z]{2}\d{2}(?:[ ]?[A-Za-z0-9]){11,30}\b")
 _DIGIT_RUN = re.compile(r"\d(?:[\s().\-/]*\d){6,}")
 _SPLIT = re.compile(r"[ ]")
+_TIME_RANGE = re.compile(r"\d{1,2}[.:]\d{2}\s*[-\u2013]\s*\d{1,2}[.:]\d{2}")
 _SEPARATOR = re.compile(r"[ -]")
 _CARD_LENGTHS = {"2": (16,), "3": (14, 15, 16, 19), "4": (13, 16, 19), "5": (16, 19)}
 _CARD_LENGTHS["6"] = (16, 17, 18, 19)
@@ -90,11 +91,23 @@ def _emails(text: str) -> Iterable[Span]:
         yield Span(match.start(), match.end(), "email")
 
 
-def _phones(text: str, regions: tuple[str, ...]) -> Iterable[Span]:
+def _phones(text: str, regions: tuple[str, ...], known: list[Span]) -> Iterable[Span]:
+    """Numbers libphonenumber finds valid in one of `regions` (international ones in any).
+    The regions are tried in turn until every run of digits is inside a number found (or in
+    `known`, the cards and IBANs found before); a
+    run like opening hours ("09.00-17.00", a valid Jakarta number) is not taken."""
     leniency = phonenumbers.Leniency.VALID
+    runs = [(m.start(), m.end()) for m in _DIGIT_RUN.finditer(text)]
+    found: list[Span] = []
     for region in regions:
         for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=leniency):
-            yield Span(match.start, match.end, "phone")
+            if _TIME_RANGE.fullmatch(match.raw_string):
+                continue
+            if all(match.end <= f.start or match.start >= f.end for f in found):
+                found.append(Span(match.start, match.end, "phone"))
+        if all(any(f.start <= a and b <= f.end for f in [*found, *known]) for a, b in runs):
+            break
+    return found
 
 
 class Redactor:
@@ -128,7 +141,7 @@ class Redactor:
         if "card" in self.kinds and digits:
             found.extend(_cards(text))
         if "phone" in self.kinds and digits:
-            found.extend(_phones(text, self.regions))
+            found.extend(_phones(text, self.regions, found))
         for kind, pattern in self.patterns.items():
             found.extend(Span(m.start(), m.end(), kind) for m in pattern.finditer(text) if m.end())
         chosen: list[Span] = []
