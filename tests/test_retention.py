@@ -110,9 +110,13 @@ def test_events_go_whole_conversations_at_a_time(tmp_path):
          "text": "old"},
         # c-span: starts before the cutoff, ends after it: kept whole
         {"type": "conversation_started", "ts": _at(9), "conversation_id": "c-span"},
+        {"type": "message", "ts": _at(9, 9), "conversation_id": "c-span", "sender": "customer",
+         "text": "span"},
         {"type": "conversation_closed", "ts": _at(12), "conversation_id": "c-span"},
         # c-new: after the cutoff
         {"type": "conversation_started", "ts": _at(15), "conversation_id": "c-new"},
+        {"type": "message", "ts": _at(15, 9), "conversation_id": "c-new", "sender": "customer",
+         "text": "new"},
         # page views of no conversation: one before, one after the cutoff
         {"type": "page_view", "ts": _at(2), "customer_id": "v1", "page_url": "https://a/x"},
         {"type": "page_view", "ts": _at(16), "customer_id": "v1", "page_url": "https://a/y"},
@@ -121,14 +125,22 @@ def test_events_go_whole_conversations_at_a_time(tmp_path):
         load(store, events, tmp_path)
         save_setting(store.con, "retention_events_days", 10)
         done = expire(store, dt.datetime(2026, 11, 21, tzinfo=dt.UTC))
-        assert (done.events, done.conversations) == (3, 1)
+        assert (done.events, done.conversations, done.text) == (3, 1, 1)
         kept = store.con.execute(
-            "SELECT coalesce(conversation_id, page_url) FROM events ORDER BY ts"
+            "SELECT coalesce(conversation_id, page_url), text FROM events ORDER BY ts"
         ).fetchall()
         facts = store.con.execute(
             "SELECT conversation_id FROM conversation_facts ORDER BY 1"
         ).fetchall()
-    assert [k[0] for k in kept] == ["c-span", "c-span", "c-new", "https://a/y"]
+    # the text of the kept conversation's events before the cutoff goes all the same
+    assert kept == [
+        ("c-span", None),
+        ("c-span", ""),
+        ("c-span", None),
+        ("c-new", None),
+        ("c-new", "new"),
+        ("https://a/y", None),
+    ]
     assert facts == [("c-new",), ("c-span",)]
 
 

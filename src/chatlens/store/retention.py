@@ -70,7 +70,7 @@ def expire_row(
     Returns whether the row changed."""
     changed = False
     for name, value in EXPIRED.items():
-        cutoff = min(filter(None, [due.get(name), due.get("events")]), default=None)
+        cutoff = max(filter(None, [due.get(name), due.get("events")]), default=None)
         if cutoff is None or ts >= cutoff or row.get(name) in (None, value):
             continue
         if name == "text" and row.get("sender") == "bot" and row.get("fallback") is None:
@@ -93,7 +93,7 @@ def expire(store: Store, now: dt.datetime | None = None) -> Expired:
         if "events" in due:
             _delete_events(store, due["events"], done)
         for name, value in EXPIRED.items():
-            cutoff = min(filter(None, [due.get(name), due.get("events")]), default=None)
+            cutoff = max(filter(None, [due.get(name), due.get("events")]), default=None)
             if cutoff is None:
                 continue
             where = f"ts < $cutoff AND {name} IS NOT NULL AND {name} IS DISTINCT FROM $blank"

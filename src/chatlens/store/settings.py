@@ -99,22 +99,23 @@ class Settings(BaseModel):
     retention_text_days: float | None = Field(
         None,
         gt=0,
-        description="Days message text is kept (by event time); then it is blanked. None: kept.",
+        description="Days message text is kept (counted from the event time); then blanked. "
+        "null: kept forever.",
     )
     retention_comment_days: float | None = Field(
-        None, gt=0, description="Days rating comments are kept; then blanked. None: kept."
+        None, gt=0, description="Days rating comments are kept; then blanked. null: kept forever."
     )
     retention_page_url_days: float | None = Field(
-        None, gt=0, description="Days page URLs are kept; then removed. None: kept."
+        None, gt=0, description="Days page URLs are kept; then blanked. null: kept forever."
     )
     retention_attrs_days: float | None = Field(
-        None, gt=0, description="Days free-form attrs are kept; then removed. None: kept."
+        None, gt=0, description="Days free-form attrs are kept; then emptied. null: kept forever."
     )
     retention_events_days: float | None = Field(
         None,
         gt=0,
         description="Days events are kept at all: a conversation goes whole once its last "
-        "event is older. None: kept.",
+        "event is older. null: kept forever.",
     )
 
     @field_validator("redact")
