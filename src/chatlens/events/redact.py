@@ -27,19 +27,29 @@ DEFAULT_KINDS = ("card",)
 """On in a new workspace: card numbers never belong in a chat history."""
 PHONE_REGIONS = ("FI", "SE", "FR", "ID", "GB", "US")
 """Regions whose national formats are tried (the UI languages' countries, then English's)."""
+MAX_PHONE_RUNS = 40
+MAX_PHONE_DIGITS = 1200
+"""A text with more runs of 7+ digits than this, or more characters in them, has every such
+run redacted as [phone] without asking libphonenumber (bounded time on hostile input)."""
+PHONE_WINDOW = 320
+PHONE_OVERLAP = 64
+"""Long texts are searched for phone numbers in windows of PHONE_WINDOW characters that
+overlap by PHONE_OVERLAP (longer than any phone number as written)."""
 FIELDS = ("text", "comment", "page_url")
 """The row fields scanned."""
 PATTERN_NAME = re.compile(r"^[a-z0-9_-]{1,40}$")
 
-_EMAIL = re.compile(r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}")
+# bounded parts (RFC 5321: 64 before the @, 63 per label): linear on hostile 64 KiB texts
+_EMAIL = re.compile(r"[\w.%+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){0,8}\.[^\W\d_]{2,24}")
 # 13-19 digits, single spaces or dashes between them
 _CARD = re.compile(r"(?<![\w.,])\d(?:[ -]?\d){12,18}(?![\w]|[.,]\d)")
 # 2 letters, 2 check digits, then the account: compact or in groups of four
 _IBAN = re.compile(r"\b[A-Za-z]{2}\d{2}(?:[ ]?[A-Za-z0-9]){11,30}\b")
-_DIGIT_RUN = re.compile(r"\d(?:[\s().\-/]*\d){6,}")
+_DIGIT_RUN = re.compile(r"\d(?:[\s().\-/]{0,3}\d){6,}")
 _SPLIT = re.compile(r"[ ]")
 _TIME_RANGE = re.compile(r"\d{1,2}[.:]\d{2}\s*[-\u2013]\s*\d{1,2}[.:]\d{2}")
 _SEPARATOR = re.compile(r"[ -]")
+_GROUP = re.compile(r"\d+")
 _CARD_LENGTHS = {"2": (16,), "3": (14, 15, 16, 19), "4": (13, 16, 19), "5": (16, 19)}
 _CARD_LENGTHS["6"] = (16, 17, 18, 19)
 
@@ -62,14 +72,20 @@ def _is_card(digits: str) -> bool:
 def _cards(text: str) -> Iterable[Span]:
     for match in _CARD.finditer(text):
         # the run may hold a neighbouring number ("4111 1111 1111 1111 12/27"): the widest
-        # stretch between separators that is a card number
+        # stretch of whole groups that is a card number
         found = match.group()
-        cuts = [0] + [m.end() for m in _SEPARATOR.finditer(found)]
-        ends = [m.start() for m in _SEPARATOR.finditer(found)] + [len(found)]
-        stretches = sorted(
-            ((a, b) for a in cuts for b in ends if b > a), key=lambda ab: ab[0] - ab[1]
-        )
-        for a, b in stretches:
+        groups = [(m.start(), m.end()) for m in _GROUP.finditer(found)]
+        digits = [0]
+        for a, b in groups:
+            digits.append(digits[-1] + b - a)
+        stretches = [
+            (i, j)
+            for i in range(len(groups))
+            for j in range(i, len(groups))
+            if 13 <= digits[j + 1] - digits[i] <= 19
+        ]
+        for i, j in sorted(stretches, key=lambda ij: ij[0] - ij[1]):
+            a, b = groups[i][0], groups[j][1]
             if _is_card(_SEPARATOR.sub("", found[a:b])):
                 yield Span(match.start() + a, match.start() + b, "card")
                 break
@@ -91,22 +107,52 @@ def _emails(text: str) -> Iterable[Span]:
         yield Span(match.start(), match.end(), "email")
 
 
+def _windows(size: int) -> list[tuple[int, int]]:
+    """Overlapping stretches of a text that together hold every phone number whole (a
+    number is shorter than the overlap): libphonenumber's matcher slows down more than
+    linearly on a long text full of numbers."""
+    if size <= PHONE_WINDOW:
+        return [(0, size)]
+    step = PHONE_WINDOW - PHONE_OVERLAP
+    return [(a, min(a + PHONE_WINDOW, size)) for a in range(0, size - PHONE_OVERLAP, step)]
+
+
 def _phones(text: str, regions: tuple[str, ...], known: list[Span]) -> Iterable[Span]:
     """Numbers libphonenumber finds valid in one of `regions` (international ones in any).
-    The regions are tried in turn until every run of digits is inside a number found (or in
-    `known`, the cards and IBANs found before); a
-    run like opening hours ("09.00-17.00", a valid Jakarta number) is not taken."""
+    In each window the regions are tried in turn until every run of digits is inside a
+    number found (or in `known`, the cards and IBANs found before); a run like opening hours
+    ("09.00-17.00", a valid Jakarta number) is not taken."""
     leniency = phonenumbers.Leniency.VALID
-    runs = [(m.start(), m.end()) for m in _DIGIT_RUN.finditer(text)]
+    taken = bytearray(len(text))
+    for span in known:
+        taken[span.start : span.end] = b"\x01" * (span.end - span.start)
     found: list[Span] = []
-    for region in regions:
-        for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=leniency):
-            if _TIME_RANGE.fullmatch(match.raw_string):
-                continue
-            if all(match.end <= f.start or match.start >= f.end for f in found):
-                found.append(Span(match.start, match.end, "phone"))
-        if all(any(f.start <= a and b <= f.end for f in [*found, *known]) for a, b in runs):
-            break
+    runs = [(m.start(), m.end()) for m in _DIGIT_RUN.finditer(text)]
+    if len(runs) > MAX_PHONE_RUNS or sum(b - a for a, b in runs) > MAX_PHONE_DIGITS:
+        # too many numbers to ask libphonenumber about each in good time (a few ms per
+        # number and region): every run of digits not known already goes, to be safe
+        return [Span(a, b, "phone") for a, b in runs if not any(taken[a:b])]
+    windows = _windows(len(text))
+    for w, (lo, hi) in enumerate(windows):
+        part = text[lo:hi]
+        runs = [(lo + m.start(), lo + m.end()) for m in _DIGIT_RUN.finditer(part)]
+        if not runs:
+            continue
+        # a number touching a cut is whole in the neighbouring window
+        first_ok = lo if w == 0 else lo + 2
+        last_ok = hi if w == len(windows) - 1 else hi - 2
+        for region in regions:
+            for match in phonenumbers.PhoneNumberMatcher(part, region, leniency=leniency):
+                start, end = lo + match.start, lo + match.end
+                if start < first_ok or end > last_ok or any(taken[start:end]):
+                    continue
+                if _TIME_RANGE.fullmatch(match.raw_string):
+                    continue
+                taken[start:end] = b"\x01" * (end - start)
+                found.append(Span(start, end, "phone"))
+            inner = [(max(a, first_ok), min(b, last_ok)) for a, b in runs]
+            if all(all(taken[a:b]) for a, b in inner if a < b):
+                break
     return found
 
 
@@ -145,10 +191,10 @@ class Redactor:
         for kind, pattern in self.patterns.items():
             found.extend(Span(m.start(), m.end(), kind) for m in pattern.finditer(text) if m.end())
         chosen: list[Span] = []
+        taken = bytearray(len(text))
         for span in found:  # earlier kinds win an overlap
-            if span.end > span.start and all(
-                span.end <= c.start or span.start >= c.end for c in chosen
-            ):
+            if span.end > span.start and not any(taken[span.start : span.end]):
+                taken[span.start : span.end] = b"\x01" * (span.end - span.start)
                 chosen.append(span)
         return sorted(chosen, key=lambda s: s.start)
 
