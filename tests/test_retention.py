@@ -12,14 +12,15 @@ from typer.testing import CliRunner
 from chatlens.cli import app
 from chatlens.ingest import import_file
 from chatlens.metrics import METRICS
+from chatlens.metrics.cache import RESULTS
 from chatlens.simulate import SimConfig, write_events
 from chatlens.store import open_store
 from chatlens.store.facts import refresh_facts
 from chatlens.store.retention import expire
 from chatlens.store.settings import save_setting
 
-from .conftest import computed_again, load, report, write_jsonl
-from .test_metrics_reference import OVERRIDES, PERIOD, load_fixture, run_queries
+from .conftest import load, report, write_jsonl
+from .test_metrics_reference import OVERRIDES, PERIOD, _splittable, load_fixture
 
 ALL = tuple(sorted(METRICS))
 EVERYTHING = {  # every kind of data retention can blank, kept for a day
@@ -30,20 +31,23 @@ EVERYTHING = {  # every kind of data retention can blank, kept for a day
 }
 
 
-def rows_of(results: dict) -> dict:
-    return {name: result.rows for name, result in results.items()}
-
-
 def test_reference_fixture_figures_survive_text_expiry(tmp_path):
     with open_store(tmp_path / "ref.duckdb") as store:
         load_fixture(store, tmp_path)
         no_phrases = {k: v for k, v in OVERRIDES.items() if k != "fallback_phrases"}
 
         def everything():
-            computed_again()
-            results = run_queries(lambda *a, **kw: report(store, *a, **kw))
-            results["overridden_kept"] = report(store, ALL, *PERIOD, overrides=no_phrases)
-            return rows_of(results)
+            RESULTS.clear()  # computed afresh (the compiled SQL is kept)
+            by_agent = [m for m in ALL if _splittable(m, "agent_id")]
+            by_channel = [m for m in ALL if _splittable(m, "channel")]
+            return {
+                "period": report(store, ALL, *PERIOD).rows,
+                "days": report(store, ALL, "2026-10-23", "2026-10-28", grain="day").rows,
+                "by_agent": report(store, by_agent, *PERIOD, dimensions=["agent_id"]).rows,
+                "by_channel": report(store, by_channel, *PERIOD, dimensions=["channel"]).rows,
+                "overridden": report(store, ALL, *PERIOD, overrides=OVERRIDES).rows,
+                "overridden_kept": report(store, ALL, *PERIOD, overrides=no_phrases).rows,
+            }
 
         before = everything()
         texts = store.con.execute("SELECT count(*) FROM events WHERE text <> ''").fetchone()[0]
@@ -73,7 +77,7 @@ def test_a_simulated_year_keeps_every_metric(tmp_path):
         refresh_facts(store)
 
         def figures():
-            computed_again()
+            RESULTS.clear()  # computed afresh (the compiled SQL is kept)
             return [
                 report(store, ALL, "2025-12-01", "2026-11-30", grain="month").rows,
                 report(store, ALL, "2025-12-01", "2026-11-30", dimensions=["channel"]).rows,
