@@ -13,15 +13,27 @@ import pyarrow as pa
 
 from chatlens.store import Store
 from chatlens.store.db import ROW_SCHEMA
+from chatlens.store.retention import EXPIRED
 from chatlens.store.sql import run
 
 MESSAGE = (
     "already stored with different content; the stored event is kept "
     "(fix this one or give it another event_id)"
 )
-_DIFFERS = " OR ".join(
-    f"i.{name} IS DISTINCT FROM e.{name}" for name in ROW_SCHEMA.names if name != "event_id"
-)
+
+
+def _differs(name: str) -> str:
+    """The test of one column; a field the retention blanked (chatlens.store.retention)
+    is not a difference, nor the fallback flag it set before the text went."""
+    test = f"i.{name} IS DISTINCT FROM e.{name}"
+    if name in EXPIRED:
+        return f"({test} AND e.{name} IS DISTINCT FROM '{EXPIRED[name]}')"
+    if name == "fallback":
+        return f"({test} AND NOT (i.fallback IS NULL AND e.text = ''))"
+    return test
+
+
+_DIFFERS = " OR ".join(_differs(name) for name in ROW_SCHEMA.names if name != "event_id")
 _SQL = (
     "SELECT DISTINCT i._pos FROM _checked i JOIN events e ON e.event_id = i.event_id "
     f"WHERE {_DIFFERS} ORDER BY 1"

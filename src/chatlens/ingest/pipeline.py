@@ -15,6 +15,7 @@ from chatlens.events import parse_event, to_row
 from chatlens.ingest import conflicts
 from chatlens.ingest.files import Progress, Record, read_records
 from chatlens.store import Store
+from chatlens.store.settings import load_settings, redactor
 from chatlens.store.sql import run
 
 BATCH = 20_000
@@ -92,10 +93,11 @@ def ingest_records(
     rows: list[dict[str, Any]] = []
     sources: list[Record] = []
     pending = 0
+    redact = redactor(load_settings(store.con))  # personal data goes before rows are stored
 
     def flush() -> None:
         nonlocal pending
-        result = store.append(rows)
+        result = store.append(redact.rows(rows))
         clashes = conflicts.conflicting(store, rows) if result.duplicates else []
         for position in clashes:
             quarantine.write(

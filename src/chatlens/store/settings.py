@@ -14,6 +14,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from chatlens.errors import InputError, did_you_mean
+from chatlens.events import redact
 from chatlens.store import business_hours
 from chatlens.store.sql import run
 
@@ -86,6 +87,48 @@ class Settings(BaseModel):
         f"{', '.join(INDUSTRIES)}.",
     )
 
+    redact: list[str] = Field(
+        default_factory=lambda: list(redact.DEFAULT_KINDS),
+        description="Personal data replaced by a placeholder at ingest, before anything is "
+        f"stored: any of {', '.join(redact.KINDS)} (see docs/privacy.md).",
+    )
+    redact_patterns: dict[str, str] = Field(
+        default_factory=dict,
+        description='Custom patterns redacted at ingest, by name: {"order": "ORD-\\\\d{6}"} '
+        "replaces matches by [custom:order] (Python regular expressions).",
+    )
+    retention_text_days: float | None = Field(
+        None,
+        gt=0,
+        description="Days message text is kept (counted from the event time); then blanked. "
+        "null: kept forever.",
+    )
+    retention_comment_days: float | None = Field(
+        None, gt=0, description="Days rating comments are kept; then blanked. null: kept forever."
+    )
+    retention_page_url_days: float | None = Field(
+        None, gt=0, description="Days page URLs are kept; then blanked. null: kept forever."
+    )
+    retention_attrs_days: float | None = Field(
+        None, gt=0, description="Days free-form attrs are kept; then emptied. null: kept forever."
+    )
+    retention_events_days: float | None = Field(
+        None,
+        gt=0,
+        description="Days events are kept at all: a conversation goes whole once its last "
+        "event is older. null: kept forever.",
+    )
+
+    @field_validator("redact")
+    @classmethod
+    def _known_kinds(cls, value: list[str]) -> list[str]:
+        return redact.check_kinds(value)
+
+    @field_validator("redact_patterns")
+    @classmethod
+    def _usable_patterns(cls, value: dict[str, str]) -> dict[str, str]:
+        return redact.check_patterns(value)
+
     @field_validator("business_hours", mode="before")
     @classmethod
     def _hours(cls, value: Any) -> dict[str, Any] | None:
@@ -131,6 +174,11 @@ DEFAULT_FALLBACK_PHRASES: tuple[str, ...] = (
 def fallback_phrases(settings: Settings) -> list[str]:
     extra = [p.strip().lower() for p in settings.fallback_phrases if p.strip()]
     return list(dict.fromkeys([*DEFAULT_FALLBACK_PHRASES, *extra]))
+
+
+def redactor(settings: Settings) -> redact.Redactor:
+    """The workspace's redaction rules, compiled."""
+    return redact.Redactor(settings.redact, settings.redact_patterns)
 
 
 def conversion_goals(settings: Settings) -> list[str]:

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from chatlens.errors import EventError, FieldError
 from chatlens.events import parse_event, to_row
+from chatlens.events.redact import Redactor
 from chatlens.events.schema import MAX_EVENT_BYTES
 from chatlens.server.auth import Ingester
 from chatlens.server.context import Server, server
@@ -89,8 +90,9 @@ def _records(body: bytes) -> list[Any]:
     return records
 
 
-def _rows(records: list[Any]) -> list[dict[str, Any]]:
-    """Every record validated; all errors reported at once, or the store rows."""
+def _rows(records: list[Any], redactor: Redactor) -> list[dict[str, Any]]:
+    """Every record validated; all errors reported at once, or the store rows with the
+    workspace's personal data redacted (before the journal sees them)."""
     rows: list[dict[str, Any]] = []
     errors: list[dict[str, Any]] = []
     for index, record in enumerate(records):
@@ -109,7 +111,7 @@ def _rows(records: list[Any]) -> list[dict[str, Any]]:
             code="invalid_events",
             details=errors,
         )
-    return rows
+    return redactor.rows(rows)
 
 
 @router.post(
@@ -127,10 +129,10 @@ async def ingest(
     records = _records(await _body(request))
     if len(records) > MAX_EVENTS:
         raise ApiError(413, f"{len(records)} events in one request: {_TOO_LARGE}", code="too_large")
-    # validated off the event loop: a flood of batches must not hold back other answers
-    rows = await asyncio.wrap_future(_validator().submit(_rows, records))
     workspace = ctx.workspaces.opened(who.workspace)
     if workspace is None:
         workspace = await asyncio.to_thread(ctx.workspaces.get, who.workspace, who.store)
+    # validated off the event loop: a flood of batches must not hold back other answers
+    rows = await asyncio.wrap_future(_validator().submit(_rows, records, workspace.redactor))
     done = await asyncio.wrap_future(workspace.writer.submit(rows))
     return IngestAnswer(accepted=done.accepted, duplicates=done.duplicates)

@@ -23,7 +23,7 @@ from chatlens.events import COLUMNS
 _TIMES = [name for name, kind in COLUMNS.items() if kind == "ts"]
 
 
-def _sync_folder(folder: Path) -> None:
+def sync_folder(folder: Path) -> None:
     """Make a file's creation or rename durable (its directory entry)."""
     fd = os.open(folder, os.O_RDONLY)
     try:
@@ -37,7 +37,7 @@ class Journal:
         self.path = path
         self._number = max((n for n, _ in self.segments()), default=0)
         self._file = path.open("ab")
-        _sync_folder(path.parent)
+        sync_folder(path.parent)
 
     def segments(self) -> list[tuple[int, Path]]:
         """Rotated segments waiting to be moved, oldest first."""
@@ -67,7 +67,7 @@ class Journal:
         segment = self.path.with_name(f"{self.path.name}.{self._number}")
         self.path.rename(segment)
         self._file = self.path.open("ab")
-        _sync_folder(self.path.parent)
+        sync_folder(self.path.parent)
         return segment
 
     def replay(self) -> list[dict[str, Any]]:

@@ -21,10 +21,17 @@ from chatlens import topics
 from chatlens.metrics import Caches, Engine
 from chatlens.server.runtime.journal import Journal
 from chatlens.server.runtime.memory import DEFAULT_MEMORY_LIMIT, memory_limit
+from chatlens.server.runtime.retention import RetentionKeeper
 from chatlens.server.runtime.seen import SeenIds, id_hashes
 from chatlens.store import Store, open_store
 from chatlens.store.facts import refresh_facts
-from chatlens.store.settings import Settings, check_changes, load_settings, save_setting
+from chatlens.store.settings import (
+    Settings,
+    check_changes,
+    load_settings,
+    redactor,
+    save_setting,
+)
 from chatlens.store.sql import run
 
 log = logging.getLogger("chatlens.server")
@@ -350,9 +357,11 @@ class Workspace:
         run(self.store.con, f"SET threads = {int(duckdb_threads)}")
         run(self.store.con, f"SET memory_limit = '{memory_limit(memory)}'")
         refresh_facts(self.store)
+        self.redactor = redactor(load_settings(self.store.con))
         self.writer = Writer(self._cursor(), self._cursor(), path.with_suffix(".journal"))
         self.refresher = Refresher(self._cursor, refresh_seconds)
         self.topics = TopicsKeeper(self._cursor())
+        self.retention = RetentionKeeper(self._cursor(), self.refresher.lock)
         self._engines: queue.LifoQueue[Engine] = queue.LifoQueue()
         self.caches = Caches()  # compiled SQL and results, shared by this workspace's engines
         self._generation = 0
@@ -400,11 +409,18 @@ class Workspace:
     def settings_changed(self) -> None:
         """Engines built under the old settings are dropped; facts follow at once."""
         self._generation += 1
+        con = self.store.con.cursor()
+        try:
+            self.redactor = redactor(load_settings(con))
+        finally:
+            con.close()
+        self.retention.wake()
         while not self._engines.empty():
             self._engines.get_nowait()
         self.refresher.refresh_now()
 
     def close(self) -> None:
+        self.retention.close()
         self.topics.close()
         self.refresher.close()
         self.writer.close()

@@ -1,0 +1,57 @@
+"""The server's retention job: each open workspace applies its retention settings when it
+opens and every `RETENTION_SECONDS` after (chatlens.store.retention). The journal needs no
+pass here: the mover empties it into the store within a fraction of a second."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from chatlens.store import Store
+from chatlens.store.retention import expire
+
+log = logging.getLogger("chatlens.server")
+
+RETENTION_SECONDS = 3600.0
+
+
+class RetentionKeeper:
+    """Runs `expire` on its own cursor, holding the facts lock (expiry rebuilds the facts)."""
+
+    def __init__(
+        self, store: Store, facts_lock: threading.Lock, seconds: float = RETENTION_SECONDS
+    ):
+        self.store = store
+        self.facts_lock = facts_lock
+        self.seconds = seconds
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="chatlens-retention", daemon=True)
+        self._thread.start()
+
+    def run_once(self) -> None:
+        with self.facts_lock:
+            done = expire(self.store)
+        if done.total():
+            # counts only: never ids or contents
+            log.info("retention: %s", ", ".join(f"{k} {v}" for k, v in vars(done).items()))
+
+    def _loop(self) -> None:
+        while True:
+            try:
+                self.run_once()
+            except Exception:
+                log.exception("retention expiry failed")
+            self._wake.wait(self.seconds)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
+
+    def wake(self) -> None:
+        """Run soon (the settings changed: a shorter retention applies at once)."""
+        self._wake.set()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join()
