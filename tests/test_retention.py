@@ -12,7 +12,6 @@ from typer.testing import CliRunner
 from chatlens.cli import app
 from chatlens.ingest import import_file
 from chatlens.metrics import METRICS
-from chatlens.metrics.cache import RESULTS
 from chatlens.simulate import SimConfig, write_events
 from chatlens.store import open_store
 from chatlens.store.facts import refresh_facts
@@ -37,7 +36,7 @@ def test_reference_fixture_figures_survive_text_expiry(tmp_path):
         no_phrases = {k: v for k, v in OVERRIDES.items() if k != "fallback_phrases"}
 
         def everything():
-            RESULTS.clear()  # computed afresh (the compiled SQL is kept)
+            # each report runs on a new engine with caches of its own: computed afresh
             by_agent = [m for m in ALL if _splittable(m, "agent_id")]
             by_channel = [m for m in ALL if _splittable(m, "channel")]
             return {
@@ -77,7 +76,7 @@ def test_a_simulated_year_keeps_every_metric(tmp_path):
         refresh_facts(store)
 
         def figures():
-            RESULTS.clear()  # computed afresh (the compiled SQL is kept)
+            # each report runs on a new engine with caches of its own: computed afresh
             return [
                 report(store, ALL, "2025-12-01", "2026-11-30", grain="month").rows,
                 report(store, ALL, "2025-12-01", "2026-11-30", dimensions=["channel"]).rows,
