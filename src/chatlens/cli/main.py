@@ -16,6 +16,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from rich.table import Table
 
 from chatlens import topics
+from chatlens.cli import connections as connections_commands
 from chatlens.cli import report as report_commands
 from chatlens.cli import server as server_commands
 from chatlens.cli import topics as topics_commands
@@ -43,6 +44,7 @@ app.add_typer(settings_app, name="settings")
 report_commands.register(app)
 server_commands.register(app)
 topics_commands.register(app)
+connections_commands.register(app)
 app.add_typer(docs_app, name="docs")
 
 

@@ -18,6 +18,8 @@ from chatlens.server import (
     access,
     admin,
     agent_pages,
+    connect_api,
+    connections_page,
     dashboards,
     errors,
     faq_page,
@@ -95,6 +97,8 @@ def create_app(
         topics,
         faq_page,
         invitations,
+        connect_api,
+        connections_page,
     ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent.parent / "web" / "static"))
