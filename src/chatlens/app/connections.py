@@ -15,6 +15,7 @@ from chatlens.app import credentials
 from chatlens.app.models import (
     PLATFORMS,
     Connection,
+    ConnectionBatch,
     ConnectionDelivery,
     ConnectionProblem,
     now,
@@ -138,7 +139,7 @@ class Traffic:
     last_received_at: dt.datetime | None = None
     last_event_at: dt.datetime | None = None
     lag_seconds: float | None = None
-    """How long after its latest event the last delivery arrived."""
+    """How long after the latest event of the last conversation stored its events were."""
     problems: list[ConnectionProblem] = field(default_factory=list)
     """The last refusals and quarantined deliveries, newest first."""
     quarantined: int = 0
@@ -146,36 +147,41 @@ class Traffic:
 
 
 def traffic(db: DbSession, connection_id: int) -> Traffic:
-    deliveries = select(ConnectionDelivery).where(ConnectionDelivery.connection_id == connection_id)
+    mine = ConnectionBatch.connection_id == connection_id
     midnight = now().replace(hour=0, minute=0, second=0, microsecond=0)
-    total = db.execute(
-        select(func.count(), func.coalesce(func.sum(ConnectionDelivery.events), 0)).where(
+    total = db.scalar(select(func.coalesce(func.sum(ConnectionBatch.events), 0)).where(mine))
+    today = db.scalar(
+        select(func.coalesce(func.sum(ConnectionBatch.events), 0)).where(
+            mine, ConnectionBatch.at >= midnight
+        )
+    )
+    deliveries = db.scalar(
+        select(func.count()).where(ConnectionDelivery.connection_id == connection_id)
+    )
+    last_delivery = db.scalar(
+        select(func.max(ConnectionDelivery.received_at)).where(
             ConnectionDelivery.connection_id == connection_id
         )
-    ).one()
-    today = db.scalar(
-        select(func.coalesce(func.sum(ConnectionDelivery.events), 0)).where(
-            ConnectionDelivery.connection_id == connection_id,
-            ConnectionDelivery.received_at >= midnight,
-        )
     )
-    last = db.scalar(deliveries.order_by(ConnectionDelivery.id.desc()).limit(1))
+    last = db.scalar(
+        select(ConnectionBatch)
+        .where(mine, ConnectionBatch.event_at.is_not(None))
+        .order_by(ConnectionBatch.id.desc())
+        .limit(1)
+    )
     problems = select(ConnectionProblem).where(ConnectionProblem.connection_id == connection_id)
     held = problems.where(ConnectionProblem.body.is_not(None))
+    newest = ConnectionProblem.id.desc()
     out = Traffic(
         events_today=int(today or 0),
-        events_total=int(total[1]),
-        deliveries=int(total[0]),
-        problems=list(
-            db.scalars(problems.order_by(ConnectionProblem.id.desc()).limit(LAST_PROBLEMS))
-        ),
+        events_total=int(total or 0),
+        deliveries=int(deliveries or 0),
+        last_received_at=last_delivery,
+        problems=list(db.scalars(problems.order_by(newest).limit(LAST_PROBLEMS))),
         quarantined=int(db.scalar(select(func.count()).select_from(held.subquery())) or 0),
-        quarantine=list(
-            db.scalars(held.order_by(ConnectionProblem.id.desc()).limit(LAST_PROBLEMS))
-        ),
+        quarantine=list(db.scalars(held.order_by(newest).limit(LAST_PROBLEMS))),
     )
-    if last is not None:
-        out.last_received_at, out.last_event_at = last.received_at, last.event_at
-        if last.event_at is not None:
-            out.lag_seconds = max(0.0, (last.received_at - last.event_at).total_seconds())
+    if last is not None and last.event_at is not None:
+        out.last_event_at = last.event_at
+        out.lag_seconds = max(0.0, (last.at - last.event_at).total_seconds())
     return out

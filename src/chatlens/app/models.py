@@ -165,8 +165,9 @@ class Connection(Base):
 
 class ConnectionConversation(Base):
     """What the deliveries of one conversation told so far, folded into the platform's own
-    export shape: each delivery is converted with the whole conversation, so an order of
-    arrival changes nothing."""
+    export shape. `settled` turns false with each delivery; once no delivery came for a
+    moment, the whole conversation is converted and its events journaled (connect/settle.py),
+    so the order in which deliveries arrived changes nothing."""
 
     __tablename__ = "connection_conversations"
     connection_id: Mapped[int] = mapped_column(
@@ -175,10 +176,14 @@ class ConnectionConversation(Base):
     conversation: Mapped[str] = mapped_column(String(300), primary_key=True)
     document: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[dt.datetime] = mapped_column(default=now)
+    settled: Mapped[bool] = mapped_column(default=False)
+    revision: Mapped[int] = mapped_column(default=0)
+    """Counts the deliveries folded in: a settle stores its result only when no delivery
+    came in meanwhile."""
 
 
 class ConnectionDelivery(Base):
-    """One delivery taken in (a replay keeps its first row): counts and lag for the page."""
+    """One delivery taken in (a replay keeps its first row)."""
 
     __tablename__ = "connection_deliveries"
     __table_args__ = (UniqueConstraint("connection_id", "delivery_id"),)
@@ -186,10 +191,18 @@ class ConnectionDelivery(Base):
     connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"))
     delivery_id: Mapped[str] = mapped_column(String(128))
     received_at: Mapped[dt.datetime] = mapped_column(default=now)
-    event_at: Mapped[dt.datetime | None] = mapped_column(default=None)
-    """The latest time the delivery's events carry: `received_at - event_at` is the lag."""
+
+
+class ConnectionBatch(Base):
+    """Events a settled conversation stored: the counts and the lag on the page."""
+
+    __tablename__ = "connection_batches"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"))
+    at: Mapped[dt.datetime] = mapped_column(default=now)
     events: Mapped[int] = mapped_column(default=0)
-    """Events this delivery stored (0 for a replay)."""
+    event_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    """The latest time the conversation's events carry: `at - event_at` is the lag."""
 
 
 class ConnectionProblem(Base):

@@ -4,5 +4,6 @@ converted by the platform's importer (the same conversion as its export files)."
 
 from chatlens.connect.platforms import PLATFORMS, Platform, Refusal, platform
 from chatlens.connect.receive import Received, Receiver
+from chatlens.connect.settle import Settler
 
-__all__ = ["PLATFORMS", "Platform", "Received", "Receiver", "Refusal", "platform"]
+__all__ = ["PLATFORMS", "Platform", "Received", "Receiver", "Refusal", "Settler", "platform"]

@@ -72,6 +72,12 @@ class Platform(ABC):
         hash."""
         return body_hash(body)
 
+    def ready(self, document: dict[str, Any]) -> bool:
+        """Whether the folded conversation can be converted yet (LiveChat: not before the
+        chat itself arrived)."""
+        del document
+        return True
+
     @abstractmethod
     def conversation(self, payload: dict[str, Any]) -> str | None:
         """The conversation a delivery is about; None for a delivery with nothing to count
@@ -165,6 +171,8 @@ def _number(value: Any) -> float:
 # -- LiveChat --------------------------------------------------------------------------------
 
 
+CHAT_SEEN = "chatlens_chat_seen"
+"""Set on a folded LiveChat chat once its `incoming_chat` came (events may come first)."""
 LIVECHAT_ACTIONS = frozenset(
     {
         "incoming_chat",
@@ -212,6 +220,9 @@ class LiveChat(Platform):
         chat_id = _key(inner.get("chat_id"), "payload.chat_id")
         return f"{chat_id}:{_key(inner.get('thread_id'), 'payload.thread_id')}"
 
+    def ready(self, document: dict[str, Any]) -> bool:
+        return bool(document.get(CHAT_SEEN))
+
     def fold(self, document: dict[str, Any] | None, payload: dict[str, Any]) -> dict[str, Any]:
         action, inner = payload["action"], payload["payload"]
         chat_id = inner["chat"]["id"] if action == "incoming_chat" else inner["chat_id"]
@@ -226,16 +237,20 @@ class LiveChat(Platform):
             users.update(
                 {str(u.get("id")): u for u in chat.get("users") or [] if isinstance(u, dict)}
             )
-            doc = {
-                **{k: v for k, v in chat.items() if k != "thread"},
-                **doc,
-                "users": list(users.values()),
-            }
+            top = {k: v for k, v in chat.items() if k != "thread"}
+            doc = {**top, **doc, "users": list(users.values()), CHAT_SEEN: True}
             incoming = chat["thread"]
-            events = thread.get("events") or []
             merged = {k: v for k, v in incoming.items() if k != "events"}
-            thread = {**merged, **{k: v for k, v in thread.items() if k in ("active", "tags")}}
-            thread["events"] = _union(events, incoming.get("events") or [])
+            # what later deliveries said (a close, tags, a rating) stays
+            later = {k: v for k, v in thread.items() if k in ("active", "tags")}
+            properties = dict(incoming.get("properties") or {})
+            for namespace, values in (thread.get("properties") or {}).items():
+                if isinstance(values, dict):
+                    properties[namespace] = {**properties.get(namespace, {}), **values}
+            thread = {**merged, **later, "properties": properties}
+            thread["events"] = _union(
+                doc["thread"].get("events") or [], incoming.get("events") or []
+            )
         elif action == "incoming_event":
             thread = {**thread, "events": _union(thread.get("events") or [], [inner.get("event")])}
         elif action == "chat_deactivated":

@@ -1,7 +1,8 @@
 """Taking one webhook delivery in: the connection its URL token names, the platform's own
-authentication, the conversation folded and converted, the events validated. The caller
-(server/connect_api.py) hands the rows to the workspace's writer, the same one as
-`POST /api/v1/events`, answers once they are journaled, then calls `done`.
+authentication, then the delivery folded into its conversation and the result checked by
+converting it. The folded conversation is committed to the app state before the answer (so
+nothing acknowledged is lost); its events are journaled by the settler (settle.py) once the
+conversation had no delivery for a moment.
 
 A delivery whose conversation cannot be converted is quarantined: kept with its delivery id
 and the reason (a field path, never the payload's text), its conversation left as it was, so
@@ -14,15 +15,13 @@ import re
 import threading
 import zlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
-from chatlens.app import service
 from chatlens.app.connections import find_connection
 from chatlens.app.models import (
     Connection,
@@ -31,7 +30,7 @@ from chatlens.app.models import (
     ConnectionProblem,
     now,
 )
-from chatlens.connect.platforms import Refusal, platform
+from chatlens.connect.platforms import Platform, Refusal, platform
 from chatlens.events import EventError, parse_event, to_row
 from chatlens.importers.base import ItemError
 
@@ -48,31 +47,27 @@ def plain(message: str) -> str:
 
 @dataclass
 class Received:
-    """What a delivery came to before the writer: rows to store, or why there are none."""
+    """What became of a delivery."""
 
     connection_id: int
-    workspace: str
-    store: Path
     delivery_id: str
-    rows: list[dict[str, Any]] = field(default_factory=list)
-    event_at: dt.datetime | None = None
-    ignored: bool = False
+    conversation: str | None = None
+    """None: the delivery is about nothing chatlens counts (a ping, a contact update)."""
     quarantined: str | None = None
     """The reason, when the delivery was quarantined."""
 
 
 class Receiver:
-    """Deliveries of every connection of the server; `folder` holds the workspaces' stores."""
+    """Deliveries of every connection of the server."""
 
-    def __init__(self, sessions: sessionmaker[Any], folder: Path):
+    def __init__(self, sessions: sessionmaker[Any]):
         self.sessions = sessions
-        self.folder = folder
         # deliveries of one conversation fold one at a time (striped: bounded memory)
         self._locks = [threading.Lock() for _ in range(64)]
 
     def take(self, token: str, headers: Mapping[str, str], body: bytes) -> Received:
-        """Authenticate, fold, convert and validate one delivery (a worker thread's job);
-        raises Refusal for a 4xx."""
+        """Authenticate, fold and check one delivery (a worker thread's job); raises
+        Refusal for a 4xx."""
         with self.sessions() as db:
             conn = find_connection(db, token)
             if conn is None:
@@ -104,39 +99,45 @@ class Receiver:
         if not isinstance(payload, dict):
             raise Refusal(400, "the body is not a JSON object")
         kind.check_payload(conn, payload)
-        received = Received(
-            conn.id,
-            conn.workspace.name,
-            service.workspace_store(self.folder, conn.workspace),
-            kind.delivery_id(headers, body, payload),
-        )
+        received = Received(conn.id, kind.delivery_id(headers, body, payload))
         try:
-            conversation = kind.conversation(payload)
+            received.conversation = kind.conversation(payload)
         except Refusal as exc:  # authenticated but unusable: kept for a look
             self._problem(conn.id, received.delivery_id, exc.status, exc.message, body)
-            exc.code = "quarantined"
             raise Refusal(
-                exc.status, exc.message + " (the delivery is quarantined)", exc.code
+                exc.status, exc.message + " (the delivery is quarantined)", "quarantined"
             ) from None
-        if conversation is None:
-            received.ignored = True
-            return received
+        if received.conversation is not None:
+            self._fold(conn, kind, payload, body, received)
+        with self.sessions() as db:
+            db.add(ConnectionDelivery(connection_id=conn.id, delivery_id=received.delivery_id))
+            try:
+                db.commit()
+            except IntegrityError:  # a replay: its first row stays
+                db.rollback()
+        return received
+
+    def _fold(
+        self,
+        conn: Connection,
+        kind: Platform,
+        payload: dict[str, Any],
+        body: bytes,
+        received: Received,
+    ) -> None:
+        """Fold the delivery into its conversation, unless the result cannot be converted
+        (then the delivery is quarantined and the conversation stays as it was)."""
+        conversation = str(received.conversation)[:300]
         lock = self._locks[zlib.crc32(conversation.encode()) % len(self._locks)]
         with lock, self.sessions() as db:
-            key = (conn.id, conversation[:300])
-            row = db.get(ConnectionConversation, key)
+            row = db.get(ConnectionConversation, (conn.id, conversation))
             before = orjson.loads(row.document) if row is not None else None
             try:
                 document = kind.fold(before, payload)
-                events = kind.convert(document)
-                received.rows = _rows(events)
-            except Refusal as exc:
-                received.quarantined = exc.message
-            except ItemError as exc:
-                received.quarantined = plain(f"field '{exc.field}': {exc.message}")
-            except (EventError, TypeError, KeyError, AttributeError, ValueError) as exc:
-                received.quarantined = plain(_event_error(exc))
-            if received.quarantined is not None:
+                if kind.ready(document):
+                    rows(kind.convert(document))
+            except Exception as exc:
+                received.quarantined = reason(exc)
                 db.add(
                     ConnectionProblem(
                         connection_id=conn.id,
@@ -147,37 +148,20 @@ class Receiver:
                     )
                 )
                 db.commit()
-                received.rows = []
-                return received
+                return
             text = orjson.dumps(document).decode()
             if row is None:
-                db.add(
-                    ConnectionConversation(connection_id=key[0], conversation=key[1], document=text)
+                row = ConnectionConversation(
+                    connection_id=conn.id, conversation=conversation, document=text, revision=1
                 )
+                db.add(row)
             else:
-                row.document, row.updated_at = text, now()
+                row.document, row.revision = text, row.revision + 1
+            row.settled, row.updated_at = False, now()
             db.commit()
-        received.event_at = _latest(events)
-        return received
-
-    def done(self, received: Received, accepted: int) -> None:
-        """Count a delivery whose events are journaled (a replay keeps its first row)."""
-        with self.sessions() as db:
-            db.add(
-                ConnectionDelivery(
-                    connection_id=received.connection_id,
-                    delivery_id=received.delivery_id,
-                    event_at=received.event_at,
-                    events=accepted,
-                )
-            )
-            try:
-                db.commit()
-            except IntegrityError:
-                db.rollback()
 
     def _problem(
-        self, connection_id: int, delivery: str | None, status: int, reason: str, body: bytes | None
+        self, connection_id: int, delivery: str | None, status: int, why: str, body: bytes | None
     ) -> None:
         with self.sessions() as db:
             db.add(
@@ -185,25 +169,32 @@ class Receiver:
                     connection_id=connection_id,
                     delivery_id=delivery,
                     status=status,
-                    reason=plain(reason)[:500],
+                    reason=plain(why),
                     body=body.decode("utf-8", "replace") if body else None,
                 )
             )
             db.commit()
 
 
-def _rows(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def rows(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The store rows of converted events (raises EventError like POST /api/v1/events)."""
     return [to_row(parse_event(event)) for event in events]
 
 
-def _event_error(exc: Exception) -> str:
+def reason(exc: Exception) -> str:
+    """Why a conversation cannot be converted, by field, without the payload's values."""
+    if isinstance(exc, Refusal):
+        return plain(exc.message)
+    if isinstance(exc, ItemError):
+        return plain(f"field '{exc.field}': {exc.message}")
     if isinstance(exc, EventError):
         first = exc.as_dicts()[0]
-        return f"event field '{first['field']}': {first['message']}"
+        return plain(f"event field '{first['field']}': {first['message']}")
     return f"the payload has an unexpected shape ({type(exc).__name__})"
 
 
-def _latest(events: list[dict[str, Any]]) -> dt.datetime | None:
+def latest(events: list[dict[str, Any]]) -> dt.datetime | None:
+    """The latest time among events (naive UTC, as the app state keeps times)."""
     times = []
     for event in events:
         try:

@@ -557,6 +557,12 @@ class ChatwootImporter(Importer):
         if now is None:
             raise ItemError("status", "missing")
         self.statuses[conv] = str(now)
+        known = self.conversations.get(conv)
+        if known is not None and any(e.kind == "activity" for e in known.timeline.values()):
+            # its activity messages ("marked resolved by Aino") are the record of its status
+            # changes, replayed with their meaning: the change says nothing more (as an
+            # export of the conversation, which has no status changes, says)
+            return []
         ts = self._change_time(item, changes)
         base = {"event_id": self.eid("conv", display, "status", now, ts[:19]), "ts": ts}
         team = _dict(_dict(item, "meta"), "meta.team").get("name") or None

@@ -69,7 +69,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        connect_api.start(app)
         yield
+        connect_api.stop(app)
         state.workspaces.close()
         state.keys.close()
 
@@ -80,6 +82,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.chatlens = state
+    connect_api.install(app, state)
     errors.install(app)
     page_kit.install(app)
     for module in (

@@ -38,8 +38,15 @@ def upgrade() -> None:
         sa.Column("conversation", sa.String(length=300), nullable=False),
         sa.Column("document", sa.Text(), nullable=False),
         sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.Column("settled", sa.Boolean(), nullable=False),
+        sa.Column("revision", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(["connection_id"], ["connections.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("connection_id", "conversation"),
+    )
+    op.create_index(
+        "ix_connection_conversations_unsettled",
+        "connection_conversations",
+        ["settled", "updated_at"],
     )
     op.create_table(
         "connection_deliveries",
@@ -74,7 +81,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("connection_problems")
-    op.drop_index("ix_connection_deliveries_received", "connection_deliveries")
+    op.drop_index("ix_connection_batches_at", "connection_batches")
+    op.drop_table("connection_batches")
     op.drop_table("connection_deliveries")
+    op.drop_index("ix_connection_conversations_unsettled", "connection_conversations")
     op.drop_table("connection_conversations")
     op.drop_table("connections")
