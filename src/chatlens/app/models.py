@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 ROLES = ("admin", "manager", "agent")
@@ -170,6 +170,7 @@ class ConnectionConversation(Base):
     so the order in which deliveries arrived changes nothing."""
 
     __tablename__ = "connection_conversations"
+    __table_args__ = (Index("ix_connection_conversations_unsettled", "settled", "updated_at"),)
     connection_id: Mapped[int] = mapped_column(
         ForeignKey("connections.id", ondelete="CASCADE"), primary_key=True
     )
@@ -197,6 +198,7 @@ class ConnectionBatch(Base):
     """Events a settled conversation stored: the counts and the lag on the page."""
 
     __tablename__ = "connection_batches"
+    __table_args__ = (Index("ix_connection_batches_at", "connection_id", "at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"))
     at: Mapped[dt.datetime] = mapped_column(default=now)

@@ -186,10 +186,10 @@ def reason(exc: Exception) -> str:
     if isinstance(exc, Refusal):
         return plain(exc.message)
     if isinstance(exc, ItemError):
-        return plain(f"field '{exc.field}': {exc.message}")
+        return f"field '{exc.field[:200]}': {plain(exc.message)}"
     if isinstance(exc, EventError):
         first = exc.as_dicts()[0]
-        return plain(f"event field '{first['field']}': {first['message']}")
+        return f"event field '{str(first['field'])[:200]}': {plain(first['message'])}"
     return f"the payload has an unexpected shape ({type(exc).__name__})"
 
 

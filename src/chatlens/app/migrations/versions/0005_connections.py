@@ -54,17 +54,21 @@ def upgrade() -> None:
         sa.Column("connection_id", sa.Integer(), nullable=False),
         sa.Column("delivery_id", sa.String(length=128), nullable=False),
         sa.Column("received_at", sa.DateTime(), nullable=False),
-        sa.Column("event_at", sa.DateTime(), nullable=True),
-        sa.Column("events", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(["connection_id"], ["connections.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("connection_id", "delivery_id"),
     )
-    op.create_index(
-        "ix_connection_deliveries_received",
-        "connection_deliveries",
-        ["connection_id", "received_at"],
+    op.create_table(
+        "connection_batches",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("connection_id", sa.Integer(), nullable=False),
+        sa.Column("at", sa.DateTime(), nullable=False),
+        sa.Column("events", sa.Integer(), nullable=False),
+        sa.Column("event_at", sa.DateTime(), nullable=True),
+        sa.ForeignKeyConstraint(["connection_id"], ["connections.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id"),
     )
+    op.create_index("ix_connection_batches_at", "connection_batches", ["connection_id", "at"])
     op.create_table(
         "connection_problems",
         sa.Column("id", sa.Integer(), nullable=False),
