@@ -262,7 +262,7 @@ def test_livechat_secret_key_and_an_event_before_its_chat(live):
 
 
 def test_a_delivery_that_cannot_be_converted_is_quarantined_and_shown(live):
-    server, seats, store, urls = live
+    server, _, store, urls = live
     bad = fixture("intercom/conversation.admin.replied.json")
     bad["id"] = "notif_bad"
     bad["data"]["item"]["id"] = "9002"
