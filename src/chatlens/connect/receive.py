@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
@@ -109,13 +110,17 @@ class Receiver:
             ) from None
         if received.conversation is not None:
             self._fold(conn, kind, payload, body, received)
+        else:
+            self._count(conn.id, received.delivery_id)
+        return received
+
+    def _count(self, connection_id: int, delivery_id: str) -> None:
         with self.sessions() as db:
-            db.add(ConnectionDelivery(connection_id=conn.id, delivery_id=received.delivery_id))
+            db.add(ConnectionDelivery(connection_id=connection_id, delivery_id=delivery_id))
             try:
                 db.commit()
             except IntegrityError:  # a replay: its first row stays
                 db.rollback()
-        return received
 
     def _fold(
         self,
@@ -158,7 +163,28 @@ class Receiver:
             else:
                 row.document, row.revision = text, row.revision + 1
             row.settled, row.updated_at = False, now()
-            db.commit()
+            # counted in the same commit (one disk sync a delivery); a replay's row exists
+            seen = db.scalar(
+                select(ConnectionDelivery.id).where(
+                    ConnectionDelivery.connection_id == conn.id,
+                    ConnectionDelivery.delivery_id == received.delivery_id,
+                )
+            )
+            if seen is None:
+                db.add(ConnectionDelivery(connection_id=conn.id, delivery_id=received.delivery_id))
+            try:
+                db.commit()
+            except IntegrityError:  # the same delivery twice at once: fold it without its row
+                db.rollback()
+                retry = db.get(ConnectionConversation, (conn.id, conversation))
+                if retry is None:
+                    retry = ConnectionConversation(
+                        connection_id=conn.id, conversation=conversation, document=text
+                    )
+                    db.add(retry)
+                retry.document, retry.revision = text, (retry.revision or 0) + 1
+                retry.settled, retry.updated_at = False, now()
+                db.commit()
 
     def _problem(
         self, connection_id: int, delivery: str | None, status: int, why: str, body: bytes | None
