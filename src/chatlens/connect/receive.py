@@ -11,10 +11,12 @@ one bad delivery never blocks the next ones."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import queue
 import re
 import threading
-import zlib
 from collections.abc import Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +40,7 @@ from chatlens.importers.base import ItemError
 MAX_DELIVERY_BYTES = 1024 * 1024
 """A webhook delivery is one conversation's change: 1 MiB is far beyond any (Intercom caps
 a conversation part's body, LiveChat an event, at a few tens of KB)."""
+log = logging.getLogger("chatlens.server")
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
 
 
@@ -58,17 +61,41 @@ class Received:
     """The reason, when the delivery was quarantined."""
 
 
+@dataclass
+class _Job:
+    """A checked delivery waiting to be folded."""
+
+    conn_id: int
+    kind: Platform
+    payload: dict[str, Any]
+    body: bytes
+    received: Received
+    future: Future[Received]
+
+
+GROUP = 500
+"""Most deliveries one app-state commit takes (all those waiting when the folder wakes)."""
+
+
 class Receiver:
-    """Deliveries of every connection of the server."""
+    """Deliveries of every connection of the server. `check` (a worker thread's job)
+    authenticates a delivery and finds its conversation; `fold` hands it to the folder
+    thread, which folds every delivery waiting into its conversation and commits them
+    together (one disk sync for the group, as the ingest writer does)."""
 
     def __init__(self, sessions: sessionmaker[Any]):
         self.sessions = sessions
-        # deliveries of one conversation fold one at a time (striped: bounded memory)
-        self._locks = [threading.Lock() for _ in range(64)]
+        self._queue: queue.Queue[_Job | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
 
     def take(self, token: str, headers: Mapping[str, str], body: bytes) -> Received:
-        """Authenticate, fold and check one delivery (a worker thread's job); raises
-        Refusal for a 4xx."""
+        """Check and fold one delivery, waiting for the fold (raises Refusal for a 4xx)."""
+        received = self.check(token, headers, body)
+        return self.fold(received).result() if isinstance(received, _Job) else received
+
+    def check(self, token: str, headers: Mapping[str, str], body: bytes) -> Received | _Job:
+        """The delivery authenticated and parsed: done (ignored), or a job for `fold`."""
         with self.sessions() as db:
             conn = find_connection(db, token)
             if conn is None:
@@ -81,12 +108,13 @@ class Receiver:
                 raise Refusal(403, "this connection was revoked", "revoked")
             db.expunge(conn)
         try:
-            return self._take(conn, headers, body)
+            return self._check(conn, headers, body)
         except Refusal as exc:
-            self._problem(conn.id, None, exc.status, exc.message, None)
+            if exc.code != "quarantined":
+                self._problem(conn.id, None, exc.status, exc.message, None)
             raise
 
-    def _take(self, conn: Connection, headers: Mapping[str, str], body: bytes) -> Received:
+    def _check(self, conn: Connection, headers: Mapping[str, str], body: bytes) -> Received | _Job:
         kind = platform(conn.platform)
         if len(body) > MAX_DELIVERY_BYTES:
             raise Refusal(
@@ -108,11 +136,107 @@ class Receiver:
             raise Refusal(
                 exc.status, exc.message + " (the delivery is quarantined)", "quarantined"
             ) from None
-        if received.conversation is not None:
-            self._fold(conn, kind, payload, body, received)
-        else:
+        if received.conversation is None:
             self._count(conn.id, received.delivery_id)
-        return received
+            return received
+        return _Job(conn.id, kind, payload, body, received, Future())
+
+    def fold(self, job: _Job) -> Future[Received]:
+        """Queue a checked delivery for the folder; the future is done once committed."""
+        if self._thread is None:
+            with self._start_lock:
+                if self._thread is None:
+                    self._thread = threading.Thread(
+                        target=self._loop, name="chatlens-connect-fold", daemon=True
+                    )
+                    self._thread.start()
+        self._queue.put(job)
+        return job.future
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+
+    def _loop(self) -> None:
+        while True:
+            job = self._queue.get()
+            if job is None:
+                return
+            group = [job]
+            while len(group) < GROUP:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    self._queue.put(None)  # stop after this group
+                    break
+                group.append(more)
+            try:
+                self._fold_group(group)
+            except BaseException as exc:
+                log.exception("folding webhook deliveries failed")
+                for failed in group:
+                    if not failed.future.done():
+                        failed.future.set_exception(exc)
+                continue
+            for done in group:
+                done.future.set_result(done.received)
+
+    def _fold_group(self, group: list[_Job]) -> None:
+        """Fold each delivery into its conversation, unless the result cannot be converted
+        (then the delivery is quarantined and the conversation stays as it was); one
+        commit for the group."""
+        with self.sessions() as db:
+            rows_by_key: dict[tuple[int, str], ConnectionConversation] = {}
+            keys = {(j.conn_id, j.received.delivery_id) for j in group}
+            seen = {
+                (c, d)
+                for c, d in db.execute(
+                    select(ConnectionDelivery.connection_id, ConnectionDelivery.delivery_id).where(
+                        ConnectionDelivery.delivery_id.in_([d for _, d in keys])
+                    )
+                ).all()
+            }
+            for job in group:
+                key = (job.conn_id, str(job.received.conversation)[:300])
+                row = rows_by_key.get(key) or db.get(ConnectionConversation, key)
+                before = orjson.loads(row.document) if row is not None else None
+                try:
+                    document = job.kind.fold(before, job.payload)
+                    if job.kind.ready(document):
+                        rows(job.kind.convert(document))
+                except Exception as exc:  # every failure is named and kept
+                    job.received.quarantined = reason(exc)
+                    db.add(
+                        ConnectionProblem(
+                            connection_id=job.conn_id,
+                            delivery_id=job.received.delivery_id,
+                            status=200,
+                            reason=job.received.quarantined,
+                            body=job.body.decode("utf-8", "replace"),
+                        )
+                    )
+                    continue
+                text = orjson.dumps(document).decode()
+                if row is None:
+                    row = ConnectionConversation(
+                        connection_id=key[0], conversation=key[1], document=text, revision=0
+                    )
+                    db.add(row)
+                row.document, row.revision = text, row.revision + 1
+                row.settled, row.updated_at = False, now()
+                rows_by_key[key] = row
+                delivery = (job.conn_id, job.received.delivery_id)
+                if delivery not in seen:  # a replay's row exists already
+                    seen.add(delivery)
+                    db.add(
+                        ConnectionDelivery(
+                            connection_id=job.conn_id, delivery_id=job.received.delivery_id
+                        )
+                    )
+            db.commit()
 
     def _count(self, connection_id: int, delivery_id: str) -> None:
         with self.sessions() as db:
@@ -121,70 +245,6 @@ class Receiver:
                 db.commit()
             except IntegrityError:  # a replay: its first row stays
                 db.rollback()
-
-    def _fold(
-        self,
-        conn: Connection,
-        kind: Platform,
-        payload: dict[str, Any],
-        body: bytes,
-        received: Received,
-    ) -> None:
-        """Fold the delivery into its conversation, unless the result cannot be converted
-        (then the delivery is quarantined and the conversation stays as it was)."""
-        conversation = str(received.conversation)[:300]
-        lock = self._locks[zlib.crc32(conversation.encode()) % len(self._locks)]
-        with lock, self.sessions() as db:
-            row = db.get(ConnectionConversation, (conn.id, conversation))
-            before = orjson.loads(row.document) if row is not None else None
-            try:
-                document = kind.fold(before, payload)
-                if kind.ready(document):
-                    rows(kind.convert(document))
-            except Exception as exc:
-                received.quarantined = reason(exc)
-                db.add(
-                    ConnectionProblem(
-                        connection_id=conn.id,
-                        delivery_id=received.delivery_id,
-                        status=200,
-                        reason=received.quarantined,
-                        body=body.decode("utf-8", "replace"),
-                    )
-                )
-                db.commit()
-                return
-            text = orjson.dumps(document).decode()
-            if row is None:
-                row = ConnectionConversation(
-                    connection_id=conn.id, conversation=conversation, document=text, revision=1
-                )
-                db.add(row)
-            else:
-                row.document, row.revision = text, row.revision + 1
-            row.settled, row.updated_at = False, now()
-            # counted in the same commit (one disk sync a delivery); a replay's row exists
-            seen = db.scalar(
-                select(ConnectionDelivery.id).where(
-                    ConnectionDelivery.connection_id == conn.id,
-                    ConnectionDelivery.delivery_id == received.delivery_id,
-                )
-            )
-            if seen is None:
-                db.add(ConnectionDelivery(connection_id=conn.id, delivery_id=received.delivery_id))
-            try:
-                db.commit()
-            except IntegrityError:  # the same delivery twice at once: fold it without its row
-                db.rollback()
-                retry = db.get(ConnectionConversation, (conn.id, conversation))
-                if retry is None:
-                    retry = ConnectionConversation(
-                        connection_id=conn.id, conversation=conversation, document=text
-                    )
-                    db.add(retry)
-                retry.document, retry.revision = text, (retry.revision or 0) + 1
-                retry.settled, retry.updated_at = False, now()
-                db.commit()
 
     def _problem(
         self, connection_id: int, delivery: str | None, status: int, why: str, body: bytes | None

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from chatlens.connect import Receiver, Refusal, Settler
+from chatlens.connect import Received, Receiver, Refusal, Settler
 from chatlens.connect.receive import MAX_DELIVERY_BYTES
 from chatlens.server.context import Server, server
 from chatlens.server.errors import ApiError
@@ -50,6 +50,7 @@ def start(app: FastAPI) -> None:
 
 def stop(app: FastAPI) -> None:
     app.state.connect_settler.close()
+    app.state.connect_receiver.close()
 
 
 def receiver(request: Request) -> Receiver:
@@ -96,9 +97,13 @@ async def deliver(
     body = await _body(request)
     headers = {k.lower(): v for k, v in request.headers.items()}
     try:
-        received = await asyncio.to_thread(taker.take, connection, headers, body)
+        checked = await asyncio.to_thread(taker.check, connection, headers, body)
     except Refusal as exc:
         raise ApiError(exc.status, exc.message, code=exc.code) from None
+    # folded with every delivery waiting, in one app-state commit
+    received = (
+        checked if isinstance(checked, Received) else await asyncio.wrap_future(taker.fold(checked))
+    )
     if received.quarantined is not None:
         answer = DeliveryAnswer(
             status="quarantined", delivery_id=received.delivery_id, reason=received.quarantined
