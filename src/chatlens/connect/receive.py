@@ -89,11 +89,6 @@ class Receiver:
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
 
-    def take(self, token: str, headers: Mapping[str, str], body: bytes) -> Received:
-        """Check and fold one delivery, waiting for the fold (raises Refusal for a 4xx)."""
-        received = self.check(token, headers, body)
-        return self.fold(received).result() if isinstance(received, _Job) else received
-
     def check(self, token: str, headers: Mapping[str, str], body: bytes) -> Received | _Job:
         """The delivery authenticated and parsed: done (ignored), or a job for `fold`."""
         with self.sessions() as db:
