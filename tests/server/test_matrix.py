@@ -19,7 +19,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from chatlens.app import service
+from chatlens.app import connections, service
 from chatlens.app.db import app_db_url, open_app_db
 from chatlens.app.models import Dashboard, User, Workspace
 from chatlens.server.access import PUBLIC, check_routes, route_needs
@@ -50,6 +50,7 @@ GET /login                                       200  200   200 200 200  200 200
 POST /login                                      403  403   403 403 403  403 403    403  403     403   403
 POST /api/v1/auth/login                          422  422   422 422 422  422 422    422  422     422   422
 POST /api/v1/invitations/accept                  404  404   404 404 404  404 404    404  404     404   404
+POST /api/v1/connect/{connection}                404  404   404 404 404  404 404    404  404     404   404
 GET /invitations/{token}                         404  404   404 404 404  404 404    404  404     404   404
 POST /invitations/{token}                        404  404   404 404 404  404 404    404  404     404   404
 GET /api/v1/me                                   401  200   200 200 200  200 200    200  401     403   403
@@ -96,6 +97,9 @@ POST /settings                                   303  303   403 403 403  403 403
 POST /settings/access                            303  303   403 403 403  403 403    403  303     403   403
 POST /settings/keys                              303  200   403 403 403  403 403    403  303     403   403
 POST /settings/keys/{key_id}/revoke              303  303   403 403 403  403 403    403  303     403   403
+GET /connections                                 303  200   403 403 403  403 403    403  303     403   403
+POST /connections                                303  200   403 403 403  403 403    403  303     403   403
+POST /connections/{connection_id}/revoke         303  303   403 403 403  403 403    403  303     403   403
 POST /settings/users                             303  200   403 403 403  403 403    403  303     403   403
 GET /dashboards                                  303  200   200 200 200  200 403    403  303     403   403
 POST /dashboards                                 303  303   303 303 303  303 403    403  303     403   403
@@ -136,6 +140,7 @@ class Case:
     key_to_revoke_in_form: int
     dashboard: int
     access: str
+    connection: int
 
 
 def sample(route: str, case: Case, client: httpx.Client) -> tuple[str, str, dict[str, Any]]:
@@ -158,6 +163,8 @@ def sample(route: str, case: Case, client: httpx.Client) -> tuple[str, str, dict
         "DELETE /api/v1/keys/{key_id}": f"/api/v1/keys/{case.key_to_revoke}",
         "GET /invitations/{token}": "/invitations/not-a-token",
         "POST /invitations/{token}": "/invitations/not-a-token",
+        "POST /api/v1/connect/{connection}": "/api/v1/connect/not-a-token",
+        "POST /connections/{connection_id}/revoke": f"/connections/{case.connection}/revoke",
     }
     bodies: dict[str, dict[str, Any]] = {
         "POST /login": {"data": {"email": "x@example.com", "password": "x"}},  # no form token
@@ -189,6 +196,8 @@ def sample(route: str, case: Case, client: httpx.Client) -> tuple[str, str, dict
         },
         "POST /dashboards": {"data": {"name": "mine"}},
         "POST /logout": {"data": {"csrf_token": csrf}},
+        "POST /api/v1/connect/{connection}": {"json": {"event": "message_created"}},
+        "POST /connections": {"data": {"platform": "chatwoot", "name": f"matrix {case.access}"}},
     }
     method, path = route.split(" ", 1)
     path = paths.get(route, path).replace("{dashboard_id}", str(case.dashboard))
@@ -285,7 +294,9 @@ def prepare(store, access: str) -> Case:
         )
         db.add(board)
         db.commit()
-        case = Case(first, second, board.id, access)
+        count = len(connections.list_connections(db, "acme"))
+        made = connections.create_connection(db, "acme", "chatwoot", f"to revoke {count}")
+        case = Case(first, second, board.id, access, made.record.id)
     factory.kw["bind"].dispose()
     return case
 

@@ -108,10 +108,20 @@ def test_the_migrations_and_the_admin_commands_on_postgres(server_url, tmp_path)
     engine = create_engine(url)
     assert engine.dialect.name == "postgresql"
     tables = set(inspect(engine).get_table_names())
-    assert {"workspaces", "users", "seats", "api_keys", "dashboards", "invitations"} <= tables
+    assert {
+        "workspaces",
+        "users",
+        "seats",
+        "api_keys",
+        "dashboards",
+        "invitations",
+        "connections",
+        "connection_conversations",
+        "connection_problems",
+    } <= tables
     with engine.connect() as connection:  # every migration applied, the last one included
         head = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
-    assert head == "0004"
+    assert head == "0005"
     factory = open_app_db(url)
     with factory() as session:
         assert service.get_workspace(session, "acme").agent_access == "team"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 ROLES = ("admin", "manager", "agent")
@@ -131,3 +131,91 @@ class Invitation(Base):
     expires_at: Mapped[dt.datetime] = mapped_column()
     accepted_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     workspace: Mapped[Workspace] = relationship(lazy="joined")
+
+
+PLATFORMS = ("chatwoot", "intercom", "livechat")
+"""The platforms a connection can receive webhooks from (the list grows: rasa-sql, ...)."""
+CONNECTION_STATUSES = ("active", "revoked")
+
+
+class Connection(Base):
+    """A platform pointed at chatlens: its webhooks arrive at `/api/v1/connect/<token>`.
+
+    The URL token is kept only as a hash. `signing_secret` is what the platform signs its
+    deliveries with (Intercom's client secret, Chatwoot's webhook secret): it must stay
+    usable to check signatures, so it is kept as given (docs/connections.md says how the
+    app state is protected). LiveChat's `secret_key` comes back inside each payload, so
+    only its hash is kept (`payload_secret_hash`)."""
+
+    __tablename__ = "connections"
+    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    platform: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    signing_secret: Mapped[str | None] = mapped_column(String(256), default=None)
+    payload_secret_hash: Mapped[str | None] = mapped_column(String(64), default=None)
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    created_at: Mapped[dt.datetime] = mapped_column(default=now)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    workspace: Mapped[Workspace] = relationship(lazy="joined")
+
+
+class ConnectionConversation(Base):
+    """What the deliveries of one conversation told so far, folded into the platform's own
+    export shape. `settled` turns false with each delivery; once no delivery came for a
+    moment, the whole conversation is converted and its events journaled (connect/settle.py),
+    so the order in which deliveries arrived changes nothing."""
+
+    __tablename__ = "connection_conversations"
+    __table_args__ = (Index("ix_connection_conversations_unsettled", "settled", "updated_at"),)
+    connection_id: Mapped[int] = mapped_column(
+        ForeignKey("connections.id", ondelete="CASCADE"), primary_key=True
+    )
+    conversation: Mapped[str] = mapped_column(String(300), primary_key=True)
+    document: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=now)
+    settled: Mapped[bool] = mapped_column(default=False)
+    revision: Mapped[int] = mapped_column(default=0)
+    """Counts the deliveries folded in: a settle stores its result only when no delivery
+    came in meanwhile."""
+
+
+class ConnectionDelivery(Base):
+    """One delivery taken in (a replay keeps its first row)."""
+
+    __tablename__ = "connection_deliveries"
+    __table_args__ = (UniqueConstraint("connection_id", "delivery_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"))
+    delivery_id: Mapped[str] = mapped_column(String(128))
+    received_at: Mapped[dt.datetime] = mapped_column(default=now)
+
+
+class ConnectionBatch(Base):
+    """Events a settled conversation stored: the counts and the lag on the page."""
+
+    __tablename__ = "connection_batches"
+    __table_args__ = (Index("ix_connection_batches_at", "connection_id", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"))
+    at: Mapped[dt.datetime] = mapped_column(default=now)
+    events: Mapped[int] = mapped_column(default=0)
+    event_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    """The latest time the conversation's events carry: `at - event_at` is the lag."""
+
+
+class ConnectionProblem(Base):
+    """A delivery refused or quarantined: the reason names the field, never the text. A
+    quarantined one keeps its payload (`body`) to be looked at and replayed."""
+
+    __tablename__ = "connection_problems"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"))
+    at: Mapped[dt.datetime] = mapped_column(default=now)
+    delivery_id: Mapped[str | None] = mapped_column(String(128), default=None)
+    status: Mapped[int] = mapped_column()
+    reason: Mapped[str] = mapped_column(String(500))
+    body: Mapped[str | None] = mapped_column(Text, default=None)

@@ -84,6 +84,17 @@ class Importer(ABC):
     def convert(self, item: dict[str, Any]) -> Iterable[dict[str, Any]]:
         """The chatlens events of one item; raise ItemError when the item is unusable."""
 
+    def prepare(self, items: Iterable[dict[str, Any]]) -> None:
+        """Learn what a set of items says before any is converted (a first pass over a
+        file, or over one conversation's webhook deliveries); most platforms need nothing."""
+        del items
+
+    def convert_items(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The events of items that belong together (a conversation's webhook deliveries,
+        folded), through the same conversion as a file's items; raises ItemError."""
+        self.prepare(items)
+        return [named_agent(event) for item in items for event in self.convert(item)]
+
     def ref(self, item: dict[str, Any]) -> str | None:
         """How the item is named in errors, e.g. "conversation 42"."""
         value = item.get("id")

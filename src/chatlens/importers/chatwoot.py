@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -133,16 +133,20 @@ class ChatwootImporter(Importer):
     # -- reading a file: scan, replay, convert ----------------------------------------------
 
     def records(self, path: Path, progress: Progress | None = None) -> Iterator[Record]:
+        self.prepare(item.data for item in self.scan_items(path) if isinstance(item, Item))
+        return self._convert_all(self.items(path, progress))
+
+    def prepare(self, items: Iterable[dict[str, Any]]) -> None:
+        """Pass 1 over a file's items or a conversation's webhook deliveries: the
+        timelines and the names, then each touched conversation's replay."""
         touched: set[str] = set()
-        for item in self.scan_items(path):
-            if isinstance(item, Item):
-                self._scan(item.data, touched)
+        for item in items:
+            self._scan(item, touched)
         for conv in touched:
             known = self.conversations[conv]
             self.plans[conv] = Replay(self.names, known.pending_at_start).run(
                 known.timeline.values()
             )
-        return self._convert_all(self.items(path, progress))
 
     def unwrap(self, document: Any) -> list[Any] | None:
         """As the base class; also keeps what a messages page's `meta` says of its
@@ -553,6 +557,12 @@ class ChatwootImporter(Importer):
         if now is None:
             raise ItemError("status", "missing")
         self.statuses[conv] = str(now)
+        known = self.conversations.get(conv)
+        if known is not None and any(e.kind == "activity" for e in known.timeline.values()):
+            # its activity messages ("marked resolved by Aino") are the record of its status
+            # changes, replayed with their meaning: the change says nothing more (as an
+            # export of the conversation, which has no status changes, says)
+            return []
         ts = self._change_time(item, changes)
         base = {"event_id": self.eid("conv", display, "status", now, ts[:19]), "ts": ts}
         team = _dict(_dict(item, "meta"), "meta.team").get("name") or None

@@ -22,6 +22,7 @@ PUBLIC = frozenset(
         "POST /api/v1/auth/logout",
         "GET /api/v1/health",
         "POST /api/v1/invitations/accept",
+        "POST /api/v1/connect/{connection}",
         "GET /invitations/{token}",
         "POST /invitations/{token}",
         "GET /openapi.json",
@@ -32,7 +33,8 @@ PUBLIC = frozenset(
     }
 )
 """Routes open without credentials: signing in and out, liveness, the API's documentation,
-accepting an invitation (its token is the credential), the dashboard's
+accepting an invitation (its token is the credential), a platform's webhook delivery
+(the connection's URL token and the platform's signature are its credentials), the dashboard's
 static files (a key of `route_needs`)."""
 
 

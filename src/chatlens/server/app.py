@@ -15,10 +15,19 @@ from chatlens import __version__
 from chatlens.app import service
 from chatlens.app.db import app_db_url, open_app_db
 from chatlens.server import access, errors, invitations, sessions
-from chatlens.server.api import admin, ingest, live, reads, topics
+from chatlens.server.api import admin, connect, ingest, live, reads, topics
 from chatlens.server.auth import SESSION_COOKIE
 from chatlens.server.context import Server
-from chatlens.server.pages import agents, dashboards, faq, goals, reports, settings, teams
+from chatlens.server.pages import (
+    agents,
+    connections,
+    dashboards,
+    faq,
+    goals,
+    reports,
+    settings,
+    teams,
+)
 from chatlens.server.runtime.keycache import KeyCache
 from chatlens.server.runtime.memory import DEFAULT_MEMORY_LIMIT
 from chatlens.server.runtime.workspace import Workspaces
@@ -51,7 +60,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        connect.start(app)
         yield
+        connect.stop(app)
         state.workspaces.close()
         state.keys.close()
 
@@ -62,9 +73,10 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.chatlens = state
+    connect.install(app, state)
     errors.install(app)
-    api = (ingest, reads, admin, live, topics)
-    pages = (reports, agents, teams, settings, goals, dashboards, faq)
+    api = (ingest, reads, admin, live, topics, connect)
+    pages = (reports, agents, teams, settings, goals, dashboards, faq, connections)
     for module in (*api, sessions, invitations, *pages):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent.parent / "web" / "static"))

@@ -1,0 +1,115 @@
+"""`chatlens connections create|list|show|revoke`: the platforms that send their webhooks to
+this server (docs/connections.md)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from chatlens.app import connections
+from chatlens.app.models import PLATFORMS
+from chatlens.cli.common import AppDbOption, DbOption, out
+from chatlens.cli.server import WorkspaceArg, _app_state
+
+connections_app = typer.Typer(help="Connections: Chatwoot, Intercom and LiveChat webhooks.")
+BaseUrlOption = Annotated[
+    str,
+    typer.Option(help="The server's public address, to print the full URL to paste."),
+]
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(connections_app, name="connections", no_args_is_help=True)
+
+
+@connections_app.command("create")
+def create(
+    workspace: WorkspaceArg,
+    platform: Annotated[str, typer.Option(help=", ".join(PLATFORMS))],
+    name: Annotated[str, typer.Option(help="What people call it: 'support desk'.")],
+    secret: Annotated[
+        str | None,
+        typer.Option(
+            help="Intercom: the app's client secret; LiveChat: the webhooks' secret key; "
+            "Chatwoot 4.x: the webhook's secret (optional)",
+            envvar="CHATLENS_CONNECTION_SECRET",
+        ),
+    ] = None,
+    base_url: BaseUrlOption = "http://127.0.0.1:8000",
+    db: DbOption = None,
+    app_db: AppDbOption = None,
+) -> None:
+    """Create a connection; prints the URL to paste into the platform, once (only a hash of
+    its token is kept)."""
+    with _app_state(db, app_db) as (session, _):
+        made = connections.create_connection(session, workspace, platform, name, secret)
+    sys.stdout.write(base_url.rstrip("/") + made.path + "\n")
+
+
+@connections_app.command("list")
+def list_(workspace: WorkspaceArg, db: DbOption = None, app_db: AppDbOption = None) -> None:
+    """The workspace's connections with their traffic."""
+    table = Table("id", "name", "platform", "state", "events today", "events", "last event")
+    with _app_state(db, app_db) as (session, _):
+        for c in connections.list_connections(session, workspace):
+            t = connections.traffic(session, c.id)
+            last = f"{t.last_event_at:%Y-%m-%d %H:%M:%S}" if t.last_event_at else ""
+            table.add_row(
+                str(c.id),
+                escape(c.name),
+                c.platform,
+                c.status,
+                str(t.events_today),
+                str(t.events_total),
+                last,
+            )
+    out.print(table)
+
+
+@connections_app.command("show")
+def show(
+    workspace: WorkspaceArg,
+    connection: Annotated[str, typer.Argument(help="Its id or name.")],
+    db: DbOption = None,
+    app_db: AppDbOption = None,
+) -> None:
+    """One connection: traffic, lag, last errors and quarantined deliveries (ids and
+    reasons; never their text)."""
+    with _app_state(db, app_db) as (session, _):
+        c = connections.get_connection(session, workspace, connection)
+        t = connections.traffic(session, c.id)
+    lag = f"{t.lag_seconds:.1f} s" if t.lag_seconds is not None else "-"
+    last = f"{t.last_event_at:%Y-%m-%d %H:%M:%S} UTC" if t.last_event_at else "none yet"
+    lines = [
+        f"connection {c.id}: {escape(c.name)} ({c.platform}, {c.status})",
+        f"url token: {c.prefix}...",
+        f"events today: {t.events_today}",
+        f"events in total: {t.events_total} from {t.deliveries} deliveries",
+        f"last event: {last}",
+        f"lag: {lag}",
+        f"quarantined deliveries: {t.quarantined}",
+    ]
+    for p in t.problems:
+        kept = "quarantined" if p.body is not None else "refused"
+        lines.append(
+            f"  {p.at:%Y-%m-%d %H:%M:%S} {kept} {p.status} "
+            f"delivery {escape(p.delivery_id or '-')}: {escape(p.reason)}"
+        )
+    out.print("\n".join(lines), highlight=False)
+
+
+@connections_app.command("revoke")
+def revoke(
+    workspace: WorkspaceArg,
+    connection: Annotated[str, typer.Argument(help="Its id or name.")],
+    db: DbOption = None,
+    app_db: AppDbOption = None,
+) -> None:
+    """Revoke a connection: its next delivery is refused (403)."""
+    with _app_state(db, app_db) as (session, _):
+        c = connections.revoke_connection(session, workspace, connection)
+    out.print(f"connection {c.id} revoked")

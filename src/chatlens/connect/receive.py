@@ -1,0 +1,288 @@
+"""Taking one webhook delivery in: the connection its URL token names, the platform's own
+authentication, then the delivery folded into its conversation and the result checked by
+converting it. The folded conversation is committed to the app state before the answer (so
+nothing acknowledged is lost); its events are journaled by the settler (settle.py) once the
+conversation had no delivery for a moment.
+
+A delivery whose conversation cannot be converted is quarantined: kept with its delivery id
+and the reason (a field path, never the payload's text), its conversation left as it was, so
+one bad delivery never blocks the next ones."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import queue
+import re
+import threading
+from collections.abc import Mapping
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import sessionmaker
+
+from chatlens.app.connections import find_connection
+from chatlens.app.models import (
+    Connection,
+    ConnectionConversation,
+    ConnectionDelivery,
+    ConnectionProblem,
+    now,
+)
+from chatlens.connect.platforms import Platform, Refusal, platform
+from chatlens.errors import EventError, ItemError
+from chatlens.events import parse_event, to_row
+
+MAX_DELIVERY_BYTES = 1024 * 1024
+"""A webhook delivery is one conversation's change: 1 MiB is far beyond any (Intercom caps
+a conversation part's body, LiveChat an event, at a few tens of KB)."""
+log = logging.getLogger("chatlens.server")
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+
+
+def plain(message: str) -> str:
+    """A reason without the values it quoted (they may be the payload's text)."""
+    return _QUOTED.sub("'…'", message)[:400]
+
+
+@dataclass
+class Received:
+    """What became of a delivery."""
+
+    connection_id: int
+    delivery_id: str
+    conversation: str | None = None
+    """None: the delivery is about nothing chatlens counts (a ping, a contact update)."""
+    quarantined: str | None = None
+    """The reason, when the delivery was quarantined."""
+
+
+@dataclass
+class _Job:
+    """A checked delivery waiting to be folded."""
+
+    conn_id: int
+    kind: Platform
+    payload: dict[str, Any]
+    body: bytes
+    received: Received
+    future: Future[Received]
+
+
+GROUP = 500
+"""Most deliveries one app-state commit takes (all those waiting when the folder wakes)."""
+
+
+class Receiver:
+    """Deliveries of every connection of the server. `check` (a worker thread's job)
+    authenticates a delivery and finds its conversation; `fold` hands it to the folder
+    thread, which folds every delivery waiting into its conversation and commits them
+    together (one disk sync for the group, as the ingest writer does)."""
+
+    def __init__(self, sessions: sessionmaker[Any]):
+        self.sessions = sessions
+        self._queue: queue.Queue[_Job | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+
+    def check(self, token: str, headers: Mapping[str, str], body: bytes) -> Received | _Job:
+        """The delivery authenticated and parsed: done (ignored), or a job for `fold`."""
+        with self.sessions() as db:
+            conn = find_connection(db, token)
+            if conn is None:
+                raise Refusal(
+                    404,
+                    "no connection has this URL: copy it again from the Connections page",
+                    "unknown_connection",
+                )
+            if conn.status != "active":
+                raise Refusal(403, "this connection was revoked", "revoked")
+            db.expunge(conn)
+        try:
+            return self._check(conn, headers, body)
+        except Refusal as exc:
+            if exc.code != "quarantined":
+                self._problem(conn.id, None, exc.status, exc.message, None)
+            raise
+
+    def _check(self, conn: Connection, headers: Mapping[str, str], body: bytes) -> Received | _Job:
+        kind = platform(conn.platform)
+        if len(body) > MAX_DELIVERY_BYTES:
+            raise Refusal(
+                413, f"the delivery is larger than {MAX_DELIVERY_BYTES // 1024} KiB", "too_large"
+            )
+        kind.check_request(conn, headers, body)
+        try:
+            payload = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            raise Refusal(400, f"the body is not valid JSON (cut short?): {exc}") from None
+        if not isinstance(payload, dict):
+            raise Refusal(400, "the body is not a JSON object")
+        kind.check_payload(conn, payload)
+        received = Received(conn.id, kind.delivery_id(headers, body, payload))
+        try:
+            received.conversation = kind.conversation(payload)
+        except Refusal as exc:  # authenticated but unusable: kept for a look
+            self._problem(conn.id, received.delivery_id, exc.status, exc.message, body)
+            raise Refusal(
+                exc.status, exc.message + " (the delivery is quarantined)", "quarantined"
+            ) from None
+        if received.conversation is None:
+            self._count(conn.id, received.delivery_id)
+            return received
+        return _Job(conn.id, kind, payload, body, received, Future())
+
+    def fold(self, job: _Job) -> Future[Received]:
+        """Queue a checked delivery for the folder; the future is done once committed."""
+        if self._thread is None:
+            with self._start_lock:
+                if self._thread is None:
+                    self._thread = threading.Thread(
+                        target=self._loop, name="chatlens-connect-fold", daemon=True
+                    )
+                    self._thread.start()
+        self._queue.put(job)
+        return job.future
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+
+    def _loop(self) -> None:
+        while True:
+            job = self._queue.get()
+            if job is None:
+                return
+            group = [job]
+            while len(group) < GROUP:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    self._queue.put(None)  # stop after this group
+                    break
+                group.append(more)
+            try:
+                self._fold_group(group)
+            except BaseException as exc:
+                log.exception("folding webhook deliveries failed")
+                for failed in group:
+                    if not failed.future.done():
+                        failed.future.set_exception(exc)
+                continue
+            for done in group:
+                done.future.set_result(done.received)
+
+    def _fold_group(self, group: list[_Job]) -> None:
+        """Fold each delivery into its conversation, unless the result cannot be converted
+        (then the delivery is quarantined and the conversation stays as it was); one
+        commit for the group."""
+        with self.sessions() as db:
+            rows_by_key: dict[tuple[int, str], ConnectionConversation] = {}
+            keys = {(j.conn_id, j.received.delivery_id) for j in group}
+            seen = {
+                (c, d)
+                for c, d in db.execute(
+                    select(ConnectionDelivery.connection_id, ConnectionDelivery.delivery_id).where(
+                        ConnectionDelivery.delivery_id.in_([d for _, d in keys])
+                    )
+                ).all()
+            }
+            for job in group:
+                key = (job.conn_id, str(job.received.conversation)[:300])
+                row = rows_by_key.get(key) or db.get(ConnectionConversation, key)
+                before = orjson.loads(row.document) if row is not None else None
+                try:
+                    document = job.kind.fold(before, job.payload)
+                    if job.kind.ready(document):
+                        rows(job.kind.convert(document))
+                except Exception as exc:  # every failure is named and kept
+                    job.received.quarantined = reason(exc)
+                    db.add(
+                        ConnectionProblem(
+                            connection_id=job.conn_id,
+                            delivery_id=job.received.delivery_id,
+                            status=200,
+                            reason=job.received.quarantined,
+                            body=job.body.decode("utf-8", "replace"),
+                        )
+                    )
+                    continue
+                text = orjson.dumps(document).decode()
+                if row is None:
+                    row = ConnectionConversation(
+                        connection_id=key[0], conversation=key[1], document=text, revision=0
+                    )
+                    db.add(row)
+                row.document, row.revision = text, row.revision + 1
+                row.settled, row.updated_at = False, now()
+                rows_by_key[key] = row
+                delivery = (job.conn_id, job.received.delivery_id)
+                if delivery not in seen:  # a replay's row exists already
+                    seen.add(delivery)
+                    db.add(
+                        ConnectionDelivery(
+                            connection_id=job.conn_id, delivery_id=job.received.delivery_id
+                        )
+                    )
+            db.commit()
+
+    def _count(self, connection_id: int, delivery_id: str) -> None:
+        with self.sessions() as db:
+            db.add(ConnectionDelivery(connection_id=connection_id, delivery_id=delivery_id))
+            try:
+                db.commit()
+            except IntegrityError:  # a replay: its first row stays
+                db.rollback()
+
+    def _problem(
+        self, connection_id: int, delivery: str | None, status: int, why: str, body: bytes | None
+    ) -> None:
+        with self.sessions() as db:
+            db.add(
+                ConnectionProblem(
+                    connection_id=connection_id,
+                    delivery_id=delivery,
+                    status=status,
+                    reason=plain(why),
+                    body=body.decode("utf-8", "replace") if body else None,
+                )
+            )
+            db.commit()
+
+
+def rows(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The store rows of converted events (raises EventError like POST /api/v1/events)."""
+    return [to_row(parse_event(event)) for event in events]
+
+
+def reason(exc: Exception) -> str:
+    """Why a conversation cannot be converted, by field, without the payload's values."""
+    if isinstance(exc, Refusal):
+        return plain(exc.message)
+    if isinstance(exc, ItemError):
+        return f"field '{exc.field[:200]}': {plain(exc.message)}"
+    if isinstance(exc, EventError):
+        first = exc.as_dicts()[0]
+        return f"event field '{str(first['field'])[:200]}': {plain(first['message'])}"
+    return f"the payload has an unexpected shape ({type(exc).__name__})"
+
+
+def latest(events: list[dict[str, Any]]) -> dt.datetime | None:
+    """The latest time among events (naive UTC, as the app state keeps times)."""
+    times = []
+    for event in events:
+        try:
+            moment = dt.datetime.fromisoformat(str(event["ts"]).replace("Z", "+00:00"))
+        except (KeyError, ValueError):
+            continue
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
+        times.append(moment)
+    return max(times) if times else None

@@ -1,0 +1,115 @@
+"""`POST /api/v1/connect/{connection}`: a platform's webhook delivery (Chatwoot, Intercom,
+LiveChat). The URL token names the connection; the platform's own signature or secret is
+checked on top (chatlens.connect). The answer (202) comes once the delivery is folded into
+its conversation in the app state; the settler journals the conversation's events through
+the workspace's writer, as `POST /api/v1/events` does, once its deliveries paused."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from chatlens.connect import Received, Receiver, Refusal, Settler
+from chatlens.connect.receive import MAX_DELIVERY_BYTES
+from chatlens.server.context import Server, server
+from chatlens.server.errors import ApiError
+
+router = APIRouter()
+
+
+class DeliveryAnswer(BaseModel):
+    status: str
+    """received (202: its events are journaled within a second or two), ignored (200: about
+    nothing chatlens counts, a ping, a contact update) or quarantined (200: it cannot be
+    converted; kept on the Connections page and answered 2xx so the platform does not send
+    it again and again)."""
+    delivery_id: str
+    reason: str | None = None
+    """Why it was quarantined (a field, never the payload's text)."""
+
+
+def install(app: FastAPI, state: Server) -> None:
+    """The receiver and the settler of the app's connections (the settler runs while the
+    app is served: `start` and `stop` from its lifespan)."""
+
+    def submit(workspace: str, store: Path, rows: list[dict[str, Any]]) -> int:
+        return state.workspaces.get(workspace, store).writer.submit(rows).result().accepted
+
+    app.state.connect_receiver = Receiver(state.sessions)
+    app.state.connect_settler = Settler(state.sessions, state.folder, submit)
+
+
+def start(app: FastAPI) -> None:
+    app.state.connect_settler.start()
+
+
+def stop(app: FastAPI) -> None:
+    app.state.connect_settler.close()
+    app.state.connect_receiver.close()
+
+
+def receiver(request: Request) -> Receiver:
+    found: Receiver = request.app.state.connect_receiver
+    return found
+
+
+async def _body(request: Request) -> bytes:
+    declared = request.headers.get("content-length")
+    limit = f"a delivery holds at most {MAX_DELIVERY_BYTES // 1024} KiB"
+    if declared and declared.isdigit() and int(declared) > MAX_DELIVERY_BYTES:
+        raise ApiError(413, limit, code="too_large")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_DELIVERY_BYTES:
+            raise ApiError(413, limit, code="too_large")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@router.post(
+    "/api/v1/connect/{connection}",
+    response_model=DeliveryAnswer,
+    status_code=202,
+    summary="A platform's webhook delivery (the URL comes from the Connections page)",
+    responses={
+        200: {"description": "ignored or quarantined (see status)"},
+        400: {"description": "the body is not JSON (cut short?)"},
+        401: {"description": "the signature or the secret is missing or wrong"},
+        403: {"description": "the connection was revoked"},
+        404: {"description": "no connection has this URL"},
+        413: {"description": "the delivery is too large"},
+        422: {"description": "the delivery lacks a field it needs (quarantined)"},
+    },
+)
+async def deliver(
+    connection: str,
+    request: Request,
+    ctx: Annotated[Server, Depends(server)],
+    taker: Annotated[Receiver, Depends(receiver)],
+) -> Any:
+    del ctx  # the receiver holds what it needs
+    body = await _body(request)
+    headers = {k.lower(): v for k, v in request.headers.items()}
+    try:
+        checked = await asyncio.to_thread(taker.check, connection, headers, body)
+    except Refusal as exc:
+        raise ApiError(exc.status, exc.message, code=exc.code) from None
+    # folded with every delivery waiting, in one app-state commit
+    received = (
+        checked if isinstance(checked, Received) else await asyncio.wrap_future(taker.fold(checked))
+    )
+    if received.quarantined is not None:
+        answer = DeliveryAnswer(
+            status="quarantined", delivery_id=received.delivery_id, reason=received.quarantined
+        )
+        return JSONResponse(answer.model_dump(), status_code=200)
+    if received.conversation is None:
+        answer = DeliveryAnswer(status="ignored", delivery_id=received.delivery_id)
+        return JSONResponse(answer.model_dump(), status_code=200)
+    return DeliveryAnswer(status="received", delivery_id=received.delivery_id)

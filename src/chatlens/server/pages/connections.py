@@ -1,0 +1,74 @@
+"""The Connections page (admins): the workspace's platforms sending webhooks, with the URL
+to paste into each platform and its setup steps, what each delivered (today, in total, the
+last event and the lag), its last errors and its quarantined deliveries (id and reason,
+never their text). Plain HTML forms, each carrying the session's CSRF token."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from chatlens.app import connections
+from chatlens.app.models import PLATFORMS
+from chatlens.errors import ChatlensError
+from chatlens.server.auth import PageAdmin, Principal
+from chatlens.server.pages.kit import Ctx, render
+
+router = APIRouter(include_in_schema=False)
+
+
+def _page(request: Request, who: Principal, ctx: Any, **extra: Any) -> Response:
+    with ctx.sessions() as db:
+        rows = [
+            {"record": c, "traffic": connections.traffic(db, c.id)}
+            for c in connections.list_connections(db, who.workspace)
+        ]
+    response = render(
+        request,
+        ctx,
+        "connections.html",
+        {
+            "who": who,
+            "rows": rows,
+            "platforms": PLATFORMS,
+            "secret_names": connections.SECRET_NAMES,
+            "base": str(request.base_url).rstrip("/"),
+            **extra,
+        },
+    )
+    response.status_code = 400 if extra.get("error") else 200
+    return response
+
+
+@router.get("/connections")
+def connections_list(request: Request, who: PageAdmin, ctx: Ctx) -> Response:
+    return _page(request, who, ctx)
+
+
+@router.post("/connections")
+async def create_connection(request: Request, who: PageAdmin, ctx: Ctx) -> Response:
+    form = await request.form()
+    try:
+        with ctx.sessions() as db:
+            made = connections.create_connection(
+                db,
+                who.workspace,
+                str(form.get("platform", "")),
+                str(form.get("name", "")),
+                str(form.get("secret", "")) or None,
+            )
+    except ChatlensError as exc:
+        return _page(request, who, ctx, error=str(exc))
+    url = str(request.base_url).rstrip("/") + made.path
+    return _page(
+        request, who, ctx, new_url=url, new_platform=made.record.platform, new_name=made.record.name
+    )
+
+
+@router.post("/connections/{connection_id}/revoke")
+def revoke_connection(connection_id: int, who: PageAdmin, ctx: Ctx) -> Response:
+    with ctx.sessions() as db:
+        connections.revoke_connection(db, who.workspace, str(connection_id))
+    return RedirectResponse("/connections", status_code=303)
