@@ -59,8 +59,9 @@ def main() -> None:
     ranked = (*REPORT, DEFAULT_RANK)
     with open_store(path, read_only=True) as store:
         engine = Engine(store, caches=CACHES)
-        agent, team = run(store.con, "SELECT agent_id, team FROM agent_stints "
-                          "WHERE team IS NOT NULL LIMIT 1")[0]  # fmt: skip
+        agent, team = run(
+            store.con, "SELECT agent_id, team FROM agent_stints WHERE team IS NOT NULL LIMIT 1"
+        )[0]
         teams = run(store.con, "SELECT count(DISTINCT team) FROM conversation_facts")[0][0]
         one = {"agent_id": (agent,)}
         of_team = {"team": (team,)}
@@ -96,8 +97,10 @@ def main() -> None:
                 ),
             ],
         }
-        print(f"{args.conversations:,} conversations, {args.agents} agents, {START} - {END}, "
-              f"{len(REPORT)} report metrics")  # fmt: skip
+        print(
+            f"{args.conversations:,} conversations, {args.agents} agents, {START} - {END}, "
+            f"{len(REPORT)} report metrics"
+        )
         for name, work in views.items():
             cold, warm = timed(work)
             print(f"{name}: cold {cold:.2f} s, warm {warm:.2f} s")

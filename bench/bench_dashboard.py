@@ -131,8 +131,10 @@ def prepared_store(conversations: int, agents: int) -> Path:
     with open_store(partial) as store:
         run(store.con, "SET threads = 1")
         questions = topics.refresh(store)
-    print(f"prepared {path.name}: topics of {questions:,} questions built in "
-          f"{time.perf_counter() - started:.0f} s")  # fmt: skip
+    print(
+        f"prepared {path.name}: topics of {questions:,} questions built in "
+        f"{time.perf_counter() - started:.0f} s"
+    )
     partial.rename(path)
     return path
 
@@ -240,13 +242,28 @@ class Bench:
         before = reader.post("/api/v1/query", json=body).json()["rows"][0]["conversations"]
         cid = f"bench-{n}-{time.time_ns()}"
         events = [
-            {"type": "conversation_started", "ts": "2026-11-22T10:00:00Z",
-             "conversation_id": cid, "channel": "web"},
-            {"type": "message", "ts": "2026-11-22T10:00:05Z", "conversation_id": cid,
-             "sender": "customer", "text": "Where is my order?"},
-            {"type": "message", "ts": "2026-11-22T10:00:06Z", "conversation_id": cid,
-             "sender": "bot", "bot_id": "bench-bot", "text": "Let me check."},
-        ]  # fmt: skip
+            {
+                "type": "conversation_started",
+                "ts": "2026-11-22T10:00:00Z",
+                "conversation_id": cid,
+                "channel": "web",
+            },
+            {
+                "type": "message",
+                "ts": "2026-11-22T10:00:05Z",
+                "conversation_id": cid,
+                "sender": "customer",
+                "text": "Where is my order?",
+            },
+            {
+                "type": "message",
+                "ts": "2026-11-22T10:00:06Z",
+                "conversation_id": cid,
+                "sender": "bot",
+                "bot_id": "bench-bot",
+                "text": "Let me check.",
+            },
+        ]
         started = time.perf_counter()
         assert ingest.post("/api/v1/events", json=events).status_code == 200
         while reader.post("/api/v1/query", json=body).json()["rows"][0]["conversations"] == before:
@@ -298,8 +315,9 @@ def run_browser(bench: Bench, repeat: int, colds: int) -> dict[str, Any]:
         # the cold load computed the last 30 days: loading them again hits the result cache
         for days, name in ((30, "30 days"), (365, "year")):
             for k in range(repeat):
-                bench.measure(context, f"warm, uncached, {name} (moved {k + 1} d)",
-                              overview(days, k + 1))  # fmt: skip
+                bench.measure(
+                    context, f"warm, uncached, {name} (moved {k + 1} d)", overview(days, k + 1)
+                )
             if days != 30:
                 bench.measure(context, f"warm, uncached, {name} (first load)", overview(days))
             for _ in range(repeat):
@@ -318,14 +336,23 @@ def run_browser(bench: Bench, repeat: int, colds: int) -> dict[str, Any]:
         for days, name in ((30, "30 days"), (365, "year")):
             for k in range(repeat):
                 start, end = period(days, k + 1)
-                bench.measure(context, f"dashboard, uncached, {name}",
-                              f"/dashboards/{board}?from={start}&to={end}")  # fmt: skip
+                bench.measure(
+                    context,
+                    f"dashboard, uncached, {name}",
+                    f"/dashboards/{board}?from={start}&to={end}",
+                )
             start, end = period(days)
-            bench.measure(context, f"dashboard, uncached, {name} (first load)",
-                          f"/dashboards/{board}?from={start}&to={end}")  # fmt: skip
+            bench.measure(
+                context,
+                f"dashboard, uncached, {name} (first load)",
+                f"/dashboards/{board}?from={start}&to={end}",
+            )
             for _ in range(repeat):
-                bench.measure(context, f"dashboard, cached, {name}",
-                              f"/dashboards/{board}?from={start}&to={end}")  # fmt: skip
+                bench.measure(
+                    context,
+                    f"dashboard, cached, {name}",
+                    f"/dashboards/{board}?from={start}&to={end}",
+                )
         context.close()
         browser.close()
     bench.stop()
@@ -371,8 +398,15 @@ def engine_breakdown(store: Path, repeat: int) -> list[dict[str, Any]]:
         workspace = Workspace("default", store, 1.0, 1)
         took = time.perf_counter() - t0
         workspace.close()
-        out.append({"days": None, "figure": f"open the workspace ({state})", "median": took,
-                    "min": took, "load": load_avg()})  # fmt: skip
+        out.append(
+            {
+                "days": None,
+                "figure": f"open the workspace ({state})",
+                "median": took,
+                "min": took,
+                "load": load_avg(),
+            }
+        )
         print(f"  open the workspace, {state}: {took:.2f} s  load {load_avg()}", flush=True)
     with open_store(store) as opened:
         run(opened.con, "SET threads = 1")
@@ -391,11 +425,19 @@ def engine_breakdown(store: Path, repeat: int) -> list[dict[str, Any]]:
                     else:
                         engine.run(make(*period(days, 50 + k)))
                     times.append(time.perf_counter() - t0)
-                row = {"days": days, "figure": name, "median": statistics.median(times),
-                       "min": min(times), "load": load_avg()}  # fmt: skip
+                row = {
+                    "days": days,
+                    "figure": name,
+                    "median": statistics.median(times),
+                    "min": min(times),
+                    "load": load_avg(),
+                }
                 out.append(row)
-                print(f"  {days:>3} days  {name:<30} median {row['median']:.2f} s  "
-                      f"min {row['min']:.2f} s  load {row['load']}", flush=True)  # fmt: skip
+                print(
+                    f"  {days:>3} days  {name:<30} median {row['median']:.2f} s  "
+                    f"min {row['min']:.2f} s  load {row['load']}",
+                    flush=True,
+                )
     return out
 
 
@@ -404,9 +446,11 @@ def summary(rows: list[dict[str, Any]]) -> None:
     for row in rows:
         key = row["label"].split(" (")[0]
         groups.setdefault(key, []).append(row)
-    print(f"\n{'page load (data shown from navigation start)':<40} {'n':>2} {'median':>6} "
-          f"{'min':>5} {'max':>5} {'html srv':>8} {'html in':>7} {'DCL':>5} {'api max':>7}"
-          f"  < {TARGET} s")  # fmt: skip
+    print(
+        f"\n{'page load (data shown from navigation start)':<40} {'n':>2} {'median':>6} "
+        f"{'min':>5} {'max':>5} {'html srv':>8} {'html in':>7} {'DCL':>5} {'api max':>7}"
+        f"  < {TARGET} s"
+    )
     for key, group in groups.items():
         shown = [r["shown"] for r in group]
         med = statistics.median(shown)
@@ -416,9 +460,11 @@ def summary(rows: list[dict[str, Any]]) -> None:
 
         api = [max((c["server"] for c in r["calls"]), default=0) / 1000 for r in group]
         verdict = "met" if med < TARGET else "NOT met"
-        print(f"{key:<40} {len(group):>2} {med:6.2f} {min(shown):5.2f} {max(shown):5.2f} "
-              f"{mid('server'):8.2f} {mid('html'):7.2f} {mid('dcl'):5.2f} "
-              f"{statistics.median(api):7.2f}  {verdict}")  # fmt: skip
+        print(
+            f"{key:<40} {len(group):>2} {med:6.2f} {min(shown):5.2f} {max(shown):5.2f} "
+            f"{mid('server'):8.2f} {mid('html'):7.2f} {mid('dcl'):5.2f} "
+            f"{statistics.median(api):7.2f}  {verdict}"
+        )
     calls: dict[str, list[float]] = {}
     for row in rows:
         if row["label"].startswith("dashboard, uncached"):
@@ -440,27 +486,38 @@ def main() -> None:
     parser.add_argument("--skip-breakdown", action="store_true")
     args = parser.parse_args()
 
-    print(f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, load {load_avg()}")  # fmt: skip
+    print(
+        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, load {load_avg()}"
+    )
     prepared = prepared_store(args.conversations, args.agents)
     with tempfile.TemporaryDirectory(prefix="chatlens-dashboard-") as tmp:
         store = Path(tmp) / "chatlens.duckdb"
         t0 = time.perf_counter()
         shutil.copyfile(prepared, store)
-        print(f"copied {prepared.name} ({store.stat().st_size / 1e6:.0f} MB) to {tmp} "
-              f"in {time.perf_counter() - t0:.1f} s")  # fmt: skip
+        print(
+            f"copied {prepared.name} ({store.stat().st_size / 1e6:.0f} MB) to {tmp} "
+            f"in {time.perf_counter() - t0:.1f} s"
+        )
         seats = provision(
             store,
-            {"default": {"users": {"bench": ("admin", None, None)},
-                         "keys": {"in": "ingest", "read": "read"}}},
-        )  # fmt: skip
+            {
+                "default": {
+                    "users": {"bench": ("admin", None, None)},
+                    "keys": {"in": "ingest", "read": "read"},
+                }
+            },
+        )
         bench = Bench(store, seats.emails["bench"], seats.keys)
         try:
             info = run_browser(bench, args.repeat, args.cold)
         finally:
             bench.stop()
-        opened = [line for line in store.with_suffix(".server.log").read_text().splitlines()
-                  if "opened in" in line]  # fmt: skip
+        opened = [
+            line
+            for line in store.with_suffix(".server.log").read_text().splitlines()
+            if "opened in" in line
+        ]
         for line in opened:
             print(f"server log: {line.strip()}")
         summary(bench.rows)
@@ -469,8 +526,11 @@ def main() -> None:
             print("\nThe overview's figures in-process, uncached, one DuckDB thread:")
             breakdown = engine_breakdown(store, 3)
     if args.json:
-        args.json.write_text(json.dumps({**info, "rows": bench.rows, "breakdown": breakdown,
-                                         "opened": opened}, indent=1))  # fmt: skip
+        args.json.write_text(
+            json.dumps(
+                {**info, "rows": bench.rows, "breakdown": breakdown, "opened": opened}, indent=1
+            )
+        )
     print(f"done, load {load_avg()}")
     subprocess.run(["uptime"], check=False)
 

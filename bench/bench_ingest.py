@@ -327,13 +327,17 @@ def main() -> None:
                 # messages of 500 ongoing conversations: every refresh has facts to recompute
                 singles = [
                     orjson.dumps(
-                        {"type": "message", "ts": f"2026-11-22T10:{n // 500 // 60 % 60:02d}:"
-                         f"{n // 500 % 60:02d}Z", "conversation_id": f"live-{n % 500}",
-                         "sender": "customer" if n % 2 else "agent", "agent_id": "a1",
-                         "text": "is my order on its way?"}
+                        {
+                            "type": "message",
+                            "ts": f"2026-11-22T10:{n // 500 // 60 % 60:02d}:{n // 500 % 60:02d}Z",
+                            "conversation_id": f"live-{n % 500}",
+                            "sender": "customer" if n % 2 else "agent",
+                            "agent_id": "a1",
+                            "text": "is my order on its way?",
+                        }
                     )
                     for n in range(int(args.rate * (args.seconds + 2)))
-                ]  # fmt: skip
+                ]
                 asyncio.run(
                     latency(url, ingest, singles[-int(args.rate * 2) :], args.rate, 2)
                 )  # warm-up

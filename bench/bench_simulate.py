@@ -55,17 +55,31 @@ def main() -> None:
             result = run_one(args.conversations[0], args.days, args.formats[0], Path(tmp))
             print(json.dumps(result))
             return
-        print(f"{'conversations':>13} {'format':>8} {'events':>11} {'seconds':>8} "
-              f"{'events/s':>10} {'file MB':>8} {'peak RSS MB':>12}")  # fmt: skip
+        print(
+            f"{'conversations':>13} {'format':>8} {'events':>11} {'seconds':>8} "
+            f"{'events/s':>10} {'file MB':>8} {'peak RSS MB':>12}"
+        )
         for n in args.conversations:
             for fmt in args.formats:
-                cmd = [sys.executable, __file__, "--one", "--conversations", str(n),
-                       "--days", str(args.days), "--formats", fmt]  # fmt: skip
+                cmd = [
+                    sys.executable,
+                    __file__,
+                    "--one",
+                    "--conversations",
+                    str(n),
+                    "--days",
+                    str(args.days),
+                    "--formats",
+                    fmt,
+                ]
                 line = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
                 r = json.loads(line.strip().splitlines()[-1])
-                print(f"{r['conversations']:>13,} {r['format']:>8} {r['events']:>11,} "
-                      f"{r['seconds']:>8} {r['events_per_s']:>10,} {r['file_mb']:>8} "
-                      f"{r['peak_rss_mb']:>12}", flush=True)  # fmt: skip
+                print(
+                    f"{r['conversations']:>13,} {r['format']:>8} {r['events']:>11,} "
+                    f"{r['seconds']:>8} {r['events_per_s']:>10,} {r['file_mb']:>8} "
+                    f"{r['peak_rss_mb']:>12}",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

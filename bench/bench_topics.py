@@ -97,8 +97,13 @@ def baseline(texts: list[str]) -> list[int]:
     from sklearn.cluster import MiniBatchKMeans
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    x = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), max_features=2**15,
-                        sublinear_tf=True, dtype=np.float32).fit_transform(texts)  # fmt: skip
+    x = TfidfVectorizer(
+        analyzer="char_wb",
+        ngram_range=(2, 4),
+        max_features=2**15,
+        sublinear_tf=True,
+        dtype=np.float32,
+    ).fit_transform(texts)
     km = MiniBatchKMeans(100, n_init=3, batch_size=4096, random_state=0).fit(x)
     return km.labels_.tolist()
 
@@ -109,8 +114,10 @@ def agreement(labels: list[int], intents: list[str], locales: list[str]) -> str:
         for key in (locale, "overall"):
             by_language[key][0].append(intent)
             by_language[key][1].append(label)
-    parts = [f"{key} {normalized_mutual_info_score(t, f):.2f}/{adjusted_rand_score(t, f):.2f}"
-             for key, (t, f) in sorted(by_language.items())]  # fmt: skip
+    parts = [
+        f"{key} {normalized_mutual_info_score(t, f):.2f}/{adjusted_rand_score(t, f):.2f}"
+        for key, (t, f) in sorted(by_language.items())
+    ]
     return "  NMI/ARI " + ", ".join(parts)
 
 
@@ -146,8 +153,7 @@ def questions(n: int) -> tuple[list[str], list[str], list[str], list[tuple[int, 
     conversations = n + n // 8  # a few conversations have no question, some two
     source = folder / f"sim-{conversations}.parquet"
     if not source.exists():
-        config = SimConfig(conversations=conversations, days=90, seed=11,
-                           end=dt.date(2026, 11, 22))  # fmt: skip
+        config = SimConfig(conversations=conversations, days=90, seed=11, end=dt.date(2026, 11, 22))
         write_events(config, source)
     texts: list[str] = []
     intents: list[str] = []
@@ -185,12 +191,16 @@ def main() -> None:
     words: dict[str, list[str]] = defaultdict(list)
     for text, locale in zip(texts[:50_000], locales[:50_000], strict=True):
         words[locale].extend(text.split())
-    unique = [f"{t} {rng.choice(words[loc])} {rng.choice(words[loc])} {i}"
-              for i, (t, loc) in enumerate(zip(texts, locales, strict=True))]  # fmt: skip
-    print(f"{dt.date.today()}, {platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} cores, {platform.system()}, python {platform.python_version()}, "
-          f"load average {os.getloadavg()[0]:.1f}; {len(texts):,} questions, "
-          f"{len(set(texts)):,} distinct (simulated), {len(pairs):,} rephrasings")  # fmt: skip
+    unique = [
+        f"{t} {rng.choice(words[loc])} {rng.choice(words[loc])} {i}"
+        for i, (t, loc) in enumerate(zip(texts, locales, strict=True))
+    ]
+    print(
+        f"{dt.date.today()}, {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} cores, {platform.system()}, python {platform.python_version()}, "
+        f"load average {os.getloadavg()[0]:.1f}; {len(texts):,} questions, "
+        f"{len(set(texts)):,} distinct (simulated), {len(pairs):,} rephrasings"
+    )
     cases = {
         "simulated": lambda: ours(texts, pairs, args.model),
         "distinct": lambda: ours(unique, pairs, args.model),
@@ -201,8 +211,10 @@ def main() -> None:
         "distinct": f"chatlens topics ({args.model}), all distinct",
         "baseline": "baseline TfidfVectorizer+MiniBatchKMeans k=100",
     }
-    print(f"parent process before the cases: {_rss_mib():.0f} MiB resident (inherited by each "
-          "case and included in its peak)")  # fmt: skip
+    print(
+        f"parent process before the cases: {_rss_mib():.0f} MiB resident (inherited by each "
+        "case and included in its peak)"
+    )
     for case, work in cases.items():
         if args.only and case != args.only:
             continue

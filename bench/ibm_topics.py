@@ -27,13 +27,24 @@ def events(dialogs: list[dict]) -> list[dict]:
     for d in dialogs:
         cid = d["dialogHeader"]["sessionID"]
         company = d["dialogHeader"]["company"]
-        out.append({"type": "conversation_started", "conversation_id": cid, "channel": "twitter",
-                    "ts": d["dialogHeader"]["conversationDateTime"],
-                    "attrs": {"company": company}})  # fmt: skip
+        out.append(
+            {
+                "type": "conversation_started",
+                "conversation_id": cid,
+                "channel": "twitter",
+                "ts": d["dialogHeader"]["conversationDateTime"],
+                "attrs": {"company": company},
+            }
+        )
         for turn in d["dialogContent"]:
             sender = "agent" if "agent" in turn else "customer"
-            event = {"type": "message", "conversation_id": cid, "ts": turn["datetime"],
-                     "sender": sender, "text": turn["message"]}  # fmt: skip
+            event = {
+                "type": "message",
+                "conversation_id": cid,
+                "ts": turn["datetime"],
+                "sender": sender,
+                "text": turn["message"],
+            }
             if sender == "agent":
                 event["agent_id"] = company
             out.append(event)
@@ -51,16 +62,19 @@ def main() -> None:
             import_file(store, jsonl)
             refresh_facts(store)
             result = rebuild(store)
-            print(f"{result.questions} questions ({result.distinct} distinct), "
-                  f"{result.topics} topics, {result.seconds:.1f} s\n")  # fmt: skip
+            print(
+                f"{result.questions} questions ({result.distinct} distinct), "
+                f"{result.topics} topics, {result.seconds:.1f} s\n"
+            )
             print("| id | topic (top terms) | lang | questions | most representative question |")
             print("|---|---|---|---|---|")
             for t in list_topics(store):
                 question = t["representative"].replace("|", "/")
                 if len(question) > 140:
                     question = question[:137] + "..."
-                print(f"| {t['id']} | {t['name']} | {t['language']} | {t['questions']} | "
-                      f"{question} |")  # fmt: skip
+                print(
+                    f"| {t['id']} | {t['name']} | {t['language']} | {t['questions']} | {question} |"
+                )
 
 
 if __name__ == "__main__":

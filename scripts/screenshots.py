@@ -59,10 +59,19 @@ WIDGETS = [
 def make_demo(store: Path, conversations: int) -> None:
     started = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "chatlens.cli", "demo", "--db", str(store),
-         "--conversations", str(conversations)],
-        check=True, stdout=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "chatlens.cli",
+            "demo",
+            "--db",
+            str(store),
+            "--conversations",
+            str(conversations),
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     print(f"demo store: {conversations:,} conversations in {time.perf_counter() - started:.0f} s")
 
 
@@ -80,18 +89,29 @@ def pick_conversation(store: Path) -> str:
             "ORDER BY started_at DESC LIMIT 1",
         )
         if not rows:
-            rows = run(opened.con, "SELECT conversation_id FROM conversation_facts "
-                       "ORDER BY messages DESC LIMIT 1")  # fmt: skip
+            rows = run(
+                opened.con,
+                "SELECT conversation_id FROM conversation_facts ORDER BY messages DESC LIMIT 1",
+            )
     return str(rows[0][0])
 
 
 def optimise(path: Path) -> None:
     if shutil.which("pngquant"):
         subprocess.run(
-            ["pngquant", "--force", "--skip-if-larger", "--strip", "--quality", "70-95",
-             "--output", str(path), str(path)],
+            [
+                "pngquant",
+                "--force",
+                "--skip-if-larger",
+                "--strip",
+                "--quality",
+                "70-95",
+                "--output",
+                str(path),
+                str(path),
+            ],
             check=False,
-        )  # fmt: skip
+        )
 
 
 class Shooter:
@@ -140,8 +160,10 @@ class Shooter:
         clip = {"x": 0, "y": 0, "width": width, "height": min(height, MAX_HEIGHT)}
         page.screenshot(path=str(target), full_page=True, clip=clip, animations="disabled")
         optimise(target)
-        print(f"  {target.relative_to(ROOT) if target.is_relative_to(ROOT) else target}: "
-              f"{width}x{clip['height']}, {target.stat().st_size / 1024:.0f} KB")  # fmt: skip
+        print(
+            f"  {target.relative_to(ROOT) if target.is_relative_to(ROOT) else target}: "
+            f"{width}x{clip['height']}, {target.stat().st_size / 1024:.0f} KB"
+        )
         page.close()
 
     def dashboard(self) -> int:
@@ -185,8 +207,12 @@ def take(shooter: Shooter, conversation: str) -> None:
     teams = shooter.open("/teams")
     team = teams.locator("table.ranking tbody tr a[href^='/teams/']").first.get_attribute("href")
     teams.close()
-    found = {"agent": agent, "team": team, "board": shooter.dashboard(),
-             "conversation": conversation}  # fmt: skip
+    found = {
+        "agent": agent,
+        "team": team,
+        "board": shooter.dashboard(),
+        "conversation": conversation,
+    }
     for name, path in PAGES.items():
         shooter.shot(name, path.format(**found))
     for name in PHONE:

@@ -182,9 +182,16 @@ def invite(
     token = credentials.new_token()
     expires = now() + dt.timedelta(days=INVITATION_DAYS)
     db.add(
-        Invitation(workspace_id=ws.id, email=email, role=role, agent_id=agent_id, team=team,
-                   token_hash=credentials.token_hash(token), expires_at=expires)
-    )  # fmt: skip
+        Invitation(
+            workspace_id=ws.id,
+            email=email,
+            role=role,
+            agent_id=agent_id,
+            team=team,
+            token_hash=credentials.token_hash(token),
+            expires_at=expires,
+        )
+    )
     db.commit()
     return Offer("invited", email, role, agent_id, team, token, expires)
 
@@ -220,8 +227,9 @@ def accept_invitation(db: DbSession, token: str, password: str) -> Seat | None:
         user = _new_user(db, invitation.email, password)
     elif not credentials.verify_password(user.password_hash, password):
         return None
-    seat = _seat(db, user, invitation.workspace, invitation.role, invitation.agent_id,
-                 invitation.team)  # fmt: skip
+    seat = _seat(
+        db, user, invitation.workspace, invitation.role, invitation.agent_id, invitation.team
+    )
     invitation.accepted_at = now()
     db.commit()
     return seat

@@ -246,8 +246,10 @@ def demo(
     )
     first = config.last_day - dt.timedelta(days=config.days - 1)
     out.print(f"report: chatlens report --db {path} --from {first} --to {config.last_day}")
-    out.print(f"dashboard: chatlens serve --db {path}, then sign in as {DEMO_LOGIN[0]} with "
-              f"password {DEMO_LOGIN[1]}")  # fmt: skip
+    out.print(
+        f"dashboard: chatlens serve --db {path}, then sign in as {DEMO_LOGIN[0]} with "
+        f"password {DEMO_LOGIN[1]}"
+    )
 
 
 DEMO_LOGIN = ("demo@chatlens.example", "chatlens-demo")

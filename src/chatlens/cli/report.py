@@ -223,8 +223,9 @@ def _cells(result: Result, query: Query) -> tuple[list[str], list[list[str]]]:
         if any(f"{mid}__band" in r for r in result.rows):
             lines.append([f"{mid}__band", *[r.get(f"{mid}__band") or "-" for r in result.rows]])
         if any(f"{mid}__goal" in r for r in result.rows):
-            lines.append([f"{mid}__goal", *[_goal_text(r[f"{mid}__goal"], metric.unit)
-                                            for r in result.rows]])  # fmt: skip
+            lines.append(
+                [f"{mid}__goal", *[_goal_text(r[f"{mid}__goal"], metric.unit) for r in result.rows]]
+            )
     return ["metric", *heads], lines
 
 

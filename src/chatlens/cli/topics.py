@@ -104,14 +104,27 @@ def list_cmd(
     if not rows:
         out.print("no topics yet: import events, then `chatlens topics rebuild`")
         return
-    table = Table("id", "topic", "lang", "questions", "convs", "fallback", "handoff",
-                  "most representative question")  # fmt: skip
+    table = Table(
+        "id",
+        "topic",
+        "lang",
+        "questions",
+        "convs",
+        "fallback",
+        "handoff",
+        "most representative question",
+    )
     for r in rows:
         table.add_row(
-            str(r["id"]), r["name"], r["language"] or "", f"{r['questions']:,}",
-            f"{r['conversations']:,}", f"{r['fallback_questions']:,}",
-            f"{r['handoff_questions']:,}", r["representative"],
-        )  # fmt: skip
+            str(r["id"]),
+            r["name"],
+            r["language"] or "",
+            f"{r['questions']:,}",
+            f"{r['conversations']:,}",
+            f"{r['fallback_questions']:,}",
+            f"{r['handoff_questions']:,}",
+            r["representative"],
+        )
     out.print(table)
 
 
@@ -140,8 +153,11 @@ def show_cmd(
     )
     for e in topic["examples"]:
         mark = "fallback" if e["before_fallback"] else "handoff" if e["before_handoff"] else ""
-        out.print(f"  - {e['text']}  [{e['conversation_id']}{', ' + mark if mark else ''}]",
-                  markup=False, highlight=False)  # fmt: skip
+        out.print(
+            f"  - {e['text']}  [{e['conversation_id']}{', ' + mark if mark else ''}]",
+            markup=False,
+            highlight=False,
+        )
 
 
 @topics_app.command("export")
@@ -159,7 +175,7 @@ def export_cmd(
     db: DbOption = None,
 ) -> None:
     """What the bot should learn next (or every topic) as CSV, Rasa NLU training data (one
-    intent per topic) or JSON."""  # fmt: skip
+    intent per topic) or JSON."""
     if what not in EXPORT_WHAT:
         raise fail(f"unknown export {what!r}; expected one of {', '.join(EXPORT_WHAT)}")
     if fmt not in EXPORT_FORMATS:

@@ -50,15 +50,15 @@ def _column(name: str) -> Callable[[ir.Table, ir.TimestampValue], ir.Value]:
     return lambda t, local: t[name]
 
 
-def _as_text(dimension: Callable[[ir.Table, ir.TimestampValue], ir.Value]) -> Callable[
-    [ir.Table, ir.TimestampValue, Values], ir.BooleanValue
-]:  # fmt: skip
+def _as_text(
+    dimension: Callable[[ir.Table, ir.TimestampValue], ir.Value],
+) -> Callable[[ir.Table, ir.TimestampValue, Values], ir.BooleanValue]:
     return lambda t, local, values: dimension(t, local).cast("string").isin(list(values))
 
 
-def _as_int(dimension: Callable[[ir.Table, ir.TimestampValue], ir.Value]) -> Callable[
-    [ir.Table, ir.TimestampValue, Values], ir.BooleanValue
-]:  # fmt: skip
+def _as_int(
+    dimension: Callable[[ir.Table, ir.TimestampValue], ir.Value],
+) -> Callable[[ir.Table, ir.TimestampValue, Values], ir.BooleanValue]:
     return lambda t, local, values: dimension(t, local).isin([int(v) for v in values])
 
 
@@ -118,8 +118,9 @@ def dimension(name: str) -> Dimension:
         def expression(t: ir.Table, local: ir.TimestampValue) -> ir.Value:
             return t.attrs[key].str
 
-        return Dimension(name, "attribute", f"Attribute {key}", key, expression,
-                         _as_text(expression))  # fmt: skip
+        return Dimension(
+            name, "attribute", f"Attribute {key}", key, expression, _as_text(expression)
+        )
     return REGISTRY[name]
 
 

@@ -296,8 +296,9 @@ class Engine:
             return {(period.start, *[r.get(d) for d in dims]): r for r in self._rows(sub)}
         # the same series reaching one bucket further back: each bucket's predecessor
         first = plan.calendar[0]
-        earlier = Period(period.start - (first.end - first.start), period.end, period.timezone,
-                         period.closed)  # fmt: skip
+        earlier = Period(
+            period.start - (first.end - first.start), period.end, period.timezone, period.closed
+        )
         sub = plan.over(earlier, metrics=needed, compare=False, bounds=False)
         following = {
             b.label.isoformat(): after.label for b, after in itertools.pairwise(sub.calendar)

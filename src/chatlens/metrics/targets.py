@@ -73,16 +73,21 @@ class Band:
 
     def as_dict(self) -> dict[str, Any]:
         """The band as the API shows it: each edge's value (null when not published)."""
-        edges = {"typical": self.typical, "above_average": self.above_average,
-                 "exceptional": self.exceptional}  # fmt: skip
+        edges = {
+            "typical": self.typical,
+            "above_average": self.above_average,
+            "exceptional": self.exceptional,
+        }
         return {
             "industries": list(self.industries) or None,
             "text": self.text,
-            **{name: None if e is None else {"at": e.at, "strict": e.strict}
-               for name, e in edges.items()},
+            **{
+                name: None if e is None else {"at": e.at, "strict": e.strict}
+                for name, e in edges.items()
+            },
             "currency": self.currency,
             "note": self.note,
-        }  # fmt: skip
+        }
 
     def default_goal(self, increase_is_bad: bool) -> dict[str, float]:
         """The target offered when a goal is set: reaching the industry's typical figure
@@ -94,32 +99,92 @@ class Band:
 
 E = Edge
 BANDS: tuple[Band, ...] = (
-    Band("bot_success_rate", "typical 60-80%, above average 80-90%, exceptional > 90%",
-         E(0.60), E(0.80), E(0.90, strict=True), industries=("retail", "e-commerce")),
+    Band(
+        "bot_success_rate",
+        "typical 60-80%, above average 80-90%, exceptional > 90%",
+        E(0.60),
+        E(0.80),
+        E(0.90, strict=True),
+        industries=("retail", "e-commerce"),
+    ),
     Band("uss", "typical ~85, exceptional >= 90", E(85), None, E(90), industries=("retail",)),
-    Band("uss", "typical ~80, above average 85, exceptional 90", E(80), E(85), E(90),
-         industries=("healthcare",)),
+    Band(
+        "uss",
+        "typical ~80, above average 85, exceptional 90",
+        E(80),
+        E(85),
+        E(90),
+        industries=("healthcare",),
+    ),
     # "4-5 min": typical up to 5 min, better than 4 min is above average
-    Band("resolution_time", "typical 4-5 min, exceptional 3 min", E(300), E(240, strict=True),
-         E(180), industries=("retail",)),
-    Band("resolution_time", "typical 6-7 min, exceptional 4-5 min", E(420),
-         E(360, strict=True), E(300), industries=("healthcare",)),
+    Band(
+        "resolution_time",
+        "typical 4-5 min, exceptional 3 min",
+        E(300),
+        E(240, strict=True),
+        E(180),
+        industries=("retail",),
+    ),
+    Band(
+        "resolution_time",
+        "typical 6-7 min, exceptional 4-5 min",
+        E(420),
+        E(360, strict=True),
+        E(300),
+        industries=("healthcare",),
+    ),
     Band("learning_rate", "above average 15-30%, exceptional >= 40%", None, E(0.15), E(0.40)),
-    Band("fcr_rate", "typical 70-75%, above average 80-85%, exceptional > 90%", E(0.70),
-         E(0.80), E(0.90, strict=True)),
-    Band("retention_rate", "typical ~80%, exceptional >= 90%", E(0.80), None, E(0.90),
-         industries=("retail",)),
-    Band("retention_rate", "typical ~70%, exceptional >= 85%", E(0.70), None, E(0.85),
-         industries=("healthcare",)),
-    Band("cost_savings_per_conversation", "typical ~2.50 USD, exceptional 5 USD", E(2.5), None,
-         E(5), industries=("retail",), currency="USD"),
-    Band("cost_savings_per_conversation", "typical ~3 USD, exceptional 7 USD", E(3), None, E(7),
-         industries=("finance",), currency="USD"),
-    Band("first_response_time", "typical 30-45 s average; under 1 min matters to buyers",
-         E(45), E(30, strict=True), note="live chat"),
+    Band(
+        "fcr_rate",
+        "typical 70-75%, above average 80-85%, exceptional > 90%",
+        E(0.70),
+        E(0.80),
+        E(0.90, strict=True),
+    ),
+    Band(
+        "retention_rate",
+        "typical ~80%, exceptional >= 90%",
+        E(0.80),
+        None,
+        E(0.90),
+        industries=("retail",),
+    ),
+    Band(
+        "retention_rate",
+        "typical ~70%, exceptional >= 85%",
+        E(0.70),
+        None,
+        E(0.85),
+        industries=("healthcare",),
+    ),
+    Band(
+        "cost_savings_per_conversation",
+        "typical ~2.50 USD, exceptional 5 USD",
+        E(2.5),
+        None,
+        E(5),
+        industries=("retail",),
+        currency="USD",
+    ),
+    Band(
+        "cost_savings_per_conversation",
+        "typical ~3 USD, exceptional 7 USD",
+        E(3),
+        None,
+        E(7),
+        industries=("finance",),
+        currency="USD",
+    ),
+    Band(
+        "first_response_time",
+        "typical 30-45 s average; under 1 min matters to buyers",
+        E(45),
+        E(30, strict=True),
+        note="live chat",
+    ),
     Band("chats_per_online_hour", "typical 3-5", E(3), E(5, strict=True)),
     Band("containment_rate", "up to 80% reported", E(0), E(0.80, strict=True)),
-)  # fmt: skip
+)
 
 
 def band_of(metric_id: str, industry: str) -> Band | None:
@@ -161,8 +226,9 @@ def _bound(metric: Metric, field: str, raw: Any) -> float:
         shown = raw if isinstance(raw, int | float) and not isinstance(raw, bool) else repr(raw)
         raise InputError(f"{where}: expected a finite number, got {shown}")
     value = float(raw)
-    low, high = _RANGES.get(metric.unit, (0.0 if metric.unit in _NON_NEGATIVE else -math.inf,
-                                          math.inf))  # fmt: skip
+    low, high = _RANGES.get(
+        metric.unit, (0.0 if metric.unit in _NON_NEGATIVE else -math.inf, math.inf)
+    )
     if not low <= value <= high:
         hint = " (rates are fractions: 0.8 for 80%)" if metric.unit == "rate" else ""
         span = f"between {low:g} and {high:g}" if high != math.inf else f"at least {low:g}"

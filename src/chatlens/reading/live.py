@@ -55,5 +55,9 @@ def live_status(con: Any, facts: str, now: dt.datetime) -> dict[str, Any]:
     agents = {"online": 0, "away": 0, "offline": 0, **{s: int(n) for s, n in statuses}}
     names = ("open_conversations", "waiting", "longest_wait_seconds", "unassigned", "with_bot")
     status = dict(zip(names, row, strict=True))
-    return {**status, "agents_online": agents["online"], "agents_away": agents["away"],
-            "as_of": now.isoformat()}  # fmt: skip
+    return {
+        **status,
+        "agents_online": agents["online"],
+        "agents_away": agents["away"],
+        "as_of": now.isoformat(),
+    }

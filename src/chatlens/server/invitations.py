@@ -36,8 +36,11 @@ def accept(ctx: Server, request: Request, token: str, password: str) -> dict[str
         email = invitation.email
         wait = ctx.limiter.retry_after(client, email)
         if wait:
-            raise ApiError(429, f"too many failed attempts: try again in {wait} s",
-                           headers={"Retry-After": str(wait)})  # fmt: skip
+            raise ApiError(
+                429,
+                f"too many failed attempts: try again in {wait} s",
+                headers={"Retry-After": str(wait)},
+            )
         seat = service.accept_invitation(db, token, password)
         if seat is None:
             ctx.limiter.failed(client, email)
@@ -61,8 +64,11 @@ def _page(
 ) -> Response:
     with ctx.sessions() as db:
         found = service.find_invitation(db, token)
-        offer = None if found is None else {"email": found.email, "role": found.role,
-                                            "workspace": found.workspace.name}  # fmt: skip
+        offer = (
+            None
+            if found is None
+            else {"email": found.email, "role": found.role, "workspace": found.workspace.name}
+        )
     return templates.TemplateResponse(
         request,
         "invitation.html",
@@ -83,8 +89,9 @@ def invitation_form(
     try:
         accept(ctx, request, token, password)
     except ApiError as exc:
-        return _page(request, ctx, token, exc.message[:1].upper() + exc.message[1:] + ".",
-                     exc.status)  # fmt: skip
+        return _page(
+            request, ctx, token, exc.message[:1].upper() + exc.message[1:] + ".", exc.status
+        )
     except ChatlensError as exc:
         return _page(request, ctx, token, str(exc), exc.status)
     return RedirectResponse("/login?next=/overview", status_code=303)

@@ -16,9 +16,19 @@ _ESCALATED = next(k for k, (res, _) in enumerate(CLOSE_KINDS) if res == "escalat
 # Topics close to a purchase: chats about them convert more often.
 _SALES = np.isin(
     np.arange(len(TOPICS)),
-    [TOPICS.index(t) for t in ("shipping_cost", "discount_code", "product_availability",
-                                "pricing_plans", "size_guide", "gift_card", "delivery_time")],
-)  # fmt: skip
+    [
+        TOPICS.index(t)
+        for t in (
+            "shipping_cost",
+            "discount_code",
+            "product_availability",
+            "pricing_plans",
+            "size_guide",
+            "gift_card",
+            "delivery_time",
+        )
+    ],
+)
 GOAL_SHARE = [0.60, 0.12, 0.10, 0.18]  # purchase, signup, lead, add_to_cart
 
 
@@ -64,14 +74,22 @@ def emit_ratings(ch: Chunk) -> None:
     # Some also answer effort (with CSAT, so the two can be correlated) and NPS questions.
     ces = (primary == 0) & (rng.random(m) < 0.35)
     ces_score = np.clip(np.round(8 - 1.3 * csat + rng.normal(0, 0.8, m)), 1, 7)
-    ch.buf.add("rating", at[ces] + rng.uniform(1, 20, int(ces.sum())),
-               **{k: v[ces] for k, v in base.items()}, kind=KIND["ces"],
-               score=ces_score[ces])  # fmt: skip
+    ch.buf.add(
+        "rating",
+        at[ces] + rng.uniform(1, 20, int(ces.sum())),
+        **{k: v[ces] for k, v in base.items()},
+        kind=KIND["ces"],
+        score=ces_score[ces],
+    )
     nps = rng.random(m) < 0.12
     nps_score = np.clip(np.round(2 * csat + rng.normal(0, 1.2, m)), 0, 10)
-    ch.buf.add("rating", at[nps] + rng.uniform(21, 40, int(nps.sum())),
-               **{k: v[nps] for k, v in base.items()}, kind=KIND["nps"],
-               score=nps_score[nps])  # fmt: skip
+    ch.buf.add(
+        "rating",
+        at[nps] + rng.uniform(21, 40, int(nps.sum())),
+        **{k: v[nps] for k, v in base.items()},
+        kind=KIND["nps"],
+        score=nps_score[nps],
+    )
 
 
 def emit_goals(ch: Chunk) -> None:
@@ -94,8 +112,14 @@ def emit_goal_events(ch: Chunk, at: np.ndarray, customer: np.ndarray) -> None:
     goal = pick(rng, GOAL_SHARE, m)
     purchase = goal == GOALS.index("purchase")
     value = np.where(purchase, np.round(lognormal(rng, 55, 0.7, m, 5, 2000), 2), np.nan)
-    ch.buf.add("goal_completed", at, customer_id=customer, goal=goal, value=value,
-               currency=np.where(purchase, 0, -1).astype(np.int8))  # fmt: skip
+    ch.buf.add(
+        "goal_completed",
+        at,
+        customer_id=customer,
+        goal=goal,
+        value=value,
+        currency=np.where(purchase, 0, -1).astype(np.int8),
+    )
 
 
 def emit_tickets(ch: Chunk) -> None:

@@ -90,8 +90,12 @@ def emit_background(
         buf.add("health_check", grid, component=int(c), up=(~down).astype(np.int8))
 
     sel = (sched.kb_time >= w0) & (sched.kb_time < w1)
-    buf.add("knowledge_item_added", sched.kb_time[sel], item_id=np.flatnonzero(sel) + 1,
-            bot_id=sched.kb_bot[sel])  # fmt: skip
+    buf.add(
+        "knowledge_item_added",
+        sched.kb_time[sel],
+        item_id=np.flatnonzero(sel) + 1,
+        bot_id=sched.kb_bot[sel],
+    )
 
     # Visitors who browse without chatting (most of them new, some known customers).
     n = ch.n
@@ -103,15 +107,25 @@ def emit_background(
     visitor = ch.pop.n_customers + 2 * ch.lo + np.arange(m)
     visitor[known] = ch.pop.customer[rng.integers(0, ch.lo + n, int(known.sum()))]
     session = n_conv + 2 * ch.lo + np.arange(m)
-    buf.add("visit_started", at, customer_id=visitor, session_id=session,
-            page_url=rng.integers(0, len(URLS), m).astype(np.int8))  # fmt: skip
+    buf.add(
+        "visit_started",
+        at,
+        customer_id=visitor,
+        session_id=session,
+        page_url=rng.integers(0, len(URLS), m).astype(np.int8),
+    )
     k = pick(rng, [0.35, 0.25, 0.2, 0.12, 0.08], m).astype(np.int64) + 1
     owner, _ = ragged(k)
     gap = lognormal(rng, 40, 1.0, len(owner), 5, 600)
     step = np.cumsum(gap)
     step -= np.repeat(np.concatenate([[0.0], step])[np.cumsum(k) - k], k)
-    buf.add("page_view", at[owner] + step, customer_id=visitor[owner], session_id=session[owner],
-            page_url=rng.integers(0, len(URLS), len(owner)).astype(np.int8))  # fmt: skip
+    buf.add(
+        "page_view",
+        at[owner] + step,
+        customer_id=visitor[owner],
+        session_id=session[owner],
+        page_url=rng.integers(0, len(URLS), len(owner)).astype(np.int8),
+    )
 
     g = rng.integers(0, m, rng.poisson(UNRELATED_GOALS_PER_CHAT * n)) if m else np.zeros(0, int)
     emit_goal_events(ch, at[g] + lognormal(rng, 600, 1.0, len(g), 30, 7200), visitor[g])
@@ -128,5 +142,9 @@ def emit_background(
     done = rng.random(m) < 0.85
     resolved = created + lognormal(rng, 24 * 3600, 1.0, m, 1800, 14 * 86400)
     agent = rng.integers(0, ch.cfg.agents, m).astype(np.int16)
-    buf.add("ticket_resolved", resolved[done], **{k: v[done] for k, v in cols.items()},
-            agent_id=agent[done])  # fmt: skip
+    buf.add(
+        "ticket_resolved",
+        resolved[done],
+        **{k: v[done] for k, v in cols.items()},
+        agent_id=agent[done],
+    )

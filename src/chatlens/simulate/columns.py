@@ -14,11 +14,27 @@ from chatlens.simulate.phrases import TOPICS
 from chatlens.simulate.texts import BOOK
 
 EVENT_TYPES = (
-    "conversation_started", "message", "handoff_requested", "chat_offered", "chat_declined",
-    "agent_joined", "transferred", "tag_added", "tag_removed", "conversation_closed",
-    "conversation_reopened", "rating", "goal_completed", "ticket_created", "ticket_resolved",
-    "visit_started", "page_view", "agent_status", "knowledge_item_added", "health_check",
-)  # fmt: skip
+    "conversation_started",
+    "message",
+    "handoff_requested",
+    "chat_offered",
+    "chat_declined",
+    "agent_joined",
+    "transferred",
+    "tag_added",
+    "tag_removed",
+    "conversation_closed",
+    "conversation_reopened",
+    "rating",
+    "goal_completed",
+    "ticket_created",
+    "ticket_resolved",
+    "visit_started",
+    "page_view",
+    "agent_status",
+    "knowledge_item_added",
+    "health_check",
+)
 SENDERS = ("customer", "bot", "agent", "system")
 INITIATORS = ("customer", "business")
 REASONS = ("fallback", "customer_request", "declined", "timeout", "customer_left", "inactivity")
@@ -34,39 +50,92 @@ COMPONENTS = ("bot", "widget")
 INTENTS = (*TOPICS, "greeting")
 CATEGORIES = ("logistics", "billing", "account", "sales", "technical", "general")
 TAGS = (
-    "shipping", "refund", "login", "billing", "subscription", "discount", "product_question",
-    "complaint", "account", "bug", "vip", "feedback", "urgent_followup",
-)  # fmt: skip
+    "shipping",
+    "refund",
+    "login",
+    "billing",
+    "subscription",
+    "discount",
+    "product_question",
+    "complaint",
+    "account",
+    "bug",
+    "vip",
+    "feedback",
+    "urgent_followup",
+)
 # Per topic (TOPICS order): the tag an agent puts on it and that tag's category; the
 # category doubles as the help-desk ticket category.
 TOPIC_TAG = (
-    ("shipping", "logistics"), ("refund", "billing"), ("login", "account"),
-    ("shipping", "logistics"), ("shipping", "logistics"), ("subscription", "billing"),
-    ("shipping", "logistics"), ("billing", "billing"), ("billing", "billing"),
-    ("discount", "sales"), ("product_question", "sales"), ("feedback", "general"),
-    ("complaint", "general"), ("refund", "logistics"), ("account", "account"),
-    ("bug", "technical"), ("product_question", "sales"), ("feedback", "general"),
-    ("product_question", "sales"), ("billing", "billing"),
-)  # fmt: skip
+    ("shipping", "logistics"),
+    ("refund", "billing"),
+    ("login", "account"),
+    ("shipping", "logistics"),
+    ("shipping", "logistics"),
+    ("subscription", "billing"),
+    ("shipping", "logistics"),
+    ("billing", "billing"),
+    ("billing", "billing"),
+    ("discount", "sales"),
+    ("product_question", "sales"),
+    ("feedback", "general"),
+    ("complaint", "general"),
+    ("refund", "logistics"),
+    ("account", "account"),
+    ("bug", "technical"),
+    ("product_question", "sales"),
+    ("feedback", "general"),
+    ("product_question", "sales"),
+    ("billing", "billing"),
+)
 CANNED = ("greeting", "anything_else", *(f"kb_{t}" for t in TOPICS))
 SITE = "https://shop.example.com"
 PATHS = (
-    "/", "/products/trail-sneaker", "/products/wool-sweater", "/products/rain-jacket",
-    "/collections/sale", "/cart", "/checkout", "/account", "/account/orders", "/help/shipping",
-    "/help/returns", "/help/payments", "/pricing", "/gift-cards", "/size-guide", "/contact",
+    "/",
+    "/products/trail-sneaker",
+    "/products/wool-sweater",
+    "/products/rain-jacket",
+    "/collections/sale",
+    "/cart",
+    "/checkout",
+    "/account",
+    "/account/orders",
+    "/help/shipping",
+    "/help/returns",
+    "/help/payments",
+    "/pricing",
+    "/gift-cards",
+    "/size-guide",
+    "/contact",
     "/blog/autumn-trends",
-)  # fmt: skip
+)
 URLS = tuple(SITE + p for p in PATHS)
 # The page a customer is typically on when asking about each topic (TOPICS order).
 TOPIC_PAGE = tuple(
     PATHS.index(p)
     for p in (
-        "/account/orders", "/help/returns", "/account", "/help/shipping", "/help/shipping",
-        "/account", "/account/orders", "/account/orders", "/checkout", "/cart",
-        "/products/trail-sneaker", "/contact", "/help/returns", "/help/returns", "/account",
-        "/checkout", "/pricing", "/contact", "/size-guide", "/gift-cards",
+        "/account/orders",
+        "/help/returns",
+        "/account",
+        "/help/shipping",
+        "/help/shipping",
+        "/account",
+        "/account/orders",
+        "/account/orders",
+        "/checkout",
+        "/cart",
+        "/products/trail-sneaker",
+        "/contact",
+        "/help/returns",
+        "/help/returns",
+        "/account",
+        "/checkout",
+        "/pricing",
+        "/contact",
+        "/size-guide",
+        "/gift-cards",
     )
-)  # fmt: skip
+)
 
 ColumnKind = Literal["id", "dict", "bool", "float", "ts"]
 

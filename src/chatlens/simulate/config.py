@@ -9,10 +9,37 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 TEAM_NAMES = ("billing", "tech", "sales", "returns", "vip", "partners")
 BOT_NAMES = ("shopbot", "helpbot", "faqbot", "salesbot")
 AGENT_NAMES = (
-    "aino", "mikko", "elsa", "oskar", "sofia", "leo", "ida", "juho", "emma", "lucas",
-    "sara", "ville", "chloe", "hugo", "putri", "budi", "linnea", "erik", "noora", "timo",
-    "camille", "rizky", "maja", "antoine", "kaisa", "dewi", "nils", "lotta", "jules", "sanna",
-)  # fmt: skip
+    "aino",
+    "mikko",
+    "elsa",
+    "oskar",
+    "sofia",
+    "leo",
+    "ida",
+    "juho",
+    "emma",
+    "lucas",
+    "sara",
+    "ville",
+    "chloe",
+    "hugo",
+    "putri",
+    "budi",
+    "linnea",
+    "erik",
+    "noora",
+    "timo",
+    "camille",
+    "rizky",
+    "maja",
+    "antoine",
+    "kaisa",
+    "dewi",
+    "nils",
+    "lotta",
+    "jules",
+    "sanna",
+)
 
 CHANNELS = ("web", "messenger", "whatsapp", "email", "instagram")
 CHANNEL_SHARE = (0.55, 0.15, 0.14, 0.08, 0.08)

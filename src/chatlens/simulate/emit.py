@@ -80,10 +80,18 @@ def emit_start(ch: Chunk) -> None:
     pop, sl = ch.pop, slice(ch.lo, ch.lo + ch.n)
     bot = pop.bot[sl]
     ch.buf.add(
-        "conversation_started", ch.t0, conversation_id=ch.conv, customer_id=ch.customer,
-        channel=pop.channel[sl], initiated_by=pop.proactive[sl].astype(np.int8), bot_id=bot,
-        page_url=pop.page[sl], segment=pop.segment[sl], country=pop.country[sl], locale=ch.lang,
-    )  # fmt: skip
+        "conversation_started",
+        ch.t0,
+        conversation_id=ch.conv,
+        customer_id=ch.customer,
+        channel=pop.channel[sl],
+        initiated_by=pop.proactive[sl].astype(np.int8),
+        bot_id=bot,
+        page_url=pop.page[sl],
+        segment=pop.segment[sl],
+        country=pop.country[sl],
+        locale=ch.lang,
+    )
 
 
 def emit_visits(ch: Chunk) -> None:
@@ -103,15 +111,24 @@ def emit_visits(ch: Chunk) -> None:
     url = rng.integers(0, len(URLS), len(owner)).astype(np.int8)
     last = pos == k[owner] - 1
     url[last] = pop.page[ch.lo + v[owner[last]]]  # the chat opens on the last page seen
-    ch.buf.add("page_view", t_visit[owner] + frac * before[owner], customer_id=cust[owner],
-               session_id=session[owner], page_url=url)  # fmt: skip
+    ch.buf.add(
+        "page_view",
+        t_visit[owner] + frac * before[owner],
+        customer_id=cust[owner],
+        session_id=session[owner],
+        page_url=url,
+    )
     # Pages after the chat; visitors whose chat was missed mostly leave (bounce).
     after = pick(rng, [0.45, 0.35, 0.2], m).astype(np.int64)
     after[ch.abandoned[v] & (rng.random(m) < 0.7)] = 0
     owner = np.repeat(np.arange(m), after)
-    ch.buf.add("page_view", ch.end_t[v][owner] + lognormal(rng, 120, 1.0, len(owner), 5, 3600),
-               customer_id=cust[owner], session_id=session[owner],
-               page_url=rng.integers(0, len(URLS), len(owner)).astype(np.int8))  # fmt: skip
+    ch.buf.add(
+        "page_view",
+        ch.end_t[v][owner] + lognormal(rng, 120, 1.0, len(owner), 5, 3600),
+        customer_id=cust[owner],
+        session_id=session[owner],
+        page_url=rng.integers(0, len(URLS), len(owner)).astype(np.int8),
+    )
 
 
 def emit_bot_phase(ch: Chunk) -> None:
@@ -125,41 +142,75 @@ def emit_bot_phase(ch: Chunk) -> None:
     text = question_texts(rng, np.where(kind == CONTACT, CONTACT_TOPIC, topic[conv]), lang)
     greet = kind == GREET
     text[greet] = BOOK.greeting[lang[greet], rng.integers(0, 3, int(greet.sum()))]
-    ch.buf.add("message", ch.t0[conv] + off, conversation_id=ch.conv[conv],
-               customer_id=ch.customer[conv], sender=SENDER["customer"], text=text,
-               intent=intent)  # fmt: skip
+    ch.buf.add(
+        "message",
+        ch.t0[conv] + off,
+        conversation_id=ch.conv[conv],
+        customer_id=ch.customer[conv],
+        sender=SENDER["customer"],
+        text=text,
+        intent=intent,
+    )
 
     conv, off, kind, intent = plan.bot.arrays()
     m = len(conv)
     lang = ch.lang[conv]
     text = np.select(
         [kind == WELCOME, kind == GREET_REPLY, kind == ANSWER, kind == FALLBACK],
-        [BOOK.welcome[lang, proactive[conv].astype(np.int64)], BOOK.bot_greeting[lang],
-         BOOK.bot_answer[np.maximum(intent, 0) % len(BOOK.bot_answer), lang],
-         BOOK.fallback[lang]],
+        [
+            BOOK.welcome[lang, proactive[conv].astype(np.int64)],
+            BOOK.bot_greeting[lang],
+            BOOK.bot_answer[np.maximum(intent, 0) % len(BOOK.bot_answer), lang],
+            BOOK.fallback[lang],
+        ],
         BOOK.bot_handoff[lang],
-    )  # fmt: skip
+    )
     flagged = rng.random(m) < 0.7  # ~30 % of bots send no fallback flag at all
     fallback = np.where(kind == WELCOME, -1, np.where(flagged, kind == FALLBACK, -1))
     confidence = np.select(
         [kind == ANSWER, kind == GREET_REPLY, kind == FALLBACK, (kind == HANDOFF) & (intent >= 0)],
-        [rng.uniform(0.72, 0.99, m), rng.uniform(0.9, 0.99, m), rng.uniform(0.05, 0.45, m),
-         rng.uniform(0.8, 0.99, m)],
+        [
+            rng.uniform(0.72, 0.99, m),
+            rng.uniform(0.9, 0.99, m),
+            rng.uniform(0.05, 0.45, m),
+            rng.uniform(0.8, 0.99, m),
+        ],
         np.nan,
-    ).round(3)  # fmt: skip
-    ch.buf.add("message", ch.t0[conv] + off, conversation_id=ch.conv[conv],
-               customer_id=ch.customer[conv], bot_id=bot[conv], sender=SENDER["bot"], text=text,
-               fallback=fallback.astype(np.int8), welcome=np.where(kind == WELCOME, 1, -1),
-               intent=intent, confidence=confidence)  # fmt: skip
+    ).round(3)
+    ch.buf.add(
+        "message",
+        ch.t0[conv] + off,
+        conversation_id=ch.conv[conv],
+        customer_id=ch.customer[conv],
+        bot_id=bot[conv],
+        sender=SENDER["bot"],
+        text=text,
+        fallback=fallback.astype(np.int8),
+        welcome=np.where(kind == WELCOME, 1, -1),
+        intent=intent,
+        confidence=confidence,
+    )
 
     h = np.flatnonzero(plan.outcome == HANDED_OFF)
     entry = ch.t0[h] + plan.entry_off[h]
-    ch.buf.add("handoff_requested", entry, conversation_id=ch.conv[h], customer_id=ch.customer[h],
-               bot_id=bot[h], team=plan.team[h], reason=plan.reason[h])  # fmt: skip
+    ch.buf.add(
+        "handoff_requested",
+        entry,
+        conversation_id=ch.conv[h],
+        customer_id=ch.customer[h],
+        bot_id=bot[h],
+        team=plan.team[h],
+        reason=plan.reason[h],
+    )
     w = plan.waiting_note[h]
-    ch.buf.add("message", entry[w] + 1.0, conversation_id=ch.conv[h[w]],
-               customer_id=ch.customer[h[w]], sender=SENDER["system"],
-               text=BOOK.system_waiting)  # fmt: skip
+    ch.buf.add(
+        "message",
+        entry[w] + 1.0,
+        conversation_id=ch.conv[h[w]],
+        customer_id=ch.customer[h[w]],
+        sender=SENDER["system"],
+        text=BOOK.system_waiting,
+    )
 
     # Bot-only endings: auto-close after inactivity, the customer's own close, or nothing.
     last = ch.t0 + plan.last_off
@@ -174,13 +225,17 @@ def emit_bot_phase(ch: Chunk) -> None:
     closed = np.flatnonzero(auto | by_customer | gave_up)
     t_close = last[closed] + delay[closed]
     ch.buf.add(
-        "conversation_closed", t_close, conversation_id=ch.conv[closed],
-        customer_id=ch.customer[closed], bot_id=bot[closed],
+        "conversation_closed",
+        t_close,
+        conversation_id=ch.conv[closed],
+        customer_id=ch.customer[closed],
+        bot_id=bot[closed],
         resolution=np.where(gave_up[closed], RESOLUTION["unresolved"], RESOLUTION["resolved"]),
         resolved_by=np.where(auto[closed], RESOLVER["bot"], RESOLVER["customer"]),
-        reason=np.select([auto[closed], gave_up[closed]],
-                         [REASON["inactivity"], REASON["customer_left"]], -1),
-    )  # fmt: skip
+        reason=np.select(
+            [auto[closed], gave_up[closed]], [REASON["inactivity"], REASON["customer_left"]], -1
+        ),
+    )
     ch.close_t[closed] = t_close
     ch.end_t[closed] = t_close
     ch.good[:] = np.where(np.isnan(plan.entry_off), solved, ch.good)

@@ -77,8 +77,9 @@ def build_world(cfg: SimConfig) -> World:
                 parts[name].append(value.astype(np.float32) if value.dtype == np.float64 else value)
     inp = QueueInput(**{name: np.concatenate(p) for name, p in parts.items()})
     queue = run_queue(inp, agent_team, cfg.teams, cfg.concurrency, status, period.cutoff)
-    return World(cfg, period, pop, agent_team, schedules, queue, human_start, bounds,
-                 output_columns(cfg))  # fmt: skip
+    return World(
+        cfg, period, pop, agent_team, schedules, queue, human_start, bounds, output_columns(cfg)
+    )
 
 
 def chunk_events(world: World, c: int) -> Chunk:
@@ -97,16 +98,29 @@ def chunk_events(world: World, c: int) -> Chunk:
 
     res = world.queue
     ch = Chunk(
-        cfg=cfg, pop=pop, plan=plan, rng=_rng(cfg, _DETAIL, c),
-        buf=EventBuffer(world.columns), lo=lo, conv=np.arange(lo, hi, dtype=np.int64),
-        customer=pop.customer[lo:hi], t0=pop.t0[lo:hi], lang=pop.locale[lo:hi].astype(np.int64),
-        offer=spread(res.offer, np.nan), join=spread(res.join, np.nan),
-        agent=spread(res.agent, -1), declined_by=spread(res.declined_by, -1),
-        xfer_agent=spread(res.xfer_agent, -1), r_join=spread(res.r_join, np.nan),
-        r_agent=spread(res.r_agent, -1), close_t=np.full(n, np.nan), end_t=np.full(n, np.nan),
-        good=np.zeros(n, dtype=bool), final_agent=np.full(n, -1, dtype=np.int16),
+        cfg=cfg,
+        pop=pop,
+        plan=plan,
+        rng=_rng(cfg, _DETAIL, c),
+        buf=EventBuffer(world.columns),
+        lo=lo,
+        conv=np.arange(lo, hi, dtype=np.int64),
+        customer=pop.customer[lo:hi],
+        t0=pop.t0[lo:hi],
+        lang=pop.locale[lo:hi].astype(np.int64),
+        offer=spread(res.offer, np.nan),
+        join=spread(res.join, np.nan),
+        agent=spread(res.agent, -1),
+        declined_by=spread(res.declined_by, -1),
+        xfer_agent=spread(res.xfer_agent, -1),
+        r_join=spread(res.r_join, np.nan),
+        r_agent=spread(res.r_agent, -1),
+        close_t=np.full(n, np.nan),
+        end_t=np.full(n, np.nan),
+        good=np.zeros(n, dtype=bool),
+        final_agent=np.full(n, -1, dtype=np.int16),
         abandoned=np.zeros(n, dtype=bool),
-    )  # fmt: skip
+    )
     emit_start(ch)
     emit_bot_phase(ch)
     emit_human(ch, world.agent_team)

@@ -43,8 +43,15 @@ def emit_human(ch: Chunk, agent_team: np.ndarray) -> None:
         return {"conversation_id": ch.conv[i], "customer_id": ch.customer[i]}
 
     def say(i: np.ndarray, ts: np.ndarray, text: np.ndarray | int, **cols: object) -> None:
-        buf.add("message", ts, **conv_cols(i), sender=SENDER["customer"], text=text,
-                intent=plan.htopic[i], **cols)  # fmt: skip
+        buf.add(
+            "message",
+            ts,
+            **conv_cols(i),
+            sender=SENDER["customer"],
+            text=text,
+            intent=plan.htopic[i],
+            **cols,
+        )
 
     # Customers who wait long enough ask whether anyone is there.
     until = np.where(np.isnan(ch.offer), entry + plan.patience, ch.offer)
@@ -56,13 +63,24 @@ def emit_human(ch: Chunk, agent_team: np.ndarray) -> None:
     u = rng.random(len(gone))
     closed = u < 0.6
     c = gone[closed]
-    buf.add("conversation_closed", left_at[closed], **conv_cols(c), team=plan.team[c],
-            resolution=RESOLUTION["unresolved"], reason=REASON["customer_left"],
-            resolved_by=np.where(u[closed] < 0.4, RESOLVER["customer"], -1))  # fmt: skip
+    buf.add(
+        "conversation_closed",
+        left_at[closed],
+        **conv_cols(c),
+        team=plan.team[c],
+        resolution=RESOLUTION["unresolved"],
+        reason=REASON["customer_left"],
+        resolved_by=np.where(u[closed] < 0.4, RESOLVER["customer"], -1),
+    )
     ch.close_t[c] = left_at[closed]
     note = (u >= 0.6) & (u < 0.85)
-    buf.add("message", left_at[note], **conv_cols(gone[note]), sender=SENDER["system"],
-            text=BOOK.system_left)  # fmt: skip
+    buf.add(
+        "message",
+        left_at[note],
+        **conv_cols(gone[note]),
+        sender=SENDER["system"],
+        text=BOOK.system_left,
+    )
     quiet_end = np.fmax(ch.t0[gone] + plan.last_off[gone], entry[gone])
     quiet_end = np.where(np.isin(gone, p), entry[gone] + plan.ping_off[gone], quiet_end)
     ch.end_t[gone] = np.where(u < 0.85, left_at, quiet_end)
@@ -73,18 +91,35 @@ def emit_human(ch: Chunk, agent_team: np.ndarray) -> None:
     d = ch.declined_by[i] >= 0
     di = i[d]
     retry = offer[d] + plan.decline_delay[di]
-    buf.add("chat_offered", offer, **conv_cols(i), team=plan.team[i],
-            agent_id=np.where(d, ch.declined_by[i], agent))  # fmt: skip
-    buf.add("chat_declined", retry, **conv_cols(di), agent_id=ch.declined_by[di],
-            team=plan.team[di], reason=plan.decline_reason[di])  # fmt: skip
+    buf.add(
+        "chat_offered",
+        offer,
+        **conv_cols(i),
+        team=plan.team[i],
+        agent_id=np.where(d, ch.declined_by[i], agent),
+    )
+    buf.add(
+        "chat_declined",
+        retry,
+        **conv_cols(di),
+        agent_id=ch.declined_by[di],
+        team=plan.team[di],
+        reason=plan.decline_reason[di],
+    )
     buf.add("chat_offered", retry, **conv_cols(di), agent_id=ch.agent[di], team=plan.team[di])
     buf.add("agent_joined", join, **conv_cols(i), agent_id=agent, team=agent_team[agent])
 
     lang, htopic = ch.lang[i], plan.htopic[i].astype(np.int64)
     canned = rng.random(len(i)) < 0.5
-    buf.add("message", join + plan.hello_off[i], **conv_cols(i), agent_id=agent,
-            sender=SENDER["agent"], text=BOOK.agent_hello[lang, canned.astype(np.int64)],
-            canned_response_id=np.where(canned, CANNED_ID["greeting"], -1))  # fmt: skip
+    buf.add(
+        "message",
+        join + plan.hello_off[i],
+        **conv_cols(i),
+        agent_id=agent,
+        sender=SENDER["agent"],
+        text=BOOK.agent_hello[lang, canned.astype(np.int64)],
+        canned_response_id=np.where(canned, CANNED_ID["greeting"], -1),
+    )
 
     # The dialogue: customer turn, agent reply; after a transfer the new agent replies.
     xfer = ch.xfer_agent
@@ -106,32 +141,51 @@ def emit_human(ch: Chunk, agent_team: np.ndarray) -> None:
     first = pos == answer_at
     middle = ~first & ~last
     generic = BOOK.agent_generic[t_lang, np.where(pos < answer_at, rng.integers(0, 2, len(tc)), 2)]
-    reply = np.select([first, middle], [BOOK.agent_answer[t_topic, t_lang], generic],
-                      BOOK.anything_else[t_lang])  # fmt: skip
+    reply = np.select(
+        [first, middle], [BOOK.agent_answer[t_topic, t_lang], generic], BOOK.anything_else[t_lang]
+    )
     u = rng.random(len(tc))
     canned_id = np.select(
         [first & (u < 0.3), ~first & last & (u < 0.6)],
         [_KB0 + t_topic, CANNED_ID["anything_else"]],
         -1,
-    )  # fmt: skip
+    )
     moved = (xfer[tc] >= 0) & (pos >= plan.xfer_turn[tc])
-    buf.add("message", t_join + plan.turn_agent[on], **conv_cols(tc), sender=SENDER["agent"],
-            agent_id=np.where(moved, xfer[tc], ch.agent[tc]), text=reply,
-            canned_response_id=canned_id)  # fmt: skip
+    buf.add(
+        "message",
+        t_join + plan.turn_agent[on],
+        **conv_cols(tc),
+        sender=SENDER["agent"],
+        agent_id=np.where(moved, xfer[tc], ch.agent[tc]),
+        text=reply,
+        canned_response_id=canned_id,
+    )
 
     x = i[xfer[i] >= 0]
     t_xfer = ch.join[x] + plan.xfer_off[x]
-    buf.add("transferred", t_xfer, **conv_cols(x), agent_id=xfer[x], from_agent_id=ch.agent[x],
-            team=agent_team[xfer[x]])  # fmt: skip
+    buf.add(
+        "transferred",
+        t_xfer,
+        **conv_cols(x),
+        agent_id=xfer[x],
+        from_agent_id=ch.agent[x],
+        team=agent_team[xfer[x]],
+    )
     stint_end = np.where(xfer[i] >= 0, plan.xfer_off[i], plan.hold[i])  # first agent's stint
 
     # Internal notes by the first agent.
     n = i[rng.random(len(i)) < 0.12]
     start = plan.hello_off[n]
     end = np.where(xfer[n] >= 0, plan.xfer_off[n], plan.hold[n])
-    buf.add("message", ch.join[n] + start + rng.uniform(0.1, 0.9, len(n)) * (end - start),
-            **conv_cols(n), agent_id=ch.agent[n], sender=SENDER["agent"], private=1,
-            text=BOOK.private_note[rng.integers(0, len(BOOK.private_note), len(n))])  # fmt: skip
+    buf.add(
+        "message",
+        ch.join[n] + start + rng.uniform(0.1, 0.9, len(n)) * (end - start),
+        **conv_cols(n),
+        agent_id=ch.agent[n],
+        sender=SENDER["agent"],
+        private=1,
+        text=BOOK.private_note[rng.integers(0, len(BOOK.private_note), len(n))],
+    )
 
     _tags(ch, i, htopic, stint_end, agent_team)
 
@@ -139,9 +193,15 @@ def emit_human(ch: Chunk, agent_team: np.ndarray) -> None:
     final = np.where(xfer[i] >= 0, xfer[i], agent)
     kind = plan.close_kind[i]
     by_agent = _CLOSE_RESOLVER[kind] == RESOLVER["agent"]
-    buf.add("conversation_closed", close_t, **conv_cols(i), agent_id=np.where(by_agent, final, -1),
-            team=agent_team[final], resolution=_CLOSE_RESOLUTION[kind],
-            resolved_by=_CLOSE_RESOLVER[kind])  # fmt: skip
+    buf.add(
+        "conversation_closed",
+        close_t,
+        **conv_cols(i),
+        agent_id=np.where(by_agent, final, -1),
+        team=agent_team[final],
+        resolution=_CLOSE_RESOLUTION[kind],
+        resolved_by=_CLOSE_RESOLVER[kind],
+    )
     ch.close_t[i] = ch.end_t[i] = close_t
     ch.final_agent[i] = final
     wait = join - entry[i]
@@ -179,14 +239,18 @@ def _tags(
             "category": category,
             "priority": priority,
         }
-        buf.add("tag_added", ch.join[j] + at, **cols)  # fmt: skip
+        buf.add("tag_added", ch.join[j] + at, **cols)
         if k == 1:  # a few first tags are removed again later in the chat
             undo = rng.random(m) < 0.08
             later = at + rng.uniform(0.2, 0.9, m) * (hold - at)
             who2 = np.where(later < stint_end[sel], ch.agent[j], ch.xfer_agent[j])
-            buf.add("tag_removed", (ch.join[j] + later)[undo],
-                    **{k2: v[undo] for k2, v in cols.items() if k2 not in ("agent_id", "team")},
-                    agent_id=who2[undo], team=agent_team[who2[undo]])  # fmt: skip
+            buf.add(
+                "tag_removed",
+                (ch.join[j] + later)[undo],
+                **{k2: v[undo] for k2, v in cols.items() if k2 not in ("agent_id", "team")},
+                agent_id=who2[undo],
+                team=agent_team[who2[undo]],
+            )
 
 
 def _reopen(
@@ -204,8 +268,14 @@ def _reopen(
     at = close_t[sel] + plan.reopen_delay[r]
     cols = {"conversation_id": ch.conv[r], "customer_id": ch.customer[r]}
     buf.add("conversation_reopened", at, **cols)
-    buf.add("message", at + 1.0, **cols, sender=SENDER["customer"], text=BOOK.reopen[lang[sel]],
-            intent=plan.htopic[r])  # fmt: skip
+    buf.add(
+        "message",
+        at + 1.0,
+        **cols,
+        sender=SENDER["customer"],
+        text=BOOK.reopen[lang[sel]],
+        intent=plan.htopic[r],
+    )
     ch.end_t[r] = at + 1.0
     back = ~np.isnan(ch.r_join[r])
     r, lang, topic = r[back], lang[sel][back], htopic[sel][back]
@@ -213,17 +283,38 @@ def _reopen(
     who, rj = ch.r_agent[r], ch.r_join[r]
     agent_cols = {**cols, "agent_id": who}
     buf.add("agent_joined", rj, **agent_cols, team=agent_team[who])
-    buf.add("message", rj + plan.r_a0[r], **agent_cols, sender=SENDER["agent"],
-            text=BOOK.agent_answer[topic, lang])  # fmt: skip
+    buf.add(
+        "message",
+        rj + plan.r_a0[r],
+        **agent_cols,
+        sender=SENDER["agent"],
+        text=BOOK.agent_answer[topic, lang],
+    )
     two = ~np.isnan(plan.r_c1[r])
-    buf.add("message", (rj + plan.r_c1[r])[two], conversation_id=cols["conversation_id"][two],
-            customer_id=cols["customer_id"][two], sender=SENDER["customer"],
-            text=BOOK.follow_up[lang[two], 3 * (rng.random(int(two.sum())) < 0.5)],
-            intent=plan.htopic[r[two]])  # fmt: skip
-    buf.add("message", (rj + plan.r_a1[r])[two], **{k: v[two] for k, v in agent_cols.items()},
-            sender=SENDER["agent"], text=BOOK.anything_else[lang[two]],
-            canned_response_id=CANNED_ID["anything_else"])  # fmt: skip
+    buf.add(
+        "message",
+        (rj + plan.r_c1[r])[two],
+        conversation_id=cols["conversation_id"][two],
+        customer_id=cols["customer_id"][two],
+        sender=SENDER["customer"],
+        text=BOOK.follow_up[lang[two], 3 * (rng.random(int(two.sum())) < 0.5)],
+        intent=plan.htopic[r[two]],
+    )
+    buf.add(
+        "message",
+        (rj + plan.r_a1[r])[two],
+        **{k: v[two] for k, v in agent_cols.items()},
+        sender=SENDER["agent"],
+        text=BOOK.anything_else[lang[two]],
+        canned_response_id=CANNED_ID["anything_else"],
+    )
     kind = plan.r_close_kind[r]
-    buf.add("conversation_closed", rj + plan.r_hold[r], **agent_cols, team=agent_team[who],
-            resolution=_CLOSE_RESOLUTION[kind], resolved_by=_CLOSE_RESOLVER[kind])  # fmt: skip
+    buf.add(
+        "conversation_closed",
+        rj + plan.r_hold[r],
+        **agent_cols,
+        team=agent_team[who],
+        resolution=_CLOSE_RESOLUTION[kind],
+        resolved_by=_CLOSE_RESOLVER[kind],
+    )
     ch.end_t[r] = rj + plan.r_hold[r]

@@ -25,16 +25,40 @@ Q, GREET, CONTACT = 0, 1, 2
 WELCOME, GREET_REPLY, ANSWER, FALLBACK, HANDOFF = 0, 1, 2, 3, 4
 NOT_ENGAGED, BOT_RESOLVED, BOT_LEFT, HANDED_OFF, LIVE = 0, 1, 2, 3, 4
 # Human close kinds: (resolution, resolved_by) pairs.
-CLOSE_KINDS = (("resolved", "agent"), ("resolved", "customer"), ("unresolved", "agent"),
-               ("escalated", "agent"))  # fmt: skip
+CLOSE_KINDS = (
+    ("resolved", "agent"),
+    ("resolved", "customer"),
+    ("unresolved", "agent"),
+    ("escalated", "agent"),
+)
 GREETING_INTENT = len(TOPICS)  # index of "greeting" in INTENTS
 CONTACT_TOPIC = TOPICS.index("contact_human")
 MAX_BOT_TURNS = 3
 # Chance that the bot answers a question on each topic (TOPICS order): some are hard.
 P_ANSWER = np.array(
-    [0.85, 0.50, 0.88, 0.94, 0.90, 0.55, 0.60, 0.80, 0.40, 0.75,
-     0.78, 0.96, 0.65, 0.85, 0.40, 0.35, 0.82, 0.00, 0.90, 0.75]
-)  # fmt: skip
+    [
+        0.85,
+        0.50,
+        0.88,
+        0.94,
+        0.90,
+        0.55,
+        0.60,
+        0.80,
+        0.40,
+        0.75,
+        0.78,
+        0.96,
+        0.65,
+        0.85,
+        0.40,
+        0.35,
+        0.82,
+        0.00,
+        0.90,
+        0.75,
+    ]
+)
 BOT_SKILL = np.array([1.0, 0.95, 1.05, 1.0])
 # Team per topic for three teams (billing, tech, sales); more teams take some topics over.
 BASE_TEAM = np.array([2, 0, 1, 2, 2, 0, 2, 0, 0, 2, 2, 2, 1, 1, 1, 1, 2, 2, 2, 0])
@@ -68,8 +92,12 @@ class Msgs:
         def cat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
             return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype)
 
-        return (cat(self.conv, np.int64), cat(self.off, np.float64),
-                cat(self.kind, np.int8), cat(self.intent, np.int8))  # fmt: skip
+        return (
+            cat(self.conv, np.int64),
+            cat(self.off, np.float64),
+            cat(self.kind, np.int8),
+            cat(self.intent, np.int8),
+        )
 
 
 @dataclass
@@ -153,8 +181,12 @@ def make_plan(cfg: SimConfig, pop: Population, lo: int, hi: int, rng: np.random.
         cur[i] = c_off + latency(m)
         answered = ~contact & (rng.random(m) < p_answer[i] * 0.85**turn)
         fb = ~answered & ~contact
-        bots.add(i, cur[i], np.where(contact, HANDOFF, np.where(answered, ANSWER, FALLBACK)),
-                 np.where(fb, -1, topic[i]))  # fmt: skip
+        bots.add(
+            i,
+            cur[i],
+            np.where(contact, HANDOFF, np.where(answered, ANSWER, FALLBACK)),
+            np.where(fb, -1, topic[i]),
+        )
         fallbacks[i] += fb
         u = rng.random(m)
         last = turn == MAX_BOT_TURNS - 1
@@ -196,10 +228,18 @@ def make_plan(cfg: SimConfig, pop: Population, lo: int, hi: int, rng: np.random.
     route_off = np.where(has_bot, entry_off, last_off)
     plan = _human(cfg, rng, n, topic, channel, entry_off)
     return Plan(
-        n=n, welcome_off=welcome_off, cust=cust, bot=bots, outcome=outcome, reason=reason,
-        entry_off=entry_off, route_off=route_off, last_off=last_off,
-        waiting_note=rng.random(n) < 0.5, **plan,
-    )  # fmt: skip
+        n=n,
+        welcome_off=welcome_off,
+        cust=cust,
+        bot=bots,
+        outcome=outcome,
+        reason=reason,
+        entry_off=entry_off,
+        route_off=route_off,
+        last_off=last_off,
+        waiting_note=rng.random(n) < 0.5,
+        **plan,
+    )
 
 
 def _human(

@@ -24,9 +24,7 @@ from chatlens.simulate.phrases import TOPICS
 from chatlens.simulate.timing import Period, arrivals
 
 # How often each topic is asked (TOPICS order).
-TOPIC_SHARE = np.array(
-    [14, 8, 6, 5, 7, 4, 3, 4, 4, 5, 6, 3, 3, 5, 2, 4, 3, 5, 4, 3], dtype=float
-)  # fmt: skip
+TOPIC_SHARE = np.array([14, 8, 6, 5, 7, 4, 3, 4, 4, 5, 6, 3, 3, 5, 2, 4, 3, 5, 4, 3], dtype=float)
 TOPIC_SHARE /= TOPIC_SHARE.sum()
 RETURNING_SHARE = 0.35
 FOLLOW_UP_SHARE = 0.08

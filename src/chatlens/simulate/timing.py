@@ -17,9 +17,33 @@ from chatlens.simulate.config import SimConfig
 
 # Relative chat volume per local hour of day and per weekday (Monday first).
 HOUR_PROFILE = np.array(
-    [0.15, 0.08, 0.05, 0.04, 0.04, 0.06, 0.15, 0.35, 0.70, 0.95, 1.10, 1.15,
-     1.10, 1.05, 1.05, 1.00, 0.95, 0.90, 0.95, 1.05, 1.10, 0.95, 0.65, 0.35]
-)  # fmt: skip
+    [
+        0.15,
+        0.08,
+        0.05,
+        0.04,
+        0.04,
+        0.06,
+        0.15,
+        0.35,
+        0.70,
+        0.95,
+        1.10,
+        1.15,
+        1.10,
+        1.05,
+        1.05,
+        1.00,
+        0.95,
+        0.90,
+        0.95,
+        1.05,
+        1.10,
+        0.95,
+        0.65,
+        0.35,
+    ]
+)
 WEEKDAY_PROFILE = np.array([1.15, 1.10, 1.05, 1.00, 0.95, 0.75, 0.80])
 CAMPAIGN_FACTOR = 2.5
 SHIFT_STARTS = (7, 9, 12, 15)  # local start hours of the 8-hour shift types

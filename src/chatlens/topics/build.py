@@ -102,9 +102,11 @@ def rebuild(store: Store, seed: int = 0, backend: str = TFIDF) -> BuildResult:
 
 
 def _representatives(
-    distinct: Sequence[str], weights: Sequence[int], found: Clustering,
+    distinct: Sequence[str],
+    weights: Sequence[int],
+    found: Clustering,
     questions: Sequence[Question],
-) -> dict[int, str]:  # fmt: skip
+) -> dict[int, str]:
     """Each topic's most representative question (its first event): in the topic's most
     asked fine cluster, the question closest to that cluster's centroid (the most asked
     among equals)."""

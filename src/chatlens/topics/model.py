@@ -247,8 +247,13 @@ def _centroids(rows: sp.csr_matrix | np.ndarray, w: np.ndarray, labels: np.ndarr
     return _unit_rows(total.toarray() if sp.issparse(total) else total)
 
 
-def cluster(vectors: Vectors, weights: Sequence[int], languages: Sequence[str | None],
-            seed: int = 0, rephrased: np.ndarray | None = None) -> Clustering:  # fmt: skip
+def cluster(
+    vectors: Vectors,
+    weights: Sequence[int],
+    languages: Sequence[str | None],
+    seed: int = 0,
+    rephrased: np.ndarray | None = None,
+) -> Clustering:
     """Cluster distinct texts (as `vectors`, each asked `weights[i]` times, in
     `languages[i]`); `rephrased`: pairs of row indices, a question and its rephrasing after a
     bot fallback (`rephrasings.rephrasing_pairs`), which join fine clusters into topics."""
@@ -258,8 +263,13 @@ def cluster(vectors: Vectors, weights: Sequence[int], languages: Sequence[str | 
         return _cluster(vectors, weights, languages, seed, rephrased)
 
 
-def _cluster(vectors: Vectors, weights: Sequence[int], languages: Sequence[str | None],
-             seed: int, rephrased: np.ndarray | None) -> Clustering:  # fmt: skip
+def _cluster(
+    vectors: Vectors,
+    weights: Sequence[int],
+    languages: Sequence[str | None],
+    seed: int,
+    rephrased: np.ndarray | None,
+) -> Clustering:
     w = np.asarray(weights, dtype=np.float64)
     x = vectors.rows
     pairs = np.zeros((0, 2), np.int64)
@@ -320,8 +330,9 @@ def _at_most(joined: np.ndarray, centers: np.ndarray, most: int) -> np.ndarray:
 _WORDS = r"(?u)\b[^\W\d_]{2,}\b"
 
 
-def top_terms(texts: Sequence[str], weights: Sequence[int], labels: Sequence[int] | np.ndarray,
-              n: int = 3) -> dict[int, list[str]]:  # fmt: skip
+def top_terms(
+    texts: Sequence[str], weights: Sequence[int], labels: Sequence[int] | np.ndarray, n: int = 3
+) -> dict[int, list[str]]:
     """Each topic's most distinctive words (class-based TF-IDF: frequent in the topic, rare
     elsewhere), so words every topic shares ("my", "is", "minun") sink without stop lists;
     among equals the longer word (it says more)."""

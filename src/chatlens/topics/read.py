@@ -117,13 +117,33 @@ def learn_next_csv(rows: list[dict[str, Any]]) -> str:
     """One line per example question: rank, topic, counts, question."""
     out = io.StringIO()
     lines = (
-        [rank, row["id"], row["name"], row["failed_questions"], row["fallback_questions"],
-         row["handoff_questions"], row["questions"], example["text"]]
+        [
+            rank,
+            row["id"],
+            row["name"],
+            row["failed_questions"],
+            row["fallback_questions"],
+            row["handoff_questions"],
+            row["questions"],
+            example["text"],
+        ]
         for rank, row in enumerate(rows, 1)
         for example in row["examples"] or [{"text": ""}]
-    )  # fmt: skip
-    write_csv(out, ["rank", "topic_id", "topic", "failed_questions", "fallback_questions",
-                    "handoff_questions", "questions", "example"], lines)  # fmt: skip
+    )
+    write_csv(
+        out,
+        [
+            "rank",
+            "topic_id",
+            "topic",
+            "failed_questions",
+            "fallback_questions",
+            "handoff_questions",
+            "questions",
+            "example",
+        ],
+        lines,
+    )
     return out.getvalue()
 
 

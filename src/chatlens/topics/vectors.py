@@ -26,8 +26,9 @@ def _words(text: str) -> list[str]:
 
 
 def _word_ngrams() -> CountVectorizer:
-    return CountVectorizer(analyzer="char_wb", ngram_range=NGRAMS, lowercase=False,
-                           dtype=np.float32)  # fmt: skip
+    return CountVectorizer(
+        analyzer="char_wb", ngram_range=NGRAMS, lowercase=False, dtype=np.float32
+    )
 
 
 def ngram_counts(

@@ -100,8 +100,13 @@ def _seat(seat: Seat) -> dict[str, Any]:
 
 def offer_out(offer: service.Offer) -> dict[str, Any]:
     """The answer to an admin's seat request (the invitation link is shown only here)."""
-    body: dict[str, Any] = {"status": offer.status, "email": offer.email, "role": offer.role,
-            "agent_id": offer.agent_id, "team": offer.team}  # fmt: skip
+    body: dict[str, Any] = {
+        "status": offer.status,
+        "email": offer.email,
+        "role": offer.role,
+        "agent_id": offer.agent_id,
+        "team": offer.team,
+    }
     if offer.token is not None:
         body["accept_url"] = f"/invitations/{offer.token}"
         body["expires_at"] = offer.expires_at
@@ -115,10 +120,15 @@ def list_users(who: Admin, ctx: Ctx) -> Any:
             select(Seat).join(WorkspaceRow).where(WorkspaceRow.name == who.workspace)
         )
         invited = [
-            {"email": i.email, "role": i.role, "agent_id": i.agent_id, "team": i.team,
-             "expires_at": i.expires_at}
+            {
+                "email": i.email,
+                "role": i.role,
+                "agent_id": i.agent_id,
+                "team": i.team,
+                "expires_at": i.expires_at,
+            }
             for i in service.pending_invitations(db, who.workspace)
-        ]  # fmt: skip
+        ]
         return json_response({"users": [_seat(s) for s in seats], "invitations": invited})
 
 

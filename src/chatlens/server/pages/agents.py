@@ -47,8 +47,14 @@ def agents(request: Request, who: Viewer, ctx: Ctx) -> Response:
     reader = reader_of(ctx, who)
     view = read_view(request, reader.timezone, who.workspace)
     view.options = reader.filter_choices()
-    query = Query(metrics=AGENT_COLUMNS, start=view.start, end=view.end,
-                  dimensions=("agent_id",), filters=view.filters, bounds=True)  # fmt: skip
+    query = Query(
+        metrics=AGENT_COLUMNS,
+        start=view.start,
+        end=view.end,
+        dimensions=("agent_id",),
+        filters=view.filters,
+        bounds=True,
+    )
     result = reader.figures(query)
     rows = [r for r in result.rows if r["agent_id"] is not None]
     # rates rank by their Wilson lower bound (2 of 2 does not beat 95 of 100)
@@ -66,7 +72,7 @@ def agents(request: Request, who: Viewer, ctx: Ctx) -> Response:
         ctx,
         "agents.html",
         {"view": view, "who": who, "rows": rows, "columns": columns, "rank": rank},
-    )  # fmt: skip
+    )
 
 
 def _agent_report(request: Request, who: Principal, ctx: Server, agent_id: str) -> Any:
@@ -137,9 +143,16 @@ def agent_page(agent_id: str, request: Request, who: Viewer, ctx: Ctx) -> Respon
         request,
         ctx,
         "agent.html",
-        {"view": view, "who": who, "agent": agent_id,
-         "cards": tile_cards(totals.rows[0], list(REPORT)), "notes": totals.meta["notes"],
-         "rows": series.rows, "columns": columns, "charts": charts,
-         "csv": view.url(f"/agents/{quote(agent_id, safe='')}/report.csv", every=view.grain),
-         "json": view.url(f"/agents/{quote(agent_id, safe='')}/report.json", every=view.grain)},
-    )  # fmt: skip
+        {
+            "view": view,
+            "who": who,
+            "agent": agent_id,
+            "cards": tile_cards(totals.rows[0], list(REPORT)),
+            "notes": totals.meta["notes"],
+            "rows": series.rows,
+            "columns": columns,
+            "charts": charts,
+            "csv": view.url(f"/agents/{quote(agent_id, safe='')}/report.csv", every=view.grain),
+            "json": view.url(f"/agents/{quote(agent_id, safe='')}/report.json", every=view.grain),
+        },
+    )

@@ -111,9 +111,15 @@ def _get(db: DbSession, who: Principal, dashboard_id: int, *, edit: bool = False
 
 
 def _out(d: Dashboard) -> dict[str, Any]:
-    return {"id": d.id, "name": d.name, "shared": d.shared, "team": d.team,
-            "owner": d.owner.email, "widgets": orjson.loads(d.widgets),
-            "updated_at": d.updated_at.isoformat()}  # fmt: skip
+    return {
+        "id": d.id,
+        "name": d.name,
+        "shared": d.shared,
+        "team": d.team,
+        "owner": d.owner.email,
+        "widgets": orjson.loads(d.widgets),
+        "updated_at": d.updated_at.isoformat(),
+    }
 
 
 def _check_share(who: Principal, body: DashboardIn, before: Dashboard | None = None) -> None:
@@ -128,11 +134,15 @@ def _check_share(who: Principal, body: DashboardIn, before: Dashboard | None = N
     if who.role == "admin":
         return
     if body.shared:
-        raise ApiError(403, "only admins share a dashboard with the whole workspace; "
-                       "a manager shares with their team (\"team\": \"<your team>\")")  # fmt: skip
+        raise ApiError(
+            403,
+            "only admins share a dashboard with the whole workspace; "
+            'a manager shares with their team ("team": "<your team>")',
+        )
     if who.team is None:
-        raise ApiError(403, "your seat has no team to share with: an admin sets it "
-                       "(Settings, Users and seats)")  # fmt: skip
+        raise ApiError(
+            403, "your seat has no team to share with: an admin sets it (Settings, Users and seats)"
+        )
     if body.team != who.team:
         raise ApiError(403, f"a manager shares only with their own team ({who.team!r})")
 
@@ -166,8 +176,14 @@ def create_dashboard(body: DashboardIn, who: Person, ctx: Ctx) -> Response:
     with ctx.sessions() as db:
         user, ws = _person(db, who)
         widgets = orjson.dumps([w.model_dump() for w in body.widgets]).decode()
-        made = Dashboard(workspace_id=ws.id, owner_id=user.id, name=body.name,
-                         shared=body.shared, team=body.team, widgets=widgets)  # fmt: skip
+        made = Dashboard(
+            workspace_id=ws.id,
+            owner_id=user.id,
+            name=body.name,
+            shared=body.shared,
+            team=body.team,
+            widgets=widgets,
+        )
         db.add(made)
         db.commit()
         return json_response(_out(made), 201)
@@ -208,8 +224,7 @@ def dashboards_page(request: Request, who: PagePerson, ctx: Ctx) -> Response:
 @router.post("/dashboards", include_in_schema=False)
 async def new_dashboard(request: Request, who: PagePerson, ctx: Ctx) -> Response:
     name = str((await request.form()).get("name", "")).strip() or "My dashboard"
-    starter = [Widget(metric="conversations"), Widget(metric="conversations", chart="line",
-               size=2)]  # fmt: skip
+    starter = [Widget(metric="conversations"), Widget(metric="conversations", chart="line", size=2)]
     made = create_dashboard(DashboardIn(name=name[:200], widgets=starter), who, ctx)
     return RedirectResponse(f"/dashboards/{orjson.loads(made.body)['id']}", status_code=303)
 
@@ -226,16 +241,38 @@ def dashboard_page(dashboard_id: int, request: Request, who: PagePerson, ctx: Ct
     view = read_view(request, settings.timezone, who.workspace)
     view.options = reader.filter_choices()
     # `counts`: a click opens the conversations the metric counts (drill-down)
-    catalogue = {m.id: {"label": m.label, "unit": m.unit, "bad": m.increase_is_bad,
-                        "dimensions": sorted(m.dimensions),
-                        "counts": countable(m.id) and m.id != "conversations"}
-                 for m in METRICS.values()}  # fmt: skip
-    page = {"board": board, "catalogue": catalogue, "goals": goals, "charts": CHARTS,
-            "dimensions": list(DIMENSIONS), "editable": board["owner"] == who.email,
-            "period": {"from": view.start, "to": view.end, "every": view.grain},
-            "filters": {k: list(v) for k, v in view.filters.items()},
-            "drillable": list(CONVERSATION_DIMENSIONS)}  # fmt: skip
+    catalogue = {
+        m.id: {
+            "label": m.label,
+            "unit": m.unit,
+            "bad": m.increase_is_bad,
+            "dimensions": sorted(m.dimensions),
+            "counts": countable(m.id) and m.id != "conversations",
+        }
+        for m in METRICS.values()
+    }
+    page = {
+        "board": board,
+        "catalogue": catalogue,
+        "goals": goals,
+        "charts": CHARTS,
+        "dimensions": list(DIMENSIONS),
+        "editable": board["owner"] == who.email,
+        "period": {"from": view.start, "to": view.end, "every": view.grain},
+        "filters": {k: list(v) for k, v in view.filters.items()},
+        "drillable": list(CONVERSATION_DIMENSIONS),
+    }
     current = "workspace" if board["shared"] else f"team:{board['team']}" if board["team"] else ""
-    return render(request, ctx, "dashboard.html",
-                  {"who": who, "page": page, "board": board, "view": view,
-                   "share": share, "current_share": current})  # fmt: skip
+    return render(
+        request,
+        ctx,
+        "dashboard.html",
+        {
+            "who": who,
+            "page": page,
+            "board": board,
+            "view": view,
+            "share": share,
+            "current_share": current,
+        },
+    )

@@ -70,15 +70,21 @@ NPS_GROUPS = (
 def feedback(reader: Reader, view: View, totals: dict[str, Any]) -> dict[str, Any]:
     spread = reader.csat_spread(view.start, view.end, view.filters)
     csat = [
-        {"name": str(r["score"]), "value": r["conversations"],
-         "url": view.url("/conversations", csat=r["score"])}
+        {
+            "name": str(r["score"]),
+            "value": r["conversations"],
+            "url": view.url("/conversations", csat=r["score"]),
+        }
         for r in spread
-    ]  # fmt: skip
+    ]
     nps = [
-        {"name": label, "value": totals.get(mid) or 0,
-         "url": view.url("/conversations", counted=mid)}
+        {
+            "name": label,
+            "value": totals.get(mid) or 0,
+            "url": view.url("/conversations", counted=mid),
+        }
         for mid, label in NPS_GROUPS
-    ]  # fmt: skip
+    ]
     comments = reader.comments(view.start, view.end, view.filters)
     return {"comments": comments, "csat_bars": csat, "nps_bars": nps}
 
@@ -95,11 +101,15 @@ def live_chat(reader: Reader, view: View, totals: dict[str, Any]) -> dict[str, A
     )
     rows = sorted(reader.figures(query).rows, key=lambda r: (-(r["conversations"] or 0), r["tag"]))
     tags = [
-        {"tag": r["tag"], "conversations": r["conversations"],
-         "share": human(r["tag_share"], "rate"), "url": view.url("/conversations", tag=r["tag"])}
+        {
+            "tag": r["tag"],
+            "conversations": r["conversations"],
+            "share": human(r["tag_share"], "rate"),
+            "url": view.url("/conversations", tag=r["tag"]),
+        }
         for r in rows
         if r["conversations"]
-    ]  # fmt: skip
+    ]
     return {"tags": tags}
 
 

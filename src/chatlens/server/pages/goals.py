@@ -44,11 +44,16 @@ def _page(request: Request, who: Principal, ctx: Server, error: str | None = Non
         result = row.get(f"{mid}__goal") or {}
         progress = result.get("progress")
         items.append(
-            {"id": mid, "label": METRICS[mid].label, "target": target_text(goal, unit),
-             "value": human(row.get(mid), unit), "status": result.get("status"),
-             "progress": None if progress is None else round(progress * 100),
-             "band": row.get(f"{mid}__band")}
-        )  # fmt: skip
+            {
+                "id": mid,
+                "label": METRICS[mid].label,
+                "target": target_text(goal, unit),
+                "value": human(row.get(mid), unit),
+                "status": result.get("status"),
+                "progress": None if progress is None else round(progress * 100),
+                "band": row.get(f"{mid}__band"),
+            }
+        )
     broken = [
         {"id": str(mid), "label": METRICS[mid].label if mid in METRICS else str(mid), "note": note}
         for mid, note in ignored.items()
@@ -65,10 +70,18 @@ def _page(request: Request, who: Principal, ctx: Server, error: str | None = Non
         request,
         ctx,
         "goals.html",
-        {"view": view, "who": who, "items": items, "broken": broken,
-         "metrics": list(METRICS.values()), "defaults": defaults,
-         "industry": settings.industry, "admin": who.role == "admin", "error": error},
-    )  # fmt: skip
+        {
+            "view": view,
+            "who": who,
+            "items": items,
+            "broken": broken,
+            "metrics": list(METRICS.values()),
+            "defaults": defaults,
+            "industry": settings.industry,
+            "admin": who.role == "admin",
+            "error": error,
+        },
+    )
     if error:
         response.status_code = 400
     return response

@@ -83,8 +83,7 @@ def read_view(request: Request, zone: str, workspace: str) -> View:
         if q.get(name):
             filters[name] = (q[name],)
     drill = read_drill(q.get("counted"), q.get("csat"))
-    return View(preset, start, end, grain, q.get("compare") == "1", filters, workspace,
-                drill=drill)  # fmt: skip
+    return View(preset, start, end, grain, q.get("compare") == "1", filters, workspace, drill=drill)
 
 
 def render(request: Request, ctx: Server, name: str, context: dict[str, Any]) -> Response:

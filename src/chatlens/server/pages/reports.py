@@ -100,9 +100,15 @@ def overview(request: Request, who: Viewer, ctx: Ctx) -> Response:
         request,
         ctx,
         "overview.html",
-        {"view": view, "who": who, "cards": cards, "charts": charts, "notes": tiles.meta["notes"],
-         "scoped": reader.narrowed},
-    )  # fmt: skip
+        {
+            "view": view,
+            "who": who,
+            "cards": cards,
+            "charts": charts,
+            "notes": tiles.meta["notes"],
+            "scoped": reader.narrowed,
+        },
+    )
 
 
 SECTIONS = {
@@ -161,11 +167,19 @@ def section(slug: str, request: Request, who: Viewer, ctx: Ctx) -> Response:
         request,
         ctx,
         "section.html",
-        {"view": view, "who": who, "cards": tile_cards(totals.rows[0], ids), "charts": charts,
-         "notes": totals.meta["notes"], "title": title, "slug": slug, "chosen": METRICS[chosen],
-         "sections": SECTIONS,
-         **extra},
-    )  # fmt: skip
+        {
+            "view": view,
+            "who": who,
+            "cards": tile_cards(totals.rows[0], ids),
+            "charts": charts,
+            "notes": totals.meta["notes"],
+            "title": title,
+            "slug": slug,
+            "chosen": METRICS[chosen],
+            "sections": SECTIONS,
+            **extra,
+        },
+    )
 
 
 @router.get("/live")
@@ -197,10 +211,16 @@ def conversation_list(request: Request, who: Viewer, ctx: Ctx) -> Response:
         request,
         ctx,
         "conversations.html",
-        {"view": view, "who": who, "rows": found.rows, "total": found.total, "page": page,
-         "pages": found.pages,
-         "counted": METRICS[view.drill.counted].label if view.drill.counted else None},
-    )  # fmt: skip
+        {
+            "view": view,
+            "who": who,
+            "rows": found.rows,
+            "total": found.total,
+            "page": page,
+            "pages": found.pages,
+            "counted": METRICS[view.drill.counted].label if view.drill.counted else None,
+        },
+    )
 
 
 @router.get("/conversations/{conversation_id:anyid}")  # any id: routes.AnyId

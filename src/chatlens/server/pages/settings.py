@@ -46,9 +46,18 @@ def _page(request: Request, who: Principal, ctx: Any, **extra: Any) -> Response:
         request,
         ctx,
         "settings.html",
-        {"who": who, "rows": rows, "keys": keys, "people": people, "roles": ROLES,
-         "scopes": SCOPES, "accesses": AGENT_ACCESS, "admin": who.role == "admin", **extra},
-    )  # fmt: skip
+        {
+            "who": who,
+            "rows": rows,
+            "keys": keys,
+            "people": people,
+            "roles": ROLES,
+            "scopes": SCOPES,
+            "accesses": AGENT_ACCESS,
+            "admin": who.role == "admin",
+            **extra,
+        },
+    )
     response.status_code = status
     return response
 

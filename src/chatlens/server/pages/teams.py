@@ -74,8 +74,14 @@ def _team_report(
     rank = _rank_of(request)
     filters = {**view.filters, "team": (team,)}
     ids = tuple(dict.fromkeys((*REPORT, rank)))
-    agents = Query(metrics=ids, start=view.start, end=view.end, dimensions=("agent_id",),
-                   filters=filters, bounds=True)  # fmt: skip
+    agents = Query(
+        metrics=ids,
+        start=view.start,
+        end=view.end,
+        dimensions=("agent_id",),
+        filters=filters,
+        bounds=True,
+    )
     totals, series, by_agent = reader.figures_many([*_queries(view, rank, filters=filters), agents])
     rows = ranked([r for r in by_agent.rows if r["agent_id"] is not None], rank)
     return view, rank, totals, series, rows
@@ -108,8 +114,12 @@ def _ranking_json(rows: list[dict[str, Any]], key: str, rank: str) -> list[dict[
 def _ranking(rank: str) -> dict[str, Any]:
     """What a ranking form and table show: the metric ranked by and the choices."""
     metric = METRICS[rank]
-    return {"rank": rank, "rank_label": metric.label, "rank_unit": metric.unit,
-            "rankable": _columns(RANKABLE)}  # fmt: skip
+    return {
+        "rank": rank,
+        "rank_label": metric.label,
+        "rank_unit": metric.unit,
+        "rankable": _columns(RANKABLE),
+    }
 
 
 def _columns(ids: tuple[str, ...]) -> list[tuple[str, str, str]]:
@@ -119,17 +129,26 @@ def _columns(ids: tuple[str, ...]) -> list[tuple[str, str, str]]:
 @router.get("/teams")
 def teams_page(request: Request, who: Viewer, ctx: Ctx) -> Response:
     view, rank, rows, series = _teams(request, who, ctx)
-    charts = {**series_chart(series.rows, view.grain, by="team"), "metrics": metric_meta(),
-              "grain": view.grain}  # fmt: skip
+    charts = {
+        **series_chart(series.rows, view.grain, by="team"),
+        "metrics": metric_meta(),
+        "grain": view.grain,
+    }
     return render(
         request,
         ctx,
         "teams.html",
-        {"view": view, "who": who, "rows": rows, **_ranking(rank),
-         "columns": _columns(REPORT), "charts": charts,
-         "csv": view.url("/teams/report.csv", every=view.grain),
-         "json": view.url("/teams/report.json", every=view.grain, rank=rank)},
-    )  # fmt: skip
+        {
+            "view": view,
+            "who": who,
+            "rows": rows,
+            **_ranking(rank),
+            "columns": _columns(REPORT),
+            "charts": charts,
+            "csv": view.url("/teams/report.csv", every=view.grain),
+            "json": view.url("/teams/report.json", every=view.grain, rank=rank),
+        },
+    )
 
 
 @router.get("/teams/report.json")
@@ -142,16 +161,20 @@ def teams_json(request: Request, who: Viewer, ctx: Ctx) -> dict[str, Any]:
         "rank": rank,
         "metrics": metric_meta(),
         "teams": _ranking_json(rows, "team", rank),
-        "series": [{"bucket": r["bucket"], "team": r["team"], **{m: r.get(m) for m in REPORT}}
-                   for r in series.rows if r["team"] is not None],
-    }  # fmt: skip
+        "series": [
+            {"bucket": r["bucket"], "team": r["team"], **{m: r.get(m) for m in REPORT}}
+            for r in series.rows
+            if r["team"] is not None
+        ],
+    }
 
 
 @router.get("/teams/report.csv")
 def teams_csv(request: Request, who: Viewer, ctx: Ctx) -> Response:
     view, _, _, series = _teams(request, who, ctx)
-    rows = sorted((r for r in series.rows if r["team"] is not None),
-                  key=lambda r: (r["team"], r["bucket"]))  # fmt: skip
+    rows = sorted(
+        (r for r in series.rows if r["team"] is not None), key=lambda r: (r["team"], r["bucket"])
+    )
     return csv_response(csv_text(rows, ("team", "bucket")), f"teams-{view.start}.csv")
 
 
@@ -159,8 +182,9 @@ def teams_csv(request: Request, who: Viewer, ctx: Ctx) -> Response:
 @router.get("/teams/{team:anyid}/report.json")
 def team_json(team: str, request: Request, who: Viewer, ctx: Ctx) -> dict[str, Any]:
     view, rank, totals, series, agents = _team_report(request, who, ctx, team)
-    return report_json(view, totals, series, team=team, rank=rank,
-                       agents=_ranking_json(agents, "agent_id", rank))  # fmt: skip
+    return report_json(
+        view, totals, series, team=team, rank=rank, agents=_ranking_json(agents, "agent_id", rank)
+    )
 
 
 @router.get("/teams/{team:anyid}/report.csv")
@@ -182,12 +206,20 @@ def team_page(team: str, request: Request, who: Viewer, ctx: Ctx) -> Response:
         request,
         ctx,
         "team.html",
-        {"view": view, "who": who, "team": team, **_ranking(rank),
-         "cards": tile_cards(totals.rows[0], list(REPORT)), "agents": agents,
-         "notes": totals.meta["notes"],
-         "rows": series.rows, "columns": _columns(REPORT),
-         "charts": charts,
-         "csv": view.url(f"/teams/{quote(team, safe='')}/report.csv", every=view.grain),
-         "json": view.url(f"/teams/{quote(team, safe='')}/report.json",
-                          every=view.grain, rank=rank)},
-    )  # fmt: skip
+        {
+            "view": view,
+            "who": who,
+            "team": team,
+            **_ranking(rank),
+            "cards": tile_cards(totals.rows[0], list(REPORT)),
+            "agents": agents,
+            "notes": totals.meta["notes"],
+            "rows": series.rows,
+            "columns": _columns(REPORT),
+            "charts": charts,
+            "csv": view.url(f"/teams/{quote(team, safe='')}/report.csv", every=view.grain),
+            "json": view.url(
+                f"/teams/{quote(team, safe='')}/report.json", every=view.grain, rank=rank
+            ),
+        },
+    )
