@@ -122,15 +122,26 @@ def post(server: LiveServer, path: str, delivery: webhooks.Delivery) -> httpx.Re
 
 
 def transcript(
-    server: LiveServer, key: str, conversation: str, events: int, timeout: float = 20.0
+    server: LiveServer,
+    key: str,
+    conversation: str,
+    events: int,
+    timeout: float = 20.0,
+    fact: str | None = None,
 ) -> dict[str, Any]:
-    """The conversation's facts and events, once the facts count `events` of them (the
-    journal moves into the store and the facts refresh within a second)."""
+    """The conversation's facts and events, once the store holds `events` of them and, with
+    `fact`, once the facts have that column filled (the journal moves into the store first,
+    the facts refresh after it, within a second or so)."""
     deadline = time.monotonic() + timeout
     while True:
         answer = server.client(key).get(f"/api/v1/conversations/{conversation}")
-        if answer.status_code == 200 and len(answer.json()["events"]) >= events:
-            return answer.json()
+        found = answer.json() if answer.status_code == 200 else None
+        if (
+            found
+            and len(found["events"]) >= events
+            and (fact is None or found["conversation"][fact] is not None)
+        ):
+            return found
         assert time.monotonic() < deadline, answer.text
         time.sleep(0.1)
 
@@ -215,7 +226,7 @@ def test_chatwoot_token_only_and_signed_connections(live):
     assert refused.status_code == 401
     assert "X-Chatwoot-Signature does not match" in refused.json()["error"]["message"]
     wait_settled(store)
-    got = transcript(server, seats.keys["acme-read"], "106", 11)
+    got = transcript(server, seats.keys["acme-read"], "106", 11, fact="csat")
     # each once, though 6006 came twice (created, then updated with the survey's answer)
     assert [e["event_id"].removeprefix("chatwoot:") for e in got["events"]] == [
         "conv:106:started",
@@ -250,7 +261,9 @@ def test_livechat_secret_key_and_an_event_before_its_chat(live):
     assert early.status_code == 404
     assert post(server, urls["livechat"], ({}, livechat("incoming_chat.json"))).status_code == 202
     wait_settled(store)
-    got = transcript(server, seats.keys["acme-read"], "PJ0MRSHTDG:K600PKZON8", 5)
+    got = transcript(
+        server, seats.keys["acme-read"], "PJ0MRSHTDG:K600PKZON8", 5, fact="first_response_seconds"
+    )
     assert [e["type"] for e in got["events"]] == [
         "conversation_started",
         "message",
