@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import traceback
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
+from typer.testing import CliRunner
 
 from chatlens.ingest import import_file
 from chatlens.store import Store, open_store
@@ -92,3 +95,27 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.get_closest_marker("slow") or item.get_closest_marker("spark")
         ):
             item.add_marker(pytest.mark.timeout(1200))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _failed_commands_let_go_of_their_store() -> Iterator[None]:
+    """A command that fails under CliRunner leaves its error in the result, and the error's
+    tracebacks hold the command's frames, which hold its (closed) store until the process
+    ends, where DuckDB's bindings then report the connection as leaked. Once the command has
+    returned those frames are finished: their locals are cleared here."""
+    invoke = CliRunner.invoke
+
+    def invoke_and_clear(self: CliRunner, *args: Any, **kwargs: Any) -> Any:
+        result = invoke(self, *args, **kwargs)
+        error = result.exc_info[1] if result.exc_info else None
+        seen: set[int] = set()
+        while error is not None and id(error) not in seen:
+            seen.add(id(error))
+            if error.__traceback__ is not None:
+                traceback.clear_frames(error.__traceback__)
+            error = error.__cause__ or error.__context__
+        return result
+
+    CliRunner.invoke = invoke_and_clear  # type: ignore[method-assign]
+    yield
+    CliRunner.invoke = invoke  # type: ignore[method-assign]
