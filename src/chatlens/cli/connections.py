@@ -13,7 +13,7 @@ from rich.table import Table
 from chatlens.app import connections
 from chatlens.app.models import PLATFORMS
 from chatlens.cli.common import AppDbOption, DbOption, out
-from chatlens.cli.server import WorkspaceArg, _app_state
+from chatlens.cli.server import WorkspaceArg, app_state
 
 connections_app = typer.Typer(help="Connections: Chatwoot, Intercom and LiveChat webhooks.")
 BaseUrlOption = Annotated[
@@ -45,7 +45,7 @@ def create(
 ) -> None:
     """Create a connection; prints the URL to paste into the platform, once (only a hash of
     its token is kept)."""
-    with _app_state(db, app_db) as (session, _):
+    with app_state(db, app_db) as (session, _):
         made = connections.create_connection(session, workspace, platform, name, secret)
     sys.stdout.write(base_url.rstrip("/") + made.path + "\n")
 
@@ -54,7 +54,7 @@ def create(
 def list_(workspace: WorkspaceArg, db: DbOption = None, app_db: AppDbOption = None) -> None:
     """The workspace's connections with their traffic."""
     table = Table("id", "name", "platform", "state", "events today", "events", "last event")
-    with _app_state(db, app_db) as (session, _):
+    with app_state(db, app_db) as (session, _):
         for c in connections.list_connections(session, workspace):
             t = connections.traffic(session, c.id)
             last = f"{t.last_event_at:%Y-%m-%d %H:%M:%S}" if t.last_event_at else ""
@@ -79,7 +79,7 @@ def show(
 ) -> None:
     """One connection: traffic, lag, last errors and quarantined deliveries (ids and
     reasons; never their text)."""
-    with _app_state(db, app_db) as (session, _):
+    with app_state(db, app_db) as (session, _):
         c = connections.get_connection(session, workspace, connection)
         t = connections.traffic(session, c.id)
     lag = f"{t.lag_seconds:.1f} s" if t.lag_seconds is not None else "-"
@@ -110,6 +110,6 @@ def revoke(
     app_db: AppDbOption = None,
 ) -> None:
     """Revoke a connection: its next delivery is refused (403)."""
-    with _app_state(db, app_db) as (session, _):
+    with app_state(db, app_db) as (session, _):
         c = connections.revoke_connection(session, workspace, connection)
     out.print(f"connection {c.id} revoked")

@@ -107,7 +107,7 @@ def serve(
 
 
 @contextmanager
-def _app_state(db: Path | None, app_db: str | None) -> Iterator[tuple[DbSession, Path]]:
+def app_state(db: Path | None, app_db: str | None) -> Iterator[tuple[DbSession, Path]]:
     """A session on the app state beside the store (and the store's path); chatlens errors
     end the command with their message."""
     store = db_path(db).resolve()
@@ -138,7 +138,7 @@ def workspaces_create(
     app_db: AppDbOption = None,
 ) -> None:
     """Create a workspace (its store: chatlens.NAME.duckdb beside the default one)."""
-    with _app_state(db, app_db) as (session, store):
+    with app_state(db, app_db) as (session, store):
         ws = service.create_workspace(session, name, store, agent_access)
         out.print(
             f"workspace {ws.name} created (store {service.workspace_store(store.parent, ws)})"
@@ -153,7 +153,7 @@ def workspaces_set(
     app_db: AppDbOption = None,
 ) -> None:
     """Change what agents of a workspace may see."""
-    with _app_state(db, app_db) as (session, _):
+    with app_state(db, app_db) as (session, _):
         service.set_agent_access(session, name, agent_access)
     out.print(f"workspace {name}: agent access {agent_access}")
 
@@ -162,7 +162,7 @@ def workspaces_set(
 def workspaces_list(db: DbOption = None, app_db: AppDbOption = None) -> None:
     """Every workspace with its store."""
     table = Table("workspace", "store", "agent access")
-    with _app_state(db, app_db) as (session, store):
+    with app_state(db, app_db) as (session, store):
         for ws in session.scalars(select(Workspace).order_by(Workspace.name)):
             table.add_row(ws.name, str(service.workspace_store(store.parent, ws)), ws.agent_access)
     out.print(table)
@@ -188,7 +188,7 @@ def users_create(
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
-    with _app_state(db, app_db) as (session, _):
+    with app_state(db, app_db) as (session, _):
         seat = service.create_user(session, email, password, workspace, role, agent_id, team)
         out.print(f"{seat.user.email}: {seat.role} in {workspace}")
 
@@ -202,7 +202,7 @@ def keys_create(
     app_db: AppDbOption = None,
 ) -> None:
     """Create an API key; it is printed once (only its hash is kept)."""
-    with _app_state(db, app_db) as (session, _):
+    with app_state(db, app_db) as (session, _):
         made = service.create_key(session, workspace, scope, name)
     sys.stdout.write(made.key + "\n")
 
@@ -211,7 +211,7 @@ def keys_create(
 def keys_list(workspace: WorkspaceArg, db: DbOption = None, app_db: AppDbOption = None) -> None:
     """The workspace's keys (id, scope, prefix, state)."""
     table = Table("id", "scope", "prefix", "name", "created", "revoked")
-    with _app_state(db, app_db) as (session, _):
+    with app_state(db, app_db) as (session, _):
         for k in service.list_keys(session, workspace):
             revoked = f"{k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else ""
             created = f"{k.created_at:%Y-%m-%d}"
@@ -222,6 +222,6 @@ def keys_list(workspace: WorkspaceArg, db: DbOption = None, app_db: AppDbOption 
 @keys_app.command("revoke")
 def keys_revoke(key_id: int, db: DbOption = None, app_db: AppDbOption = None) -> None:
     """Revoke a key by id (refused from the next request on)."""
-    with _app_state(db, app_db) as (session, _):
+    with app_state(db, app_db) as (session, _):
         service.revoke_key(session, key_id)
     out.print(f"key {key_id} revoked")

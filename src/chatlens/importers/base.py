@@ -27,12 +27,12 @@ from chatlens.ingest.files import (
     Progress,
     ReadFailure,
     Record,
-    _check_text,
-    _csv,
-    _head,
-    _lines,
-    _open_binary,
-    _read_all,
+    check_text,
+    csv_records,
+    numbered_lines,
+    open_binary,
+    read_all,
+    read_head,
 )
 
 TEXT_SUFFIXES = (".json", ".jsonl", ".ndjson", ".csv", ".json.gz", ".jsonl.gz", ".csv.gz")
@@ -138,18 +138,18 @@ class Importer(ABC):
             raise InputError(f"{path}: no such file")
         if path.is_dir():
             raise InputError(f"{path}: is a directory")
-        _check_text(path)
+        check_text(path)
         tick = progress or (lambda n: None)
         name = path.name.lower().removesuffix(".gz")
         if name.endswith(".csv"):
             return self._csv_items(path, tick)
-        head = _head(path, 4096).lstrip()
+        head = read_head(path, 4096).lstrip()
         if name.endswith(".json") and head[:1] in (b"[", b"{") and not _one_per_line(path):
             return self._json_items(path, tick)
         return self._jsonl_items(path, tick)
 
     def _csv_items(self, path: Path, tick: Progress) -> Iterator[Item | Record]:
-        for record in _csv(path, tick, shape=lambda row: row):
+        for record in csv_records(path, tick, shape=lambda row: row):
             if record.data is None:
                 yield record
             else:
@@ -157,7 +157,7 @@ class Importer(ABC):
 
     def _json_items(self, path: Path, tick: Progress) -> Iterator[Item | Record]:
         """Read whole (and fail before anything is imported when it is not JSON)."""
-        content, failure = _read_all(path)
+        content, failure = read_all(path)
         if failure:
             raise ReadFailure(path, f"byte {len(content)}", failure)
         tick(len(content))
@@ -174,8 +174,8 @@ class Importer(ABC):
         return _numbered(items, "item")
 
     def _jsonl_items(self, path: Path, tick: Progress) -> Iterator[Item | Record]:
-        with _open_binary(path) as fh:
-            for number, line in _lines(path, fh):
+        with open_binary(path) as fh:
+            for number, line in numbered_lines(path, fh):
                 tick(len(line))
                 if not line.strip():
                     continue
@@ -215,7 +215,7 @@ class Importer(ABC):
 
 def _one_per_line(path: Path) -> bool:
     """A .json file that is really JSONL: its first line is a whole JSON value."""
-    head = _head(path, 1 << 20)
+    head = read_head(path, 1 << 20)
     first, newline, rest = head.partition(b"\n")
     if not newline or not rest.strip():
         return False

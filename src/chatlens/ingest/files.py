@@ -82,7 +82,7 @@ def detect_format(path: Path) -> str:
     if name.endswith(".parquet"):
         return "parquet"
     if name.endswith(".json"):
-        return "json" if _head(path, 4096).lstrip().startswith(b"[") else "jsonl"
+        return "json" if read_head(path, 4096).lstrip().startswith(b"[") else "jsonl"
     raise InputError(
         f"{path}: unknown format; expected a .jsonl, .ndjson, .json, .csv or .parquet file "
         "(optionally .gz for the text formats)"
@@ -99,13 +99,13 @@ def read_records(path: Path, progress: Progress | None = None) -> Iterator[Recor
     tick = progress or (lambda n: None)
     if fmt == "parquet":
         return _parquet(path, tick)
-    _check_text(path)
+    check_text(path)
     if fmt == "jsonl" and _one_document(path):
         fmt = "json"  # an array, or one (pretty-printed) object, in a .jsonl or .json file
     return {"jsonl": _jsonl, "json": _json_document, "csv": _csv_events}[fmt](path, tick)
 
 
-def _open_binary(path: Path) -> IO[bytes]:
+def open_binary(path: Path) -> IO[bytes]:
     if path.name.lower().endswith(".gz"):
         return io.BufferedReader(_Gunzip(path), buffer_size=65536)
     return path.open("rb")
@@ -164,12 +164,12 @@ class _Gunzip(io.RawIOBase):
         super().close()
 
 
-def _head(path: Path, size: int) -> bytes:
+def read_head(path: Path, size: int) -> bytes:
     """Up to `size` bytes from the start of a (possibly compressed) file; less when the file
     cannot be read that far (the reader reports where later)."""
     parts: list[bytes] = []
     got = 0
-    with _open_binary(path) as fh:
+    with open_binary(path) as fh:
         while got < size:
             try:
                 part = fh.read1(size - got)  # type: ignore[attr-defined]
@@ -182,11 +182,11 @@ def _head(path: Path, size: int) -> bytes:
     return b"".join(parts)
 
 
-def _check_text(path: Path) -> None:
+def check_text(path: Path) -> None:
     """Refuse a file that is evidently not UTF-8 text up front rather than rejecting every
     line. Judged on the first 64 KiB as a whole, never on where one bad byte is: a bad line
     is that line's problem (quarantined) wherever it is."""
-    head = _head(path, 65536)
+    head = read_head(path, 65536)
     boms = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
     if head.startswith(boms) or head.count(b"\x00") * 10 > len(head):
         raise InputError(f"{path}: not UTF-8 text (looks like UTF-16 or binary); save it as UTF-8")
@@ -204,7 +204,7 @@ def _check_text(path: Path) -> None:
 def _one_document(path: Path) -> bool:
     """Whether a file read as JSONL is really one JSON document spread over several lines
     (a pretty-printed object or array): its first line is not JSON by itself, the whole is."""
-    head = _head(path, 4096).lstrip()
+    head = read_head(path, 4096).lstrip()
     if not head.startswith((b"{", b"[")):
         return False
     try:
@@ -212,7 +212,7 @@ def _one_document(path: Path) -> bool:
         return False  # a whole value on the first line: one per line
     except orjson.JSONDecodeError:
         pass
-    whole = _head(path, 4 * MAX_EVENT_BYTES + 1)
+    whole = read_head(path, 4 * MAX_EVENT_BYTES + 1)
     if len(whole) > 4 * MAX_EVENT_BYTES:
         return False
     try:
@@ -229,7 +229,7 @@ def _is_utf8(data: bytes) -> bool:
     return True
 
 
-def _lines(path: Path, fh: IO[bytes]) -> Iterator[tuple[int, bytes]]:
+def numbered_lines(path: Path, fh: IO[bytes]) -> Iterator[tuple[int, bytes]]:
     """Numbered lines; a read failure becomes a ReadFailure naming the first line lost."""
     number = 0
     try:
@@ -240,8 +240,8 @@ def _lines(path: Path, fh: IO[bytes]) -> Iterator[tuple[int, bytes]]:
 
 
 def _jsonl(path: Path, tick: Progress) -> Iterator[Record]:
-    with _open_binary(path) as fh:
-        for number, line in _lines(path, fh):
+    with open_binary(path) as fh:
+        for number, line in numbered_lines(path, fh):
             tick(len(line))
             if not line.strip():
                 continue
@@ -275,7 +275,7 @@ def _jsonl(path: Path, tick: Progress) -> Iterator[Record]:
 def _json_document(path: Path, tick: Progress) -> Iterator[Record]:
     """A JSON array of events, or one event (an object, pretty-printed or not). The items of
     an array that breaks off (truncated, or invalid from some item on) are kept up to there."""
-    content, failure = _read_all(path)
+    content, failure = read_all(path)
     tick(len(content))
     try:
         document = orjson.loads(content)
@@ -304,10 +304,10 @@ def _items(items: list[Any], checked: bool = False) -> Iterator[Record]:
             yield Record(where, None, orjson.dumps(item).decode(), "expected a JSON object")
 
 
-def _read_all(path: Path) -> tuple[bytes, str | None]:
+def read_all(path: Path) -> tuple[bytes, str | None]:
     """The whole content, or what could be read of it and why the rest could not."""
     parts: list[bytes] = []
-    with _open_binary(path) as fh:
+    with open_binary(path) as fh:
         while True:
             try:
                 part = fh.read1(1 << 20)  # type: ignore[attr-defined]
@@ -384,7 +384,7 @@ def _csv_events(path: Path, tick: Progress) -> Iterator[Record]:
     """CSV rows of chatlens events: the header must name `type` and `ts`, so a file without
     a header is refused (before anything is imported) instead of its first record silently
     becoming the header."""
-    with _open_binary(path) as binary:
+    with open_binary(path) as binary:
         text = io.TextIOWrapper(binary, encoding="utf-8-sig", errors="surrogateescape", newline="")
         try:
             header = next(csv.reader(text), None)
@@ -392,7 +392,7 @@ def _csv_events(path: Path, tick: Progress) -> Iterator[Record]:
             raise ReadFailure(path, "line 1", str(exc)) from None
     if header is not None:
         _check_header(path, header, ("type", "ts"))
-    return _csv(path, tick)
+    return csv_records(path, tick)
 
 
 def _csv_event(row: dict[str, Any]) -> dict[str, Any]:
@@ -405,14 +405,14 @@ def _csv_event(row: dict[str, Any]) -> dict[str, Any]:
     return event
 
 
-def _csv(
+def csv_records(
     path: Path,
     tick: Progress,
     shape: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> Iterator[Record]:
     """CSV rows as records; a row with more or fewer cells than the header, with bytes that
     are not UTF-8, or larger than an event may be is rejected alone."""
-    with _open_binary(path) as binary:
+    with open_binary(path) as binary:
         text = io.TextIOWrapper(
             io.BufferedReader(_CountingReader(binary, tick)),
             encoding="utf-8-sig",
