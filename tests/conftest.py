@@ -89,7 +89,10 @@ def spark():
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Large generated data and the Spark session get twice the per-test timeout of
-    pyproject.toml (a test that sets its own keeps it)."""
+    pyproject.toml (a test that sets its own keeps it). Tests marked `last` check what the
+    others recorded: they run after them, whatever order pytest-randomly chose (this hook
+    runs after its shuffle; the sort is stable)."""
+    items.sort(key=lambda item: item.get_closest_marker("last") is not None)
     for item in items:
         if item.get_closest_marker("timeout") is None and (
             item.get_closest_marker("slow") or item.get_closest_marker("spark")

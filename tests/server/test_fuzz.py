@@ -197,8 +197,9 @@ def test_no_input_makes_the_server_fail(case, fuzzed):
     fuzzed.answers[f"{case.method.upper()} {case.operation.path}"][answer.status_code] += 1
 
 
+@pytest.mark.last
 def test_every_operation_was_fuzzed_signed_in(fuzzed, api_schema):
-    """Runs after the fuzz (file order): each operation got cases, and the credentials were
+    """Runs after the fuzz (marked `last`): each operation got cases, and the credentials were
     accepted (not every answer a 401 or 403), so the fuzz reached the routes' own code."""
     operations = {
         f"{method.upper()} {path}"
