@@ -34,7 +34,6 @@ def _page(request: Request, who: Principal, ctx: Any, **extra: Any) -> Response:
             "rows": rows,
             "platforms": PLATFORMS,
             "secret_names": connections.SECRET_NAMES,
-            "base": str(request.base_url).rstrip("/"),
             **extra,
         },
     )
