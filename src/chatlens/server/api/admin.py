@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
@@ -14,12 +14,10 @@ from chatlens.app import service
 from chatlens.app.models import SCOPES, Seat
 from chatlens.app.models import Workspace as WorkspaceRow
 from chatlens.server.auth import Admin, Manager
-from chatlens.server.context import Server, server
-from chatlens.server.routes import json_response, open_workspace
+from chatlens.server.routes import Ctx, json_response, open_workspace
 from chatlens.store.settings import Settings
 
 router = APIRouter(prefix="/api/v1")
-Ctx = Annotated[Server, Depends(server)]
 KeyId = Annotated[int, Path(ge=1, le=2**63 - 1, description="The key's id (GET /api/v1/keys).")]
 
 

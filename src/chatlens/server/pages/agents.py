@@ -14,15 +14,8 @@ from chatlens.reports.agent_report import REPORT, csv_text, metric_meta, series_
 from chatlens.server.auth import Principal
 from chatlens.server.context import Server
 from chatlens.server.errors import ApiError
-from chatlens.server.pages.kit import (
-    Ctx,
-    View,
-    Viewer,
-    read_view,
-    render,
-    tile_cards,
-)
-from chatlens.server.routes import attachment, reader_of
+from chatlens.server.pages.kit import View, Viewer, read_view, render, tile_cards
+from chatlens.server.routes import Ctx, attachment, reader_of
 
 router = APIRouter(include_in_schema=False)
 

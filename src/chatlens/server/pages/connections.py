@@ -14,7 +14,8 @@ from chatlens.app import connections
 from chatlens.app.models import PLATFORMS
 from chatlens.errors import ChatlensError
 from chatlens.server.auth import PageAdmin, Principal
-from chatlens.server.pages.kit import Ctx, render
+from chatlens.server.pages.kit import render
+from chatlens.server.routes import Ctx
 
 router = APIRouter(include_in_schema=False)
 

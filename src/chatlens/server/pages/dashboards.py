@@ -25,8 +25,8 @@ from chatlens.metrics.targets import usable_goals
 from chatlens.reports.drill import countable
 from chatlens.server.auth import PagePerson, Person, Principal
 from chatlens.server.errors import ApiError
-from chatlens.server.pages.kit import Ctx, read_view, render
-from chatlens.server.routes import json_response, reader_of
+from chatlens.server.pages.kit import read_view, render
+from chatlens.server.routes import Ctx, json_response, reader_of
 
 router = APIRouter()
 CHARTS = ("tile", "line", "bar", "table", "heatmap", "gauge")

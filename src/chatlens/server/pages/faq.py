@@ -9,8 +9,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from chatlens.metrics import Query
-from chatlens.server.pages.kit import Ctx, Viewer, read_view, render
-from chatlens.server.routes import period_bounds, reader_of
+from chatlens.server.pages.kit import Viewer, read_view, render
+from chatlens.server.routes import Ctx, period_bounds, reader_of
 
 router = APIRouter(include_in_schema=False)
 

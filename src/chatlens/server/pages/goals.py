@@ -15,8 +15,8 @@ from chatlens.metrics.targets import band_of, usable_goals
 from chatlens.reports.format import human, target_text
 from chatlens.server.auth import PageAdmin, Principal
 from chatlens.server.context import Server
-from chatlens.server.pages.kit import Ctx, Viewer, read_view, render
-from chatlens.server.routes import open_workspace, reader_of
+from chatlens.server.pages.kit import Viewer, read_view, render
+from chatlens.server.routes import Ctx, open_workspace, reader_of
 from chatlens.store.settings import Settings
 
 router = APIRouter(include_in_schema=False)

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import Depends, Request
+from fastapi import Request
 from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
 
@@ -19,13 +19,12 @@ from chatlens.metrics.periods import page_period
 from chatlens.reports.drill import Drill, read_drill
 from chatlens.reports.format import human
 from chatlens.server.auth import SESSION_COOKIE, PageReader, session_token
-from chatlens.server.context import Server, server
+from chatlens.server.context import Server
 from chatlens.server.errors import ApiError
 from chatlens.server.routes import parse_filters
 
 templates = Jinja2Templates(directory=Path(__file__).parents[2] / "web" / "templates")
 templates.env.filters["human"] = human
-Ctx = Annotated[Server, Depends(server)]
 
 PRESETS = {
     "today": "Today",

@@ -18,16 +18,8 @@ from chatlens.reports.format import WEEKDAYS
 from chatlens.server.auth import PageLive
 from chatlens.server.errors import ApiError
 from chatlens.server.pages.extras import EXTRAS
-from chatlens.server.pages.kit import (
-    Ctx,
-    View,
-    Viewer,
-    bucket_label,
-    read_view,
-    render,
-    tile_cards,
-)
-from chatlens.server.routes import page_number, reader_of
+from chatlens.server.pages.kit import View, Viewer, bucket_label, read_view, render, tile_cards
+from chatlens.server.routes import Ctx, page_number, reader_of
 
 router = APIRouter(include_in_schema=False)
 TILES = (

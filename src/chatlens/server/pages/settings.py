@@ -17,8 +17,8 @@ from chatlens.app.models import AGENT_ACCESS, ROLES, SCOPES, Seat
 from chatlens.app.models import Workspace as WorkspaceRow
 from chatlens.errors import ChatlensError
 from chatlens.server.auth import PageAdmin, PageManager, Principal
-from chatlens.server.pages.kit import Ctx, render
-from chatlens.server.routes import open_workspace, reader_of
+from chatlens.server.pages.kit import render
+from chatlens.server.routes import Ctx, open_workspace, reader_of
 from chatlens.store.settings import Settings
 
 router = APIRouter(include_in_schema=False)

@@ -29,15 +29,8 @@ from chatlens.server.auth import Principal
 from chatlens.server.context import Server
 from chatlens.server.errors import ApiError
 from chatlens.server.pages.agents import csv_response, report_json
-from chatlens.server.pages.kit import (
-    Ctx,
-    View,
-    Viewer,
-    read_view,
-    render,
-    tile_cards,
-)
-from chatlens.server.routes import reader_of
+from chatlens.server.pages.kit import View, Viewer, read_view, render, tile_cards
+from chatlens.server.routes import Ctx, reader_of
 
 router = APIRouter(include_in_schema=False)
 
