@@ -88,49 +88,64 @@ class Settler:
                     ConnectionConversation.revision,
                 )
                 .where(unsettled, ConnectionConversation.updated_at <= cutoff)
+                .order_by(ConnectionConversation.connection_id)
                 .limit(BATCH)
             ).all()
+        by_connection: dict[int, list[tuple[str, int]]] = {}
         for connection_id, conversation, revision in due:
+            by_connection.setdefault(connection_id, []).append((conversation, revision))
+        for connection_id, conversations in by_connection.items():
             if self._stop.is_set():
                 break
-            self.settle(connection_id, conversation, revision)
+            self.settle(connection_id, conversations)
         return len(due)
 
-    def settle(self, connection_id: int, conversation: str, revision: int) -> None:
+    def settle(self, connection_id: int, conversations: list[tuple[str, int]]) -> None:
+        """Convert each (conversation, revision) of one connection still at that revision,
+        hand all their events to the writer at once, then mark them settled in one commit.
+
+        One journal write and one app-state commit for a batch, instead of one each per
+        conversation: the settler kept pace with about 100 conversations/s before (profiled
+        under load: two commits and a journal wait per conversation)."""
         with self.sessions() as db:
-            row = db.get(ConnectionConversation, (connection_id, conversation))
             conn = db.get(Connection, connection_id)
-            if row is None or conn is None or row.revision != revision or row.settled:
+            if conn is None:
                 return
             kind = platform(conn.platform)
-            document = orjson.loads(row.document)
             workspace = conn.workspace.name
             store = service.workspace_store(self.folder, conn.workspace)
+            documents = []
+            for conversation, revision in conversations:
+                row = db.get(ConnectionConversation, (connection_id, conversation))
+                if row is not None and row.revision == revision and not row.settled:
+                    documents.append((conversation, revision, orjson.loads(row.document)))
         events: list[dict[str, Any]] = []
-        stored = 0
-        if kind.ready(document):  # else: nothing to count until the rest arrives
+        converted: list[dict[str, Any]] = []
+        problems = []
+        for _, _, document in documents:
+            if not kind.ready(document):  # nothing to count until the rest arrives
+                continue
             try:
-                events = kind.convert(document)
-                converted = rows(events)
+                these = kind.convert(document)
+                converted.extend(rows(these))
+                events.extend(these)
             except Exception as exc:  # checked at delivery: kept as a problem if it fails now
-                with self.sessions() as db:
-                    why = "settling failed: " + reason(exc)
-                    db.add(ConnectionProblem(connection_id=connection_id, status=500, reason=why))
-                    db.commit()
-                events, converted = [], []
-            if converted:
-                # a failure here (the store) leaves the conversation unsettled: tried again
-                stored = self.submit(workspace, store, converted)
+                problems.append("settling failed: " + reason(exc))
+        # a failure here (the store) leaves the conversations unsettled: tried again
+        stored = self.submit(workspace, store, converted) if converted else 0
         with self.sessions() as db:
-            db.execute(
-                update(ConnectionConversation)
-                .where(
-                    ConnectionConversation.connection_id == connection_id,
-                    ConnectionConversation.conversation == conversation,
-                    ConnectionConversation.revision == revision,
+            for conversation, revision, _ in documents:
+                db.execute(
+                    update(ConnectionConversation)
+                    .where(
+                        ConnectionConversation.connection_id == connection_id,
+                        ConnectionConversation.conversation == conversation,
+                        ConnectionConversation.revision == revision,
+                    )
+                    .values(settled=True)
                 )
-                .values(settled=True)
-            )
+            for why in problems:
+                db.add(ConnectionProblem(connection_id=connection_id, status=500, reason=why))
             if events:
                 db.add(
                     ConnectionBatch(
