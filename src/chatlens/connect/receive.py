@@ -184,7 +184,6 @@ class Receiver:
         (then the delivery is quarantined and the conversation stays as it was); one
         commit for the group."""
         with self.sessions() as db:
-            rows_by_key: dict[tuple[int, str], ConnectionConversation] = {}
             keys = {(j.conn_id, j.received.delivery_id) for j in group}
             seen = {
                 (c, d)
@@ -194,9 +193,10 @@ class Receiver:
                     )
                 ).all()
             }
+            rows_by_key = self._conversations(db, group)
             for job in group:
                 key = (job.conn_id, str(job.received.conversation)[:300])
-                row = rows_by_key.get(key) or db.get(ConnectionConversation, key)
+                row = rows_by_key.get(key)
                 before = orjson.loads(row.document) if row is not None else None
                 try:
                     document = job.kind.fold(before, job.payload)
@@ -232,6 +232,24 @@ class Receiver:
                         )
                     )
             db.commit()
+
+    @staticmethod
+    def _conversations(db: Any, group: list[_Job]) -> dict[tuple[int, str], ConnectionConversation]:
+        """The stored conversations the group's deliveries belong to, one query per
+        connection (a lookup per delivery was a third of the folder's time)."""
+        wanted: dict[int, set[str]] = {}
+        for job in group:
+            wanted.setdefault(job.conn_id, set()).add(str(job.received.conversation)[:300])
+        found: dict[tuple[int, str], ConnectionConversation] = {}
+        for conn_id, conversations in wanted.items():
+            for row in db.scalars(
+                select(ConnectionConversation).where(
+                    ConnectionConversation.connection_id == conn_id,
+                    ConnectionConversation.conversation.in_(sorted(conversations)),
+                )
+            ):
+                found[(row.connection_id, row.conversation)] = row
+        return found
 
     def _count(self, connection_id: int, delivery_id: str) -> None:
         with self.sessions() as db:
