@@ -69,9 +69,10 @@ def write_events(lake: Lake, rows: Sequence[dict[str, Any]] | pa.Table) -> list[
     return written
 
 
-def write_file(lake: Lake, folder: str, table: pa.Table) -> str:
-    """Write one table as a new file in `folder`, atomically and durably; returns its path."""
-    name = lake.new_file_name()
+def write_file(lake: Lake, folder: str, table: pa.Table, name: str | None = None) -> str:
+    """Write one table as a new file in `folder` (named `name`, by default a new unique
+    one), atomically and durably; returns its path."""
+    name = name or lake.new_file_name()
     final = f"{folder}/{name}"
     if isinstance(lake.fs, pafs.LocalFileSystem):
         os.makedirs(folder, exist_ok=True)
@@ -88,10 +89,10 @@ def write_file(lake: Lake, folder: str, table: pa.Table) -> str:
         sync_folder(folder)
     else:
         # the whole file is encoded first and sent in one write: an object store shows the
-        # object only once its upload completes, and a failure mid-upload leaves none
+        # object only once its upload completes, and a failure mid-upload leaves none (no
+        # folder is created: on S3 that would be an empty marker object)
         buffer = pa.BufferOutputStream()
         pq.write_table(table, buffer, compression=COMPRESSION)
-        lake.fs.create_dir(folder, recursive=True)
         with lake.fs.open_output_stream(final) as out:
             out.write(buffer.getvalue())
     return final
