@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from chatlens.cli.main import app
 from chatlens.lake.compact import read_events
+from chatlens.lake.info import shown_url
 from chatlens.lake.layout import Lake
 from tests.conftest import write_jsonl
 
@@ -119,3 +120,14 @@ def test_an_unreadable_file_or_day_is_named(tmp_path: Path) -> None:
     done = runner.invoke(app, ["lake", "compact", "--lake", url, "--since", "last week"])
     assert done.exit_code == 2
     assert "--since: expected a date YYYY-MM-DD, got 'last week'" in " ".join(done.output.split())
+
+
+def test_credentials_in_a_lake_url_are_never_shown() -> None:
+    assert (
+        shown_url("s3://KEY:SECRET@bucket/lake?scheme=http") == "s3://***@bucket/lake?scheme=http"
+    )
+    assert (
+        shown_url("s3://bucket/lake?access_key=KEY&secret_key=SECRET&endpoint_override=h:9000")
+        == "s3://bucket/lake?access_key=***&secret_key=***&endpoint_override=h:9000"
+    )
+    assert shown_url("/data/lake") == "/data/lake"

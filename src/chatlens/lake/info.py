@@ -15,6 +15,20 @@ from chatlens.lake.compact import partitions
 from chatlens.lake.layout import EVENTS, Lake
 
 
+def shown_url(url: str) -> str:
+    """A lake URL fit for output and logs: credentials in it (`s3://KEY:SECRET@bucket`, or a
+    `secret_key=` / `session_token=` parameter) are masked."""
+    scheme, sep, rest = url.partition("://")
+    if sep and "@" in rest.split("/", 1)[0]:
+        rest = "***@" + rest.split("@", 1)[1]
+    path, mark, query = rest.partition("?")
+    if query:
+        pairs = [p.partition("=") for p in query.split("&")]
+        secret = ("secret_key", "session_token", "access_key")
+        query = "&".join(k + s + ("***" if k in secret else v) for k, s, v in pairs)
+    return f"{scheme}{sep}{path}{mark}{query}"
+
+
 @dataclass
 class LakeInfo:
     url: str
@@ -52,7 +66,7 @@ def lake_info(lake: Lake) -> LakeInfo:
             ids.append(parquet.read(columns=["event_id"]).column("event_id"))
     distinct = len(pc.unique(pa.chunked_array(ids, pa.string()))) if ids else 0
     return LakeInfo(
-        url=lake.url,
+        url=shown_url(lake.url),
         partitions=len(parts),
         files=len(files),
         rows=rows,

@@ -14,6 +14,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from chatlens.app.service import DEFAULT_WORKSPACE
 from chatlens.errors import EventError, FieldError, InputError
 from chatlens.events import parse_event, to_row
 from chatlens.ingest.files import read_records
@@ -78,3 +79,19 @@ def write_file_events(lake: Lake, path: Path) -> Written:
     """Validate a whole file, then write it to the lake."""
     table = validated(path)
     return Written(path, table.num_rows, write_events(lake, table))
+
+
+@dataclass(frozen=True)
+class LakeSink:
+    """Where `chatlens serve --lake URL` puts each workspace's events: the default workspace
+    at the URL, workspace NAME in a lake of its own at `URL/workspaces/NAME` (workspaces never
+    share a lake). `store_too`: the events also go to the workspace's DuckDB store."""
+
+    url: str
+    store_too: bool = False
+
+    def lake_of(self, workspace: str) -> Lake:
+        if workspace == DEFAULT_WORKSPACE:
+            return Lake.open(self.url)
+        path, mark, query = self.url.partition("?")
+        return Lake.open(f"{path.rstrip('/')}/workspaces/{workspace}{mark}{query}")
