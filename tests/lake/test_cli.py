@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import orjson
@@ -10,7 +11,9 @@ from typer.testing import CliRunner
 from chatlens.cli.main import app
 from chatlens.lake.compact import read_events
 from chatlens.lake.info import shown_url
+from chatlens.lake.ingest import LakeSink
 from chatlens.lake.layout import Lake
+from chatlens.lake.write import write_events
 from tests.conftest import write_jsonl
 
 runner = CliRunner()
@@ -131,3 +134,22 @@ def test_credentials_in_a_lake_url_are_never_shown() -> None:
         == "s3://bucket/lake?access_key=***&secret_key=***&endpoint_override=h:9000"
     )
     assert shown_url("/data/lake") == "/data/lake"
+
+
+def test_each_workspace_has_a_lake_of_its_own(tmp_path: Path, moto) -> None:  # type: ignore[no-untyped-def]
+    local = LakeSink(str(tmp_path / "lake"))
+    assert local.lake_of("default").root == str(tmp_path / "lake")
+    assert local.lake_of("acme").root == str(tmp_path / "lake/workspaces/acme")
+    url = moto.bucket()
+    bucket = url.removeprefix("s3://").split("/")[0]
+    remote = LakeSink(url, store_too=True).lake_of("acme")
+    assert remote.root == f"{bucket}/lake/workspaces/acme"
+    ts = dt.datetime(2026, 11, 2, 9, tzinfo=dt.UTC)
+    write_events(remote, [{"event_id": "x", "type": "message", "ts": ts}])
+    assert moto.keys(url)[0].startswith("lake/workspaces/acme/events/date=2026-11-02/part-")
+    assert read_events(Lake.open(url)).num_rows == 0  # the default workspace's lake: empty
+
+
+def test_store_too_needs_a_lake(tmp_path: Path) -> None:
+    done = runner.invoke(app, ["serve", "--db", str(tmp_path / "x.duckdb"), "--store-too"])
+    assert done.exit_code == 2 and "--store-too goes with --lake URL" in done.output

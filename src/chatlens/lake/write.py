@@ -49,7 +49,10 @@ def events_table(rows: Sequence[dict[str, Any]] | pa.Table) -> pa.Table:
             return rows.select(EVENT_SCHEMA.names).cast(EVENT_SCHEMA)
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
             raise InputError(f"the table does not fit the events schema: {exc}") from None
-    return pa.Table.from_pylist(list(rows), schema=EVENT_SCHEMA)
+    try:
+        return pa.Table.from_pylist(list(rows), schema=EVENT_SCHEMA)
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:  # rows not from to_row
+        raise InputError(f"the rows do not fit the events schema: {exc}") from None
 
 
 def write_events(lake: Lake, rows: Sequence[dict[str, Any]] | pa.Table) -> list[str]:
