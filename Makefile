@@ -77,6 +77,7 @@ bench: $(STAMP)
 	$(PY) bench/bench_topics.py
 	$(PY) bench/bench_ingest.py
 	$(PY) bench/bench_dashboard.py
+	$(PY) bench/bench_lake.py
 	$(PY) bench/bench_export.py --conversations 20000
 
 docs: $(STAMP)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
@@ -66,13 +67,33 @@ def serve(
             "address the sign-in limits count.",
         ),
     ] = "",
+    lake: Annotated[
+        str | None,
+        typer.Option(
+            "--lake",
+            envvar="CHATLENS_LAKE",
+            help="Write ingested events to this event lake (a local path or s3://...; "
+            "docs/lake.md) instead of the DuckDB store.",
+        ),
+    ] = None,
+    store_too: Annotated[
+        bool, typer.Option("--store-too", help="With --lake: write the events to the store too.")
+    ] = False,
 ) -> None:
     """Run the server: ingest API, query API, sign-in (http://HOST:PORT/docs lists it all)."""
     import uvicorn
 
+    from chatlens.lake.info import shown_url
+    from chatlens.lake.ingest import LakeSink
+    from chatlens.lake.layout import Lake
     from chatlens.server.app import create_app
 
+    if store_too and not lake:
+        raise fail("--store-too goes with --lake URL")
     try:
+        sink = LakeSink(lake, store_too) if lake else None
+        if lake:
+            Lake.open(lake)  # a bad URL is said now, not at the first event
         app = create_app(
             db_path(db),
             app_db,
@@ -80,10 +101,15 @@ def serve(
             secure_cookies=secure_cookies,
             duckdb_threads=duckdb_threads,
             memory_limit=memory_limit,
+            lake=sink,
         )
     except ChatlensError as exc:
         raise fail(str(exc)) from None
     out.print(f"chatlens serving {db_path(db)} on http://{host}:{port}  (API docs: /docs)")
+    if lake:
+        also = " and the store" if store_too else " (not the store)"
+        where = escape(shown_url(lake))
+        out.print(f"ingested events go to the lake {where}{also}", highlight=False)
     # chatlens's own records (workspace opened, journal replayed, duplicates turned away)
     # go where uvicorn's go: counts and names, never event contents
     log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)

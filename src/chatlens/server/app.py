@@ -14,6 +14,7 @@ from itsdangerous import URLSafeSerializer
 from chatlens import __version__
 from chatlens.app import service
 from chatlens.app.db import app_db_url, open_app_db
+from chatlens.lake.ingest import LakeSink
 from chatlens.server import access, errors, invitations, sessions
 from chatlens.server.api import admin, connect, ingest, live, reads, topics
 from chatlens.server.auth import SESSION_COOKIE
@@ -41,10 +42,12 @@ def create_app(
     secure_cookies: bool = False,
     duckdb_threads: int | None = None,
     memory_limit: str = DEFAULT_MEMORY_LIMIT,
+    lake: LakeSink | None = None,
 ) -> FastAPI:
-    """The ASGI app serving the workspaces whose default store is `store`."""
+    """The ASGI app serving the workspaces whose default store is `store`; with `lake`, the
+    ingested events go to that event lake (and to the stores if `lake.store_too`)."""
     store = store.resolve()
-    workspaces = Workspaces(refresh_seconds, duckdb_threads, memory_limit)  # settings checked
+    workspaces = Workspaces(refresh_seconds, duckdb_threads, memory_limit, lake)  # checked
     factory = open_app_db(app_db_url(store, app_db))
     with factory() as db:
         service.ensure_default_workspace(db, store)

@@ -18,6 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from chatlens import topics
+from chatlens.lake.ingest import LakeSink
+from chatlens.lake.layout import Lake
+from chatlens.lake.write import write_events
 from chatlens.metrics import Caches, Engine
 from chatlens.server.runtime.journal import Journal
 from chatlens.server.runtime.memory import DEFAULT_MEMORY_LIMIT, memory_limit
@@ -94,11 +97,27 @@ class Writer:
     committed by the mover) or the seen ids (committed; the mover adds them and clears
     `_moving_ids` in one locked step after its commit). The writer looks at all three under
     the lock, so an id cannot slip between them; a hash hit among the seen ids is confirmed
-    against the store afterwards, which by then holds it (committed before it was added)."""
+    against the store afterwards, which by then holds it (committed before it was added).
 
-    def __init__(self, store: Store, mover: Store, journal: Path):
+    With a `lake` (`serve --lake`), the mover appends each journal segment to the lake
+    first, then (`store_too`) to the store, and only then deletes the segment: a crash
+    before the lake write replays the segment at the next start; one after it writes the
+    segment to the lake a second time, a duplicate the lake drops at compaction and reads.
+    Without the store, duplicates of moved events are caught only while in flight (the lake
+    removes the rest)."""
+
+    def __init__(
+        self,
+        store: Store,
+        mover: Store,
+        journal: Path,
+        lake: Lake | None = None,
+        store_too: bool = True,
+    ):
         self.store = store
         self.mover = mover
+        self.lake = lake
+        self.to_store = lake is None or store_too
         self.journal = Journal(journal)
         self.caught = Caught()
         self._lock = threading.Lock()
@@ -135,7 +154,10 @@ class Writer:
 
     def _recover(self) -> None:
         rows = self.journal.replay()
-        if rows:
+        if rows and self.lake is not None:
+            files = write_events(self.lake, rows)
+            log.info("journal replayed: %d events to the lake in %d files", len(rows), len(files))
+        if rows and self.to_store:
             run(self.store.con, "BEGIN")
             result = self.store.append(rows)
             run(self.store.con, "COMMIT")
@@ -213,6 +235,20 @@ class Writer:
         for (_, future), count in zip(batches, counts, strict=True):
             future.set_result(count)
 
+    def _to_lake(self, rows: list[dict[str, Any]]) -> bool:
+        """Append rows to the lake, retrying every second until it works; False when the
+        server stops first."""
+        assert self.lake is not None
+        while True:
+            try:
+                write_events(self.lake, rows)
+                return True
+            except Exception:
+                log.exception("moving the journal into the lake failed")
+                if self._stop.is_set():
+                    return False
+                time.sleep(1.0)
+
     def _move_loop(self) -> None:
         lower_priority(BACKGROUND_NICE)
         while True:
@@ -238,6 +274,13 @@ class Writer:
             self._moving_ids, self._pending_ids = self._pending_ids, set()
             segment = self.journal.rotate()
             suspect = any(self._seen.hits(hashes))
+        if self.lake is not None and not self._to_lake(rows):
+            return  # the segment stays on disk: replayed at the next start
+        if not self.to_store:
+            with self._lock:
+                self._moving_ids = set()
+            segment.unlink()
+            return
         while True:
             try:
                 run(self.mover.con, "BEGIN")
@@ -351,6 +394,7 @@ class Workspace:
         refresh_seconds: float,
         duckdb_threads: int,
         memory: str = DEFAULT_MEMORY_LIMIT,
+        lake: LakeSink | None = None,
     ):
         self.name = name
         self.store = open_store(path)
@@ -358,7 +402,13 @@ class Workspace:
         run(self.store.con, f"SET memory_limit = '{memory_limit(memory)}'")
         refresh_facts(self.store)
         self.redactor = redactor(load_settings(self.store.con))
-        self.writer = Writer(self._cursor(), self._cursor(), path.with_suffix(".journal"))
+        self.writer = Writer(
+            self._cursor(),
+            self._cursor(),
+            path.with_suffix(".journal"),
+            lake.lake_of(name) if lake else None,
+            lake.store_too if lake else True,
+        )
         self.refresher = Refresher(self._cursor, refresh_seconds)
         self.topics = TopicsKeeper(self._cursor())
         self.retention = RetentionKeeper(self._cursor(), self.refresher.lock)
@@ -435,8 +485,10 @@ class Workspaces:
         refresh_seconds: float,
         duckdb_threads: int | None = None,
         memory: str = DEFAULT_MEMORY_LIMIT,
+        lake: LakeSink | None = None,
     ):
         self.refresh_seconds = refresh_seconds
+        self.lake = lake
         self.memory = memory_limit(memory)
         # one core is left to the request handlers: DuckDB on every core (its default)
         # stretches ingest latency while the facts refresh
@@ -456,7 +508,7 @@ class Workspaces:
             if name not in self._open:
                 started = time.perf_counter()
                 self._open[name] = Workspace(
-                    name, path, self.refresh_seconds, self.duckdb_threads, self.memory
+                    name, path, self.refresh_seconds, self.duckdb_threads, self.memory, self.lake
                 )
                 log.info("workspace %s opened in %.2f s", name, time.perf_counter() - started)
             return self._open[name]
