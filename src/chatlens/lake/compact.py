@@ -67,20 +67,13 @@ def partitions(
     open), oldest first. Anything that is not `date=YYYY-MM-DD/part-*.parquet` (or a
     temporary file being written) is ignored."""
     first, last = as_day(start, "start"), as_day(end, "end")
-    selector = pafs.FileSelector(lake.kind_dir(kind), recursive=True, allow_not_found=True)
     found: dict[dt.date, Partition] = {}
-    for info in lake.fs.get_file_info(selector):
+    for info in _listing(lake, kind, first, last):
         if info.type != pafs.FileType.File:
             continue
         folder, _, name = info.path.rpartition("/")
-        key, _, value = folder.rpartition("/")[2].partition("=")
-        if key != PARTITION:
-            continue
-        try:
-            day = dt.date.fromisoformat(value)
-        except ValueError:
-            continue
-        if (first and day < first) or (last and day > last):
+        day = _day(folder)
+        if day is None or (first and day < first) or (last and day > last):
             continue
         part = found.setdefault(day, Partition(day, folder))
         if is_part(name):
@@ -90,6 +83,37 @@ def partitions(
     for part in found.values():
         part.files.sort(key=lambda info: info.base_name)
     return [found[day] for day in sorted(found)]
+
+
+def _day(folder: str) -> dt.date | None:
+    """The day of a partition folder (`.../date=YYYY-MM-DD`), None for any other folder."""
+    key, _, value = folder.rpartition("/")[2].partition("=")
+    if key != PARTITION:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _listing(
+    lake: Lake, kind: str, first: dt.date | None, last: dt.date | None
+) -> list[pafs.FileInfo]:
+    """The files under a kind's folder: all of them in one recursive listing, or, when the
+    days are bounded, the partition folders first and then only those in range (reading a
+    day of a long history lists a day, not the history)."""
+    top = lake.kind_dir(kind)
+    if first is None and last is None:
+        everything = pafs.FileSelector(top, recursive=True, allow_not_found=True)
+        return list(lake.fs.get_file_info(everything))
+    folders = lake.fs.get_file_info(pafs.FileSelector(top, allow_not_found=True))
+    found = []
+    for folder in folders:
+        day = _day(folder.path) if folder.type == pafs.FileType.Directory else None
+        if day is None or (first and day < first) or (last and day > last):
+            continue
+        found.extend(lake.fs.get_file_info(pafs.FileSelector(folder.path, allow_not_found=True)))
+    return found
 
 
 def read_file(lake: Lake, info: pafs.FileInfo, columns: list[str] | None = None) -> pa.Table:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -63,6 +64,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if lake is not None:  # a journal left by a crash goes to the lake now, not at the
+            # first request (docs/lake.md)
+            await asyncio.to_thread(workspaces.get, service.DEFAULT_WORKSPACE, store)
         connect.start(app)
         yield
         connect.stop(app)
