@@ -20,6 +20,7 @@ from chatlens.cli import connections as connections_commands
 from chatlens.cli import privacy as privacy_commands
 from chatlens.cli import report as report_commands
 from chatlens.cli import server as server_commands
+from chatlens.cli import sync as sync_commands
 from chatlens.cli import topics as topics_commands
 from chatlens.cli.common import DbOption, err, fail, out
 from chatlens.errors import ChatlensError, InputError
@@ -47,6 +48,7 @@ server_commands.register(app)
 topics_commands.register(app)
 privacy_commands.register(app)
 connections_commands.register(app)
+sync_commands.register(app)
 app.add_typer(docs_app, name="docs")
 
 

@@ -1,0 +1,33 @@
+"""API sync against a fake of each platform's REST API served over real HTTP: the
+conversations pulled page by page give the facts of the platform's export file imported the
+ordinary way, and a second sync adds nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.connect import synckit
+from tests.fakes.apis import Served
+
+CONVERSATIONS = {"chatwoot": 2, "intercom": 6, "livechat": 5}
+"""Counted by hand in the export fixtures: Chatwoot conversations 101 and 102, Intercom
+101-106, LiveChat threads QX1A0THR01-05."""
+
+
+@pytest.mark.parametrize("platform", ["chatwoot", "intercom", "livechat"])
+def test_a_sync_gives_the_facts_of_the_export(tmp_path, platform):
+    expected = synckit.exported(tmp_path, platform)
+    store = tmp_path / "chatlens.duckdb"
+    with Served(synckit.FAKES[platform]()) as served:
+        synckit.connect(store, platform, served.url)
+        first = synckit.sync(store)
+        assert first.exit_code == 0, first.output
+        assert f"{CONVERSATIONS[platform]} conversations" in first.output
+        got, ids = synckit.stored(store)
+        assert got == expected
+        assert len(got) == CONVERSATIONS[platform]
+        assert ids == synckit.export_ids(tmp_path, platform)
+        again = synckit.sync(store)
+        assert again.exit_code == 0, again.output
+        assert " 0 new events" in again.output
+    assert synckit.stored(store)[1] == ids
