@@ -14,7 +14,7 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
-from chatlens.app import service
+from chatlens.app import connections, service
 from chatlens.app.db import app_db_url, open_app_db
 from chatlens.app.models import AGENT_ACCESS, ROLES, SCOPES, Workspace
 from chatlens.cli.common import AppDbOption, DbOption, fail, out
@@ -66,6 +66,14 @@ def serve(
             "address the sign-in limits count.",
         ),
     ] = "",
+    sync_every: Annotated[
+        str | None,
+        typer.Option(
+            envvar="CHATLENS_SYNC_EVERY",
+            help="Sync the connections that have API credentials this often (e.g. 15m), "
+            "repairing missed webhooks (docs/connections.md).",
+        ),
+    ] = None,
 ) -> None:
     """Run the server: ingest API, query API, sign-in (http://HOST:PORT/docs lists it all)."""
     import uvicorn
@@ -73,6 +81,7 @@ def serve(
     from chatlens.server.app import create_app
 
     try:
+        interval = connections.every(sync_every) if sync_every else None
         app = create_app(
             db_path(db),
             app_db,
@@ -80,6 +89,7 @@ def serve(
             secure_cookies=secure_cookies,
             duckdb_threads=duckdb_threads,
             memory_limit=memory_limit,
+            sync_every=interval,
         )
     except ChatlensError as exc:
         raise fail(str(exc)) from None

@@ -41,8 +41,11 @@ def create_app(
     secure_cookies: bool = False,
     duckdb_threads: int | None = None,
     memory_limit: str = DEFAULT_MEMORY_LIMIT,
+    sync_every: float | None = None,
 ) -> FastAPI:
-    """The ASGI app serving the workspaces whose default store is `store`."""
+    """The ASGI app serving the workspaces whose default store is `store`; `sync_every`:
+    seconds between API syncs of the connections with API credentials (None: only those
+    with an interval of their own)."""
     store = store.resolve()
     workspaces = Workspaces(refresh_seconds, duckdb_threads, memory_limit)  # settings checked
     factory = open_app_db(app_db_url(store, app_db))
@@ -73,7 +76,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.chatlens = state
-    connect.install(app, state)
+    connect.install(app, state, sync_every)
     errors.install(app)
     api = (ingest, reads, admin, live, topics, connect)
     pages = (reports, agents, teams, settings, goals, dashboards, faq, connections)

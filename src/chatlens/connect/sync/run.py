@@ -8,6 +8,7 @@ nothing twice (event ids come from the platform's ids)."""
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -66,8 +67,11 @@ class Syncer:
         folder: Path,
         submit: Submit,
         sleep: Callable[[float], None] = time.sleep,
+        stop: threading.Event | None = None,
     ):
+        """`stop`: once set, a sync ends after the page it is on (its cursor stored)."""
         self.sessions, self.sleep = sessions, sleep
+        self.stop = stop or threading.Event()
         self._stored = 0
 
         def counting(workspace: str, store: Path, batch: list[dict[str, Any]]) -> int:
@@ -147,7 +151,7 @@ class Syncer:
                     state.high_water = max(marks) if marks else None
                     state.run_high, state.finished_at = None, now()
                 db.commit()
-            if page.next is None:
+            if page.next is None or self.stop.is_set():
                 return
 
     def _take(self, connection_id: int, client: Client, pulled: Pulled) -> bool:
