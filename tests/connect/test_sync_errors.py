@@ -109,3 +109,31 @@ def test_a_bad_token_names_the_connection_and_the_answer(tmp_path, platform):
             synckit.app, ["connections", "show", "-w", "default", "desk", "--db", str(store)]
         )
         assert "401" in show.output and wrong not in show.output
+
+
+def test_a_conversation_that_cannot_be_converted_is_quarantined(tmp_path):
+    """Conversation 103's second part has no valid time: it is quarantined (kept with the
+    reason, by field, never its text), the five others are stored, the sync exits 1."""
+    store = tmp_path / "chatlens.duckdb"
+    fake = IntercomFake()
+    bad = next(c for c in fake.conversations if c["id"] == "103")
+    bad["conversation_parts"]["conversation_parts"][1]["created_at"] = "soon 4242"
+    everything = synckit.export_ids(tmp_path, "intercom")
+    with Served(fake) as served:
+        synckit.connect(store, "intercom", served.url)
+        result = synckit.sync(store)
+    assert result.exit_code == 1, result.output
+    assert "5 conversations" in result.output and "1 quarantined" in result.output
+    assert synckit.stored(store)[1] == [i for i in everything if not i.startswith("intercom:103:")]
+    show = synckit.runner.invoke(
+        synckit.app, ["connections", "show", "-w", "default", "desk", "--db", str(store)]
+    )
+    text = " ".join(show.output.split())
+    assert "quarantined deliveries: 1" in text
+    # the place in the folded conversation, whose parts are in time order (a part without
+    # a time first)
+    assert (
+        "delivery sync:103: pulled conversation: field "
+        "'conversation_parts.conversation_parts[0].created_at': not a Unix time" in text
+    )
+    assert "4242" not in show.output

@@ -3,6 +3,7 @@ this server (docs/connections.md)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from typing import Annotated
 
@@ -11,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from chatlens.app import connections
-from chatlens.app.models import PLATFORMS
+from chatlens.app.models import PLATFORMS, ConnectionSync
 from chatlens.cli.common import AppDbOption, DbOption, fail, out
 from chatlens.cli.server import WorkspaceArg, app_state
 
@@ -113,6 +114,7 @@ def show(
     with app_state(db, app_db) as (session, _):
         c = connections.get_connection(session, workspace, connection)
         t = connections.traffic(session, c.id)
+        synced = session.get(ConnectionSync, c.id)
     lag = f"{t.lag_seconds:.1f} s" if t.lag_seconds is not None else "-"
     last = f"{t.last_event_at:%Y-%m-%d %H:%M:%S} UTC" if t.last_event_at else "none yet"
     lines = [
@@ -126,6 +128,7 @@ def show(
     ]
     if c.api_url:
         lines.append(f"api sync: {escape(c.api_url)} (token kept, never shown)")
+        lines.append(f"last sync: {_synced(synced)}")
     for p in t.problems:
         kept = "quarantined" if p.body is not None else "refused"
         lines.append(
@@ -146,3 +149,21 @@ def revoke(
     with app_state(db, app_db) as (session, _):
         c = connections.revoke_connection(session, workspace, connection)
     out.print(f"connection {c.id} revoked")
+
+
+def _synced(state: ConnectionSync | None) -> str:
+    """Where the connection's API sync stands (the cursor, the last failure)."""
+    if state is None or state.started_at is None:
+        return "never"
+    parts = [f"started {state.started_at:%Y-%m-%d %H:%M:%S} UTC"]
+    if state.page is not None:
+        parts.append("interrupted: the next sync continues where it stopped")
+    elif state.finished_at is not None:
+        parts.append(f"finished {state.finished_at:%Y-%m-%d %H:%M:%S} UTC")
+    if state.high_water is not None:
+        mark = dt.datetime.fromtimestamp(state.high_water, dt.UTC)
+        parts.append(f"conversations updated up to {mark:%Y-%m-%d %H:%M:%S} UTC pulled")
+    parts.append(f"{state.conversations} conversations, {state.events} events in all")
+    if state.last_error:
+        parts.append(f"last error: {escape(state.last_error)}")
+    return "; ".join(parts)
