@@ -75,27 +75,28 @@ def test_a_crash_after_storing_before_the_cursor_counts_nothing_twice(tmp_path, 
         writer = StoreWriter()
         calls = []
 
-        def dies_on_the_third(workspace: str, path: Path, rows: list[dict[str, Any]]) -> int:
+        def dies_on_page_two(workspace: str, path: Path, rows: list[dict[str, Any]]) -> int:
             stored = writer.submit(workspace, path, rows)
             calls.append(stored)
-            if len(calls) == 3:  # the first thread of page 2 is in the store
+            if len(calls) == 2:  # page 2 is in the store, its cursor not yet
                 raise Crash
             return stored
 
-        run, conn_id = syncer(store, writer, dies_on_the_third)
+        run, conn_id = syncer(store, writer, dies_on_page_two)
         with pytest.raises(Crash):
             run.run(conn_id)
         writer.close()
         before = ids_of(store)
-        # page 1 (threads 01, 02: the oldest first) and the first thread of page 2
-        assert {i.split(":")[2] for i in before} == {"QX1A0THR01", "QX1A0THR02", "QX1A0THR03"}
-        assert len(before) == sum(calls) and len(calls) == 3
+        # pages 1 and 2: threads 01-04 (the oldest first)
+        assert {i.split(":")[2] for i in before} == {f"QX1A0THR0{n}" for n in range(1, 5)}
+        assert len(before) == sum(calls) and len(calls) == 2
         writer = StoreWriter()
         run, _ = syncer(store, writer)
         done = run.run(conn_id)
         writer.close()
-    # page 2 pulled again: its first thread stores nothing the second time
-    assert done.resumed and done.conversations == 3
+    # page 2 pulled again: its threads store nothing the second time
+    assert done.resumed and done.conversations == 3 and done.pages == 2
+    assert done.events == len([i for i in everything if ":QX1A0THR05:" in i])
     assert sum(calls) + done.events == len(everything)
     assert ids_of(store) == everything
     assert synckit.stored(store)[0] == synckit.exported(tmp_path, "livechat")

@@ -2,8 +2,8 @@
 cursor, page by page, fold each into the conversation its webhooks folded, convert and
 store it the way the settler does (connect/settle.py), and advance the cursor only once the
 page's events are stored (journaled by the server's writer, or committed by `chatlens
-sync`). An interrupted sync continues at the page it stopped on; a page pulled twice stores
-nothing twice (event ids come from the platform's ids)."""
+sync`; one write per page). An interrupted sync continues at the page it stopped on; a page
+pulled twice stores nothing twice (event ids come from the platform's ids)."""
 
 from __future__ import annotations
 
@@ -16,18 +16,21 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from sqlalchemy import update
 from sqlalchemy.orm import sessionmaker
 
+from chatlens.app import service
 from chatlens.app.models import (
     Connection,
+    ConnectionBatch,
     ConnectionConversation,
     ConnectionProblem,
     ConnectionSync,
     now,
 )
 from chatlens.connect.platforms import platform
-from chatlens.connect.receive import reason, rows
-from chatlens.connect.settle import Settler, Submit
+from chatlens.connect.receive import latest, reason, rows
+from chatlens.connect.settle import Submit
 from chatlens.connect.sync.clients import Client, Pulled, client_for
 from chatlens.connect.sync.http import PlatformError
 from chatlens.errors import InputError
@@ -58,8 +61,8 @@ def who(conn: Connection) -> str:
 
 
 class Syncer:
-    """Runs syncs; `submit` stores rows durably (the settler's: the workspace's writer in
-    the server, a store commit in the CLI)."""
+    """Runs syncs; `submit` stores rows durably (the settler's kind: the workspace's writer
+    in the server, a store commit in the CLI)."""
 
     def __init__(
         self,
@@ -70,16 +73,8 @@ class Syncer:
         stop: threading.Event | None = None,
     ):
         """`stop`: once set, a sync ends after the page it is on (its cursor stored)."""
-        self.sessions, self.sleep = sessions, sleep
+        self.sessions, self.folder, self.submit, self.sleep = sessions, folder, submit, sleep
         self.stop = stop or threading.Event()
-        self._stored = 0
-
-        def counting(workspace: str, store: Path, batch: list[dict[str, Any]]) -> int:
-            stored = submit(workspace, store, batch)
-            self._stored += stored
-            return stored
-
-        self.settler = Settler(sessions, folder, counting)
 
     def run(self, connection_id: int, since: float | None = None) -> Outcome:
         """Sync one connection; `since` (Unix seconds) starts over from that time instead
@@ -128,14 +123,11 @@ class Syncer:
                 since = state.high_water - OVERLAP if state.high_water is not None else None
                 token = state.page
             page = client.page(since, token)
-            self._stored = 0
-            for pulled in page.conversations:
-                if self._take(connection_id, client, pulled):
-                    outcome.conversations += 1
-                else:
-                    outcome.quarantined += 1
+            taken, stored = self._take(connection_id, client, page.conversations)
+            outcome.conversations += taken
+            outcome.quarantined += len(page.conversations) - taken
+            outcome.events += stored
             outcome.pages += 1
-            outcome.events += self._stored
             # the page's events are stored: only now does the cursor move past it
             with self.sessions() as db:
                 state = db.get(ConnectionSync, connection_id)
@@ -143,8 +135,8 @@ class Syncer:
                 newest = max((p.updated for p in page.conversations), default=None)
                 if newest is not None:
                     state.run_high = max(state.run_high or newest, newest)
-                state.conversations += len(page.conversations)
-                state.events += self._stored
+                state.conversations += taken
+                state.events += stored
                 state.page = page.next
                 if page.next is None:
                     marks = [m for m in (state.high_water, state.run_high) if m is not None]
@@ -154,41 +146,69 @@ class Syncer:
             if page.next is None or self.stop.is_set():
                 return
 
-    def _take(self, connection_id: int, client: Client, pulled: Pulled) -> bool:
-        """Fold a pulled conversation into its folded one and store its events; False when
-        it cannot be converted (then it is quarantined and the conversation stays)."""
+    def _take(self, connection_id: int, client: Client, page: list[Pulled]) -> tuple[int, int]:
+        """Fold a page's conversations into the folded ones and store their events with one
+        write (as the settler would, in one go); how many were taken and the events stored.
+        A conversation that cannot be converted is quarantined and stays as it was."""
         kind = platform(client.platform)
+        taken: list[tuple[str, int]] = []
+        events: list[dict[str, Any]] = []
+        converted: list[dict[str, Any]] = []
         with self.sessions() as db:
-            key = (connection_id, pulled.key[:300])
-            row = db.get(ConnectionConversation, key)
-            before = orjson.loads(row.document) if row is not None else None
-            try:
-                document = client.fold(before, pulled.document)
-                if kind.ready(document):
-                    rows(kind.convert(document))
-            except Exception as exc:  # named by field, kept for a look, never the text
+            conn = db.get(Connection, connection_id)
+            assert conn is not None
+            workspace = conn.workspace.name
+            store = service.workspace_store(self.folder, conn.workspace)
+            for pulled in page:
+                key = (connection_id, pulled.key[:300])
+                row = db.get(ConnectionConversation, key)
+                before = orjson.loads(row.document) if row is not None else None
+                try:
+                    document = client.fold(before, pulled.document)
+                    mine = kind.convert(document) if kind.ready(document) else []
+                    mine_rows = rows(mine)
+                except Exception as exc:  # named by field, kept for a look, never the text
+                    db.add(
+                        ConnectionProblem(
+                            connection_id=connection_id,
+                            delivery_id=f"sync:{pulled.key}"[:128],
+                            status=200,
+                            reason="pulled conversation: " + reason(exc),
+                            body=orjson.dumps(pulled.document).decode(),
+                        )
+                    )
+                    continue
+                if row is None:
+                    row = ConnectionConversation(
+                        connection_id=key[0], conversation=key[1], document="", revision=0
+                    )
+                    db.add(row)
+                row.document, row.revision = orjson.dumps(document).decode(), row.revision + 1
+                row.settled, row.updated_at = False, now()
+                taken.append((key[1], row.revision))
+                events += mine
+                converted += mine_rows
+            db.commit()  # folded (unsettled: the server's settler stores them if we stop here)
+        stored = self.submit(workspace, store, converted) if converted else 0
+        with self.sessions() as db:
+            for conversation, revision in taken:  # settled unless a webhook came meanwhile
+                db.execute(
+                    update(ConnectionConversation)
+                    .where(
+                        ConnectionConversation.connection_id == connection_id,
+                        ConnectionConversation.conversation == conversation,
+                        ConnectionConversation.revision == revision,
+                    )
+                    .values(settled=True)
+                )
+            if events:
                 db.add(
-                    ConnectionProblem(
-                        connection_id=connection_id,
-                        delivery_id=f"sync:{pulled.key}"[:128],
-                        status=200,
-                        reason="pulled conversation: " + reason(exc),
-                        body=orjson.dumps(pulled.document).decode(),
+                    ConnectionBatch(
+                        connection_id=connection_id, events=stored, event_at=latest(events)
                     )
                 )
-                db.commit()
-                return False
-            if row is None:
-                row = ConnectionConversation(
-                    connection_id=key[0], conversation=key[1], document="", revision=0
-                )
-                db.add(row)
-            row.document, row.revision = orjson.dumps(document).decode(), row.revision + 1
-            row.settled, row.updated_at = False, now()
-            revision = row.revision
             db.commit()
-        self.settler.settle(connection_id, key[1], revision)
-        return True
+        return len(taken), stored
 
     def _failed(self, connection_id: int, message: str) -> None:
         with self.sessions() as db:
