@@ -1,5 +1,5 @@
 """API sync benchmark: `chatlens sync`'s library pulling N Intercom conversations from the
-fake Intercom API of the tests (tests/fakes/apis.py, real HTTP on loopback, 25 a page plus
+fake Intercom API of the tests (tests/fakes/apis.py, real HTTP on loopback, 50 a page plus
 one `GET /conversations/{id}` each), folding, converting and committing them to a fresh
 store; against the plain `chatlens import` of the same conversations as an export file, in
 the same run.

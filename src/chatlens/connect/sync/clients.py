@@ -44,7 +44,9 @@ from chatlens.connect.sync.http import Api, PlatformError
 
 INTERCOM_VERSION = "2.11"
 LIVECHAT_VERSION = "v3.5"
-PER_PAGE = 25
+PER_PAGE = 50
+"""Conversations asked for a page (Intercom allows up to 150, LiveChat's list_archives up to
+100; Chatwoot's pages hold 25 whatever is asked): each page is one store write."""
 
 
 @dataclass
