@@ -3,9 +3,12 @@ the token is kept but never shown; what is missing or malformed is named."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
-from chatlens.app.models import Connection
+from chatlens.app.models import Connection, ConnectionSync
 from tests.connect import synckit
 
 runner = synckit.runner
@@ -79,3 +82,25 @@ def test_sync_of_a_connection_without_api_credentials_says_how(tmp_path):
     assert "--since 'last week': expected a date, YYYY-MM-DD" in " ".join(bad.output.split())
     missing = cli(store, "sync", "nope", "-w", "default")
     assert "workspace 'default' has no connection 'nope'" in " ".join(missing.output.split())
+
+
+def test_sync_refuses_a_store_another_process_holds_before_pulling(tmp_path):
+    """A running server holds its stores (DuckDB allows one writing process): the sync says
+    so before it asks the platform for anything."""
+    store = tmp_path / "chatlens.duckdb"
+    synckit.connect(store, "intercom", "http://127.0.0.1:9")  # nothing listens there
+    holder = subprocess.Popen(
+        [sys.executable, "-c", f"import duckdb,sys; c=duckdb.connect({str(store)!r}); "
+         "print('held', flush=True); sys.stdin.read()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        result = cli(store, "sync", "desk", "-w", "default")
+    finally:
+        holder.communicate("")
+    assert result.exit_code == 2
+    text = " ".join(result.output.split())
+    assert "cannot open the store" in text and "a running server holds its stores" in text
+    with synckit.sessions(store)() as db:
+        assert db.query(ConnectionSync).count() == 0  # nothing was pulled or started

@@ -16,7 +16,7 @@ import typer
 from rich.markup import escape
 from sqlalchemy.orm import sessionmaker
 
-from chatlens.app import connections
+from chatlens.app import connections, service
 from chatlens.cli.common import AppDbOption, DbOption, fail, out
 from chatlens.cli.server import WorkspaceArg, app_state
 from chatlens.connect.sync import Syncer
@@ -50,11 +50,21 @@ class StoreWriter:
     def __init__(self) -> None:
         self.stores: dict[Path, Store] = {}
 
-    def submit(self, workspace: str, path: Path, rows: list[dict[str, Any]]) -> int:
-        del workspace
+    def open(self, path: Path) -> Store:
         store = self.stores.get(path)
         if store is None:
-            store = self.stores[path] = open_store(path)
+            try:
+                store = self.stores[path] = open_store(path)
+            except InputError as exc:
+                raise InputError(
+                    f"{exc} (a running server holds its stores: stop it, or let it sync "
+                    "by itself with serve --sync-every)"
+                ) from None
+        return store
+
+    def submit(self, workspace: str, path: Path, rows: list[dict[str, Any]]) -> int:
+        del workspace
+        store = self.open(path)
         run(store.con, "BEGIN")
         try:
             stored = store.append(rows).inserted
@@ -95,6 +105,7 @@ def sync(
     try:  # app_state ends the command with the message of a ChatlensError (PlatformError)
         with app_state(db, app_db) as (session, store):
             conn = connections.get_connection(session, workspace, connection)
+            writer.open(service.workspace_store(store.parent, conn.workspace))  # before a pull
             sessions = sessionmaker(session.get_bind(), expire_on_commit=False)
             done = Syncer(sessions, store.parent, writer.submit).run(conn.id, start)
     finally:
