@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pytest
 
+from chatlens.store import open_store
+from tests.conftest import value
 from tests.connect import synckit
 from tests.fakes.apis import Served
 
@@ -26,6 +28,8 @@ def test_a_sync_gives_the_facts_of_the_export(tmp_path, platform):
         got, ids = synckit.stored(store)
         assert got == expected
         assert len(got) == CONVERSATIONS[platform]
+        with open_store(store, read_only=True) as opened:  # the figure, through the KPI engine
+            assert value(opened, "conversations") == CONVERSATIONS[platform]
         assert ids == synckit.export_ids(tmp_path, platform)
         again = synckit.sync(store)
         assert again.exit_code == 0, again.output
