@@ -35,3 +35,18 @@ def test_a_sync_gives_the_facts_of_the_export(tmp_path, platform):
         assert again.exit_code == 0, again.output
         assert " 0 new events" in again.output
     assert synckit.stored(store)[1] == ids
+
+
+def test_since_pulls_only_what_changed_after_it(tmp_path):
+    """Intercom conversations 104 (updated 13:25), 105 (13:11) and 106 (14:05) changed after
+    13:00 on 2 November; 101-103 did not (09:05, 10:01, 12:10)."""
+    store = tmp_path / "chatlens.duckdb"
+    fake = synckit.FAKES["intercom"]()
+    with Served(fake) as served:
+        synckit.connect(store, "intercom", served.url)
+        result = synckit.sync(store, "--since", "2026-11-02T13:00:00Z")
+    assert result.exit_code == 0, result.output
+    assert "3 conversations" in result.output
+    assert fake.requests[0].body["query"]["value"] == 1793624400  # 2026-11-02 13:00 UTC
+    ids = synckit.stored(store)[1]
+    assert sorted({i.split(":")[1] for i in ids}) == ["104", "105", "106"]
