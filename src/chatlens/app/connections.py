@@ -54,10 +54,66 @@ class NewConnection:
         return URL_PREFIX + self.token
 
 
+@dataclass
+class Api:
+    """A connection's REST API credentials, for API sync (connect/sync/)."""
+
+    url: str
+    token: str
+    account: str | None = None
+    every: int | None = None
+    """Seconds between the server's syncs (None: when `serve --sync-every` says)."""
+
+
+API_ACCOUNT = {
+    "chatwoot": "the account id in Chatwoot's URLs (/app/accounts/N/...)",
+    "livechat": "the account id shown beside the personal access token",
+}
+"""Platforms whose API needs an account id besides the token."""
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def every(text: str) -> int:
+    """A sync interval as seconds: `900`, `900s`, `15m`, `1h`, `1d`."""
+    value = text.strip().lower()
+    unit = value[-1:] if value[-1:] in _UNITS else "s"
+    number = value[:-1] if value[-1:] in _UNITS else value
+    if not number.isdigit() or int(number) == 0:
+        raise InputError(f"sync interval {text!r}: expected a duration such as 15m, 1h or 900s")
+    return int(number) * _UNITS[unit]
+
+
+def check_api(platform: str, api: Api) -> Api:
+    """The credentials cleaned, or an InputError saying what to fix."""
+    url = api.url.strip().rstrip("/")
+    if not re.match(r"^https?://[^\s/]+", url):
+        raise InputError(f"--api-url {url!r}: expected the platform's address, https://...")
+    token = api.token.strip()
+    if not 8 <= len(token) <= 512:
+        raise InputError("the API token must have 8 to 512 characters")
+    account = (api.account or "").strip() or None
+    if platform in API_ACCOUNT and account is None:
+        raise InputError(f"a {platform} API sync needs --account-id: {API_ACCOUNT[platform]}")
+    if account is not None and not re.match(r"^[A-Za-z0-9_-]{1,64}$", account):
+        raise InputError(f"--account-id {account!r}: expected letters, digits, '-' or '_'")
+    if api.every is not None and api.every < 60:
+        raise InputError("sync at most once a minute (--sync-every 1m or more)")
+    return Api(url, token, account, api.every)
+
+
 def create_connection(
-    db: DbSession, workspace: str, platform: str, name: str, secret: str | None = None
+    db: DbSession,
+    workspace: str,
+    platform: str,
+    name: str,
+    secret: str | None = None,
+    api: Api | None = None,
 ) -> NewConnection:
-    """A new active connection of `workspace`; `secret` is the platform's (SECRETS)."""
+    """A new active connection of `workspace`; `secret` is the platform's (SECRETS), `api`
+    its REST API credentials for API sync (a connection with them needs no webhook secret:
+    it may be used for sync only)."""
     if platform not in PLATFORMS:
         raise InputError(f"unknown platform {platform!r}; expected one of: {', '.join(PLATFORMS)}")
     name = name.strip()
@@ -73,7 +129,8 @@ def create_connection(
         raise InputError(f"workspace {workspace!r} has a connection named {name!r} already")
     kind, required = SECRETS[platform]
     secret = (secret or "").strip() or None
-    if secret is None and required:
+    api = check_api(platform, api) if api is not None else None
+    if secret is None and required and api is None:
         raise InputError(f"a {platform} connection needs --secret: {SECRET_NAMES[platform]}")
     if secret is not None and not 8 <= len(secret) <= 256:
         raise InputError("the secret must have 8 to 256 characters")
@@ -89,6 +146,9 @@ def create_connection(
         if kind == "payload" and secret
         else None,
     )
+    if api is not None:
+        record.api_url, record.api_token = api.url, api.token
+        record.api_account, record.sync_every = api.account, api.every
     db.add(record)
     db.commit()
     return NewConnection(token, record)

@@ -160,6 +160,15 @@ class Connection(Base):
     status: Mapped[str] = mapped_column(String(16), default="active")
     created_at: Mapped[dt.datetime] = mapped_column(default=now)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    api_url: Mapped[str | None] = mapped_column(String(500), default=None)
+    """The platform's REST API (API sync, connect/sync/): its base URL, the token it takes
+    (kept as given like `signing_secret`: a request needs it; never shown or logged) and
+    the account (Chatwoot's account id, LiveChat's account id for Basic auth)."""
+    api_token: Mapped[str | None] = mapped_column(String(512), default=None)
+    api_account: Mapped[str | None] = mapped_column(String(64), default=None)
+    sync_every: Mapped[int | None] = mapped_column(default=None)
+    """Seconds between the server's syncs of this connection (None: only `chatlens sync`
+    and the server's `--sync-every`)."""
     workspace: Mapped[Workspace] = relationship(lazy="joined")
 
 
@@ -219,3 +228,24 @@ class ConnectionProblem(Base):
     status: Mapped[int] = mapped_column()
     reason: Mapped[str] = mapped_column(String(500))
     body: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class ConnectionSync(Base):
+    """Where a connection's API sync stands. `high_water` is the platform's update time
+    (Unix seconds) every conversation up to which was pulled; a run pulls what changed after
+    it, page by page, and keeps the next page's token in `page` and the newest update time
+    seen in `run_high` after each page's events are stored, so an interrupted run continues
+    where it stopped; at its end `high_water` takes `run_high` and `page` is cleared."""
+
+    __tablename__ = "connection_syncs"
+    connection_id: Mapped[int] = mapped_column(
+        ForeignKey("connections.id", ondelete="CASCADE"), primary_key=True
+    )
+    high_water: Mapped[float | None] = mapped_column(default=None)
+    run_high: Mapped[float | None] = mapped_column(default=None)
+    page: Mapped[str | None] = mapped_column(String(2000), default=None)
+    conversations: Mapped[int] = mapped_column(default=0)
+    events: Mapped[int] = mapped_column(default=0)
+    started_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    last_error: Mapped[str | None] = mapped_column(String(500), default=None)

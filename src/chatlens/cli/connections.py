@@ -3,6 +3,7 @@ this server (docs/connections.md)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from typing import Annotated
 
@@ -11,8 +12,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from chatlens.app import connections
-from chatlens.app.models import PLATFORMS
-from chatlens.cli.common import AppDbOption, DbOption, out
+from chatlens.app.models import PLATFORMS, ConnectionSync
+from chatlens.cli.common import AppDbOption, DbOption, fail, out
 from chatlens.cli.server import WorkspaceArg, app_state
 
 connections_app = typer.Typer(help="Connections: Chatwoot, Intercom and LiveChat webhooks.")
@@ -40,13 +41,44 @@ def create(
         ),
     ] = None,
     base_url: BaseUrlOption = "http://127.0.0.1:8000",
+    api_url: Annotated[
+        str | None,
+        typer.Option(
+            help="For API sync: the platform's API address (https://app.chatwoot.com, "
+            "https://api.intercom.io, https://api.livechatinc.com)."
+        ),
+    ] = None,
+    api_token: Annotated[
+        str | None,
+        typer.Option(
+            help="For API sync: Chatwoot's access token, Intercom's access token, LiveChat's "
+            "personal access token (kept as given, never shown again).",
+            envvar="CHATLENS_API_TOKEN",
+            show_default=False,
+        ),
+    ] = None,
+    account_id: Annotated[
+        str | None,
+        typer.Option(help="For API sync: Chatwoot's account id, LiveChat's account id."),
+    ] = None,
+    sync_every: Annotated[
+        str | None,
+        typer.Option(help="How often the server syncs this connection, e.g. 15m (1m or more)."),
+    ] = None,
     db: DbOption = None,
     app_db: AppDbOption = None,
 ) -> None:
     """Create a connection; prints the URL to paste into the platform, once (only a hash of
-    its token is kept)."""
+    its token is kept). With --api-url and --api-token it can also be synced (chatlens
+    sync)."""
     with app_state(db, app_db) as (session, _):
-        made = connections.create_connection(session, workspace, platform, name, secret)
+        api = None
+        if api_url or api_token or account_id or sync_every:
+            if not api_url or not api_token:
+                raise fail("API sync needs both --api-url and --api-token")
+            interval = connections.every(sync_every) if sync_every else None
+            api = connections.Api(api_url, api_token, account_id, interval)
+        made = connections.create_connection(session, workspace, platform, name, secret, api)
     sys.stdout.write(base_url.rstrip("/") + made.path + "\n")
 
 
@@ -82,6 +114,7 @@ def show(
     with app_state(db, app_db) as (session, _):
         c = connections.get_connection(session, workspace, connection)
         t = connections.traffic(session, c.id)
+        synced = session.get(ConnectionSync, c.id)
     lag = f"{t.lag_seconds:.1f} s" if t.lag_seconds is not None else "-"
     last = f"{t.last_event_at:%Y-%m-%d %H:%M:%S} UTC" if t.last_event_at else "none yet"
     lines = [
@@ -93,6 +126,9 @@ def show(
         f"lag: {lag}",
         f"quarantined deliveries: {t.quarantined}",
     ]
+    if c.api_url:
+        lines.append(f"api sync: {escape(c.api_url)} (token kept, never shown)")
+        lines.append(f"last sync: {_synced(synced)}")
     for p in t.problems:
         kept = "quarantined" if p.body is not None else "refused"
         lines.append(
@@ -113,3 +149,21 @@ def revoke(
     with app_state(db, app_db) as (session, _):
         c = connections.revoke_connection(session, workspace, connection)
     out.print(f"connection {c.id} revoked")
+
+
+def _synced(state: ConnectionSync | None) -> str:
+    """Where the connection's API sync stands (the cursor, the last failure)."""
+    if state is None or state.started_at is None:
+        return "never"
+    parts = [f"started {state.started_at:%Y-%m-%d %H:%M:%S} UTC"]
+    if state.page is not None:
+        parts.append("interrupted: the next sync continues where it stopped")
+    elif state.finished_at is not None:
+        parts.append(f"finished {state.finished_at:%Y-%m-%d %H:%M:%S} UTC")
+    if state.high_water is not None:
+        mark = dt.datetime.fromtimestamp(state.high_water, dt.UTC)
+        parts.append(f"conversations updated up to {mark:%Y-%m-%d %H:%M:%S} UTC pulled")
+    parts.append(f"{state.conversations} conversations, {state.events} events in all")
+    if state.last_error:
+        parts.append(f"last error: {escape(state.last_error)}")
+    return "; ".join(parts)

@@ -21,6 +21,7 @@ from chatlens.cli import lake as lake_commands
 from chatlens.cli import privacy as privacy_commands
 from chatlens.cli import report as report_commands
 from chatlens.cli import server as server_commands
+from chatlens.cli import sync as sync_commands
 from chatlens.cli import topics as topics_commands
 from chatlens.cli.common import DbOption, err, fail, out
 from chatlens.errors import ChatlensError, InputError
@@ -49,6 +50,7 @@ topics_commands.register(app)
 privacy_commands.register(app)
 connections_commands.register(app)
 lake_commands.register(app)
+sync_commands.register(app)
 app.add_typer(docs_app, name="docs")
 
 

@@ -15,7 +15,7 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
-from chatlens.app import service
+from chatlens.app import connections, service
 from chatlens.app.db import app_db_url, open_app_db
 from chatlens.app.models import AGENT_ACCESS, ROLES, SCOPES, Workspace
 from chatlens.cli.common import AppDbOption, DbOption, fail, out
@@ -79,6 +79,14 @@ def serve(
     store_too: Annotated[
         bool, typer.Option("--store-too", help="With --lake: write the events to the store too.")
     ] = False,
+    sync_every: Annotated[
+        str | None,
+        typer.Option(
+            envvar="CHATLENS_SYNC_EVERY",
+            help="Sync the connections that have API credentials this often (e.g. 15m), "
+            "repairing missed webhooks (docs/connections.md).",
+        ),
+    ] = None,
 ) -> None:
     """Run the server: ingest API, query API, sign-in (http://HOST:PORT/docs lists it all)."""
     import uvicorn
@@ -94,6 +102,7 @@ def serve(
         sink = LakeSink(lake, store_too) if lake else None
         if lake:
             Lake.open(lake)  # a bad URL is said now, not at the first event
+        interval = connections.every(sync_every) if sync_every else None
         app = create_app(
             db_path(db),
             app_db,
@@ -102,6 +111,7 @@ def serve(
             duckdb_threads=duckdb_threads,
             memory_limit=memory_limit,
             lake=sink,
+            sync_every=interval,
         )
     except ChatlensError as exc:
         raise fail(str(exc)) from None

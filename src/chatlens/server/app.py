@@ -44,9 +44,12 @@ def create_app(
     duckdb_threads: int | None = None,
     memory_limit: str = DEFAULT_MEMORY_LIMIT,
     lake: LakeSink | None = None,
+    sync_every: float | None = None,
 ) -> FastAPI:
     """The ASGI app serving the workspaces whose default store is `store`; with `lake`, the
-    ingested events go to that event lake (and to the stores if `lake.store_too`)."""
+    ingested events go to that event lake (and to the stores if `lake.store_too`);
+    `sync_every`: seconds between API syncs of the connections with API credentials (None:
+    only those with an interval of their own)."""
     store = store.resolve()
     workspaces = Workspaces(refresh_seconds, duckdb_threads, memory_limit, lake)  # checked
     factory = open_app_db(app_db_url(store, app_db))
@@ -80,7 +83,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.chatlens = state
-    connect.install(app, state)
+    connect.install(app, state, sync_every)
     errors.install(app)
     api = (ingest, reads, admin, live, topics, connect)
     pages = (reports, agents, teams, settings, goals, dashboards, faq, connections)

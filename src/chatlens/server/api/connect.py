@@ -18,6 +18,7 @@ from chatlens.connect import Received, Receiver, Refusal, Settler
 from chatlens.connect.receive import MAX_DELIVERY_BYTES
 from chatlens.server.context import Server, server
 from chatlens.server.errors import ApiError
+from chatlens.server.runtime.sync import SyncSchedule
 
 router = APIRouter()
 
@@ -33,22 +34,26 @@ class DeliveryAnswer(BaseModel):
     """Why it was quarantined (a field, never the payload's text)."""
 
 
-def install(app: FastAPI, state: Server) -> None:
-    """The receiver and the settler of the app's connections (the settler runs while the
-    app is served: `start` and `stop` from its lifespan)."""
+def install(app: FastAPI, state: Server, sync_every: float | None = None) -> None:
+    """The receiver, the settler and the API sync schedule of the app's connections (the
+    settler and the schedule run while the app is served: `start` and `stop` from its
+    lifespan)."""
 
     def submit(workspace: str, store: Path, rows: list[dict[str, Any]]) -> int:
         return state.workspaces.get(workspace, store).writer.submit(rows).result().accepted
 
     app.state.connect_receiver = Receiver(state.sessions)
     app.state.connect_settler = Settler(state.sessions, state.folder, submit)
+    app.state.connect_sync = SyncSchedule(state.sessions, state.folder, submit, sync_every)
 
 
 def start(app: FastAPI) -> None:
     app.state.connect_settler.start()
+    app.state.connect_sync.start()
 
 
 def stop(app: FastAPI) -> None:
+    app.state.connect_sync.close()  # before the writers close: its last page is stored
     app.state.connect_settler.close()
     app.state.connect_receiver.close()
 

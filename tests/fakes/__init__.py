@@ -1,0 +1,1 @@
+"""Fakes of the platforms' REST APIs, served over real HTTP on loopback (tests/fakes/apis.py)."""
