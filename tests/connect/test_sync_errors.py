@@ -17,7 +17,7 @@ from chatlens.cli.sync import StoreWriter
 from chatlens.connect.sync import Syncer, retry_after
 from chatlens.connect.sync.http import MAX_WAIT, backoff
 from tests.connect import synckit
-from tests.fakes.apis import ChatwootFake, Fault, IntercomFake, Served
+from tests.fakes.apis import ChatwootFake, Fault, IntercomFake, LiveChatFake, Served
 
 
 def test_retry_after_in_seconds_as_a_date_and_as_a_reset_time():
@@ -137,3 +137,19 @@ def test_a_conversation_that_cannot_be_converted_is_quarantined(tmp_path):
         "'conversation_parts.conversation_parts[0].created_at': not a Unix time" in text
     )
     assert "4242" not in show.output
+
+
+def test_an_answer_of_an_unexpected_shape_is_named_not_a_traceback(tmp_path):
+    store = tmp_path / "chatlens.duckdb"
+    fake = LiveChatFake()
+    del fake.chats[0]["id"]  # list_archives lists a chat without its id
+    with Served(fake) as served:
+        synckit.connect(store, "livechat", served.url)
+        result = synckit.sync(store)
+    assert result.exit_code == 2
+    text = " ".join(result.output.split())
+    assert (
+        "connection 'desk' of workspace 'default' (livechat): an answer of the platform has "
+        "an unexpected shape (KeyError)" in text
+    )
+    assert "Traceback" not in result.output
