@@ -17,7 +17,7 @@ from chatlens.cli.sync import StoreWriter
 from chatlens.connect.sync import Syncer, retry_after
 from chatlens.connect.sync.http import MAX_WAIT, backoff
 from tests.connect import synckit
-from tests.fakes.apis import ChatwootFake, Fault, IntercomFake, Served
+from tests.fakes.apis import ChatwootFake, Fault, IntercomFake, LiveChatFake, Served
 
 
 def test_retry_after_in_seconds_as_a_date_and_as_a_reset_time():
@@ -43,6 +43,11 @@ def test_backoff_grows_with_full_jitter_and_is_bounded():
     assert max(backoff(3, rng) for _ in range(200)) > 2.0  # it does grow (cap 4 s)
 
 
+def reset_in(seconds: int) -> str:
+    """Intercom's X-RateLimit-Reset: the Unix time the window resets."""
+    return str(int(time.time()) + seconds)
+
+
 def run_sync(store: Path) -> tuple[object, list[float]]:
     pauses: list[float] = []
     factory = synckit.sessions(store)
@@ -59,11 +64,10 @@ def run_sync(store: Path) -> tuple[object, list[float]]:
 def test_intercom_rate_limits_and_a_500_midway(tmp_path):
     store = tmp_path / "chatlens.duckdb"
     fake = IntercomFake()
-    reset = str(int(time.time()) + 20)
     fake.faults += [
         Fault("list", nth=1, status=429, headers={"Retry-After": "3"}),
         Fault("get", nth=2, status=500, times=2),
-        Fault("get", nth=6, status=429, headers={"X-RateLimit-Reset": reset}),
+        Fault("get", nth=6, status=429, later={"X-RateLimit-Reset": lambda: reset_in(20)}),
     ]
     with Served(fake) as served:
         synckit.connect(store, "intercom", served.url)
@@ -79,9 +83,9 @@ def test_intercom_rate_limits_and_a_500_midway(tmp_path):
 def test_chatwoot_retry_after_as_an_http_date(tmp_path):
     store = tmp_path / "chatlens.duckdb"
     fake = ChatwootFake(per_page=1, messages_per_page=5)
-    later = email.utils.formatdate(time.time() + 9, usegmt=True)
+    in_9_s = {"Retry-After": lambda: email.utils.formatdate(time.time() + 9, usegmt=True)}
     fake.faults += [
-        Fault("list", nth=2, status=429, headers={"Retry-After": later}),
+        Fault("list", nth=2, status=429, later=in_9_s),
         Fault("get", nth=3, status=502),
     ]
     with Served(fake) as served:
@@ -137,3 +141,19 @@ def test_a_conversation_that_cannot_be_converted_is_quarantined(tmp_path):
         "'conversation_parts.conversation_parts[0].created_at': not a Unix time" in text
     )
     assert "4242" not in show.output
+
+
+def test_an_answer_of_an_unexpected_shape_is_named_not_a_traceback(tmp_path):
+    store = tmp_path / "chatlens.duckdb"
+    fake = LiveChatFake()
+    del fake.chats[0]["id"]  # list_archives lists a chat without its id
+    with Served(fake) as served:
+        synckit.connect(store, "livechat", served.url)
+        result = synckit.sync(store)
+    assert result.exit_code == 2
+    text = " ".join(result.output.split())
+    assert (
+        "connection 'desk' of workspace 'default' (livechat): an answer of the platform has "
+        "an unexpected shape (KeyError)" in text
+    )
+    assert "Traceback" not in result.output

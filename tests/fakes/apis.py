@@ -41,6 +41,7 @@ import base64
 import copy
 import datetime as dt
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -79,6 +80,8 @@ class Fault:
     status: int
     headers: dict[str, str] = field(default_factory=dict)
     times: int = 1
+    later: dict[str, Callable[[], str]] = field(default_factory=dict)
+    """Headers computed when the fault is answered (a reset time, a date: from now)."""
 
 
 @dataclass
@@ -121,8 +124,9 @@ class Fake:
         if not authorized:
             response = self.unauthorized()
         elif fault is not None:
+            headers = fault.headers | {k: make_value() for k, make_value in fault.later.items()}
             response = JSONResponse(
-                {"error": "planned fault"}, status_code=fault.status, headers=fault.headers
+                {"error": "planned fault"}, status_code=fault.status, headers=headers
             )
         else:
             response = make()

@@ -122,7 +122,13 @@ class Syncer:
                 assert state is not None
                 since = state.high_water - OVERLAP if state.high_water is not None else None
                 token = state.page
-            page = client.page(since, token)
+            try:
+                page = client.page(since, token)
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                raise PlatformError(
+                    f"{client.api.who}: an answer of the platform has an unexpected shape "
+                    f"({type(exc).__name__}): is --api-url the API's address?"
+                ) from None
             taken, stored = self._take(connection_id, client, page.conversations)
             outcome.conversations += taken
             outcome.quarantined += len(page.conversations) - taken
