@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import itertools
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -119,6 +120,15 @@ def test_the_script_is_small_typed_cached_and_gzipped(live):
     assert len(gzip.compress(plain.content)) < 2500
     again = server.client().get("/t.js", headers={"If-None-Match": plain.headers["etag"]})
     assert again.status_code == 304
+
+
+def test_the_docs_give_the_script_size_as_served(live):
+    server, *_ = live
+    text = server.client().get("/t.js", headers={"Accept-Encoding": "identity"}).content
+    packed = server.client().get("/t.js", headers={"Accept-Encoding": "gzip"})
+    size = int(packed.headers["content-length"])  # the gzipped bytes on the wire
+    docs = (Path(__file__).parents[2] / "docs" / "connections.md").read_text()
+    assert f"**{len(text):,} bytes, {size:,} gzipped**" in docs
 
 
 def test_an_allowed_origin_is_stored_and_answered_with_cors(live):

@@ -24,10 +24,10 @@
     try {
       if (value === undefined) {
         var m = document.cookie.match(new RegExp("(?:^|; )" + name + "=([^;]*)"));
-        return m ? m[1] : null;
+        return m ? decodeURIComponent(m[1]) : null;
       }
-      document.cookie = name + "=" + value + "; max-age=" + YEAR_S + "; path=/; SameSite=Lax" +
-        (location.protocol === "https:" ? "; Secure" : "");
+      document.cookie = name + "=" + encodeURIComponent(value) + "; max-age=" + YEAR_S +
+        "; path=/; SameSite=Lax" + (location.protocol === "https:" ? "; Secure" : "");
     } catch (e) { /* cookies off */ }
     return null;
   }
@@ -72,11 +72,20 @@
       var sent = false;
       try { sent = navigator.sendBeacon(url, new Blob([body], { type: "text/plain" })); }
       catch (e) { sent = false; }
-      if (!sent && window.fetch) {
-        fetch(url, { method: "POST", body: body, keepalive: true, credentials: "omit",
-                     headers: { "Content-Type": "text/plain" } }).catch(function () {});
-      }
+      if (!sent && window.fetch) send(batch, body);
     }
+  }
+  function send(batch, body) {
+    /* fetch keepalive; a batch it could not deliver is kept for the next page, with the
+       same ids (the server counts a resent event once) */
+    fetch(url, { method: "POST", body: body, keepalive: true, credentials: "omit",
+                 headers: { "Content-Type": "text/plain" } })
+      .then(function (r) { if (r.status >= 500 || r.status === 429) throw r; })
+      .catch(function () {
+        var kept = [];
+        try { kept = JSON.parse(get("chatlens_unsent") || "[]"); } catch (e) { kept = []; }
+        put("chatlens_unsent", JSON.stringify(kept.concat(batch).slice(-BATCH * 5)));
+      });
   }
   function page() {
     var here = location.href.split("#")[0];
@@ -99,6 +108,12 @@
   document.addEventListener("visibilitychange", function () {
     if (document.visibilityState === "hidden") flush();
   });
+
+  var unsent = get("chatlens_unsent");
+  if (unsent) {
+    put("chatlens_unsent", "");
+    try { queue = JSON.parse(unsent) || []; } catch (e) { queue = []; }
+  }
 
   var api = window.chatlens || {};
   api.tracking = true;
