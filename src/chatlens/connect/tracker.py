@@ -13,6 +13,7 @@ their visit to another day.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
@@ -46,6 +47,7 @@ RATE_EVENTS = 120
 few a minute; a script looping sends thousands)."""
 RATE_WINDOW = 60.0
 _ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+log = logging.getLogger("chatlens.server")
 
 
 class TrackError(Exception):
@@ -202,24 +204,75 @@ def visitors(batch: list[dict[str, Any]]) -> dict[str, int]:
     return counts
 
 
-def stored(sessions: sessionmaker[Any], site: Site, accepted: int, batch: list[Any]) -> None:
-    """The beacon's count on the Connections page (events today, in total, the lag)."""
-    if not accepted:
-        return
-    with sessions() as db:
-        db.add(
-            ConnectionBatch(
-                connection_id=site.connection_id, events=accepted, event_at=latest(batch)
-            )
-        )
-        db.commit()
+class Tally:
+    """The tracker's lines on the Connections page (events stored, refusals), written to the
+    app state by one thread about once a second: a beacon's answer waits for the journal,
+    not for an app-state commit, and a flood of refusals costs one commit a second (at most
+    `MAX_PROBLEMS` of them kept per connection and second)."""
 
+    MAX_PROBLEMS = 20
 
-def problem(sessions: sessionmaker[Any], site: Site, status: int, reason: str) -> None:
-    """A refused beacon on the Connections page: the reason names the field, never a value
-    the beacon sent (and no address: the tracker keeps none)."""
-    with sessions() as db:
-        db.add(
-            ConnectionProblem(connection_id=site.connection_id, status=status, reason=reason[:500])
-        )
-        db.commit()
+    def __init__(self, sessions: sessionmaker[Any], every: float = 1.0):
+        self.sessions, self.every = sessions, every
+        self._lock = threading.Lock()
+        self._events: dict[int, tuple[int, Any]] = {}
+        self._problems: dict[int, list[tuple[int, str]]] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="chatlens-tracker", daemon=True)
+        self._thread.start()
+
+    def stored(self, site: Site, accepted: int, batch: list[dict[str, Any]]) -> None:
+        """`accepted` events of `batch` stored: counted with the latest time they carry."""
+        if not accepted:
+            return
+        last = latest(batch)
+        with self._lock:
+            count, before = self._events.get(site.connection_id, (0, None))
+            newest = max((t for t in (before, last) if t is not None), default=None)
+            self._events[site.connection_id] = (count + accepted, newest)
+
+    def problem(self, site: Site, status: int, reason: str) -> None:
+        """A refused beacon: the reason names the field, never a value the beacon sent (and
+        no address: the tracker keeps none)."""
+        with self._lock:
+            held = self._problems.setdefault(site.connection_id, [])
+            if len(held) < self.MAX_PROBLEMS:
+                held.append((status, reason[:500]))
+
+    def flush(self) -> None:
+        with self._lock:
+            events, self._events = self._events, {}
+            problems, self._problems = self._problems, {}
+        if not events and not problems:
+            return
+        try:
+            with self.sessions() as db:
+                for conn, (count, last) in events.items():
+                    db.add(ConnectionBatch(connection_id=conn, events=count, event_at=last))
+                for conn, held in problems.items():
+                    for status, reason in held:
+                        db.add(ConnectionProblem(connection_id=conn, status=status, reason=reason))
+                db.commit()
+        except Exception:  # kept for the next turn
+            with self._lock:
+                for conn, (count, last) in events.items():
+                    more, newer = self._events.get(conn, (0, None))
+                    times = [t for t in (last, newer) if t is not None]
+                    self._events[conn] = (count + more, max(times, default=None))
+                for conn, held in problems.items():
+                    self._problems[conn] = (held + self._problems.get(conn, []))[
+                        : self.MAX_PROBLEMS
+                    ]
+            raise
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.every):
+            try:
+                self.flush()
+            except Exception:  # the app state busy or gone: the counts wait for the next turn
+                log.exception("tracker counts not written yet")
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.flush()

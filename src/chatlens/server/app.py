@@ -63,6 +63,7 @@ def create_app(
         connect.start(app)
         yield
         connect.stop(app)
+        tracker.stop(app)
         state.workspaces.close()
         state.keys.close()
 
@@ -74,6 +75,7 @@ def create_app(
     )
     app.state.chatlens = state
     connect.install(app, state)
+    tracker.install(app)
     errors.install(app)
     api = (ingest, reads, admin, live, topics, connect, tracker)
     pages = (reports, agents, teams, settings, goals, dashboards, faq, connections)

@@ -14,7 +14,7 @@ import hashlib
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
@@ -25,7 +25,16 @@ from chatlens.server.errors import ApiError
 router = APIRouter()
 SCRIPT = Path(__file__).parent.parent.parent / "web" / "static" / "tracker" / "t.js"
 CACHE_SECONDS = 7 * 24 * 3600
-_LIMITER = tracker.VisitorLimiter()
+
+
+def install(app: FastAPI) -> None:
+    """The per-visitor limiter and the Connections page's tally of the app's trackers."""
+    app.state.tracker_limiter = tracker.VisitorLimiter()
+    app.state.tracker_tally = tracker.Tally(app.state.chatlens.sessions)
+
+
+def stop(app: FastAPI) -> None:
+    app.state.tracker_tally.close()
 
 
 @functools.cache
@@ -91,7 +100,7 @@ async def _site(request: Request, ctx: Server, key: str) -> tracker.Site:
             if origin is None
             else "this page's origin is not among the tracker's allowed sites"
         )
-        await asyncio.to_thread(tracker.problem, ctx.sessions, site, 403, reason)
+        request.app.state.tracker_tally.problem(site, 403, reason)
         raise ApiError(403, reason, code="origin_not_allowed", headers={"Vary": "Origin"})
     return site
 
@@ -148,13 +157,14 @@ async def track(key: str, request: Request, ctx: Annotated[Server, Depends(serve
     try:
         rows, errors = tracker.rows(site, body)
     except tracker.TrackError as exc:
-        await _refused(ctx, site, exc.message, exc.details)
+        _refused(request, site, exc.message, exc.details)
         raise ApiError(400, exc.message, code=exc.code, details=exc.details, headers=cors) from None
-    wait = _LIMITER.take(site.connection_id, tracker.visitors(rows)) if rows else 0
+    limiter: tracker.VisitorLimiter = request.app.state.tracker_limiter
+    wait = limiter.take(site.connection_id, tracker.visitors(rows)) if rows else 0
     if wait:
         raise ApiError(
             429,
-            f"too many events from this visitor (at most {_LIMITER.events} a minute)",
+            f"too many events from this visitor (at most {limiter.events} a minute)",
             headers={**cors, "Retry-After": str(wait)},
         )
     accepted = duplicates = 0
@@ -164,23 +174,23 @@ async def track(key: str, request: Request, ctx: Annotated[Server, Depends(serve
             workspace = await asyncio.to_thread(ctx.workspaces.get, site.workspace, site.store)
         done = await asyncio.wrap_future(workspace.writer.submit(workspace.redactor.rows(rows)))
         accepted, duplicates = done.accepted, done.duplicates
-    await asyncio.to_thread(tracker.stored, ctx.sessions, site, accepted, rows)
+    request.app.state.tracker_tally.stored(site, accepted, rows)
     if errors:
         bad = len({e["index"] for e in errors})
         message = (
             f"{bad} of {bad + len(rows)} events were refused ({accepted} stored, "
             f"{duplicates} stored before)"
         )
-        await _refused(ctx, site, message, errors)
+        _refused(request, site, message, errors)
         raise ApiError(400, message, code="invalid_events", details=errors, headers=cors)
     answer = TrackAnswer(accepted=accepted, duplicates=duplicates)
     return Response(answer.model_dump_json(), media_type="application/json", headers=cors)
 
 
-async def _refused(
-    ctx: Server, site: tracker.Site, message: str, details: list[dict[str, Any]] | None
+def _refused(
+    request: Request, site: tracker.Site, message: str, details: list[dict[str, Any]] | None
 ) -> None:
     """A line in the connection's errors: the first bad record's index and field."""
     first = (details or [{}])[0]
     reason = f"{message}: record {first.get('index')}, field '{first.get('field')}'"
-    await asyncio.to_thread(tracker.problem, ctx.sessions, site, 400, reason)
+    request.app.state.tracker_tally.problem(site, 400, reason)
