@@ -128,6 +128,8 @@ def main() -> None:
             f"Python {platform.python_version()}; {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC; "
             f"load average {load[0]:.1f} at the start; {size} events per request"
         )
+        for batch in requests(4_000_000, 50).values():  # warm up both paths (workspace open)
+            asyncio.run(throughput(url, batch, args.clients))
         for name, batch in requests(1_000_000, args.count).items():
             rate, times = asyncio.run(throughput(url, batch, args.clients))
             print(

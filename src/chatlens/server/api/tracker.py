@@ -83,7 +83,12 @@ def _cors(site: tracker.Site | None, origin: str | None) -> dict[str, str]:
 
 
 async def _site(request: Request, ctx: Server, key: str) -> tracker.Site:
-    site = await asyncio.to_thread(tracker.lookup, ctx.sessions, ctx.folder, key)
+    # the app state's key cache: dropped on any commit, so a revocation counts at once
+    site: tracker.Site | None = ctx.keys.get("tracker:" + key)
+    if site is None:
+        site = await asyncio.to_thread(tracker.lookup, ctx.sessions, ctx.folder, key)
+        if site is not None:
+            ctx.keys.put("tracker:" + key, site)
     if site is None:
         raise ApiError(
             404,
