@@ -300,6 +300,34 @@ def test_the_connections_page_shows_the_snippet_and_counts(live):
     assert SHOP in page.text and "Website tracker" in page.text
 
 
+def test_an_admin_creates_a_tracker_on_the_page(live):
+    server, seats, _, _ = live
+    admin = server.login(seats.emails["root"])
+    name = new_id("page")
+    refused = admin.post("/connections", data={"platform": "tracker", "name": name})
+    assert refused.status_code == 400
+    assert "needs its site&#39;s origins" in refused.text
+    made = admin.post(
+        "/connections",
+        data={
+            "platform": "tracker",
+            "name": name,
+            "origins": "https://a.example.com http://b.test:8080",
+        },
+    )
+    assert made.status_code == 200
+    assert 'id="new-snippet"' in made.text and 'id="steps-tracker"' in made.text
+    key = made.text.split("data-key=&#34;")[1].split("&#34;")[0]
+    assert len(key) == 22
+    for origin in ("https://a.example.com", "http://b.test:8080"):
+        assert track(
+            server,
+            key,
+            beacon(event("page_view", new_id("v"), "2026-10-08T10:00:00")),
+            origin=origin,
+        ).is_success
+
+
 def test_cli_creates_a_tracker_and_prints_its_snippet(tmp_path):
     store = tmp_path / "chatlens.duckdb"
     provision(store, {"shop": {}})
@@ -328,7 +356,7 @@ def test_cli_creates_a_tracker_and_prints_its_snippet(tmp_path):
     assert f"site key: {key}" in shown.output
     assert "https://shop.example.com, http://localhost:3000" in shown.output
     for args, fault in (
-        (["--name", "none"], "needs --origin"),
+        (["--name", "none"], "needs its site's origins (--origin)"),
         (["--name", "path", "--origin", "https://shop.example.com/cart"], "no path"),
         (["--name", "ftp", "--origin", "ftp://shop.example.com"], "https://shop.example.com"),
         (["--name", "sec", "--origin", SHOP, "--secret", "s3cret-value"], "has no secret"),

@@ -124,7 +124,12 @@ def test_a_visitor_reading_three_pages_and_opening_the_widget_is_counted(tmp_pat
 
         today = dt.datetime.now(dt.UTC).date().isoformat()
         query = {
-            "metrics": ["visitors", "conversations", "visitor_chat_rate"],
+            "metrics": [
+                "visitors",
+                "conversations",
+                "visitor_chat_rate",
+                "time_on_site_before_chat",
+            ],
             "from": today,
             "to": today,
         }
@@ -136,6 +141,9 @@ def test_a_visitor_reading_three_pages_and_opening_the_widget_is_counted(tmp_pat
 
         row = wait_until(figures, 60, what="the visit and its chat counted (facts refreshed)")
         assert (row["visitors"], row["conversations"], row["visitor_chat_rate"]) == (1, 1, 1.0)
+        # the chat joined its visit: from the first page's load to the widget's open
+        assert row["time_on_site_before_chat"] is not None
+        assert 0 <= row["time_on_site_before_chat"] < 300
         assert traffic() == 5  # nothing of the refused origin
     finally:
         for shop in shops:

@@ -91,7 +91,10 @@ def snippet(base_url: str, site_key: str) -> str:
 def _site(db: DbSession, record: Connection, origins: list[str]) -> TrackerSite:
     allowed = list(dict.fromkeys(normalize_origin(o) for o in origins if o.strip()))
     if not allowed:
-        raise InputError("a tracker connection needs --origin: the site, https://shop.example.com")
+        raise InputError(
+            "a tracker connection needs its site's origins (--origin), e.g. "
+            "https://shop.example.com"
+        )
     if len(allowed) > MAX_ORIGINS:
         raise InputError(f"at most {MAX_ORIGINS} origins per tracker connection")
     site = TrackerSite(
