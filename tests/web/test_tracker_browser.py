@@ -9,6 +9,7 @@ refused and count nothing."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -148,5 +149,60 @@ def test_a_visitor_reading_three_pages_and_opening_the_widget_is_counted(tmp_pat
     finally:
         for shop in shops:
             shop.close()
+        factory.kw["bind"].dispose()
+        server.stop()
+
+
+def test_a_batch_answered_with_an_error_is_sent_again_and_counts_once(tmp_path, browser):
+    """A browser without sendBeacon (fetch keepalive instead): the first page's batch reaches
+    the server but the page sees a 503 (a proxy failing after the journal write), so the
+    script keeps it and sends it again with the next page, with the same ids: the visit
+    counts its 3 events once (visit_started, 2 page_view), the resent 2 as duplicates."""
+    store = tmp_path / "chatlens.duckdb"
+    provision(store, {"acme": {}})
+    server = LiveServer(store).start(timeout=120)
+    factory = open_app_db(app_db_url(store))
+    shop = Shop()
+    try:
+        with factory() as db:
+            made = connections.create_connection(
+                db, "acme", "tracker", "shop", origins=[shop.origin]
+            )
+            assert made.site is not None
+            key, conn_id = made.site.site_key, made.record.id
+        shop.snippet = f'<script async src="{server.url}/t.js" data-key="{key}"></script>'
+        context = browser.new_context()
+        context.add_init_script("navigator.sendBeacon = function () { return false; };")
+        seen: list[dict[str, Any]] = []
+
+        def relay(route: Any) -> None:
+            answer = route.fetch()  # the server gets it and stores it...
+            seen.append({"body": json.loads(route.request.post_data), "status": answer.status})
+            if len(seen) == 1:  # ...but the page is told the first one failed
+                route.fulfill(status=503, body="")
+            else:
+                route.fulfill(response=answer)
+
+        context.route(f"{server.url}/api/v1/track/**", relay)
+        page = context.new_page()
+        page.goto(shop.origin + "/")
+        page.wait_for_function("localStorage.getItem('chatlens_unsent')")
+        # the next page sends the kept batch with its own page view (Playwright runs the
+        # route handler while it waits for that answer)
+        with page.expect_response(lambda r: "/api/v1/track/" in r.url, timeout=60_000):
+            page.click("#next")
+
+        def traffic() -> int:
+            with factory() as db:
+                return connections.traffic(db, conn_id).events_total
+
+        wait_until(lambda: traffic() == 3, 60, what="the visit's 3 events counted")
+        first, second = ([e["id"] for e in s["body"]["events"]] for s in seen[:2])
+        assert len(first) == 2 and second[:2] == first and len(second) == 3
+        assert [s["status"] for s in seen[:2]] == [200, 200]
+        context.close()
+        assert traffic() == 3
+    finally:
+        shop.close()
         factory.kw["bind"].dispose()
         server.stop()
