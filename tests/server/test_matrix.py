@@ -51,6 +51,9 @@ POST /login                                      403  403   403 403 403  403 403
 POST /api/v1/auth/login                          422  422   422 422 422  422 422    422  422     422   422
 POST /api/v1/invitations/accept                  404  404   404 404 404  404 404    404  404     404   404
 POST /api/v1/connect/{connection}                404  404   404 404 404  404 404    404  404     404   404
+GET /t.js                                        200  200   200 200 200  200 200    200  200     200   200
+POST /api/v1/track/{key}                         404  404   404 404 404  404 404    404  404     404   404
+OPTIONS /api/v1/track/{key}                      404  404   404 404 404  404 404    404  404     404   404
 GET /invitations/{token}                         404  404   404 404 404  404 404    404  404     404   404
 POST /invitations/{token}                        404  404   404 404 404  404 404    404  404     404   404
 GET /api/v1/me                                   401  200   200 200 200  200 200    200  401     403   403
@@ -164,6 +167,8 @@ def sample(route: str, case: Case, client: httpx.Client) -> tuple[str, str, dict
         "GET /invitations/{token}": "/invitations/not-a-token",
         "POST /invitations/{token}": "/invitations/not-a-token",
         "POST /api/v1/connect/{connection}": "/api/v1/connect/not-a-token",
+        "POST /api/v1/track/{key}": "/api/v1/track/not-a-site-key",
+        "OPTIONS /api/v1/track/{key}": "/api/v1/track/not-a-site-key",
         "POST /connections/{connection_id}/revoke": f"/connections/{case.connection}/revoke",
     }
     bodies: dict[str, dict[str, Any]] = {
@@ -197,6 +202,7 @@ def sample(route: str, case: Case, client: httpx.Client) -> tuple[str, str, dict
         "POST /dashboards": {"data": {"name": "mine"}},
         "POST /logout": {"data": {"csrf_token": csrf}},
         "POST /api/v1/connect/{connection}": {"json": {"event": "message_created"}},
+        "POST /api/v1/track/{key}": {"json": {"events": [{"type": "page_view"}]}},
         "POST /connections": {"data": {"platform": "chatwoot", "name": f"matrix {case.access}"}},
     }
     method, path = route.split(" ", 1)

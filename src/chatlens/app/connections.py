@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import secrets
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session as DbSession
@@ -18,6 +20,7 @@ from chatlens.app.models import (
     ConnectionBatch,
     ConnectionDelivery,
     ConnectionProblem,
+    TrackerSite,
     now,
 )
 from chatlens.app.service import get_workspace
@@ -31,6 +34,7 @@ SECRETS = {
     "chatwoot": ("signing", False),
     "intercom": ("signing", True),
     "livechat": ("payload", True),
+    "tracker": ("none", False),
 }
 """Per platform: which secret it proves itself with and whether it is required. Chatwoot
 signs only from the versions whose webhooks have a secret; the URL token is then the only
@@ -40,6 +44,7 @@ SECRET_NAMES = {
     "chatwoot": "the webhook's secret (Settings > Integrations > Webhooks, Chatwoot 4.x)",
     "intercom": "the app's client secret (Developer Hub > your app > Basic information)",
     "livechat": "the webhook secret key you chose when registering the webhooks",
+    "tracker": "none: give the site's origins instead (its key is public)",
 }
 
 
@@ -48,6 +53,8 @@ class NewConnection:
     token: str
     """The URL token: shown once, only its hash is stored."""
     record: Connection
+    site: TrackerSite | None = None
+    """A tracker's site key and origins (the tracker has no URL to paste: a snippet)."""
 
     @property
     def path(self) -> str:
@@ -103,6 +110,58 @@ def check_api(platform: str, api: Api) -> Api:
     return Api(url, token, account, api.every)
 
 
+MAX_ORIGINS = 20
+
+
+def normalize_origin(text: str) -> str:
+    """`https://Shop.Example.com/` -> `https://shop.example.com`: what a browser sends as
+    `Origin` (scheme, host, a port only when it is not the scheme's default)."""
+    raw = text.strip()
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InputError(f"origin {raw!r}: write it as https://shop.example.com")
+    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username:
+        raise InputError(f"origin {raw!r}: only the scheme and host (and port), no path")
+    try:
+        port = parts.port
+    except ValueError:
+        raise InputError(f"origin {raw!r}: the port is not a number") from None
+    default = {"http": 80, "https": 443}[parts.scheme]
+    host = parts.hostname.lower()
+    host = f"[{host}]" if ":" in host else host
+    return f"{parts.scheme}://{host}" + (f":{port}" if port and port != default else "")
+
+
+def snippet(base_url: str, site_key: str) -> str:
+    """The tag a site pastes into its pages (docs/connections.md, Website tracker)."""
+    return f'<script async src="{base_url.rstrip("/")}/t.js" data-key="{site_key}"></script>'
+
+
+def _site(db: DbSession, record: Connection, origins: list[str]) -> TrackerSite:
+    allowed = list(dict.fromkeys(normalize_origin(o) for o in origins if o.strip()))
+    if not allowed:
+        raise InputError(
+            "a tracker connection needs its site's origins (--origin), e.g. "
+            "https://shop.example.com"
+        )
+    if len(allowed) > MAX_ORIGINS:
+        raise InputError(f"at most {MAX_ORIGINS} origins per tracker connection")
+    site = TrackerSite(
+        connection=record, site_key=secrets.token_urlsafe(16), origins="\n".join(allowed)
+    )
+    db.add(site)
+    return site
+
+
+def tracker_site(db: DbSession, connection_id: int) -> TrackerSite | None:
+    return db.get(TrackerSite, connection_id)
+
+
+def find_site(db: DbSession, site_key: str) -> TrackerSite | None:
+    """The tracker site a public key names (revoked ones too: the caller tells them apart)."""
+    return db.scalar(select(TrackerSite).where(TrackerSite.site_key == site_key))
+
+
 def create_connection(
     db: DbSession,
     workspace: str,
@@ -110,10 +169,12 @@ def create_connection(
     name: str,
     secret: str | None = None,
     api: Api | None = None,
+    origins: list[str] | None = None,
 ) -> NewConnection:
     """A new active connection of `workspace`; `secret` is the platform's (SECRETS), `api`
     its REST API credentials for API sync (a connection with them needs no webhook secret:
-    it may be used for sync only)."""
+    it may be used for sync only), a tracker's `origins` the sites allowed to send with its
+    key."""
     if platform not in PLATFORMS:
         raise InputError(f"unknown platform {platform!r}; expected one of: {', '.join(PLATFORMS)}")
     name = name.strip()
@@ -132,8 +193,12 @@ def create_connection(
     api = check_api(platform, api) if api is not None else None
     if secret is None and required and api is None:
         raise InputError(f"a {platform} connection needs --secret: {SECRET_NAMES[platform]}")
+    if secret is not None and kind == "none":
+        raise InputError(f"a {platform} connection has no secret: {SECRET_NAMES[platform]}")
     if secret is not None and not 8 <= len(secret) <= 256:
         raise InputError("the secret must have 8 to 256 characters")
+    if origins and platform != "tracker":
+        raise InputError("--origin is for tracker connections only")
     token = credentials.new_token()
     record = Connection(
         workspace_id=ws.id,
@@ -150,8 +215,9 @@ def create_connection(
         record.api_url, record.api_token = api.url, api.token
         record.api_account, record.sync_every = api.account, api.every
     db.add(record)
+    site = _site(db, record, origins or []) if platform == "tracker" else None
     db.commit()
-    return NewConnection(token, record)
+    return NewConnection(token, record, site)
 
 
 def list_connections(db: DbSession, workspace: str) -> list[Connection]:

@@ -133,8 +133,9 @@ class Invitation(Base):
     workspace: Mapped[Workspace] = relationship(lazy="joined")
 
 
-PLATFORMS = ("chatwoot", "intercom", "livechat")
-"""The platforms a connection can receive webhooks from (the list grows: rasa-sql, ...)."""
+PLATFORMS = ("chatwoot", "intercom", "livechat", "tracker")
+"""The platforms a connection can receive data from: webhooks (chatwoot, intercom, livechat)
+and the website tracker (`/t.js`, a `TrackerSite`)."""
 CONNECTION_STATUSES = ("active", "revoked")
 
 
@@ -249,3 +250,17 @@ class ConnectionSync(Base):
     started_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     finished_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     last_error: Mapped[str | None] = mapped_column(String(500), default=None)
+
+
+class TrackerSite(Base):
+    """A `tracker` connection's site: its public key (in the page's snippet, so kept as
+    is: it is an id, not a secret) and the origins allowed to send with it."""
+
+    __tablename__ = "tracker_sites"
+    connection_id: Mapped[int] = mapped_column(
+        ForeignKey("connections.id", ondelete="CASCADE"), primary_key=True
+    )
+    site_key: Mapped[str] = mapped_column(String(64), unique=True)
+    origins: Mapped[str] = mapped_column(Text)
+    """The allowed origins (`https://shop.example.com`), one per line."""
+    connection: Mapped[Connection] = relationship(lazy="joined")

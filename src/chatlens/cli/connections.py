@@ -16,7 +16,9 @@ from chatlens.app.models import PLATFORMS, ConnectionSync
 from chatlens.cli.common import AppDbOption, DbOption, fail, out
 from chatlens.cli.server import WorkspaceArg, app_state
 
-connections_app = typer.Typer(help="Connections: Chatwoot, Intercom and LiveChat webhooks.")
+connections_app = typer.Typer(
+    help="Connections: Chatwoot, Intercom and LiveChat webhooks, the website tracker."
+)
 BaseUrlOption = Annotated[
     str,
     typer.Option(help="The server's public address, to print the full URL to paste."),
@@ -38,6 +40,13 @@ def create(
             help="Intercom: the app's client secret; LiveChat: the webhooks' secret key; "
             "Chatwoot 4.x: the webhook's secret (optional)",
             envvar="CHATLENS_CONNECTION_SECRET",
+        ),
+    ] = None,
+    origin: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="tracker: a site allowed to send with the key (https://shop.example.com); "
+            "repeat for each"
         ),
     ] = None,
     base_url: BaseUrlOption = "http://127.0.0.1:8000",
@@ -70,7 +79,7 @@ def create(
 ) -> None:
     """Create a connection; prints the URL to paste into the platform, once (only a hash of
     its token is kept). With --api-url and --api-token it can also be synced (chatlens
-    sync)."""
+    sync); for the website tracker, the snippet to paste into the site's pages."""
     with app_state(db, app_db) as (session, _):
         api = None
         if api_url or api_token or account_id or sync_every:
@@ -78,7 +87,12 @@ def create(
                 raise fail("API sync needs both --api-url and --api-token")
             interval = connections.every(sync_every) if sync_every else None
             api = connections.Api(api_url, api_token, account_id, interval)
-        made = connections.create_connection(session, workspace, platform, name, secret, api)
+        made = connections.create_connection(
+            session, workspace, platform, name, secret, api=api, origins=origin
+        )
+    if made.site is not None:
+        sys.stdout.write(connections.snippet(base_url, made.site.site_key) + "\n")
+        return
     sys.stdout.write(base_url.rstrip("/") + made.path + "\n")
 
 
@@ -115,11 +129,13 @@ def show(
         c = connections.get_connection(session, workspace, connection)
         t = connections.traffic(session, c.id)
         synced = session.get(ConnectionSync, c.id)
+        site = connections.tracker_site(session, c.id)
     lag = f"{t.lag_seconds:.1f} s" if t.lag_seconds is not None else "-"
     last = f"{t.last_event_at:%Y-%m-%d %H:%M:%S} UTC" if t.last_event_at else "none yet"
     lines = [
         f"connection {c.id}: {escape(c.name)} ({c.platform}, {c.status})",
-        f"url token: {c.prefix}...",
+        f"site key: {site.site_key}" if site else f"url token: {c.prefix}...",
+        *([f"allowed origins: {escape(', '.join(site.origins.split()))}"] if site else []),
         f"events today: {t.events_today}",
         f"events in total: {t.events_total} from {t.deliveries} deliveries",
         f"last event: {last}",

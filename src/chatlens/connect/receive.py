@@ -33,7 +33,7 @@ from chatlens.app.models import (
     ConnectionProblem,
     now,
 )
-from chatlens.connect.platforms import Platform, Refusal, platform
+from chatlens.connect.platforms import PLATFORMS, Platform, Refusal, platform
 from chatlens.errors import EventError, ItemError
 from chatlens.events import parse_event, to_row
 
@@ -93,7 +93,7 @@ class Receiver:
         """The delivery authenticated and parsed: done (ignored), or a job for `fold`."""
         with self.sessions() as db:
             conn = find_connection(db, token)
-            if conn is None:
+            if conn is None or conn.platform not in PLATFORMS:  # a tracker has no webhooks
                 raise Refusal(
                     404,
                     "no connection has this URL: copy it again from the Connections page",

@@ -23,6 +23,9 @@ PUBLIC = frozenset(
         "GET /api/v1/health",
         "POST /api/v1/invitations/accept",
         "POST /api/v1/connect/{connection}",
+        "GET /t.js",
+        "POST /api/v1/track/{key}",
+        "OPTIONS /api/v1/track/{key}",
         "GET /invitations/{token}",
         "POST /invitations/{token}",
         "GET /openapi.json",
@@ -34,7 +37,9 @@ PUBLIC = frozenset(
 )
 """Routes open without credentials: signing in and out, liveness, the API's documentation,
 accepting an invitation (its token is the credential), a platform's webhook delivery
-(the connection's URL token and the platform's signature are its credentials), the dashboard's
+(the connection's URL token and the platform's signature are its credentials), the website
+tracker's script and beacons (its key is public: the allowed origins and the per-visitor
+limit guard it), the dashboard's
 static files (a key of `route_needs`)."""
 
 

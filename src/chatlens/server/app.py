@@ -17,7 +17,7 @@ from chatlens.app import service
 from chatlens.app.db import app_db_url, open_app_db
 from chatlens.lake.ingest import LakeSink
 from chatlens.server import access, errors, invitations, sessions
-from chatlens.server.api import admin, connect, ingest, live, reads, topics
+from chatlens.server.api import admin, connect, ingest, live, reads, topics, tracker
 from chatlens.server.auth import SESSION_COOKIE
 from chatlens.server.context import Server
 from chatlens.server.pages import (
@@ -73,6 +73,7 @@ def create_app(
         connect.start(app)
         yield
         connect.stop(app)
+        tracker.stop(app)
         state.workspaces.close()
         state.keys.close()
 
@@ -84,8 +85,10 @@ def create_app(
     )
     app.state.chatlens = state
     connect.install(app, state, sync_every)
+    connect.install(app, state)
+    tracker.install(app)
     errors.install(app)
-    api = (ingest, reads, admin, live, topics, connect)
+    api = (ingest, reads, admin, live, topics, connect, tracker)
     pages = (reports, agents, teams, settings, goals, dashboards, faq, connections)
     for module in (*api, sessions, invitations, *pages):
         app.include_router(module.router)

@@ -1,7 +1,8 @@
 """The Connections page (admins): the workspace's platforms sending webhooks, with the URL
-to paste into each platform and its setup steps, what each delivered (today, in total, the
-last event and the lag), its last errors and its quarantined deliveries (id and reason,
-never their text). Plain HTML forms, each carrying the session's CSRF token."""
+to paste into each platform and its setup steps (the website tracker: its snippet), what
+each delivered (today, in total, the last event and the lag), its last errors and its
+quarantined deliveries (id and reason, never their text). Plain HTML forms, each carrying
+the session's CSRF token."""
 
 from __future__ import annotations
 
@@ -21,11 +22,21 @@ router = APIRouter(include_in_schema=False)
 
 
 def _page(request: Request, who: Principal, ctx: Any, **extra: Any) -> Response:
+    base = str(request.base_url)
     with ctx.sessions() as db:
-        rows = [
-            {"record": c, "traffic": connections.traffic(db, c.id)}
-            for c in connections.list_connections(db, who.workspace)
-        ]
+        rows = []
+        for c in connections.list_connections(db, who.workspace):
+            site = connections.tracker_site(db, c.id)
+            snippet = connections.snippet(base, site.site_key) if site else None
+            origins = site.origins.split("\n") if site else []
+            rows.append(
+                {
+                    "record": c,
+                    "traffic": connections.traffic(db, c.id),
+                    "snippet": snippet,
+                    "origins": origins,
+                }
+            )
     response = render(
         request,
         ctx,
@@ -58,9 +69,20 @@ async def create_connection(request: Request, who: PageAdmin, ctx: Ctx) -> Respo
                 str(form.get("platform", "")),
                 str(form.get("name", "")),
                 str(form.get("secret", "")) or None,
+                origins=str(form.get("origins", "")).split() or None,
             )
     except ChatlensError as exc:
         return _page(request, who, ctx, error=str(exc))
+    if made.site is not None:
+        snippet = connections.snippet(str(request.base_url), made.site.site_key)
+        return _page(
+            request,
+            who,
+            ctx,
+            new_snippet=snippet,
+            new_platform="tracker",
+            new_name=made.record.name,
+        )
     url = str(request.base_url).rstrip("/") + made.path
     return _page(
         request, who, ctx, new_url=url, new_platform=made.record.platform, new_name=made.record.name
