@@ -103,13 +103,18 @@ def test_the_server_syncs_on_its_schedule(tmp_path):
             wait_until(finished, timeout=90, what="the first scheduled sync")
             with factory() as db:
                 state = db.query(ConnectionSync).one()
-                assert state.conversations == 6 and state.events == 47
+                # (the events are counted below, in the store: under a heavy load the
+                # settler may store some of them first, when the sync's write takes longer
+                # than the settle pause; the writer keeps each once either way)
+                assert state.conversations == 6
                 assert state.high_water == 1793628300.0  # conversation 106's updated_at
         finally:
             server.stop()
             factory.kw["bind"].dispose()
         log = server.log.read_text()
         assert "Application shutdown complete" in log  # the schedule stopped cleanly
-        assert "sync of connection 1: 6 conversations, 47 new events" in log
+        assert "sync of connection 1: 6 conversations" in log
         assert served.fake.token not in log
-    assert synckit.stored(store)[0] == expected
+    got, ids = synckit.stored(store)
+    assert got == expected
+    assert ids == synckit.export_ids(tmp_path, "intercom")  # 47 events, each once
