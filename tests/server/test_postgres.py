@@ -121,7 +121,7 @@ def test_the_migrations_and_the_admin_commands_on_postgres(server_url, tmp_path)
     } <= tables
     with engine.connect() as connection:  # every migration applied, the last one included
         head = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
-    assert head == "0005"
+    assert head == "0006"
     factory = open_app_db(url)
     with factory() as session:
         assert service.get_workspace(session, "acme").agent_access == "team"

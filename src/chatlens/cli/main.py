@@ -16,6 +16,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from rich.table import Table
 
 from chatlens import topics
+from chatlens.cli import audit as audit_commands
 from chatlens.cli import connections as connections_commands
 from chatlens.cli import privacy as privacy_commands
 from chatlens.cli import report as report_commands
@@ -47,6 +48,7 @@ server_commands.register(app)
 topics_commands.register(app)
 privacy_commands.register(app)
 connections_commands.register(app)
+audit_commands.register(app)
 app.add_typer(docs_app, name="docs")
 
 

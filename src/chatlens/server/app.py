@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from itsdangerous import URLSafeSerializer
@@ -14,12 +14,13 @@ from itsdangerous import URLSafeSerializer
 from chatlens import __version__
 from chatlens.app import service
 from chatlens.app.db import app_db_url, open_app_db
-from chatlens.server import access, errors, invitations, sessions
-from chatlens.server.api import admin, connect, ingest, live, reads, topics
+from chatlens.server import access, errors, invitations, routes, sessions
+from chatlens.server.api import admin, audit, connect, ingest, live, reads, topics
 from chatlens.server.auth import SESSION_COOKIE
 from chatlens.server.context import Server
 from chatlens.server.pages import (
     agents,
+    audit_trail,
     connections,
     dashboards,
     faq,
@@ -44,8 +45,9 @@ def create_app(
 ) -> FastAPI:
     """The ASGI app serving the workspaces whose default store is `store`."""
     store = store.resolve()
-    workspaces = Workspaces(refresh_seconds, duckdb_threads, memory_limit)  # settings checked
     factory = open_app_db(app_db_url(store, app_db))
+    # settings checked; each workspace's retention job also expires its audit records
+    workspaces = Workspaces(refresh_seconds, duckdb_threads, memory_limit, factory)
     with factory() as db:
         service.ensure_default_workspace(db, store)
     state = Server(
@@ -71,12 +73,13 @@ def create_app(
         version=__version__,
         summary="Analytics for chatbots and live chat: ingest events, read every KPI.",
         lifespan=lifespan,
+        dependencies=[Depends(routes.note_route)],  # the route, for the audit trail
     )
     app.state.chatlens = state
     connect.install(app, state)
     errors.install(app)
-    api = (ingest, reads, admin, live, topics, connect)
-    pages = (reports, agents, teams, settings, goals, dashboards, faq, connections)
+    api = (ingest, reads, admin, live, topics, connect, audit)
+    pages = (reports, agents, teams, settings, goals, dashboards, faq, connections, audit_trail)
     for module in (*api, sessions, invitations, *pages):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent.parent / "web" / "static"))
