@@ -124,7 +124,7 @@ def audit_command(
         for r in rows:
             typer.echo(orjson.dumps(r).decode())
         return
-    table = Table("when (UTC)", "seat", "action", "conversation or export", "rows", "route")
+    table = Table("when (UTC)", "seat", "action", "conversation or export", "rows")
     for r in rows:
         what = r["conversation_id"]
         if what is None and r["filters"]:
@@ -139,10 +139,10 @@ def audit_command(
             r["action"],
             what or "",
             "" if r["rows"] is None else str(r["rows"]),
-            r["route"],
         )
         table.add_row(*(Text(c) for c in cells))  # Text: ids and filters are never markup
-    for column in table.columns:
+    for column in table.columns:  # the route is in --json
         column.overflow = "fold"
+        column.no_wrap = column.header in ("when (UTC)", "action", "rows")
     out.print(table, markup=False, highlight=False)
     out.print(f"{len(rows)} of {total} records", markup=False, highlight=False)
