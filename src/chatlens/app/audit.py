@@ -1,9 +1,10 @@
 """The audit trail: who viewed which transcript and who exported which conversation rows
 (docs/privacy.md "Audit trail"), kept in the app state (`audit_records`).
 
-`AuditTrail.record` writes one record and commits before it returns: the Reader calls it
+`AuditTrail.record` writes one record and commits before it returns (on the server through
+`AuditWriter`, which commits the records of concurrent reads together): the Reader calls it
 before it hands a transcript or an export over, so a failure to record fails the read and
-nothing acknowledged is lost on any shutdown. A record holds ids, a period, filters and a
+nothing is lost on any shutdown. A record holds ids, a period, filters and a
 count, never any text of the conversations.
 """
 
@@ -11,11 +12,14 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
+import queue
+import threading
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import sessionmaker
 
@@ -34,16 +38,88 @@ def cli_seat() -> str:
     return f"cli:{login}"
 
 
+class AuditWriter:
+    """Group commit for the server: the records of reads made at the same moment go into
+    one transaction and one disk sync (SQLite's commit waits for the disk; concurrent reads
+    then share the wait). Each caller still waits for its record's commit, so a record is
+    kept before its read answers, a failed commit fails the reads it carried, and a
+    shutdown leaves nothing unwritten."""
+
+    MOST = 500
+    """Most records one transaction takes."""
+
+    def __init__(self, sessions: sessionmaker[Any]):
+        self.engine = sessions.kw["bind"]
+        self._queue: queue.Queue[tuple[str, dict[str, Any], Future[None]] | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._loop, name="chatlens-audit", daemon=True)
+        self._thread.start()
+
+    def write(self, workspace: str, values: dict[str, Any]) -> None:
+        """Keep one record of `workspace`; returns once committed (or raises why not)."""
+        done: Future[None] = Future()
+        self._queue.put((workspace, values, done))
+        done.result()
+
+    def _loop(self) -> None:
+        while True:
+            item = self._queue.get()
+            group = [item]
+            while item is not None and len(group) < self.MOST:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                group.append(item)
+            self._commit([g for g in group if g is not None])
+            if group[-1] is None:
+                return
+
+    def _commit(self, group: list[tuple[str, dict[str, Any], Future[None]]]) -> None:
+        if not group:
+            return
+        try:
+            with self.engine.begin() as connection:
+                names = {name for name, _, _ in group}
+                found = select(Workspace.name, Workspace.id).where(Workspace.name.in_(names))
+                ids = {name: ws_id for name, ws_id in connection.execute(found)}
+                rows = [{"workspace_id": ids[n], **v} for n, v, _ in group if n in ids]
+                if rows:
+                    connection.execute(insert(AuditRecord), rows)
+        except Exception as exc:
+            for _, _, done in group:
+                done.set_exception(exc)
+            return
+        for name, _, done in group:
+            if name in ids:
+                done.set_result(None)
+            else:
+                done.set_exception(NotFound(f"no workspace {name!r}"))
+
+    def close(self) -> None:
+        """Write what is queued, then stop."""
+        self._queue.put(None)
+        self._thread.join()
+
+
 class AuditTrail:
     """Records the reads of one seat in one workspace, made through one route (the Reader's
     `audit`). `seat`: `user:ID`, `key:ID` or `cli:LOGIN`; `route`: `GET /path/{param}` or
-    the command (`chatlens export conversations`)."""
+    the command (`chatlens export conversations`). With a `writer` (the server's), records
+    are group-committed; without, each is committed on its own."""
 
-    def __init__(self, sessions: sessionmaker[Any], workspace: str, seat: str, route: str):
+    def __init__(
+        self,
+        sessions: sessionmaker[Any],
+        workspace: str,
+        seat: str,
+        route: str,
+        writer: AuditWriter | None = None,
+    ):
         self.sessions = sessions
         self.workspace = workspace
         self.seat = seat
         self.route = route
+        self.writer = writer
 
     def record(
         self,
@@ -56,21 +132,25 @@ class AuditTrail:
         """Write one record now (committed when this returns; raises if it cannot be)."""
         if action not in AUDIT_ACTIONS:
             raise ValueError(f"unknown audit action {action!r}")
-        with self.sessions() as db:
-            db.add(
-                AuditRecord(
-                    workspace_id=_workspace_id(db, self.workspace),
-                    seat=self.seat,
-                    action=action,
-                    route=self.route[:300],
-                    conversation_id=conversation_id,
-                    filters=orjson.dumps(filters, option=orjson.OPT_SORT_KEYS).decode()
-                    if filters is not None
-                    else None,
-                    rows=rows,
-                )
-            )
-            db.commit()
+        values = {
+            "at": now(),
+            "seat": self.seat,
+            "action": action,
+            "route": self.route[:300],
+            "conversation_id": conversation_id,
+            "filters": None
+            if filters is None
+            else orjson.dumps(filters, option=orjson.OPT_SORT_KEYS).decode(),
+            "rows": rows,
+        }
+        if self.writer is not None:
+            self.writer.write(self.workspace, values)
+            return
+        with self.sessions.kw["bind"].begin() as connection:
+            found = connection.scalar(select(Workspace.id).where(Workspace.name == self.workspace))
+            if found is None:
+                raise NotFound(f"no workspace {self.workspace!r}")
+            connection.execute(insert(AuditRecord), [{"workspace_id": found, **values}])
 
 
 def _workspace_id(db: DbSession, name: str) -> int:

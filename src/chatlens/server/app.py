@@ -13,6 +13,7 @@ from itsdangerous import URLSafeSerializer
 
 from chatlens import __version__
 from chatlens.app import service
+from chatlens.app.audit import AuditWriter
 from chatlens.app.db import app_db_url, open_app_db
 from chatlens.server import access, errors, invitations, routes, sessions
 from chatlens.server.api import admin, audit, connect, ingest, live, reads, topics
@@ -58,6 +59,7 @@ def create_app(
         signer=URLSafeSerializer(service.server_secret(factory), salt="chatlens-session"),
         keys=KeyCache(factory.kw["bind"]),
         secure_cookies=secure_cookies,
+        audit=AuditWriter(factory),
     )
 
     @asynccontextmanager
@@ -67,6 +69,8 @@ def create_app(
         connect.stop(app)
         state.workspaces.close()
         state.keys.close()
+        if state.audit is not None:
+            state.audit.close()
 
     app = FastAPI(
         title="chatlens",

@@ -77,7 +77,7 @@ async def note_route(request: Request) -> None:
 def reader_of(ctx: Server, who: Principal) -> reading.Reader:
     """The door to `who`'s workspace, scoped to `who`, recording what the audit trail keeps
     under `who`'s seat and the request's route."""
-    trail = AuditTrail(ctx.sessions, who.workspace, who.actor, _ROUTE.get())
+    trail = AuditTrail(ctx.sessions, who.workspace, who.actor, _ROUTE.get(), ctx.audit)
     return reading.Reader(open_workspace(ctx, who), who, trail)
 
 
