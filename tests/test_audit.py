@@ -155,3 +155,8 @@ def test_since_and_until_take_a_day_or_a_time_and_name_the_field_when_wrong():
     assert audit.parse_instant("", "since") is None
     with pytest.raises(Exception, match=r"until 'yesterday': expected a day \(2026-12-01\)"):
         audit.parse_instant("yesterday", "until")
+    # beyond the calendar once moved to UTC, or past its last day: refused, not a crash
+    with pytest.raises(Exception, match=r"since '0001-01-01T00:00:00\+01:00': expected"):
+        audit.parse_instant("0001-01-01T00:00:00+01:00", "since")
+    with pytest.raises(Exception, match="until '9999-12-31': expected"):
+        audit.parse_instant("9999-12-31", "until", end=True)

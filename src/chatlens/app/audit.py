@@ -202,13 +202,13 @@ def parse_instant(text: str | None, field: str, *, end: bool = False) -> dt.date
             day = dt.datetime.combine(dt.date.fromisoformat(value), dt.time())
             return day + dt.timedelta(days=1) if end else day
         moment = dt.datetime.fromisoformat(value)
-    except ValueError:
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
+        return moment
+    except (ValueError, OverflowError):  # not a time, or beyond years 1-9999 once in UTC
         raise InputError(
             f"{field} {value!r}: expected a day (2026-12-01) or a date-time (2026-12-01T09:30:00Z)"
         ) from None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
-    return moment
 
 
 def search(
@@ -290,7 +290,10 @@ def expire(db: DbSession, workspace: str, days: float | None, moment: dt.datetim
         if moment is not None and moment.tzinfo
         else (moment or now())
     )
-    cutoff = at - dt.timedelta(days=days)
+    try:
+        cutoff = at - dt.timedelta(days=days)
+    except OverflowError:  # a retention longer than the calendar: nothing is that old
+        return 0
     done = db.execute(
         delete(AuditRecord).where(
             AuditRecord.workspace_id == _workspace_id(db, workspace), AuditRecord.at < cutoff
