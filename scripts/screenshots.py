@@ -195,9 +195,10 @@ PAGES = {
     "dashboard": "/dashboards/{board}",
     "conversations": "/conversations",
     "transcript": "/conversations/{conversation}",
+    "audit": "/audit",  # after the transcript: its view is on the page
 }
 """Saved as NAME.png at 1280 px; those in PHONE also as NAME-phone.png at 375 px."""
-PHONE = ("overview", "agents", "team", "dashboard", "transcript")
+PHONE = ("overview", "agents", "team", "dashboard", "transcript", "audit")
 
 
 def take(shooter: Shooter, conversation: str) -> None:

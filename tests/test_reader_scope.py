@@ -25,6 +25,9 @@ from pathlib import Path
 
 import pytest
 
+from chatlens.app import service
+from chatlens.app.audit import AuditTrail
+from chatlens.app.db import open_app_db
 from chatlens.metrics import Engine, Query
 from chatlens.reading import Forbidden, NotFound, Reader
 from chatlens.reports.drill import Drill
@@ -67,6 +70,7 @@ class OneStore:
 
     def __init__(self, store: Store):
         self.store = store
+        self.trail = audit_trail(Path(str(store.path)).parent)
 
     @contextmanager
     def engine(self) -> Iterator[Engine]:
@@ -75,6 +79,14 @@ class OneStore:
             yield Engine(Store(cursor, self.store.path))
         finally:
             cursor.close()
+
+
+def audit_trail(folder: Path) -> AuditTrail:
+    """The audit trail the Readers record in: an app state of workspace acme in `folder`."""
+    sessions = open_app_db(f"sqlite:///{folder / 'app.sqlite'}")
+    with sessions() as db:
+        service.create_workspace(db, "acme", folder / "chatlens.duckdb")
+    return AuditTrail(sessions, "acme", "user:1", "GET /test")
 
 
 def seat(role: str, access: str = "own", agent: str | None = None, team: str | None = None):
@@ -104,7 +116,7 @@ def workspace(tmp_path_factory) -> Iterator[OneStore]:
 
 
 def reader(workspace: OneStore, name: str) -> Reader:
-    return Reader(workspace, SEATS[name])
+    return Reader(workspace, SEATS[name], workspace.trail)
 
 
 def count(workspace: OneStore, name: str, **filters: tuple[str, ...]) -> int:
@@ -327,7 +339,7 @@ def test_team_reports_are_refused_to_agents(workspace):
 
 def test_an_ingest_key_reads_nothing(workspace):
     with pytest.raises(Forbidden, match="an ingest key cannot read figures"):
-        Reader(workspace, seat("ingest"))
+        Reader(workspace, seat("ingest"), workspace.trail)
 
 
 # -- topics -----------------------------------------------------------------------------
@@ -360,7 +372,7 @@ def _named(rows) -> dict[str, int]:
     ],
 )
 def test_topics_count_the_conversations_a_seat_may_read(topical, name, order, password):
-    it = Reader(topical, SEATS[name])
+    it = Reader(topical, SEATS[name], topical.trail)
     assert _named(it.topics()) == {"order": order, "password": password}
     ids = {("order" if "order" in t["name"] else "password"): t["id"] for t in it.topics()}
     detail = it.topic(ids["password"], examples=3)

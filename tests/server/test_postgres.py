@@ -17,7 +17,8 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 from typer.testing import CliRunner
 
-from chatlens.app import service
+from chatlens.app import audit, service
+from chatlens.app.audit import AuditTrail, AuditWriter
 from chatlens.app.db import open_app_db
 from chatlens.cli import app
 from tests.builders import DAY, chat
@@ -119,10 +120,12 @@ def test_the_migrations_and_the_admin_commands_on_postgres(server_url, tmp_path)
         "connection_conversations",
         "connection_problems",
         "connection_syncs",
+        "tracker_sites",
+        "audit_records",
     } <= tables
     with engine.connect() as connection:  # every migration applied, the last one included
         head = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
-    assert head == "0008"
+    assert head == "0009"
     factory = open_app_db(url)
     with factory() as session:
         assert service.get_workspace(session, "acme").agent_access == "team"
@@ -132,6 +135,19 @@ def test_the_migrations_and_the_admin_commands_on_postgres(server_url, tmp_path)
             "sales",
         )
         assert service.find_key(session, printed) is None  # revoked
+    # the audit trail on Postgres: one record each way (alone, and group-committed)
+    writer = AuditWriter(factory)
+    AuditTrail(factory, "acme", "cli:pg", "r").record("transcript_view", conversation_id="c1")
+    grouped = AuditTrail(factory, "acme", "key:1", "r", writer)
+    grouped.record("conversation_export", filters={"format": "csv"}, rows=3)
+    writer.close()
+    with factory() as session:
+        total, rows = audit.search(session, "acme", audit.Search())
+    assert total == 2
+    assert [(r["seat"], r["conversation_id"], r["rows"]) for r in rows] == [
+        ("key:1", None, 3),
+        ("cli:pg", "c1", None),
+    ]
     factory.kw["bind"].dispose()
     engine.dispose()
 

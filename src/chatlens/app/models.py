@@ -264,3 +264,30 @@ class TrackerSite(Base):
     origins: Mapped[str] = mapped_column(Text)
     """The allowed origins (`https://shop.example.com`), one per line."""
     connection: Mapped[Connection] = relationship(lazy="joined")
+
+
+AUDIT_ACTIONS = ("transcript_view", "conversation_export", "events_export")
+"""What the audit trail records (docs/privacy.md "Audit trail"): a transcript shown (page or
+API), conversation rows exported (CSV, XLSX, Parquet from the page, the API or the CLI), every
+event exported (CLI). Figures, lists and menus are never recorded."""
+
+
+class AuditRecord(Base):
+    """One read of conversation data: who (`seat`: `user:ID`, `key:ID` or `cli:LOGIN`), when,
+    what (`action`), which conversation or, for an export, its period and filters as JSON
+    (`filters`) and how many rows it held. Never any text of the conversations."""
+
+    __tablename__ = "audit_records"
+    __table_args__ = (
+        Index("ix_audit_records_workspace_at", "workspace_id", "at"),
+        Index("ix_audit_records_workspace_conversation", "workspace_id", "conversation_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(ForeignKey("workspaces.id", ondelete="CASCADE"))
+    at: Mapped[dt.datetime] = mapped_column(default=now)
+    seat: Mapped[str] = mapped_column(String(300))
+    action: Mapped[str] = mapped_column(String(32))
+    route: Mapped[str] = mapped_column(String(300))
+    conversation_id: Mapped[str | None] = mapped_column(Text, default=None)
+    filters: Mapped[str | None] = mapped_column(Text, default=None)
+    rows: Mapped[int | None] = mapped_column(default=None)

@@ -16,6 +16,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from rich.table import Table
 
 from chatlens import topics
+from chatlens.cli import audit as audit_commands
 from chatlens.cli import connections as connections_commands
 from chatlens.cli import lake as lake_commands
 from chatlens.cli import privacy as privacy_commands
@@ -51,6 +52,7 @@ privacy_commands.register(app)
 connections_commands.register(app)
 lake_commands.register(app)
 sync_commands.register(app)
+audit_commands.register(app)
 app.add_typer(docs_app, name="docs")
 
 

@@ -12,12 +12,13 @@ import orjson
 import typer
 from rich.table import Table
 
-from chatlens.cli.common import DbOption, err, fail, out
+from chatlens.cli.audit import WorkspaceOption, audited
+from chatlens.cli.common import AppDbOption, DbOption, err, fail, out
 from chatlens.errors import ChatlensError, InputError, did_you_mean
 from chatlens.metrics import METRICS, Engine, Query, Result
 from chatlens.metrics.catalogue.lists import LISTS
 from chatlens.reports.drill import Drill
-from chatlens.reports.export import EXPORT_FORMATS, export_conversations, export_events
+from chatlens.reports.export import EXPORT_FORMATS, export_events
 from chatlens.reports.format import human, target_text, write_csv
 from chatlens.store import open_store
 from chatlens.store.facts import refresh_facts
@@ -318,22 +319,21 @@ def export_conversations_cmd(
         int | None, typer.Option("--csat", help="Only the conversations rated this CSAT score.")
     ] = None,
     settings: SetOption = None,
+    workspace: WorkspaceOption = None,
     db: DbOption = None,
+    app_db: AppDbOption = None,
 ) -> None:
-    """One row per conversation with its facts, for any filter."""
+    """One row per conversation with its facts, for any filter (recorded in the audit
+    trail: `chatlens audit`)."""
     if fmt not in EXPORT_FORMATS:
         raise fail(f"unknown format {fmt!r}; expected one of {', '.join(EXPORT_FORMATS)}")
     try:
         drill = Drill(counted, csat)
-        store, engine = _engine(db, _overrides(settings))
-        with store:
-            count = export_conversations(
-                engine,
-                Query(metrics=("conversations",), start=start, end=end, filters=_filters(filters)),
-                fmt,
-                out_file,
-                drill,
-            )
+        with audited(db, app_db, workspace, "chatlens export conversations") as found:
+            store, engine = _engine(found.store, _overrides(settings))
+            with store:
+                reader = found.reader(engine)
+                count = reader.export(start, end, _filters(filters), drill, fmt, out_file)
     except ChatlensError as exc:
         raise fail(str(exc)) from None
     out.print(f"wrote {count:,} conversations to {out_file}")
@@ -343,15 +343,23 @@ def export_conversations_cmd(
 def export_events_cmd(
     out_file: Annotated[Path, typer.Option("--out", help="The Parquet file to write.")],
     fmt: Annotated[str, typer.Option("--format", help="parquet")] = "parquet",
+    workspace: WorkspaceOption = None,
     db: DbOption = None,
+    app_db: AppDbOption = None,
 ) -> None:
-    """Every event as Parquet (what the Spark engine reads)."""
+    """Every event as Parquet (what the Spark engine reads; recorded in the audit trail)."""
     if fmt != "parquet":
         raise fail("events export only as parquet")
     try:
-        store, engine = _engine(db, {})
-        with store:
-            count = export_events(engine, out_file)
+        with audited(db, app_db, workspace, "chatlens export events") as found:
+            store, engine = _engine(found.store, {})
+            with store:
+                count = export_events(engine, out_file)
+            try:
+                found.trail.record("events_export", filters={"format": fmt}, rows=count)
+            except BaseException:
+                out_file.unlink(missing_ok=True)
+                raise
     except ChatlensError as exc:
         raise fail(str(exc)) from None
     out.print(f"wrote {count:,} events to {out_file}")

@@ -4,7 +4,7 @@ seat's scope applied inside it (chatlens.reading.scope). The web layer reads onl
 """
 
 from chatlens.errors import Forbidden, NotFound
-from chatlens.reading.reader import Engines, Page, Reader
+from chatlens.reading.reader import Audit, Engines, Page, Reader
 from chatlens.reading.scope import Seat
 
-__all__ = ["Engines", "Forbidden", "NotFound", "Page", "Reader", "Seat"]
+__all__ = ["Audit", "Engines", "Forbidden", "NotFound", "Page", "Reader", "Seat"]

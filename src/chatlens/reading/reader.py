@@ -50,6 +50,21 @@ class Engines(Protocol):
     def engine(self) -> AbstractContextManager[Engine]: ...
 
 
+class Audit(Protocol):
+    """Where a Reader records the transcripts it shows and the rows it exports
+    (`chatlens.app.audit.AuditTrail`): `record` returns once the record is kept, or raises,
+    and then the read fails (no transcript leaves unaudited)."""
+
+    def record(
+        self,
+        action: str,
+        *,
+        conversation_id: str | None = None,
+        filters: dict[str, Any] | None = None,
+        rows: int | None = None,
+    ) -> None: ...
+
+
 @dataclass(frozen=True)
 class Page:
     """One page of a list: `rows` of the `total`, `per_page` a page, page numbers from 1."""
@@ -69,13 +84,16 @@ def _local(moment: dt.datetime, zone: ZoneInfo, fmt: str = "%Y-%m-%d %H:%M") -> 
 
 
 class Reader:
-    """What `seat` may read of `workspace` (module docstring). An ingest key reads nothing."""
+    """What `seat` may read of `workspace` (module docstring). An ingest key reads nothing.
+    Every transcript shown and every export written is recorded in `audit` before it is
+    handed over (docs/privacy.md "Audit trail"); figures, lists and menus are not."""
 
-    def __init__(self, workspace: Engines, seat: Seat):
+    def __init__(self, workspace: Engines, seat: Seat, audit: Audit):
         if seat.role == "ingest":
             raise Forbidden("an ingest key cannot read figures: create a read key")
         self.workspace = workspace
         self.seat = seat
+        self.audit = audit
 
     # -- the workspace --------------------------------------------------------------------
     @property
@@ -167,6 +185,7 @@ class Reader:
         with self.workspace.engine() as engine:
             facts = self._facts(engine, conversation_id)
             found = read_rows.conversation_events(engine, conversation_id)
+        self.audit.record("transcript_view", conversation_id=conversation_id)
         events = []
         for row in found:
             event = {k: v for k, v in row.items() if v is not None}
@@ -183,6 +202,7 @@ class Reader:
             facts = self._facts(engine, conversation_id)
             events = read_rows.conversation_events(engine, conversation_id)
             zone = ZoneInfo(engine.settings.timezone)
+        self.audit.record("transcript_view", conversation_id=conversation_id)
         for event in events:
             event["local"] = _local(event["ts"], zone, "%Y-%m-%d %H:%M:%S")
         return facts, events
@@ -191,10 +211,26 @@ class Reader:
         self, start: str, end: str, filters: Filters, drill: Drill | None, fmt: str, out: Path
     ) -> int:
         """Write the conversations `conversations` would list to `out` as `fmt` (csv, xlsx,
-        parquet); returns how many."""
+        parquet); returns how many. Recorded with the period, the filters as the seat's scope
+        applied them and the count; if the record fails, `out` is removed and the error
+        raised."""
         query = self._listed(start, end, filters)
         with self.workspace.engine() as engine:
-            return export_conversations(engine, query, fmt, out, drill)
+            count = export_conversations(engine, query, fmt, out, drill)
+        asked: dict[str, Any] = {
+            "from": start,
+            "to": end,
+            "format": fmt,
+            "filters": {k: list(v) for k, v in sorted(query.filters.items())},
+        }
+        if drill:
+            asked.update(drill.params())
+        try:
+            self.audit.record("conversation_export", filters=asked, rows=count)
+        except BaseException:
+            out.unlink(missing_ok=True)
+            raise
+        return count
 
     def csat_spread(self, start: str, end: str, filters: Filters) -> list[dict[str, int]]:
         """How the CSAT answers spread over the scores 1-5, counted as the figures are."""

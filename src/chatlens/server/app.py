@@ -7,21 +7,23 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from itsdangerous import URLSafeSerializer
 
 from chatlens import __version__
 from chatlens.app import service
+from chatlens.app.audit import AuditWriter
 from chatlens.app.db import app_db_url, open_app_db
 from chatlens.lake.ingest import LakeSink
-from chatlens.server import access, errors, invitations, sessions
-from chatlens.server.api import admin, connect, ingest, live, reads, topics, tracker
+from chatlens.server import access, errors, invitations, routes, sessions
+from chatlens.server.api import admin, audit, connect, ingest, live, reads, topics, tracker
 from chatlens.server.auth import SESSION_COOKIE
 from chatlens.server.context import Server
 from chatlens.server.pages import (
     agents,
+    audit_trail,
     connections,
     dashboards,
     faq,
@@ -51,8 +53,9 @@ def create_app(
     `sync_every`: seconds between API syncs of the connections with API credentials (None:
     only those with an interval of their own)."""
     store = store.resolve()
-    workspaces = Workspaces(refresh_seconds, duckdb_threads, memory_limit, lake)  # checked
     factory = open_app_db(app_db_url(store, app_db))
+    # settings checked; each workspace's retention job also expires its audit records
+    workspaces = Workspaces(refresh_seconds, duckdb_threads, memory_limit, factory, lake)
     with factory() as db:
         service.ensure_default_workspace(db, store)
     state = Server(
@@ -63,6 +66,7 @@ def create_app(
         signer=URLSafeSerializer(service.server_secret(factory), salt="chatlens-session"),
         keys=KeyCache(factory.kw["bind"]),
         secure_cookies=secure_cookies,
+        audit=AuditWriter(factory),
     )
 
     @asynccontextmanager
@@ -76,20 +80,23 @@ def create_app(
         tracker.stop(app)
         state.workspaces.close()
         state.keys.close()
+        if state.audit is not None:
+            state.audit.close()
 
     app = FastAPI(
         title="chatlens",
         version=__version__,
         summary="Analytics for chatbots and live chat: ingest events, read every KPI.",
         lifespan=lifespan,
+        dependencies=[Depends(routes.note_route)],  # the route, for the audit trail
     )
     app.state.chatlens = state
     connect.install(app, state, sync_every)
     connect.install(app, state)
     tracker.install(app)
     errors.install(app)
-    api = (ingest, reads, admin, live, topics, connect, tracker)
-    pages = (reports, agents, teams, settings, goals, dashboards, faq, connections)
+    api = (ingest, reads, admin, live, topics, connect, tracker, audit)
+    pages = (reports, agents, teams, settings, goals, dashboards, faq, connections, audit_trail)
     for module in (*api, sessions, invitations, *pages):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent.parent / "web" / "static"))

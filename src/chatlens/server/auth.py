@@ -37,6 +37,8 @@ class Principal:
     agent_id: str | None = None
     team: str | None = None
     email: str | None = None
+    actor: str = ""
+    """Who, in the audit trail: `user:ID` or `key:ID`."""
 
     @property
     def is_person(self) -> bool:
@@ -88,7 +90,11 @@ def _from_key(ctx: Server, key: str) -> Principal:
             raise ApiError(401, "this API key is unknown or revoked", code="invalid_key")
         ws = record.workspace
         return Principal(
-            ws.name, service.workspace_store(ctx.folder, ws), ws.agent_access, record.scope
+            ws.name,
+            service.workspace_store(ctx.folder, ws),
+            ws.agent_access,
+            record.scope,
+            actor=f"key:{record.id}",
         )
 
 
@@ -134,6 +140,7 @@ def _from_session(ctx: Server, cookie: str, workspace: str | None, sent: str | N
             seat.agent_id,
             seat.team,
             session.user.email,
+            actor=f"user:{session.user.id}",
         )
 
 

@@ -10,6 +10,7 @@ from fastapi import Request
 from itsdangerous import URLSafeSerializer
 from sqlalchemy.orm import sessionmaker
 
+from chatlens.app.audit import AuditWriter
 from chatlens.server.limits import LoginLimiter
 from chatlens.server.runtime.keycache import KeyCache
 from chatlens.server.runtime.workspace import Workspaces
@@ -29,6 +30,8 @@ class Server:
     keys: KeyCache
     secure_cookies: bool = False
     limiter: LoginLimiter = field(default_factory=LoginLimiter)
+    audit: AuditWriter | None = None
+    """Group-commits the audit trail's records (closed last at shutdown)."""
 
 
 def server(request: Request) -> Server:

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from contextvars import ContextVar
 from typing import Annotated, Any
 from urllib.parse import quote
 
 import orjson
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.responses import Response
 from starlette.convertors import Convertor, register_url_convertor
 
 from chatlens import reading
+from chatlens.app.audit import AuditTrail
 from chatlens.metrics.periods import day_span
 from chatlens.server.auth import Principal
 from chatlens.server.context import Server, server
@@ -62,9 +64,21 @@ def open_workspace(ctx: Server, who: Principal) -> Workspace:
     return ctx.workspaces.get(who.workspace, who.store)
 
 
+_ROUTE: ContextVar[str] = ContextVar("chatlens_route", default="")
+
+
+async def note_route(request: Request) -> None:
+    """Every request's route as "METHOD /path/{param}" (never the values: ids are untrusted
+    text), for the audit trail; declared for the whole app in `create_app`."""
+    route = request.scope.get("route")
+    _ROUTE.set(f"{request.method} {getattr(route, 'path', request.url.path)}")
+
+
 def reader_of(ctx: Server, who: Principal) -> reading.Reader:
-    """The door to `who`'s workspace, scoped to `who`."""
-    return reading.Reader(open_workspace(ctx, who), who)
+    """The door to `who`'s workspace, scoped to `who`, recording what the audit trail keeps
+    under `who`'s seat and the request's route."""
+    trail = AuditTrail(ctx.sessions, who.workspace, who.actor, _ROUTE.get(), ctx.audit)
+    return reading.Reader(open_workspace(ctx, who), who, trail)
 
 
 Ctx = Annotated[Server, Depends(server)]

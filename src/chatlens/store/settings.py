@@ -118,6 +118,12 @@ class Settings(BaseModel):
         description="Days events are kept at all: a conversation goes whole once its last "
         "event is older. null: kept forever.",
     )
+    retention_audit_days: float | None = Field(
+        365,
+        gt=0,
+        description="Days the audit trail keeps a record of a transcript view or an export "
+        "(counted from the read). null: kept forever.",
+    )
 
     @field_validator("redact")
     @classmethod

@@ -1,14 +1,17 @@
 """The server's retention job: each open workspace applies its retention settings when it
-opens and every `RETENTION_SECONDS` after (chatlens.store.retention). The journal needs no
-pass here: the mover empties it into the store within a fraction of a second."""
+opens and every `RETENTION_SECONDS` after (chatlens.store.retention), and removes its audit
+records older than `retention_audit_days` (chatlens.app.audit). The journal needs no pass
+here: the mover empties it into the store within a fraction of a second."""
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 from chatlens.store import Store
 from chatlens.store.retention import expire
+from chatlens.store.settings import Settings, load_settings
 
 log = logging.getLogger("chatlens.server")
 
@@ -19,11 +22,17 @@ class RetentionKeeper:
     """Runs `expire` on its own cursor, holding the facts lock (expiry rebuilds the facts)."""
 
     def __init__(
-        self, store: Store, facts_lock: threading.Lock, seconds: float = RETENTION_SECONDS
+        self,
+        store: Store,
+        facts_lock: threading.Lock,
+        seconds: float = RETENTION_SECONDS,
+        audit: Callable[[Settings], int] | None = None,
     ):
         self.store = store
         self.facts_lock = facts_lock
         self.seconds = seconds
+        self.audit = audit
+        """Removes the workspace's audit records past `retention_audit_days`; how many."""
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="chatlens-retention", daemon=True)
@@ -35,6 +44,10 @@ class RetentionKeeper:
         if done.total():
             # counts only: never ids or contents
             log.info("retention: %s", ", ".join(f"{k} {v}" for k, v in vars(done).items()))
+        if self.audit is not None:
+            removed = self.audit(load_settings(self.store.con))
+            if removed:
+                log.info("retention: %d audit records", removed)
 
     def _loop(self) -> None:
         while True:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from chatlens import topics
+from chatlens.app import audit
 from chatlens.lake.ingest import LakeSink
 from chatlens.lake.layout import Lake
 from chatlens.lake.write import write_events
@@ -394,6 +395,7 @@ class Workspace:
         refresh_seconds: float,
         duckdb_threads: int,
         memory: str = DEFAULT_MEMORY_LIMIT,
+        sessions: Any = None,
         lake: LakeSink | None = None,
     ):
         self.name = name
@@ -411,7 +413,9 @@ class Workspace:
         )
         self.refresher = Refresher(self._cursor, refresh_seconds)
         self.topics = TopicsKeeper(self._cursor())
-        self.retention = RetentionKeeper(self._cursor(), self.refresher.lock)
+        self.retention = RetentionKeeper(
+            self._cursor(), self.refresher.lock, audit=self._audit_expiry(sessions)
+        )
         self._engines: queue.LifoQueue[Engine] = queue.LifoQueue()
         self.caches = Caches()  # compiled SQL and results, shared by this workspace's engines
         self._generation = 0
@@ -419,6 +423,17 @@ class Workspace:
 
     def _cursor(self) -> Store:
         return Store(self.store.con.cursor(), self.store.path)
+
+    def _audit_expiry(self, sessions: Any) -> Callable[[Settings], int] | None:
+        """The retention job's pass over this workspace's audit records (app state)."""
+        if sessions is None:
+            return None
+
+        def expire_audit(settings: Settings) -> int:
+            with sessions() as db:
+                return audit.expire(db, self.name, settings.retention_audit_days, None)
+
+        return expire_audit
 
     @contextmanager
     def engine(self) -> Iterator[Engine]:
@@ -485,9 +500,12 @@ class Workspaces:
         refresh_seconds: float,
         duckdb_threads: int | None = None,
         memory: str = DEFAULT_MEMORY_LIMIT,
+        sessions: Any = None,
         lake: LakeSink | None = None,
     ):
         self.refresh_seconds = refresh_seconds
+        self.sessions = sessions
+        """The app state, where the retention job expires each workspace's audit records."""
         self.lake = lake
         self.memory = memory_limit(memory)
         # one core is left to the request handlers: DuckDB on every core (its default)
@@ -508,7 +526,13 @@ class Workspaces:
             if name not in self._open:
                 started = time.perf_counter()
                 self._open[name] = Workspace(
-                    name, path, self.refresh_seconds, self.duckdb_threads, self.memory, self.lake
+                    name,
+                    path,
+                    self.refresh_seconds,
+                    self.duckdb_threads,
+                    self.memory,
+                    self.sessions,
+                    self.lake,
                 )
                 log.info("workspace %s opened in %.2f s", name, time.perf_counter() - started)
             return self._open[name]

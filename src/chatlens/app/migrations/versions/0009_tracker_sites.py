@@ -1,7 +1,7 @@
 """tracker_sites: the website tracker's site keys and allowed origins
 
 Revision ID: 0009
-Revises: 0005 (0008 once the branches of issue 16 are merged: the lead fixes the chain)
+Revises: 0008
 """
 
 import sqlalchemy as sa
