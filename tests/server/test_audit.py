@@ -58,7 +58,10 @@ def live(tmp_path_factory):
             },
             "beta": {"users": {"zed": ("admin", None, None)}},
             "gamma": {"users": {"gil": ("admin", None, None)}, "keys": {"gamma-in": "ingest"}},
-            "delta": {"users": {"dee": ("admin", None, None)}, "keys": {"delta-in": "ingest"}},
+            "delta": {
+                "users": {"dee": ("admin", None, None)},
+                "keys": {"delta-in": "ingest", "delta-read": "read"},
+            },
         },
     )
     server = LiveServer(store).start(timeout=120)
@@ -204,8 +207,15 @@ def test_untrusted_ids_are_escaped_on_the_page(live):
     assert page.status_code == 200
     assert hostile not in page.text
     assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;&amp;amp;" in page.text
+    # a read key's view is recorded under the key, named by its name and prefix
+    key = server.client(seats.keys["delta-read"])
+    assert key.get(f"/api/v1/conversations/{hostile}").status_code == 200
     rows = dee.get("/api/v1/audit", params={"conversation": hostile}).json()["rows"]
-    assert [r["conversation_id"] for r in rows] == [hostile]
+    assert [r["conversation_id"] for r in rows] == [hostile, hostile]
+    prefix = seats.keys["delta-read"][:12]
+    assert rows[0]["seat"].startswith("key:")
+    assert rows[0]["seat_name"] == f"API key delta-read ({prefix}…)"
+    assert rows[1]["seat_name"] == seats.emails["dee"]
 
 
 def test_retention_removes_old_records_by_default_after_a_year_and_at_once_when_shortened(live):
