@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 ROLES = ("admin", "manager", "agent")
@@ -82,6 +82,8 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=now)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    broker_url: Mapped[str | None] = mapped_column(String(500), default=None)
+    broker_queue: Mapped[str | None] = mapped_column(String(255), default=None)
     workspace: Mapped[Workspace] = relationship(lazy="joined")
 
 
@@ -133,8 +135,11 @@ class Invitation(Base):
     workspace: Mapped[Workspace] = relationship(lazy="joined")
 
 
-PLATFORMS = ("chatwoot", "intercom", "livechat")
-"""The platforms a connection can receive webhooks from (the list grows: rasa-sql, ...)."""
+WEBHOOK_PLATFORMS = ("chatwoot", "intercom", "livechat")
+"""The platforms whose webhooks a connection receives."""
+BROKER_PLATFORMS = ("rasa-sql", "rasa-pika")
+"""Rasa's event brokers: the server consumes them (server/runtime/consumers.py)."""
+PLATFORMS = WEBHOOK_PLATFORMS + BROKER_PLATFORMS
 CONNECTION_STATUSES = ("active", "revoked")
 
 
@@ -145,7 +150,9 @@ class Connection(Base):
     deliveries with (Intercom's client secret, Chatwoot's webhook secret): it must stay
     usable to check signatures, so it is kept as given (docs/connections.md says how the
     app state is protected). LiveChat's `secret_key` comes back inside each payload, so
-    only its hash is kept (`payload_secret_hash`)."""
+    only its hash is kept (`payload_secret_hash`). A Rasa broker connection (rasa-sql,
+    rasa-pika) is consumed by the server: `broker_url` is the broker's URL without its
+    password, which is kept as given in `signing_secret` (needed to connect), never shown."""
 
     __tablename__ = "connections"
     __table_args__ = (UniqueConstraint("workspace_id", "name"),)
@@ -160,6 +167,8 @@ class Connection(Base):
     status: Mapped[str] = mapped_column(String(16), default="active")
     created_at: Mapped[dt.datetime] = mapped_column(default=now)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    broker_url: Mapped[str | None] = mapped_column(String(500), default=None)
+    broker_queue: Mapped[str | None] = mapped_column(String(255), default=None)
     workspace: Mapped[Workspace] = relationship(lazy="joined")
 
 
@@ -219,3 +228,21 @@ class ConnectionProblem(Base):
     status: Mapped[int] = mapped_column()
     reason: Mapped[str] = mapped_column(String(500))
     body: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class ConnectionConsumer(Base):
+    """Where the server's consumer of a Rasa broker connection stands. `position` (SQL
+    broker: the last `events.id` taken) is advanced in the same app-state commit as the
+    conversations its events were folded into, so a crash never loses or repeats one."""
+
+    __tablename__ = "connection_consumers"
+    connection_id: Mapped[int] = mapped_column(
+        ForeignKey("connections.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(BigInteger, default=0)
+    consumed: Mapped[int] = mapped_column(BigInteger, default=0)
+    """Rasa events taken in so far (replays and quarantined ones included)."""
+    state: Mapped[str] = mapped_column(String(100), default="starting")
+    lag: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    """SQL broker: rows not yet taken (max(id) - position); Pika: messages ready in the queue."""
+    checked_at: Mapped[dt.datetime] = mapped_column(default=now)

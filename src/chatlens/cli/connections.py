@@ -11,11 +11,14 @@ from rich.markup import escape
 from rich.table import Table
 
 from chatlens.app import connections
-from chatlens.app.models import PLATFORMS
+from chatlens.app.connections import DEFAULT_QUEUE
+from chatlens.app.models import BROKER_PLATFORMS, PLATFORMS
 from chatlens.cli.common import AppDbOption, DbOption, out
 from chatlens.cli.server import WorkspaceArg, app_state
 
-connections_app = typer.Typer(help="Connections: Chatwoot, Intercom and LiveChat webhooks.")
+connections_app = typer.Typer(
+    help="Connections: Chatwoot, Intercom and LiveChat webhooks, Rasa's event brokers."
+)
 BaseUrlOption = Annotated[
     str,
     typer.Option(help="The server's public address, to print the full URL to paste."),
@@ -39,14 +42,38 @@ def create(
             envvar="CHATLENS_CONNECTION_SECRET",
         ),
     ] = None,
+    url: Annotated[
+        str | None,
+        typer.Option(
+            help="rasa-sql: postgresql://USER:PASSWORD@HOST:PORT/DB of Rasa's SQL event broker; "
+            "rasa-pika: amqp://USER:PASSWORD@HOST:PORT/VHOST of its RabbitMQ (the password is "
+            "kept apart and never shown)",
+            envvar="CHATLENS_CONNECTION_URL",
+        ),
+    ] = None,
+    queue: Annotated[
+        str | None,
+        typer.Option(help=f"rasa-pika: the queue Rasa publishes to (default {DEFAULT_QUEUE})"),
+    ] = None,
     base_url: BaseUrlOption = "http://127.0.0.1:8000",
     db: DbOption = None,
     app_db: AppDbOption = None,
 ) -> None:
     """Create a connection; prints the URL to paste into the platform, once (only a hash of
-    its token is kept)."""
+    its token is kept). A Rasa broker connection is consumed by the running server."""
     with app_state(db, app_db) as (session, _):
-        made = connections.create_connection(session, workspace, platform, name, secret)
+        made = connections.create_connection(
+            session, workspace, platform, name, secret, url=url, queue=queue
+        )
+    record = made.record
+    if record.platform in BROKER_PLATFORMS:
+        on = f" queue {record.broker_queue}" if record.broker_queue else ""
+        out.print(
+            f"connection {record.id} created: `chatlens serve` consumes "
+            f"{escape(record.broker_url or '')}{escape(on)}",
+            highlight=False,
+        )
+        return
     sys.stdout.write(base_url.rstrip("/") + made.path + "\n")
 
 
@@ -82,11 +109,26 @@ def show(
     with app_state(db, app_db) as (session, _):
         c = connections.get_connection(session, workspace, connection)
         t = connections.traffic(session, c.id)
+        consumer = connections.consumer(session, c.id)
     lag = f"{t.lag_seconds:.1f} s" if t.lag_seconds is not None else "-"
     last = f"{t.last_event_at:%Y-%m-%d %H:%M:%S} UTC" if t.last_event_at else "none yet"
-    lines = [
-        f"connection {c.id}: {escape(c.name)} ({c.platform}, {c.status})",
-        f"url token: {c.prefix}...",
+    lines = [f"connection {c.id}: {escape(c.name)} ({c.platform}, {c.status})"]
+    if c.platform in BROKER_PLATFORMS:
+        lines.append(f"broker: {escape(c.broker_url or '')} (password not shown)")
+        if c.broker_queue:
+            lines.append(f"queue: {escape(c.broker_queue)}")
+    else:
+        lines.append(f"url token: {c.prefix}...")
+    if consumer is not None:
+        behind = "unknown" if consumer.lag is None else str(consumer.lag)
+        unit = "rows" if c.platform == "rasa-sql" else "messages"
+        lines += [
+            f"consumer: {escape(consumer.state)} (at {consumer.checked_at:%Y-%m-%d %H:%M:%S} UTC)",
+            f"rasa events consumed: {consumer.consumed}"
+            + (f", position: events.id {consumer.position}" if c.platform == "rasa-sql" else ""),
+            f"broker lag: {behind} {unit} waiting",
+        ]
+    lines += [
         f"events today: {t.events_today}",
         f"events in total: {t.events_total} from {t.deliveries} deliveries",
         f"last event: {last}",
@@ -94,7 +136,7 @@ def show(
         f"quarantined deliveries: {t.quarantined}",
     ]
     for p in t.problems:
-        kept = "quarantined" if p.body is not None else "refused"
+        kept = "quarantined" if p.body is not None else "failed" if p.status == 503 else "refused"
         lines.append(
             f"  {p.at:%Y-%m-%d %H:%M:%S} {kept} {p.status} "
             f"delivery {escape(p.delivery_id or '-')}: {escape(p.reason)}"

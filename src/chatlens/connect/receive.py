@@ -33,7 +33,7 @@ from chatlens.app.models import (
     ConnectionProblem,
     now,
 )
-from chatlens.connect.platforms import Platform, Refusal, platform
+from chatlens.connect.platforms import PLATFORMS, Platform, Refusal, platform
 from chatlens.errors import EventError, ItemError
 from chatlens.events import parse_event, to_row
 
@@ -98,6 +98,10 @@ class Receiver:
                     404,
                     "no connection has this URL: copy it again from the Connections page",
                     "unknown_connection",
+                )
+            if conn.platform not in PLATFORMS:  # a Rasa broker: the server consumes it
+                raise Refusal(
+                    404, "this connection takes no webhooks (it is a Rasa broker)", "not_webhook"
                 )
             if conn.status != "active":
                 raise Refusal(403, "this connection was revoked", "revoked")

@@ -28,6 +28,7 @@ from chatlens.server.pages import (
     settings,
     teams,
 )
+from chatlens.server.runtime.consumers import Consumers
 from chatlens.server.runtime.keycache import KeyCache
 from chatlens.server.runtime.memory import DEFAULT_MEMORY_LIMIT
 from chatlens.server.runtime.workspace import Workspaces
@@ -61,7 +62,9 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         connect.start(app)
+        consumers = Consumers(state.sessions).start()  # Rasa's event brokers
         yield
+        consumers.close()
         connect.stop(app)
         state.workspaces.close()
         state.keys.close()
