@@ -8,9 +8,9 @@ rasa_pika.py). Each event is folded into its sender's tracker, kept in the app s
 connection conversation (the webhooks' table); the settler (settle.py) converts the whole
 tracker with the Rasa importer, as `chatlens import --from rasa` converts a tracker file,
 once the sender paused, so the events and facts are those of the import of the same
-tracker. An event already folded (a redelivery, a row read twice) is recognised by a hash
-of its JSON and changes nothing; one that cannot be read or converted is quarantined with
-its position and the reason, and its neighbours are kept.
+tracker. An event already folded (a redelivery, a row read twice) is recognised by its row
+id, or by a hash of its JSON, and changes nothing; one that cannot be read or converted is
+quarantined with its position and the reason, and its neighbours are kept.
 """
 
 from __future__ import annotations
@@ -46,6 +46,13 @@ class Arrival:
     """The event's JSON (the SQL table's `data`, the message's body)."""
     sender: str | None = None
     """The SQL table's `sender_id` column (the JSON carries it too)."""
+    key: str | None = None
+    """The broker's own id of the event when it has one (the SQL table's `id`): an event
+    with a key already folded is a replay. Without one (a RabbitMQ message), the hash of
+    the event's JSON stands in for it, and only for a message the broker says it delivered
+    before (`redelivered`): Rasa itself logs some events twice, identically (the two-stage
+    fallback's repeated user message), and both are kept as in the tracker."""
+    redelivered: bool = False
 
 
 @dataclass
@@ -92,15 +99,14 @@ def tracker(document: dict[str, Any]) -> dict[str, Any]:
 
 class RasaBroker(Platform):
     """A Rasa event broker: a folded document is the sender's tracker so far, with the
-    keys of the events it holds (`fold` takes `{"key": ..., "event": ...}`)."""
+    keys of the events it holds (`fold` takes `{"sender_id", "key", "event"}`; replays are
+    told apart before, in `fold_batch`)."""
 
     def conversation(self, payload: dict[str, Any]) -> str | None:
         return str(payload["sender_id"])
 
     def fold(self, document: dict[str, Any] | None, payload: dict[str, Any]) -> dict[str, Any]:
         doc = document or {"sender_id": payload["sender_id"], "events": [], "keys": []}
-        if payload["key"] in doc["keys"]:
-            return doc
         return {
             "sender_id": doc["sender_id"],
             "events": [*doc["events"], payload["event"]],
@@ -156,8 +162,9 @@ def fold_batch(db: DbSession, connection_id: int, arrivals: list[Arrival]) -> Fo
         doc = before or {"sender_id": sender, "events": [], "keys": []}
         keys = set(doc["keys"])
         fresh = []
-        for arrival, event, key in items:
-            if key in keys:
+        for arrival, event, digest in items:
+            key = f"id:{arrival.key}" if arrival.key is not None else digest
+            if key in keys and (arrival.key is not None or arrival.redelivered):
                 out.replayed += 1
                 continue
             keys.add(key)

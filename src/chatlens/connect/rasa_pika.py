@@ -5,7 +5,8 @@ unless endpoints.yml names others).
 Up to `PREFETCH` messages are delivered unacknowledged; a batch is folded and committed to
 the app state (rasa.take), and only then acknowledged at once (`basic_ack(tag,
 multiple=True)`). A crash before the acknowledgement has RabbitMQ deliver the batch again:
-its events are found already folded (by the hash of their JSON) and count once."""
+its events are found already folded (a redelivered message by the hash of its JSON) and
+count once."""
 
 from __future__ import annotations
 
@@ -74,7 +75,9 @@ class PikaConsumer:
                 if method is not None:
                     if not pending:
                         first_at = time.monotonic()
-                    pending.append(Arrival(where(body, properties), body))
+                    pending.append(
+                        Arrival(where(body, properties), body, redelivered=method.redelivered)
+                    )
                     last_tag = method.delivery_tag
                 due = (
                     method is None

@@ -60,7 +60,7 @@ class SqlFollower:
                 taken = self._contiguous(at, found)
                 if taken:
                     arrivals = [
-                        Arrival(f"events.id {i}", data if data is not None else "", sender)
+                        Arrival(f"events.id {i}", data if data is not None else "", sender, str(i))
                         for i, sender, data in taken
                     ]
                     at = int(taken[-1][0])
