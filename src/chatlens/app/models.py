@@ -82,8 +82,6 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=now)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(default=None)
-    broker_url: Mapped[str | None] = mapped_column(String(500), default=None)
-    broker_queue: Mapped[str | None] = mapped_column(String(255), default=None)
     workspace: Mapped[Workspace] = relationship(lazy="joined")
 
 
