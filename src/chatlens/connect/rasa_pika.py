@@ -11,6 +11,7 @@ count once."""
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 import time
 from typing import Any
@@ -20,8 +21,9 @@ from sqlalchemy.orm import sessionmaker
 
 from chatlens.connect.rasa import Arrival, note, take
 
-PREFETCH = 4000
-BATCH = 2000
+BATCH = int(os.environ.get("CHATLENS_RASA_BATCH", "2000"))
+"""Messages folded, committed and acknowledged at once ($CHATLENS_RASA_BATCH)."""
+PREFETCH = 2 * BATCH
 WAIT_SECONDS = 0.2
 """A batch is taken when it is full or when no message came for this long."""
 LAG_SECONDS = 1.0

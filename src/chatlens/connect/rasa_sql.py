@@ -10,6 +10,7 @@ leaves a gap forever)."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from typing import Any
@@ -19,7 +20,8 @@ from sqlalchemy.orm import sessionmaker
 from chatlens.connect.rasa import Arrival, note, position, take
 from chatlens.errors import InputError
 
-BATCH = 2000
+BATCH = int(os.environ.get("CHATLENS_RASA_BATCH", "2000"))
+"""Rows read and committed at once ($CHATLENS_RASA_BATCH)."""
 POLL_SECONDS = 0.25
 GAP_SECONDS = 5.0
 LAG_SECONDS = 1.0
