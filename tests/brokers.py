@@ -69,10 +69,11 @@ def libpq_url(sqlalchemy_url: str) -> str:
 
 
 @contextmanager
-def rabbitmq(timeout: float = 120.0) -> Iterator[str]:
+def rabbitmq(password: str = "rasa-pw-3Zk9", timeout: float = 120.0) -> Iterator[str]:
     """A RabbitMQ node of its own (data, logs, Erlang cookie in a temporary directory; AMQP
-    and distribution ports free ones on 127.0.0.1; no plugins); yields its AMQP URL with the
-    default guest user (allowed from loopback). Stopped, and its directory removed, after."""
+    and distribution ports free ones on 127.0.0.1; no plugins); yields its AMQP URL for a
+    user `rasa` with `password` and every right on the default vhost. Stopped, and its
+    directory removed, after."""
     server = RABBITMQ / "rabbitmq-server"
     assert server.exists(), "RabbitMQ is not installed: apt install rabbitmq-server (.ci/run does)"
     home = Path(tempfile.mkdtemp(prefix="chatlens-rabbit-"))
@@ -111,7 +112,12 @@ def rabbitmq(timeout: float = 120.0) -> Iterator[str]:
             assert time.monotonic() < deadline, (
                 "RabbitMQ did not start: " + (home / "server.out").read_text()[-3000:]
             )
-        yield f"amqp://guest:guest@127.0.0.1:{port}/%2F"
+        for command in (
+            ["add_user", "rasa", password],
+            ["set_permissions", "-p", "/", "rasa", ".*", ".*", ".*"],
+        ):
+            subprocess.run([*ctl, *command], env=env, check=True, capture_output=True)
+        yield f"amqp://rasa:{password}@127.0.0.1:{port}/%2F"
     finally:
         subprocess.run([*ctl, "stop"], env=env, capture_output=True, timeout=120)
         try:

@@ -239,7 +239,7 @@ class ConnectionConsumer(Base):
     )
     position: Mapped[int] = mapped_column(BigInteger, default=0)
     consumed: Mapped[int] = mapped_column(BigInteger, default=0)
-    """Rasa events taken in so far (replays and quarantined ones included)."""
+    """Rasa events taken in so far: folded or quarantined, each once (replays not counted)."""
     state: Mapped[str] = mapped_column(String(100), default="starting")
     lag: Mapped[int | None] = mapped_column(BigInteger, default=None)
     """SQL broker: rows not yet taken (max(id) - position); Pika: messages ready in the queue."""

@@ -240,7 +240,7 @@ def take(
             db.add(state)
         if position is not None:
             state.position = position
-        state.consumed = (state.consumed or 0) + len(arrivals)
+        state.consumed = (state.consumed or 0) + folded.taken + folded.quarantined
         state.state, state.checked_at = "running", now()
         db.commit()
     return folded
