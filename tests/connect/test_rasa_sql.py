@@ -93,7 +93,7 @@ def test_the_sql_broker_gives_the_figures_of_the_import(pg, tmp_path):
     events.insert(40, {"sender_id": "5577001", "event": "bot", "text": "no time"})
     publish(url, events)
     store = tmp_path / "chatlens.duckdb"
-    provision(store, {})
+    seats = provision(store, {"default": {"users": {"root": ("admin", None, None)}}})
     made = cli(
         "connections", "create", "-w", "default", "--platform", "rasa-sql", "--name", "bot",
         "--url", url, "--db", str(store),
@@ -107,11 +107,21 @@ def test_the_sql_broker_gives_the_figures_of_the_import(pg, tmp_path):
         wait_until(lambda: (c := state.consumer(1)) is not None and c.lag == 0, 30, what="lag 0")
         shown = cli("connections", "show", "-w", "default", "bot", "--db", str(store)).output
         listed = cli("connections", "list", "-w", "default", "--db", str(store)).output
+        admin = server.login(seats.emails["root"])
+        page = admin.get("/connections").text
+        assert "consumer running: 75 Rasa events taken, 0 rows waiting" in page
+        assert "postgresql://rasa_" in page and PASSWORD not in page
+        other = "amqp://rabbit:other-pw-5@127.0.0.1:9/%2F"  # nothing listens there
+        form = {"platform": "rasa-pika", "name": "queue", "url": other, "queue": "q1"}
+        created = admin.post("/connections", data=form)
+        assert created.status_code == 200 and 'id="steps-rasa-pika"' in created.text
+        assert "amqp://rabbit@127.0.0.1:9/%2F queue q1" in created.text
+        assert "other-pw-5" not in created.text
     finally:
         server.stop()
         state.close()
     log = server.log.read_text()
-    assert PASSWORD not in log and PRIVATE not in log
+    assert PASSWORD not in log and PRIVATE not in log and "other-pw-5" not in log
     assert PASSWORD not in shown and PASSWORD not in listed
     assert "position: events.id 75" in shown and "broker lag: 0 rows waiting" in shown
     assert "rasa events consumed: 75" in shown

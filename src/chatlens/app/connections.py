@@ -43,6 +43,10 @@ SECRET_NAMES = {
     "chatwoot": "the webhook's secret (Settings > Integrations > Webhooks, Chatwoot 4.x)",
     "intercom": "the app's client secret (Developer Hub > your app > Basic information)",
     "livechat": "the webhook secret key you chose when registering the webhooks",
+    "rasa-sql": "no secret: the Broker URL postgresql://USER:PASSWORD@HOST:PORT/DB of the "
+    "SQL event broker's database (its password is kept apart, never shown)",
+    "rasa-pika": "no secret: the Broker URL amqp://USER:PASSWORD@HOST:PORT/VHOST of the "
+    "RabbitMQ, and the Queue (default rasa_core_events)",
 }
 
 

@@ -23,7 +23,11 @@ router = APIRouter(include_in_schema=False)
 def _page(request: Request, who: Principal, ctx: Any, **extra: Any) -> Response:
     with ctx.sessions() as db:
         rows = [
-            {"record": c, "traffic": connections.traffic(db, c.id)}
+            {
+                "record": c,
+                "traffic": connections.traffic(db, c.id),
+                "consumer": connections.consumer(db, c.id),
+            }
             for c in connections.list_connections(db, who.workspace)
         ]
     response = render(
@@ -58,9 +62,23 @@ async def create_connection(request: Request, who: PageAdmin, ctx: Ctx) -> Respo
                 str(form.get("platform", "")),
                 str(form.get("name", "")),
                 str(form.get("secret", "")) or None,
+                url=str(form.get("url", "")) or None,
+                queue=str(form.get("queue", "")) or None,
             )
     except ChatlensError as exc:
         return _page(request, who, ctx, error=str(exc))
+    if made.record.broker_url is not None:
+        shown = made.record.broker_url
+        if made.record.broker_queue:
+            shown += f" queue {made.record.broker_queue}"
+        return _page(
+            request,
+            who,
+            ctx,
+            new_broker=shown,
+            new_platform=made.record.platform,
+            new_name=made.record.name,
+        )
     url = str(request.base_url).rstrip("/") + made.path
     return _page(
         request, who, ctx, new_url=url, new_platform=made.record.platform, new_name=made.record.name
