@@ -20,6 +20,7 @@ from chatlens.connect.platforms import platform
 from chatlens.connect.rasa import Arrival, fold_batch, take
 from chatlens.errors import InputError
 from chatlens.importers.rasa import RasaImporter
+from chatlens.server.runtime import consumers
 
 DATA = Path(__file__).parent.parent / "importers" / "data" / "rasa"
 
@@ -163,3 +164,18 @@ def test_broker_urls_keep_the_password_apart(app):
             connections.create_connection(
                 db, "default", "rasa-sql", "q4", url="postgresql://a@b/c", queue="x"
             )
+
+
+def test_consumer_restarts_back_off_doubling_up_to_the_cap():
+    # 0.5 s doubling, capped at 60 s, each within a tenth of jitter
+    for failures, expected in ((1, 0.5), (2, 1.0), (3, 2.0), (8, 60.0), (30, 60.0)):
+        for _ in range(20):
+            assert expected * 0.9 <= consumers.backoff(failures) <= expected * 1.1
+
+
+def test_consumer_errors_lose_the_password_and_quoted_values():
+    message = 'connection to "db.local" failed: password "s3cr@t" rejected for s3cr@t'
+    assert (
+        consumers.scrub(message, "s3cr@t")
+        == "connection to '…' failed: password '…' rejected for ***"
+    )
