@@ -26,6 +26,7 @@ from sqlalchemy.orm import sessionmaker
 
 from chatlens.app import service
 from chatlens.app.models import (
+    BROKER_PLATFORMS,
     Connection,
     ConnectionBatch,
     ConnectionConversation,
@@ -86,15 +87,72 @@ class Settler:
                     ConnectionConversation.connection_id,
                     ConnectionConversation.conversation,
                     ConnectionConversation.revision,
+                    Connection.platform,
                 )
+                .join(Connection, Connection.id == ConnectionConversation.connection_id)
                 .where(unsettled, ConnectionConversation.updated_at <= cutoff)
                 .limit(BATCH)
             ).all()
-        for connection_id, conversation, revision in due:
+        senders: dict[int, list[tuple[str, int]]] = {}
+        for connection_id, conversation, revision, kind in due:
             if self._stop.is_set():
                 break
-            self.settle(connection_id, conversation, revision)
+            if kind in BROKER_PLATFORMS:
+                senders.setdefault(connection_id, []).append((conversation, revision))
+            else:
+                self.settle(connection_id, conversation, revision)
+        for connection_id, trackers in senders.items():
+            if not self._stop.is_set():
+                self.settle_senders(connection_id, trackers)
         return len(due)
+
+    def settle_senders(self, connection_id: int, trackers: list[tuple[str, int]]) -> None:
+        """Settle Rasa senders of one broker connection together: one journal write for
+        all (their event ids name the sender, so no two senders' events share one)."""
+        with self.sessions() as db:
+            conn = db.get(Connection, connection_id)
+            if conn is None:
+                return
+            kind = platform(conn.platform)
+            workspace = conn.workspace.name
+            store = service.workspace_store(self.folder, conn.workspace)
+            documents = []
+            for conversation, revision in trackers:
+                row = db.get(ConnectionConversation, (connection_id, conversation))
+                if row is not None and row.revision == revision and not row.settled:
+                    documents.append((conversation, revision, orjson.loads(row.document)))
+        events: list[dict[str, Any]] = []
+        converted: list[dict[str, Any]] = []
+        for _, _, document in documents:
+            try:
+                mine = kind.convert(document)
+                converted += rows(mine)
+                events += mine
+            except Exception as exc:  # checked when folded: kept as a problem if it fails now
+                with self.sessions() as db:
+                    why = "settling failed: " + reason(exc)
+                    db.add(ConnectionProblem(connection_id=connection_id, status=500, reason=why))
+                    db.commit()
+        # a failure here (the store) leaves the senders unsettled: tried again
+        stored = self.submit(workspace, store, converted) if converted else 0
+        with self.sessions() as db:
+            for conversation, revision, _ in documents:
+                db.execute(
+                    update(ConnectionConversation)
+                    .where(
+                        ConnectionConversation.connection_id == connection_id,
+                        ConnectionConversation.conversation == conversation,
+                        ConnectionConversation.revision == revision,
+                    )
+                    .values(settled=True)
+                )
+            if events:
+                db.add(
+                    ConnectionBatch(
+                        connection_id=connection_id, events=stored, event_at=latest(events)
+                    )
+                )
+            db.commit()
 
     def settle(self, connection_id: int, conversation: str, revision: int) -> None:
         with self.sessions() as db:
