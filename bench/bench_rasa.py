@@ -13,6 +13,7 @@ events interleaved with those of the conversations around it as a busy bot publi
 - /api/v1/events: the same conversations converted (the Rasa importer), NDJSON requests
   of 500 events from 4 clients.
 
+Needs the postgres extra (psycopg): `make .venv/.postgres-stamp`, as `make test-brokers` does.
 Usage: python bench/bench_rasa.py [--conversations 2000] [--batch 2000]
 """
 

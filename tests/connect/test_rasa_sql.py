@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import orjson
-import psycopg
 import pytest
 from typer.testing import CliRunner
 
@@ -49,24 +48,33 @@ def pg() -> Iterator[str]:
         yield url
 
 
+def connect(url: str) -> Any:
+    """A PostgreSQL connection (psycopg comes with chatlens[postgres], which `make
+    test-brokers` installs: imported here so that `make test` collects this module without
+    it)."""
+    import psycopg
+
+    return psycopg.connect(url, autocommit=True)
+
+
 def rasa_database(pg: str, table: bool = True) -> str:
     """A database of its own with a password user, and the broker's table (libpq URL)."""
     name = f"rasa_{uuid.uuid4().hex[:8]}"
     url = libpq_url(create_database(pg, name))
-    with psycopg.connect(url, autocommit=True) as db:
+    with connect(url) as db:
         db.execute(f"CREATE ROLE {name} LOGIN PASSWORD '{PASSWORD}'")
         db.execute(f"GRANT ALL ON SCHEMA public TO {name}")
         db.execute(f"ALTER DATABASE {name} OWNER TO {name}")
     owner = url.replace("postgresql://postgres@", f"postgresql://{name}:{PASSWORD}@", 1)
     if table:
-        with psycopg.connect(owner, autocommit=True) as db:
+        with connect(owner) as db:
             db.execute(CREATE)
     return owner
 
 
 def publish(url: str, events: list[Any]) -> None:
     """Rows as SQLEventBroker.publish writes them: one per event, in order."""
-    with psycopg.connect(url, autocommit=True) as db, db.cursor() as cursor:
+    with connect(url) as db, db.cursor() as cursor:
         cursor.executemany(
             "INSERT INTO events (sender_id, data) VALUES (%s, %s)",
             [(e.get("sender_id") if isinstance(e, dict) else None, _text(e)) for e in events],
@@ -194,7 +202,7 @@ def test_a_broker_not_there_yet_is_retried_and_a_revoke_stops_it(pg, tmp_path):
         failure = state.problems(cid)[0]
         assert failure.status == 503 and failure.body is None
         assert failure.reason.startswith("consumer: UndefinedTable: relation '…' does not exist")
-        with psycopg.connect(url, autocommit=True) as db:
+        with connect(url) as db:
             db.execute(CREATE)
         publish(url, broker_events()[:20])
         state.wait_taken(cid, 20)
