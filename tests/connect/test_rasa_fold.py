@@ -2,7 +2,8 @@
 events of the Rasa importer's fixture trackers (tests/importers/data/rasa, Rasa 3's event
 format) sent one at a time as Rasa's brokers publish them (the event's JSON with the
 tracker's `sender_id` added: rasa/core/tracker_store.py `stream_events`), in batches,
-replayed, with malformed ones among them; and the connections' broker URLs."""
+replayed, with malformed ones among them; the connections' broker URLs; the SQL follower's
+gaps; the consumers' backoff and error scrubbing."""
 
 from __future__ import annotations
 
@@ -16,8 +17,10 @@ from sqlalchemy import select
 from chatlens.app import connections, service
 from chatlens.app.db import open_app_db
 from chatlens.app.models import ConnectionConsumer, ConnectionConversation, ConnectionProblem
+from chatlens.connect import rasa_sql
 from chatlens.connect.platforms import platform
 from chatlens.connect.rasa import Arrival, fold_batch, take
+from chatlens.connect.rasa_sql import SqlFollower
 from chatlens.errors import InputError
 from chatlens.importers.rasa import RasaImporter
 from chatlens.server.runtime import consumers
@@ -179,3 +182,15 @@ def test_consumer_errors_lose_the_password_and_quoted_values():
         consumers.scrub(message, "s3cr@t")
         == "connection to '…' failed: password '…' rejected for ***"
     )
+
+
+def test_a_gap_in_the_sql_ids_is_waited_for_then_passed(app):
+    factory, cid = app
+    follower = SqlFollower(factory, cid, "postgresql://unused")
+    found = [(1, "s", "{}"), (2, "s", "{}"), (4, "s", "{}"), (5, "s", "{}")]
+    # id 3 not visible yet (its transaction may still commit): stop before it
+    assert [r[0] for r in follower._contiguous(0, found)] == [1, 2]
+    assert [r[0] for r in follower._contiguous(2, found[2:])] == []
+    # still missing after GAP_SECONDS: rolled back, never coming; the rows after it are taken
+    follower._gaps[3] -= rasa_sql.GAP_SECONDS
+    assert [r[0] for r in follower._contiguous(2, found[2:])] == [4, 5]
