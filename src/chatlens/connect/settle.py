@@ -87,17 +87,23 @@ class Settler:
                     ConnectionConversation.connection_id,
                     ConnectionConversation.conversation,
                     ConnectionConversation.revision,
-                    Connection.platform,
                 )
-                .join(Connection, Connection.id == ConnectionConversation.connection_id)
                 .where(unsettled, ConnectionConversation.updated_at <= cutoff)
                 .limit(BATCH)
             ).all()
+            brokers = set(
+                db.scalars(
+                    select(Connection.id).where(
+                        Connection.id.in_({c for c, _, _ in due}),
+                        Connection.platform.in_(BROKER_PLATFORMS),
+                    )
+                )
+            )
         senders: dict[int, list[tuple[str, int]]] = {}
-        for connection_id, conversation, revision, kind in due:
+        for connection_id, conversation, revision in due:
             if self._stop.is_set():
                 break
-            if kind in BROKER_PLATFORMS:
+            if connection_id in brokers:
                 senders.setdefault(connection_id, []).append((conversation, revision))
             else:
                 self.settle(connection_id, conversation, revision)
