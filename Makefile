@@ -10,7 +10,7 @@ SPARK_STAMP := $(VENV)/.spark-stamp
 EMB_STAMP := $(VENV)/.embeddings-stamp
 PG_STAMP := $(VENV)/.postgres-stamp
 
-.PHONY: demo test test-fast test-spark test-browser test-embeddings test-postgres test-fuzz lint bench docs lock clean screenshots
+.PHONY: demo test test-fast test-spark test-browser test-embeddings test-postgres test-brokers test-fuzz lint bench docs lock clean screenshots
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -23,7 +23,7 @@ demo: $(STAMP)
 	$(VENV)/bin/chatlens serve --db $(DB)
 
 test: $(STAMP)
-	$(PY) -m pytest -n 2 -m "not spark and not browser and not embeddings and not postgres and not fuzz"
+	$(PY) -m pytest -n 2 -m "not spark and not browser and not embeddings and not postgres and not brokers and not fuzz"
 
 # The dashboard in a real browser: Debian's Chromium (apt install chromium; .ci/run does).
 test-browser: $(STAMP)
@@ -56,13 +56,18 @@ $(PG_STAMP): $(STAMP) requirements-postgres.lock
 test-postgres: $(PG_STAMP)
 	$(PY) -m pytest -m postgres
 
+# Rasa's event brokers: the tests start PostgreSQL (the SQL broker's events table; psycopg from
+# chatlens[postgres]) and RabbitMQ (the Pika broker; apt install rabbitmq-server; .ci/run does).
+test-brokers: $(PG_STAMP)
+	$(PY) -m pytest -m brokers
+
 # The API fuzzed (schemathesis): every operation of /openapi.json against the real server with
 # a seeded workspace, bounded in examples and time; any 5xx fails.
 test-fuzz: $(STAMP)
 	$(PY) -m pytest -m fuzz
 
 test-fast: $(STAMP)
-	$(PY) -m pytest -n 2 -m "not slow and not spark and not browser and not embeddings and not postgres and not fuzz"
+	$(PY) -m pytest -n 2 -m "not slow and not spark and not browser and not embeddings and not postgres and not brokers and not fuzz"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench scripts

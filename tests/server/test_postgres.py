@@ -5,13 +5,8 @@ sessions, API keys, seats and shared dashboards working against it."""
 
 from __future__ import annotations
 
-import glob
 import os
-import shutil
-import subprocess
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, inspect, text
@@ -21,51 +16,23 @@ from chatlens.app import audit, service
 from chatlens.app.audit import AuditTrail, AuditWriter
 from chatlens.app.db import open_app_db
 from chatlens.cli import app
+from tests.brokers import create_database, postgres
 from tests.builders import DAY, chat
-from tests.serverkit import LiveServer, free_port, provision
+from tests.serverkit import LiveServer, provision
 
 pytestmark = pytest.mark.postgres
 runner = CliRunner()
 
 
-def _as_postgres(command: list[str]) -> list[str]:
-    """Postgres refuses to run as root: as root, run it as the `postgres` user."""
-    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
-
-
 @pytest.fixture(scope="module")
 def server_url() -> Iterator[str]:
-    """A throwaway Postgres cluster on a Unix socket and a free port; the URL of a server
-    without a database (tests create their own)."""
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    assert found, "PostgreSQL is not installed: apt install postgresql (.ci/run does)"
-    bin_dir = Path(found[-1]).parent
-    home = Path(tempfile.mkdtemp(prefix="chatlens-pg-"))
-    home.chmod(0o755)
-    if os.geteuid() == 0:
-        shutil.chown(home, "postgres")
-    data, log = home / "data", home / "log"
-    port = free_port()
-    initdb = [str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"]
-    subprocess.run(_as_postgres(initdb), check=True, capture_output=True)
-    options = f"-k {home} -p {port} -c listen_addresses=''"
-    start = [str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(log), "-w"]
-    subprocess.run(_as_postgres([*start, "start"]), check=True, capture_output=True)
-    try:
-        yield f"postgresql+psycopg://postgres@/{{database}}?host={home}&port={port}"
-    finally:
-        stop = [str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]
-        subprocess.run(_as_postgres(stop), capture_output=True)
-        shutil.rmtree(home, ignore_errors=True)
+    """A throwaway Postgres cluster (tests/brokers.py); the URL of a server without a
+    database (tests create their own)."""
+    with postgres() as url:
+        yield url
 
 
-def new_database(server_url: str, name: str) -> str:
-    admin = create_engine(server_url.format(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return server_url.format(database=name)
+new_database = create_database
 
 
 def cli(*args: str, stdin: str | None = None):
@@ -122,6 +89,7 @@ def test_the_migrations_and_the_admin_commands_on_postgres(server_url, tmp_path)
         "connection_syncs",
         "tracker_sites",
         "audit_records",
+        "connection_consumers",
     } <= tables
     with engine.connect() as connection:  # every migration applied, the last one included
         head = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()

@@ -8,16 +8,18 @@ import datetime as dt
 import re
 import secrets
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session as DbSession
 
 from chatlens.app import credentials
 from chatlens.app.models import (
+    BROKER_PLATFORMS,
     PLATFORMS,
     Connection,
     ConnectionBatch,
+    ConnectionConsumer,
     ConnectionDelivery,
     ConnectionProblem,
     TrackerSite,
@@ -45,7 +47,49 @@ SECRET_NAMES = {
     "intercom": "the app's client secret (Developer Hub > your app > Basic information)",
     "livechat": "the webhook secret key you chose when registering the webhooks",
     "tracker": "none: give the site's origins instead (its key is public)",
+    "rasa-sql": "no secret: the Broker URL postgresql://USER:PASSWORD@HOST:PORT/DB of the "
+    "SQL event broker's database (its password is kept apart, never shown)",
+    "rasa-pika": "no secret: the Broker URL amqp://USER:PASSWORD@HOST:PORT/VHOST of the "
+    "RabbitMQ, and the Queue (default rasa_core_events)",
 }
+
+
+BROKER_SCHEMES = {
+    "rasa-sql": ("postgresql", "postgres"),
+    "rasa-pika": ("amqp", "amqps"),
+}
+DEFAULT_QUEUE = "rasa_core_events"
+"""The queue Rasa's PikaEventBroker publishes to when endpoints.yml names none."""
+_QUEUE = re.compile(r"^[A-Za-z0-9_.:-]{1,255}$")
+
+
+def split_broker_url(platform: str, url: str) -> tuple[str, str | None]:
+    """A broker URL without its password, and the password (None when it has none)."""
+    schemes = BROKER_SCHEMES[platform]
+    parts = urlsplit(url.strip())
+    if parts.scheme not in schemes or (platform == "rasa-pika" and not parts.hostname):
+        raise InputError(
+            f"a {platform} connection needs --url {schemes[0]}://USER:PASSWORD@HOST:PORT/..."
+        )
+    try:
+        parts.port  # noqa: B018 (raises on a port that is no number)
+    except ValueError:
+        raise InputError("--url: the port is not a number") from None
+    password = unquote(parts.password) if parts.password is not None else None
+    netloc = parts.netloc.rpartition("@")[2]
+    if parts.username is not None:
+        netloc = f"{quote(unquote(parts.username), safe='')}@{netloc}"
+    return urlunsplit(parts._replace(netloc=netloc)), password
+
+
+def broker_dsn(record: Connection) -> str:
+    """The broker URL to connect with: the stored one with its password put back."""
+    parts = urlsplit(record.broker_url or "")
+    if not record.signing_secret:
+        return record.broker_url or ""
+    user, _, host = parts.netloc.rpartition("@")
+    netloc = f"{user}:{quote(record.signing_secret, safe='')}@{host}"
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 @dataclass
@@ -170,11 +214,14 @@ def create_connection(
     secret: str | None = None,
     api: Api | None = None,
     origins: list[str] | None = None,
+    url: str | None = None,
+    queue: str | None = None,
 ) -> NewConnection:
     """A new active connection of `workspace`; `secret` is the platform's (SECRETS), `api`
     its REST API credentials for API sync (a connection with them needs no webhook secret:
     it may be used for sync only), a tracker's `origins` the sites allowed to send with its
-    key."""
+    key; a Rasa broker's takes the broker's `url` (its password is kept apart, never shown)
+    and, for rasa-pika, the `queue`."""
     if platform not in PLATFORMS:
         raise InputError(f"unknown platform {platform!r}; expected one of: {', '.join(PLATFORMS)}")
     name = name.strip()
@@ -188,6 +235,8 @@ def create_connection(
     )
     if taken is not None:
         raise InputError(f"workspace {workspace!r} has a connection named {name!r} already")
+    if platform in BROKER_PLATFORMS:
+        return _create_broker(db, ws.id, platform, name, url, queue)
     kind, required = SECRETS[platform]
     secret = (secret or "").strip() or None
     api = check_api(platform, api) if api is not None else None
@@ -218,6 +267,42 @@ def create_connection(
     site = _site(db, record, origins or []) if platform == "tracker" else None
     db.commit()
     return NewConnection(token, record, site)
+
+
+def _create_broker(
+    db: DbSession, workspace_id: int, platform: str, name: str, url: str | None, queue: str | None
+) -> NewConnection:
+    if not url:
+        schemes = BROKER_SCHEMES[platform]
+        raise InputError(f"a {platform} connection needs --url {schemes[0]}://...")
+    shown, password = split_broker_url(platform, url)
+    if platform == "rasa-pika":
+        queue = (queue or "").strip() or DEFAULT_QUEUE
+        if not _QUEUE.match(queue):
+            raise InputError(f"queue {queue!r}: use letters, digits, '_', '.', ':' or '-'")
+    elif queue:
+        raise InputError("--queue is for rasa-pika connections (the SQL broker has its table)")
+    token = credentials.new_token()  # unused for brokers: no webhook reaches them
+    record = Connection(
+        workspace_id=workspace_id,
+        platform=platform,
+        name=name,
+        token_hash=credentials.token_hash(token),
+        prefix=token[:8],
+        signing_secret=password,
+        broker_url=shown,
+        broker_queue=queue,
+    )
+    db.add(record)
+    db.flush()
+    db.add(ConnectionConsumer(connection_id=record.id))
+    db.commit()
+    return NewConnection(token, record)
+
+
+def consumer(db: DbSession, connection_id: int) -> ConnectionConsumer | None:
+    """Where a broker connection's consumer stands (None for a webhook connection)."""
+    return db.get(ConnectionConsumer, connection_id)
 
 
 def list_connections(db: DbSession, workspace: str) -> list[Connection]:

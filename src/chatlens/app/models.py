@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 ROLES = ("admin", "manager", "agent")
@@ -133,9 +133,13 @@ class Invitation(Base):
     workspace: Mapped[Workspace] = relationship(lazy="joined")
 
 
-PLATFORMS = ("chatwoot", "intercom", "livechat", "tracker")
-"""The platforms a connection can receive data from: webhooks (chatwoot, intercom, livechat)
-and the website tracker (`/t.js`, a `TrackerSite`)."""
+WEBHOOK_PLATFORMS = ("chatwoot", "intercom", "livechat")
+"""The platforms whose webhooks a connection receives."""
+BROKER_PLATFORMS = ("rasa-sql", "rasa-pika")
+"""Rasa's event brokers: the server consumes them (server/runtime/consumers.py)."""
+PLATFORMS = (*WEBHOOK_PLATFORMS, "tracker", *BROKER_PLATFORMS)
+"""Every platform a connection can receive data from: webhooks, the website tracker
+(`/t.js`, a `TrackerSite`) and Rasa's brokers."""
 CONNECTION_STATUSES = ("active", "revoked")
 
 
@@ -146,7 +150,9 @@ class Connection(Base):
     deliveries with (Intercom's client secret, Chatwoot's webhook secret): it must stay
     usable to check signatures, so it is kept as given (docs/connections.md says how the
     app state is protected). LiveChat's `secret_key` comes back inside each payload, so
-    only its hash is kept (`payload_secret_hash`)."""
+    only its hash is kept (`payload_secret_hash`). A Rasa broker connection (rasa-sql,
+    rasa-pika) is consumed by the server: `broker_url` is the broker's URL without its
+    password, which is kept as given in `signing_secret` (needed to connect), never shown."""
 
     __tablename__ = "connections"
     __table_args__ = (UniqueConstraint("workspace_id", "name"),)
@@ -170,6 +176,8 @@ class Connection(Base):
     sync_every: Mapped[int | None] = mapped_column(default=None)
     """Seconds between the server's syncs of this connection (None: only `chatlens sync`
     and the server's `--sync-every`)."""
+    broker_url: Mapped[str | None] = mapped_column(String(500), default=None)
+    broker_queue: Mapped[str | None] = mapped_column(String(255), default=None)
     workspace: Mapped[Workspace] = relationship(lazy="joined")
 
 
@@ -291,3 +299,21 @@ class AuditRecord(Base):
     conversation_id: Mapped[str | None] = mapped_column(Text, default=None)
     filters: Mapped[str | None] = mapped_column(Text, default=None)
     rows: Mapped[int | None] = mapped_column(default=None)
+
+
+class ConnectionConsumer(Base):
+    """Where the server's consumer of a Rasa broker connection stands. `position` (SQL
+    broker: the last `events.id` taken) is advanced in the same app-state commit as the
+    conversations its events were folded into, so a crash never loses or repeats one."""
+
+    __tablename__ = "connection_consumers"
+    connection_id: Mapped[int] = mapped_column(
+        ForeignKey("connections.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(BigInteger, default=0)
+    consumed: Mapped[int] = mapped_column(BigInteger, default=0)
+    """Rasa events taken in so far: folded or quarantined, each once (replays not counted)."""
+    state: Mapped[str] = mapped_column(String(100), default="starting")
+    lag: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    """SQL broker: rows not yet taken (max(id) - position); Pika: messages ready in the queue."""
+    checked_at: Mapped[dt.datetime] = mapped_column(default=now)

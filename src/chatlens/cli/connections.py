@@ -12,12 +12,14 @@ from rich.markup import escape
 from rich.table import Table
 
 from chatlens.app import connections
-from chatlens.app.models import PLATFORMS, ConnectionSync
+from chatlens.app.connections import DEFAULT_QUEUE
+from chatlens.app.models import BROKER_PLATFORMS, PLATFORMS, ConnectionSync
 from chatlens.cli.common import AppDbOption, DbOption, fail, out
 from chatlens.cli.server import WorkspaceArg, app_state
 
 connections_app = typer.Typer(
-    help="Connections: Chatwoot, Intercom and LiveChat webhooks, the website tracker."
+    help="Connections: Chatwoot, Intercom and LiveChat webhooks, the website tracker, Rasa's "
+    "event brokers."
 )
 BaseUrlOption = Annotated[
     str,
@@ -49,6 +51,19 @@ def create(
             "repeat for each"
         ),
     ] = None,
+    url: Annotated[
+        str | None,
+        typer.Option(
+            help="rasa-sql: postgresql://USER:PASSWORD@HOST:PORT/DB of Rasa's SQL event broker; "
+            "rasa-pika: amqp://USER:PASSWORD@HOST:PORT/VHOST of its RabbitMQ (the password is "
+            "kept apart and never shown)",
+            envvar="CHATLENS_CONNECTION_URL",
+        ),
+    ] = None,
+    queue: Annotated[
+        str | None,
+        typer.Option(help=f"rasa-pika: the queue Rasa publishes to (default {DEFAULT_QUEUE})"),
+    ] = None,
     base_url: BaseUrlOption = "http://127.0.0.1:8000",
     api_url: Annotated[
         str | None,
@@ -79,7 +94,8 @@ def create(
 ) -> None:
     """Create a connection; prints the URL to paste into the platform, once (only a hash of
     its token is kept). With --api-url and --api-token it can also be synced (chatlens
-    sync); for the website tracker, the snippet to paste into the site's pages."""
+    sync); for the website tracker, the snippet to paste into the site's pages. A Rasa broker
+    connection is consumed by the running server."""
     with app_state(db, app_db) as (session, _):
         api = None
         if api_url or api_token or account_id or sync_every:
@@ -88,8 +104,25 @@ def create(
             interval = connections.every(sync_every) if sync_every else None
             api = connections.Api(api_url, api_token, account_id, interval)
         made = connections.create_connection(
-            session, workspace, platform, name, secret, api=api, origins=origin
+            session,
+            workspace,
+            platform,
+            name,
+            secret,
+            api=api,
+            origins=origin,
+            url=url,
+            queue=queue,
         )
+    record = made.record
+    if record.platform in BROKER_PLATFORMS:
+        on = f" queue {record.broker_queue}" if record.broker_queue else ""
+        out.print(
+            f"connection {record.id} created: `chatlens serve` consumes "
+            f"{escape(record.broker_url or '')}{escape(on)}",
+            highlight=False,
+        )
+        return
     if made.site is not None:
         sys.stdout.write(connections.snippet(base_url, made.site.site_key) + "\n")
         return
@@ -130,12 +163,29 @@ def show(
         t = connections.traffic(session, c.id)
         synced = session.get(ConnectionSync, c.id)
         site = connections.tracker_site(session, c.id)
+        consumer = connections.consumer(session, c.id)
     lag = f"{t.lag_seconds:.1f} s" if t.lag_seconds is not None else "-"
     last = f"{t.last_event_at:%Y-%m-%d %H:%M:%S} UTC" if t.last_event_at else "none yet"
-    lines = [
-        f"connection {c.id}: {escape(c.name)} ({c.platform}, {c.status})",
-        f"site key: {site.site_key}" if site else f"url token: {c.prefix}...",
-        *([f"allowed origins: {escape(', '.join(site.origins.split()))}"] if site else []),
+    lines = [f"connection {c.id}: {escape(c.name)} ({c.platform}, {c.status})"]
+    if c.platform in BROKER_PLATFORMS:
+        lines.append(f"broker: {escape(c.broker_url or '')} (password not shown)")
+        if c.broker_queue:
+            lines.append(f"queue: {escape(c.broker_queue)}")
+    elif site is not None:
+        lines.append(f"site key: {site.site_key}")
+        lines.append(f"allowed origins: {escape(', '.join(site.origins.split()))}")
+    else:
+        lines.append(f"url token: {c.prefix}...")
+    if consumer is not None:
+        behind = "unknown" if consumer.lag is None else str(consumer.lag)
+        unit = "rows" if c.platform == "rasa-sql" else "messages"
+        lines += [
+            f"consumer: {escape(consumer.state)} (at {consumer.checked_at:%Y-%m-%d %H:%M:%S} UTC)",
+            f"rasa events consumed: {consumer.consumed}"
+            + (f", position: events.id {consumer.position}" if c.platform == "rasa-sql" else ""),
+            f"broker lag: {behind} {unit} waiting",
+        ]
+    lines += [
         f"events today: {t.events_today}",
         f"events in total: {t.events_total} from {t.deliveries} deliveries",
         f"last event: {last}",
@@ -146,7 +196,7 @@ def show(
         lines.append(f"api sync: {escape(c.api_url)} (token kept, never shown)")
         lines.append(f"last sync: {_synced(synced)}")
     for p in t.problems:
-        kept = "quarantined" if p.body is not None else "refused"
+        kept = "quarantined" if p.body is not None else "failed" if p.status == 503 else "refused"
         lines.append(
             f"  {p.at:%Y-%m-%d %H:%M:%S} {kept} {p.status} "
             f"delivery {escape(p.delivery_id or '-')}: {escape(p.reason)}"

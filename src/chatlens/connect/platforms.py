@@ -377,4 +377,10 @@ PLATFORMS: dict[str, Platform] = {p.name: p for p in (Chatwoot(), Intercom(), Li
 
 
 def platform(name: str) -> Platform:
-    return PLATFORMS[name]
+    """A webhook platform, or a Rasa broker (connect/rasa.py: its events are folded and
+    settled as webhooks are, but come from the server's consumers)."""
+    if name in PLATFORMS:
+        return PLATFORMS[name]
+    from chatlens.connect.rasa import BROKERS  # imports this module
+
+    return BROKERS[name]

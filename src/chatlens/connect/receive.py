@@ -93,11 +93,15 @@ class Receiver:
         """The delivery authenticated and parsed: done (ignored), or a job for `fold`."""
         with self.sessions() as db:
             conn = find_connection(db, token)
-            if conn is None or conn.platform not in PLATFORMS:  # a tracker has no webhooks
+            if conn is None or conn.platform == "tracker":  # a tracker has no webhooks
                 raise Refusal(
                     404,
                     "no connection has this URL: copy it again from the Connections page",
                     "unknown_connection",
+                )
+            if conn.platform not in PLATFORMS:  # a Rasa broker: the server consumes it
+                raise Refusal(
+                    404, "this connection takes no webhooks (it is a Rasa broker)", "not_webhook"
                 )
             if conn.status != "active":
                 raise Refusal(403, "this connection was revoked", "revoked")

@@ -32,6 +32,7 @@ from chatlens.server.pages import (
     settings,
     teams,
 )
+from chatlens.server.runtime.consumers import Consumers
 from chatlens.server.runtime.keycache import KeyCache
 from chatlens.server.runtime.memory import DEFAULT_MEMORY_LIMIT
 from chatlens.server.runtime.workspace import Workspaces
@@ -75,7 +76,9 @@ def create_app(
             # first request (docs/lake.md)
             await asyncio.to_thread(workspaces.get, service.DEFAULT_WORKSPACE, store)
         connect.start(app)
+        consumers = Consumers(state.sessions).start()  # Rasa's event brokers
         yield
+        consumers.close()
         connect.stop(app)
         tracker.stop(app)
         state.workspaces.close()

@@ -35,6 +35,7 @@ def _page(request: Request, who: Principal, ctx: Any, **extra: Any) -> Response:
                     "traffic": connections.traffic(db, c.id),
                     "snippet": snippet,
                     "origins": origins,
+                    "consumer": connections.consumer(db, c.id),
                 }
             )
     response = render(
@@ -70,9 +71,23 @@ async def create_connection(request: Request, who: PageAdmin, ctx: Ctx) -> Respo
                 str(form.get("name", "")),
                 str(form.get("secret", "")) or None,
                 origins=str(form.get("origins", "")).split() or None,
+                url=str(form.get("url", "")) or None,
+                queue=str(form.get("queue", "")) or None,
             )
     except ChatlensError as exc:
         return _page(request, who, ctx, error=str(exc))
+    if made.record.broker_url is not None:
+        shown = made.record.broker_url
+        if made.record.broker_queue:
+            shown += f" queue {made.record.broker_queue}"
+        return _page(
+            request,
+            who,
+            ctx,
+            new_broker=shown,
+            new_platform=made.record.platform,
+            new_name=made.record.name,
+        )
     if made.site is not None:
         snippet = connections.snippet(str(request.base_url), made.site.site_key)
         return _page(

@@ -1,24 +1,14 @@
 """connection sync: API credentials per connection and the sync cursor
 
 Revision ID: 0008
-Revises: the newest revision before it (0007 once the branches of issue 16-18 are merged)
+Revises: 0007
 """
-
-from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import op
 
-
-def _previous() -> str:
-    """The newest revision numbered below this one: 0006 (audit) and 0007 (rasa) are written
-    on other branches at the same time; this keeps the chain whole whichever are merged."""
-    numbers = [p.name[:4] for p in Path(__file__).parent.glob("0*.py") if p.name[:4].isdigit()]
-    return max(n for n in numbers if n < "0008")
-
-
 revision = "0008"
-down_revision = _previous()
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
