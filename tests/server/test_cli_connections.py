@@ -37,8 +37,9 @@ def test_connections_from_the_command_line(tmp_path):
     unknown = cli(
         "connections", "create", "-w", "acme", "--platform", "zendesk", "--name", "x", "--db", db
     )
-    assert "unknown platform 'zendesk'; expected one of: chatwoot, intercom, livechat, tracker, rasa-sql, rasa-pika" in (
-        unknown.output
+    assert (
+        "unknown platform 'zendesk'; expected one of: "
+        "chatwoot, intercom, livechat, tracker, rasa-sql, rasa-pika" in (unknown.output)
     )
     made = cli(
         "connections",
