@@ -15,7 +15,7 @@ from chatlens import __version__
 from chatlens.app import service
 from chatlens.app.db import app_db_url, open_app_db
 from chatlens.server import access, errors, invitations, sessions
-from chatlens.server.api import admin, connect, ingest, live, reads, topics
+from chatlens.server.api import admin, connect, ingest, live, privacy, reads, topics
 from chatlens.server.auth import SESSION_COOKIE
 from chatlens.server.context import Server
 from chatlens.server.pages import (
@@ -75,7 +75,7 @@ def create_app(
     app.state.chatlens = state
     connect.install(app, state)
     errors.install(app)
-    api = (ingest, reads, admin, live, topics, connect)
+    api = (ingest, reads, admin, live, topics, connect, privacy)
     pages = (reports, agents, teams, settings, goals, dashboards, faq, connections)
     for module in (*api, sessions, invitations, *pages):
         app.include_router(module.router)

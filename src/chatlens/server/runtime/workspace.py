@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chatlens import topics
+from chatlens import privacy, topics
 from chatlens.metrics import Caches, Engine
 from chatlens.server.runtime.journal import Journal
 from chatlens.server.runtime.memory import DEFAULT_MEMORY_LIMIT, memory_limit
@@ -370,6 +370,22 @@ class Workspace:
     def _cursor(self) -> Store:
         return Store(self.store.con.cursor(), self.store.path)
 
+    def export_customer(self, customer_id: str, operator: str) -> dict[str, Any]:
+        """An access request answered (and logged) on a cursor of its own."""
+        store = self._cursor()
+        try:
+            return privacy.answer_export(store, customer_id, operator)
+        finally:
+            store.con.close()
+
+    def privacy_requests(self) -> list[dict[str, Any]]:
+        """The log of access and erasure requests, newest first."""
+        store = self._cursor()
+        try:
+            return privacy.list_requests(store.con)
+        finally:
+            store.con.close()
+
     @contextmanager
     def engine(self) -> Iterator[Engine]:
         """A query engine for this request (reused across requests for its SQL cache)."""
@@ -455,11 +471,25 @@ class Workspaces:
         with self._lock:
             if name not in self._open:
                 started = time.perf_counter()
+                if privacy.pending(path):  # an erasure cut short by a crash completes first
+                    log.info("workspace %s: finishing erasures %s", name, privacy.resume(path))
                 self._open[name] = Workspace(
                     name, path, self.refresh_seconds, self.duckdb_threads, self.memory
                 )
                 log.info("workspace %s opened in %.2f s", name, time.perf_counter() - started)
             return self._open[name]
+
+    def erase(
+        self, name: str, path: Path, kind: str, subject: str, operator: str
+    ) -> privacy.Erasure:
+        """Erase a customer or an agent of a workspace: the workspace is closed for the time
+        of the erasure (its journal moved into the store, its threads stopped) and opened
+        again by the next request, which waits meanwhile."""
+        with self._lock:
+            found = self._open.pop(name, None)
+            if found is not None:
+                found.close()
+            return privacy.erase(path, kind, subject, operator)
 
     def close(self) -> None:
         with self._lock:
