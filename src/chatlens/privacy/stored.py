@@ -8,7 +8,6 @@ import re
 from typing import Any
 
 import orjson
-import pyarrow as pa
 
 from chatlens.privacy.scrub import Target
 from chatlens.store.db import Store
@@ -79,39 +78,40 @@ def erase_events(store: Store, target: Target) -> int:
 
 def _customer(store: Store, target: Target) -> int:
     con = store.con
-    p = {"s": target.subject, "t": target.token}
-    table = pa.table({"conversation_id": pa.array(sorted(target.conversations), pa.string())})
-    con.register("_erased_conversations", table)
-    try:
-        theirs = "conversation_id IN (SELECT conversation_id FROM _erased_conversations)"
-        _freeze_fallback(store, theirs)
-        changed = run(
-            con,
-            f"SELECT count(*) FROM events WHERE customer_id = $s OR ({theirs} AND "
-            f"({_TEXTS} OR {_OTHERS}))",
-            p,
-        )[0][0]
-        sessions = run(
-            con,
-            "SELECT DISTINCT session_id FROM events WHERE customer_id = $s "
-            "AND session_id IS NOT NULL",
-            p,
-        )
-        for (session,) in sessions:
-            run(
-                con,
-                "UPDATE events SET session_id = $new WHERE session_id = $old AND customer_id = $s",
-                {**p, "old": session, "new": target.session_token(session)},
-            )
+    s, t = {"s": target.subject}, {"t": target.token}
+    run(
+        con,
+        "CREATE OR REPLACE TEMP TABLE _erased_conversations AS "
+        "SELECT unnest($c::VARCHAR[]) AS conversation_id",
+        {"c": sorted(target.conversations)},
+    )
+    theirs = "conversation_id IN (SELECT conversation_id FROM _erased_conversations)"
+    _freeze_fallback(store, theirs)
+    changed = run(
+        con,
+        f"SELECT count(*) FROM events WHERE customer_id = $s OR ({theirs} AND "
+        f"({_TEXTS} OR {_OTHERS}))",
+        s,
+    )[0][0]
+    sessions = run(
+        con,
+        "SELECT DISTINCT session_id FROM events WHERE customer_id = $s AND session_id IS NOT NULL",
+        s,
+    )
+    for (session,) in sessions:
         run(
             con,
-            f"UPDATE events SET text = CASE WHEN text IS NULL THEN NULL ELSE '' END, {_BLANK} "
-            f"WHERE (customer_id = $s OR {theirs}) AND ({_TEXTS} OR {_OTHERS})",
-            p,
+            "UPDATE events SET session_id = $new WHERE session_id = $old AND customer_id = $s",
+            {**s, "old": session, "new": target.session_token(session)},
         )
-        run(con, "UPDATE events SET customer_id = $t WHERE customer_id = $s", p)
-    finally:
-        con.unregister("_erased_conversations")
+    run(
+        con,
+        f"UPDATE events SET text = CASE WHEN text IS NULL THEN NULL ELSE '' END, {_BLANK} "
+        f"WHERE (customer_id = $s OR {theirs}) AND ({_TEXTS} OR {_OTHERS})",
+        s,
+    )
+    run(con, "UPDATE events SET customer_id = $t WHERE customer_id = $s", {**s, **t})
+    run(con, "DROP TABLE _erased_conversations")
     return int(changed)
 
 
@@ -121,19 +121,19 @@ def _agent(store: Store, target: Target) -> int:
     changed = run(
         con,
         "SELECT count(*) FROM events WHERE agent_id = $s OR from_agent_id = $s",
-        p,
+        {"s": target.subject},
     )[0][0]
     run(
         con,
         "UPDATE events SET text = '' "
         f"WHERE agent_id = $s AND type = 'message' AND sender = 'agent' AND {_TEXTS}",
-        p,
+        {"s": target.subject},
     )
     run(
         con,
         "UPDATE events SET attrs = CASE WHEN attrs IS NULL THEN NULL ELSE '{}' END, "
-        "extra = NULL WHERE agent_id = $s",
-        p,
+        "extra = NULL WHERE agent_id = $s AND (attrs IS NOT NULL OR extra IS NOT NULL)",
+        {"s": target.subject},
     )
     run(con, "UPDATE events SET agent_id = $t WHERE agent_id = $s", p)
     run(con, "UPDATE events SET from_agent_id = $t WHERE from_agent_id = $s", p)
