@@ -40,9 +40,14 @@ def conversations_of(store: Store, customer: str, token: str) -> set[str]:
     return {row[0] for row in found}
 
 
+PERSONAL_KEYS = ("name", "mail", "phone")
+"""attrs (and unknown fields) whose key holds one of these name the person: their values are
+taken out of topic names and terms."""
+
+
 def personal_strings(store: Store, target: Target) -> set[str]:
-    """The id and the string values of attrs and unknown fields of the subject's own events
-    (names, emails): what the topics' names and terms must not keep."""
+    """The id, and the values of the subject's attrs and unknown fields whose key says they
+    name the person (name, email, phone...): what topic names and terms must not keep."""
     column = "customer_id" if target.kind == "customer" else "agent_id"
     found = run(
         store.con,
@@ -54,17 +59,21 @@ def personal_strings(store: Store, target: Target) -> set[str]:
     for row in found:
         for document in row:
             if document:
-                strings.update(_strings(orjson.loads(document)))
+                strings.update(_personal(orjson.loads(document)))
     return {s for s in strings if len(s.strip()) >= 3}
 
 
-def _strings(value: Any) -> list[str]:
+def _personal(value: Any, personal: bool = False) -> list[str]:
     if isinstance(value, str):
-        return [value]
+        return [value] if personal else []
     if isinstance(value, dict):
-        return [s for v in value.values() for s in _strings(v)]
+        return [
+            s
+            for k, v in value.items()
+            for s in _personal(v, personal or any(p in str(k).lower() for p in PERSONAL_KEYS))
+        ]
     if isinstance(value, list):
-        return [s for v in value for s in _strings(v)]
+        return [s for v in value for s in _personal(v, personal)]
     return []
 
 
