@@ -5,7 +5,7 @@ removes a customer's or an agent's texts and replaces their ids with a token eve
 (`list_requests`)."""
 
 from chatlens.privacy.access import answer_export, export_customer
-from chatlens.privacy.erase import Erasure, erase, pending, resume
+from chatlens.privacy.erasure import Erasure, erase, pending, resume
 from chatlens.privacy.requests import list_requests
 
 __all__ = [

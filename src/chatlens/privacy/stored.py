@@ -1,6 +1,6 @@
 """An erasure applied to the store: the events (SQL doing what chatlens.privacy.scrub does
 to a row) and the topics' names and terms. Facts and stints are rebuilt from the events
-afterwards (chatlens.privacy.erase)."""
+afterwards (chatlens.privacy.erasure)."""
 
 from __future__ import annotations
 
