@@ -10,6 +10,9 @@ import signal
 import httpx
 import pytest
 
+from chatlens.events import parse_event, to_row
+from chatlens.server.runtime.workspace import Closing, Writer
+from chatlens.store import Store, open_store
 from tests.privacy_data import (
     AINO,
     AINO_EMAIL,
@@ -182,3 +185,22 @@ def test_an_erasure_killed_mid_way_completes_when_the_server_starts_again(tmp_pa
         again.stop()
     assert not acme.with_suffix(".erasing").exists()
     assert hits(tmp_path) == {}
+
+
+def test_a_batch_sent_to_a_closed_writer_is_refused_not_left_waiting(tmp_path):
+    # an erasure closes the workspace: a request that took its writer just before must get
+    # an answer (503: send again), never wait forever on a writer that is gone
+    with open_store(tmp_path / "w.duckdb") as store:
+        writer = Writer(
+            Store(store.con.cursor(), store.path),
+            Store(store.con.cursor(), store.path),
+            tmp_path / "w.journal",
+        )
+        sent = writer.submit([to_row(parse_event(e)) for e in bo_events()[:2]])
+        assert sent.result(timeout=60).accepted == 2
+        writer.close()
+        late = writer.submit([to_row(parse_event(e)) for e in bo_events()[2:]])
+        with pytest.raises(Closing, match="send the batch again"):
+            late.result(timeout=5)
+        assert Closing.status == 503
+        assert store.con.execute("SELECT count(*) FROM events").fetchone() == (2,)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from chatlens import privacy, topics
+from chatlens.errors import ChatlensError
 from chatlens.metrics import Caches, Engine
 from chatlens.server.runtime.journal import Journal
 from chatlens.server.runtime.memory import DEFAULT_MEMORY_LIMIT, memory_limit
@@ -61,6 +62,12 @@ def lower_priority(nice: int) -> None:
     with contextlib.suppress(OSError, AttributeError):
         thread = threading.get_native_id()
         os.setpriority(os.PRIO_PROCESS, thread, max(nice, os.getpriority(os.PRIO_PROCESS, thread)))
+
+
+class Closing(ChatlensError):
+    """The workspace closed under a request (an erasure closes it for its time): retry."""
+
+    status = 503
 
 
 @dataclass
@@ -113,6 +120,8 @@ class Writer:
         )
         self._stop = threading.Event()
         self._full = threading.Event()
+        self._closing = False
+        self._door = threading.Lock()  # no batch slips in behind the writer's last item
         self._thread = threading.Thread(target=self._loop, name="chatlens-writer", daemon=True)
         self._mover = threading.Thread(target=self._move_loop, name="chatlens-mover", daemon=True)
         self._thread.start()
@@ -120,11 +129,17 @@ class Writer:
 
     def submit(self, rows: list[dict[str, Any]]) -> Future[Accepted]:
         future: Future[Accepted] = Future()
-        self._queue.put((rows, future))
+        with self._door:
+            if self._closing:
+                future.set_exception(Closing("the workspace is closing: send the batch again"))
+            else:
+                self._queue.put((rows, future))
         return future
 
     def close(self) -> None:
-        self._queue.put(None)
+        with self._door:
+            self._closing = True
+            self._queue.put(None)
         self._thread.join()
         self._stop.set()
         self._full.set()
