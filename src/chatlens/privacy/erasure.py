@@ -198,7 +198,8 @@ def _store(store: Path, db: Store, job: _Job, following: str) -> None:
 
 
 def _facts(store: Path, db: Store, job: _Job, following: str) -> None:
-    refresh_facts(db, full=True)
+    if job.counts.get("events") or job.counts.get("topics"):  # else nothing to follow
+        refresh_facts(db, full=True)
     _advance(db, job, following, {})
 
 
