@@ -104,13 +104,13 @@ POST /settings/users                             303  200   403 403 403  403 403
 GET /dashboards                                  303  200   200 200 200  200 403    403  303     403   403
 POST /dashboards                                 303  303   303 303 303  303 403    403  303     403   403
 GET /dashboards/{dashboard_id}                   303  200   200 200 200  200 403    403  303     403   403
+GET /api/v1/privacy/customers/{customer_id:anyid} 401  404   403 403 403  403 403    403  401     403   403
+POST /api/v1/privacy/erase                       401  200   403 403 403  403 403    403  401     403   403
+GET /api/v1/privacy/requests                     401  200   403 403 403  403 403    403  401     403   403
 DELETE /api/v1/keys/{key_id}                     401  200   403 403 403  403 403    403  401     403   403
 DELETE /api/v1/dashboards/{dashboard_id}         401  200   403 403 403  403 403    403  401     403   403
 POST /logout                                     303  303   303 303 303  303 303    303  303     303   303
 POST /api/v1/auth/logout                         200  200   200 200 200  200 200    200  200     200   200
-GET /api/v1/privacy/customers/{customer_id:anyid} 401  404   403 403 403  403 403    403  401     403   403
-POST /api/v1/privacy/erase                       401  200   403 403 403  403 403    403  401     403   403
-GET /api/v1/privacy/requests                     401  200   403 403 403  403 403    403  401     403   403
 """
 
 
