@@ -83,12 +83,13 @@ class LiveServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
         self.log = store.with_suffix(".server.log")
+        self.entry: tuple[str, ...] = ("-m", "chatlens.cli")
+        """How Python runs the CLI (a test may run it through `-c CODE ARGS` instead)."""
 
     def start(self, timeout: float = 90.0) -> LiveServer:
         command = [
             sys.executable,
-            "-m",
-            "chatlens.cli",
+            *self.entry,
             "serve",
             "--db",
             str(self.store),

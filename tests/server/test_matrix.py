@@ -109,6 +109,9 @@ POST /settings/users                             303  200   403 403 403  403 403
 GET /dashboards                                  303  200   200 200 200  200 403    403  303     403   403
 POST /dashboards                                 303  303   303 303 303  303 403    403  303     403   403
 GET /dashboards/{dashboard_id}                   303  200   200 200 200  200 403    403  303     403   403
+GET /api/v1/privacy/customers/{customer_id:anyid} 401  404   403 403 403  403 403    403  401     403   403
+POST /api/v1/privacy/erase                       401  200   403 403 403  403 403    403  401     403   403
+GET /api/v1/privacy/requests                     401  200   403 403 403  403 403    403  401     403   403
 DELETE /api/v1/keys/{key_id}                     401  200   403 403 403  403 403    403  401     403   403
 DELETE /api/v1/dashboards/{dashboard_id}         401  200   403 403 403  403 403    403  401     403   403
 POST /logout                                     303  303   303 303 303  303 303    303  303     303   303
@@ -172,6 +175,8 @@ def sample(route: str, case: Case, client: httpx.Client) -> tuple[str, str, dict
         "POST /api/v1/track/{key}": "/api/v1/track/not-a-site-key",
         "OPTIONS /api/v1/track/{key}": "/api/v1/track/not-a-site-key",
         "POST /connections/{connection_id}/revoke": f"/connections/{case.connection}/revoke",
+        # nobody of that id: the admin's export finds nothing (404), the erasure nothing to do
+        "GET /api/v1/privacy/customers/{customer_id:anyid}": "/api/v1/privacy/customers/nobody",
     }
     bodies: dict[str, dict[str, Any]] = {
         "POST /login": {"data": {"email": "x@example.com", "password": "x"}},  # no form token
@@ -206,6 +211,7 @@ def sample(route: str, case: Case, client: httpx.Client) -> tuple[str, str, dict
         "POST /api/v1/connect/{connection}": {"json": {"event": "message_created"}},
         "POST /api/v1/track/{key}": {"json": {"events": [{"type": "page_view"}]}},
         "POST /connections": {"data": {"platform": "chatwoot", "name": f"matrix {case.access}"}},
+        "POST /api/v1/privacy/erase": {"json": {"customer_id": "nobody"}},
     }
     method, path = route.split(" ", 1)
     path = paths.get(route, path).replace("{dashboard_id}", str(case.dashboard))

@@ -1,23 +1,31 @@
-"""`chatlens privacy`: retention applied on demand (docs/privacy.md)."""
+"""`chatlens privacy`: retention applied on demand, a person's access and erasure requests
+and their log (docs/privacy.md)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import getpass
+from pathlib import Path
 from typing import Annotated
 
+import orjson
 import typer
+from rich.table import Table
 
-from chatlens.app import audit
+from chatlens import privacy
+from chatlens.app import audit, service
 from chatlens.cli.audit import WorkspaceOption, audited
 from chatlens.cli.common import AppDbOption, DbOption, fail, out
-from chatlens.errors import ChatlensError
+from chatlens.cli.server import app_state
+from chatlens.errors import ChatlensError, InputError
 from chatlens.server.runtime.journal_expiry import expire_journal
 from chatlens.store import open_store
+from chatlens.store.db import db_path
 from chatlens.store.retention import cutoffs, expire
 from chatlens.store.settings import load_settings
 
 privacy_app = typer.Typer(
-    help="Personal data: retention of texts, page URLs, attrs and events.",
+    help="Personal data: retention, a person's access and erasure requests, their log.",
     no_args_is_help=True,
 )
 
@@ -68,3 +76,128 @@ def expire_command(
             f"{done.conversations} conversations; {journalled} journalled rows blanked."
         )
     out.print(f"Audit trail: {audits} records older than retention_audit_days removed.")
+
+
+CustomerOption = Annotated[str | None, typer.Option("--customer", help="The customer's id.")]
+AgentOption = Annotated[str | None, typer.Option("--agent", help="The agent's id.")]
+
+
+def _store_of(db: Path | None, workspace: str | None, app_db: str | None) -> Path:
+    """The store file: the workspace's (by name) or --db itself."""
+    if workspace is None:
+        return db_path(db)
+    with app_state(db, app_db) as (session, store):
+        try:
+            return service.workspace_store(store.parent, service.get_workspace(session, workspace))
+        except ChatlensError as exc:
+            raise fail(str(exc)) from None
+
+
+def _operator() -> str:
+    """Who ran the command, for the request log."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+@privacy_app.command("export")
+def export_command(
+    customer: Annotated[str, typer.Option("--customer", help="The customer's id.")],
+    db: DbOption = None,
+    workspace: WorkspaceOption = None,
+    app_db: AppDbOption = None,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="Write the JSON here (default: stdout).")
+    ] = None,
+) -> None:
+    """Everything held about a customer, as JSON (an access request); the request is logged.
+    With the server running, ask its API instead (GET /api/v1/privacy/customers/ID)."""
+    path = _store_of(db, workspace, app_db)
+    try:
+        if not path.exists():
+            raise InputError(f"no store at {path}")
+        privacy.resume(path)  # an erasure a crash left unfinished comes first
+        with open_store(path) as store:
+            held = privacy.answer_export(store, customer, _operator())
+    except ChatlensError as exc:
+        raise fail(str(exc)) from None
+    data = orjson.dumps(held, option=orjson.OPT_INDENT_2) + b"\n"
+    if out_file is None:
+        typer.echo(data.decode(), nl=False)
+    else:
+        out_file.write_bytes(data)
+        out.print(
+            f"Wrote {len(held['events'])} events of {len(held['conversations'])} "
+            f"conversations to {out_file}",
+            markup=False,
+        )
+
+
+@privacy_app.command("erase")
+def erase_command(
+    customer: CustomerOption = None,
+    agent: AgentOption = None,
+    db: DbOption = None,
+    workspace: WorkspaceOption = None,
+    app_db: AppDbOption = None,
+    lake: Annotated[
+        str | None,
+        typer.Option(help="Also erase from the event lake at this URL (path or s3://...)."),
+    ] = None,
+) -> None:
+    """Erase a customer (their conversations' texts, their id) or an agent (their messages'
+    texts, their id): ids become a token, figures stay. Finishes any erasure a crash left
+    unfinished first. The server must be stopped (or use POST /api/v1/privacy/erase)."""
+    if (customer is None) == (agent is None):
+        raise fail("give --customer ID or --agent ID (one of them)")
+    kind, subject = ("customer", customer) if customer is not None else ("agent", agent)
+    assert subject is not None
+    path = _store_of(db, workspace, app_db)
+    try:
+        done = privacy.erase(path, kind, subject, _operator(), lake=lake)
+    except ChatlensError as exc:
+        raise fail(str(exc)) from None
+    counts = done.counts
+    out.print(
+        f"Erased {kind} as {done.token} (request {done.request_id}): "
+        f"{counts.get('events', 0)} events, {counts.get('journal_rows', 0)} journalled rows, "
+        f"{counts.get('topics', 0)} topics"
+        + (f", {counts.get('lake_rows', 0)} lake rows" if lake else "")
+        + ".",
+        markup=False,
+    )
+
+
+@privacy_app.command("requests")
+def requests_command(
+    db: DbOption = None,
+    workspace: WorkspaceOption = None,
+    app_db: AppDbOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table.")] = False,
+) -> None:
+    """The log of access and erasure requests (newest first): who, when, what, the result."""
+    path = _store_of(db, workspace, app_db)
+    try:
+        if not path.exists():
+            raise InputError(f"no store at {path}")
+        privacy.resume(path)
+        with open_store(path) as store:
+            rows = privacy.list_requests(store.con)
+    except ChatlensError as exc:
+        raise fail(str(exc)) from None
+    if as_json:
+        typer.echo(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode())
+        return
+    table = Table("id", "asked at", "operator", "request", "target", "result", "detail")
+    for row in rows:
+        table.add_row(
+            str(row["request_id"]),
+            row["asked_at"].isoformat(timespec="seconds"),
+            row["operator"],
+            f"{row['kind']} {row['target_kind']}",
+            row["target"],
+            row["result"],
+            orjson.dumps(row["detail"]).decode(),
+        )
+    out.print(table, markup=False)

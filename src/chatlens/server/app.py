@@ -18,7 +18,17 @@ from chatlens.app.audit import AuditWriter
 from chatlens.app.db import app_db_url, open_app_db
 from chatlens.lake.ingest import LakeSink
 from chatlens.server import access, errors, invitations, routes, sessions
-from chatlens.server.api import admin, audit, connect, ingest, live, reads, topics, tracker
+from chatlens.server.api import (
+    admin,
+    audit,
+    connect,
+    ingest,
+    live,
+    privacy,
+    reads,
+    topics,
+    tracker,
+)
 from chatlens.server.auth import SESSION_COOKIE
 from chatlens.server.context import Server
 from chatlens.server.pages import (
@@ -98,7 +108,7 @@ def create_app(
     connect.install(app, state)
     tracker.install(app)
     errors.install(app)
-    api = (ingest, reads, admin, live, topics, connect, tracker, audit)
+    api = (ingest, reads, admin, live, topics, connect, tracker, audit, privacy)
     pages = (reports, agents, teams, settings, goals, dashboards, faq, connections, audit_trail)
     for module in (*api, sessions, invitations, *pages):
         app.include_router(module.router)

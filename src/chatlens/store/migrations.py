@@ -58,6 +58,26 @@ MIGRATIONS: list[tuple[int, str, str]] = [
           conversation_id VARCHAR NOT NULL, topic_id INTEGER NOT NULL, topic VARCHAR NOT NULL);
         """,
     ),
+    (
+        5,
+        "privacy requests and erasure jobs",
+        # chatlens.privacy: the workspace's token key (erased ids become HMAC tokens under
+        # it), the log of access and erasure requests (the target only as its token), and
+        # each erasure's progress (the subject is kept only while the job runs)
+        """
+        CREATE TABLE privacy_key (id INTEGER PRIMARY KEY, key BLOB NOT NULL);
+        CREATE SEQUENCE privacy_request_seq;
+        CREATE TABLE privacy_requests (
+          request_id BIGINT PRIMARY KEY DEFAULT nextval('privacy_request_seq'),
+          asked_at TIMESTAMPTZ NOT NULL, operator VARCHAR NOT NULL, kind VARCHAR NOT NULL,
+          target_kind VARCHAR NOT NULL, target VARCHAR NOT NULL, result VARCHAR NOT NULL,
+          detail JSON, finished_at TIMESTAMPTZ);
+        CREATE TABLE privacy_jobs (
+          request_id BIGINT PRIMARY KEY, target_kind VARCHAR NOT NULL, subject VARCHAR,
+          token VARCHAR NOT NULL, step VARCHAR NOT NULL, conversations VARCHAR[],
+          lake VARCHAR, counts JSON);
+        """,
+    ),
 ]
 
 

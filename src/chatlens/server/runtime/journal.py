@@ -19,17 +19,11 @@ from typing import Any
 import orjson
 
 from chatlens.events import COLUMNS
+from chatlens.store.journal_files import sync_folder
+
+__all__ = ["Journal", "read_rows", "sync_folder"]
 
 _TIMES = [name for name, kind in COLUMNS.items() if kind == "ts"]
-
-
-def sync_folder(folder: Path) -> None:
-    """Make a file's creation or rename durable (its directory entry)."""
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class Journal:

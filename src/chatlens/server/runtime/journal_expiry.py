@@ -4,21 +4,15 @@ the server is stopped): what is due is blanked in place, each file rewritten ato
 from __future__ import annotations
 
 import datetime as dt
-import os
 from pathlib import Path
 
 import orjson
 
-from chatlens.server.runtime.journal import sync_folder
+from chatlens.store.journal_files import journal_files, replace_file
 from chatlens.store.retention import expire_row
 from chatlens.store.settings import Settings
 
-
-def journal_files(store: Path) -> list[Path]:
-    """The journal of a store and its rotated segments (`<store>.journal`, `.journal.N`)."""
-    journal = store.with_suffix(".journal")
-    found = [p for p in journal.parent.glob(journal.name + ".*") if p.suffix[1:].isdigit()]
-    return [*sorted(found), journal] if journal.exists() else sorted(found)
+__all__ = ["expire_journal", "journal_files"]
 
 
 def expire_journal(store: Path, settings: Settings, due: dict[str, dt.datetime]) -> int:
@@ -43,15 +37,5 @@ def expire_journal(store: Path, settings: Settings, due: dict[str, dt.datetime])
                     touched = True
             lines.append(orjson.dumps(group))
         if touched:
-            _replace(path, b"".join(line + b"\n" for line in lines))
+            replace_file(path, b"".join(line + b"\n" for line in lines))
     return changed
-
-
-def _replace(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".expiring")
-    with tmp.open("wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    tmp.replace(path)
-    sync_folder(path.parent)

@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chatlens import topics
+from chatlens import privacy, topics
 from chatlens.app import audit
+from chatlens.errors import ChatlensError
 from chatlens.lake.ingest import LakeSink
 from chatlens.lake.layout import Lake
 from chatlens.lake.write import write_events
@@ -65,6 +66,12 @@ def lower_priority(nice: int) -> None:
     with contextlib.suppress(OSError, AttributeError):
         thread = threading.get_native_id()
         os.setpriority(os.PRIO_PROCESS, thread, max(nice, os.getpriority(os.PRIO_PROCESS, thread)))
+
+
+class Closing(ChatlensError):
+    """The workspace closed under a request (an erasure closes it for its time): retry."""
+
+    status = 503
 
 
 @dataclass
@@ -133,6 +140,8 @@ class Writer:
         )
         self._stop = threading.Event()
         self._full = threading.Event()
+        self._closing = False
+        self._door = threading.Lock()  # no batch slips in behind the writer's last item
         self._thread = threading.Thread(target=self._loop, name="chatlens-writer", daemon=True)
         self._mover = threading.Thread(target=self._move_loop, name="chatlens-mover", daemon=True)
         self._thread.start()
@@ -140,11 +149,17 @@ class Writer:
 
     def submit(self, rows: list[dict[str, Any]]) -> Future[Accepted]:
         future: Future[Accepted] = Future()
-        self._queue.put((rows, future))
+        with self._door:
+            if self._closing:
+                future.set_exception(Closing("the workspace is closing: send the batch again"))
+            else:
+                self._queue.put((rows, future))
         return future
 
     def close(self) -> None:
-        self._queue.put(None)
+        with self._door:
+            self._closing = True
+            self._queue.put(None)
         self._thread.join()
         self._stop.set()
         self._full.set()
@@ -435,6 +450,22 @@ class Workspace:
 
         return expire_audit
 
+    def export_customer(self, customer_id: str, operator: str) -> dict[str, Any]:
+        """An access request answered (and logged) on a cursor of its own."""
+        store = self._cursor()
+        try:
+            return privacy.answer_export(store, customer_id, operator)
+        finally:
+            store.con.close()
+
+    def privacy_requests(self) -> list[dict[str, Any]]:
+        """The log of access and erasure requests, newest first."""
+        store = self._cursor()
+        try:
+            return privacy.list_requests(store.con)
+        finally:
+            store.con.close()
+
     @contextmanager
     def engine(self) -> Iterator[Engine]:
         """A query engine for this request (reused across requests for its SQL cache)."""
@@ -525,6 +556,8 @@ class Workspaces:
         with self._lock:
             if name not in self._open:
                 started = time.perf_counter()
+                if privacy.pending(path):  # an erasure cut short by a crash completes first
+                    log.info("workspace %s: finishing erasures %s", name, privacy.resume(path))
                 self._open[name] = Workspace(
                     name,
                     path,
@@ -536,6 +569,18 @@ class Workspaces:
                 )
                 log.info("workspace %s opened in %.2f s", name, time.perf_counter() - started)
             return self._open[name]
+
+    def erase(
+        self, name: str, path: Path, kind: str, subject: str, operator: str
+    ) -> privacy.Erasure:
+        """Erase a customer or an agent of a workspace: the workspace is closed for the time
+        of the erasure (its journal moved into the store, its threads stopped) and opened
+        again by the next request, which waits meanwhile."""
+        with self._lock:
+            found = self._open.pop(name, None)
+            if found is not None:
+                found.close()
+            return privacy.erase(path, kind, subject, operator)
 
     def close(self) -> None:
         with self._lock:

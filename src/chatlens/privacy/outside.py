@@ -1,0 +1,97 @@
+"""An erasure applied outside the store: the ingest journal's files beside it (rows
+acknowledged but not yet moved in, or left by a crash) and the event lake's Parquet files
+(events, facts, stints), each file rewritten whole when one of its rows changes."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pyarrow as pa
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+from chatlens.lake.layout import KINDS, Lake
+from chatlens.privacy.scrub import Target
+from chatlens.store.journal_files import journal_files, replace_file
+from chatlens.store.settings import Settings
+
+
+def journal_conversations(store: Path, customer: str) -> set[str]:
+    """The conversations of `customer` named by journalled rows."""
+    found = set()
+    for row in _journal_rows(store):
+        if row.get("customer_id") == customer and row.get("conversation_id"):
+            found.add(row["conversation_id"])
+    return found
+
+
+def _journal_rows(store: Path) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for path in journal_files(store):
+        for line in path.read_bytes().split(b"\n"):
+            try:
+                group = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                continue
+            rows.extend(group if isinstance(group, list) else [group])
+    return rows
+
+
+def erase_journal(store: Path, target: Target, settings: Settings) -> int:
+    """Apply the erasure to every journalled row; returns the rows changed. A line that
+    does not decode (torn by a crash, never acknowledged) is dropped, as replay drops it."""
+    changed = 0
+    for path in journal_files(store):
+        lines, touched = [], False
+        for line in path.read_bytes().split(b"\n"):
+            if not line.strip():
+                continue
+            try:
+                group = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                touched = True
+                continue
+            for row in group if isinstance(group, list) else [group]:
+                if target.scrub(row, settings):
+                    changed += 1
+                    touched = True
+            lines.append(orjson.dumps(group))
+        if touched:
+            replace_file(path, b"".join(line + b"\n" for line in lines))
+    return changed
+
+
+def erase_lake(url: str, target: Target, settings: Settings, job: int) -> int:
+    """Apply the erasure to every Parquet file of the lake; returns the rows changed.
+
+    A file with a changed row is written again beside it under a name made from the old
+    name and the job (`<old>-e<hash>.parquet`), then the old file is deleted: a crash
+    between the two leaves both, and the step run again rewrites the old file to the same
+    new name (an overwrite) before deleting it, so no row is ever kept twice."""
+    lake = Lake.open(url)
+    changed = 0
+    for kind in KINDS:
+        selector = pafs.FileSelector(lake.kind_dir(kind), recursive=True, allow_not_found=True)
+        for info in lake.fs.get_file_info(selector):
+            if info.type != pafs.FileType.File or not info.path.endswith(".parquet"):
+                continue
+            changed += _rewrite(lake, info.path, target, settings, job)
+    return changed
+
+
+def _rewrite(lake: Lake, path: str, target: Target, settings: Settings, job: int) -> int:
+    table = pq.read_table(path, filesystem=lake.fs)
+    rows = table.to_pylist()
+    changed = sum(target.scrub(row, settings) for row in rows)
+    if not changed:
+        return 0
+    stem = path.rsplit("/", 1)[1].removesuffix(".parquet")
+    mark = hashlib.sha256(f"{stem}/{job}".encode()).hexdigest()[:12]
+    folder = path.rsplit("/", 1)[0]
+    fresh = pa.Table.from_pylist(rows, schema=table.schema)
+    pq.write_table(fresh, f"{folder}/{stem}-e{mark}.parquet", filesystem=lake.fs)
+    lake.fs.delete_file(path)
+    return changed
