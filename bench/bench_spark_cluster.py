@@ -26,13 +26,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # tests/sparkcluster.py starts the cluster
 
+from tests.sparkcluster import ConnectServer, SparkCluster, write_lake  # noqa: E402
+
 from chatlens.ingest import import_file  # noqa: E402
 from chatlens.metrics import METRICS, Engine, Query  # noqa: E402
 from chatlens.simulate import SimConfig, write_events  # noqa: E402
 from chatlens.store import open_store  # noqa: E402
 from chatlens.store.facts import refresh_facts  # noqa: E402
 from chatlens.store.settings import load_settings  # noqa: E402
-from tests.sparkcluster import ConnectServer, SparkCluster, write_lake  # noqa: E402
 
 END = dt.date(2026, 11, 1)
 DAYS = 28
