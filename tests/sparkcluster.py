@@ -19,6 +19,7 @@ test modules, and pytest stops one module's fixtures before the next module's st
 from __future__ import annotations
 
 import atexit
+import ctypes
 import os
 import signal
 import subprocess
@@ -68,11 +69,22 @@ def _env(tmp: Path) -> dict[str, str]:
     }
 
 
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGTERM it when the test process dies, even by SIGKILL
+    (Linux's PR_SET_PDEATHSIG; spark-class execs the JVM, which keeps it)."""
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
+
+
 def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as out:
         process = subprocess.Popen(
-            args, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            args,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
     _RUNNING.add(process)
     return process

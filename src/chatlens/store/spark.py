@@ -208,7 +208,8 @@ WITH files AS (  -- a lake's file names start with their write time: their order
   FROM (SELECT DISTINCT _file FROM _lake_events)
 ),
 arrived AS (
-  SELECT e.*, shiftleft(f._n, 32) + e._row AS seq FROM _lake_events e JOIN files f USING (_file)
+  SELECT e.*, shiftleft(CAST(f._n AS BIGINT), 32) + e._row AS seq
+  FROM _lake_events e JOIN files f USING (_file)
 ),
 firsts AS (
   SELECT *, row_number() OVER (PARTITION BY event_id ORDER BY seq) AS _copy FROM arrived
