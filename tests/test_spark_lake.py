@@ -70,3 +70,17 @@ def test_a_lake_without_events_is_a_clear_error(spark, tmp_path):
 
     with pytest.raises(InputError, match=r"no events in the lake at .*\(no events/ folder"):
         open_spark_lake(str(tmp_path / "empty"), make_settings({}), spark)
+
+
+def test_a_division_by_zero_is_null_as_in_duckdb(spark):
+    """ces_csat_correlation over a day whose ratings do not vary: DuckDB gives no value,
+    Spark's ANSI mode failed the whole report (the session turns it off, and keeps
+    SIZE(NULL) NULL)."""
+    from chatlens.store.spark import SparkBackend
+
+    backend = SparkBackend(spark)
+    same_ces = "VALUES (2.0, 4.0), (2.0, 5.0) AS t(ces, csat)"
+    assert backend.sql(f"SELECT corr(ces, csat) AS c, 1 / 0 AS d FROM {same_ces}") == [
+        {"c": None, "d": None}
+    ]
+    assert backend.sql("SELECT size(CAST(NULL AS ARRAY<INT>)) AS n") == [{"n": None}]

@@ -44,6 +44,10 @@ SPARK_CONF = {
     # adaptive execution re-plans every stage: measured 1.5x slower on chatlens-sized data
     "spark.sql.adaptive.enabled": "false",
     "spark.sql.session.timeZone": "UTC",
+    # a division by zero is NULL, as in DuckDB: with ANSI mode (Spark 4's default) CORR over
+    # a group of zero variance (ces_csat_correlation of a day with one rating) fails the job
+    "spark.sql.ansi.enabled": "false",
+    "spark.sql.legacy.sizeOfNull": "false",  # SIZE(NULL) stays NULL with ANSI mode off
     "spark.driver.bindAddress": "127.0.0.1",
     "spark.driver.host": "127.0.0.1",
     "spark.sql.execution.arrow.pyspark.enabled": "true",
