@@ -191,6 +191,7 @@ class ConnectServer:
             "spark.pyspark.python": sys.executable,
         }
         self.args = [str(spark_home() / "bin" / "spark-submit"), "--master", master]
+        self.args += ["--driver-memory", "1g"]  # Spark's minimum is 450 MiB
         self.args += ["--class", "org.apache.spark.sql.connect.service.SparkConnectServer"]
         self.args += ["--name", "chatlens-connect"]
         for key, value in conf.items():
@@ -198,7 +199,9 @@ class ConnectServer:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> ConnectServer:
-        self.process = _start(self.args, _env(self.tmp), self.log)
+        env = _env(self.tmp)
+        del env["SPARK_DAEMON_MEMORY"]  # spark-submit would size the driver with it
+        self.process = _start(self.args, env, self.log)
         wait_until(self._ready, timeout=START_TIMEOUT, interval=0.5, what="Spark Connect")
         return self
 
