@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from chatlens.ingest import import_file
 from chatlens.store import Store, open_store
 from chatlens.store.facts import refresh_facts
+from tests.sparkcluster import cluster_spark, spark_cluster, spark_connect  # noqa: F401
 
 
 @pytest.fixture
@@ -77,9 +78,11 @@ def _no_server_outlives_the_run():
         server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def spark():
-    """One local Spark session for every `spark` test (pyspark imported only here)."""
+    """A local Spark session for the `spark` tests of one module (pyspark imported only
+    here). A process has one classic Spark session at a time: the modules on the test
+    cluster (tests/sparkcluster.py) run theirs between two modules' local ones."""
     from chatlens.store.spark import spark_session
 
     session = spark_session()

@@ -69,7 +69,23 @@ def test_spark_cli_options_go_together():
     period = ["report", "--from", "2026-11-01", "--to", "2026-11-02"]
     runner = CliRunner()
     alone = runner.invoke(app, [*period, "--events", "events.parquet"])
-    assert alone.exit_code == 2 and "--events FILE.parquet goes with --engine spark" in alone.output
+    assert alone.exit_code == 2 and "--events: only with --engine spark" in alone.output
+    lake = runner.invoke(app, [*period, "--lake", "lake", "--master", "spark://127.0.0.1:7077"])
+    assert lake.exit_code == 2 and "--lake, --master: only with --engine spark" in lake.output
+    spark = [*period, "--engine", "spark"]
+    neither = runner.invoke(app, [*spark, "--master", "spark://127.0.0.1:7077"])
+    assert neither.exit_code == 2
+    assert "reads --events FILE.parquet or --lake URL: give one" in neither.output
+    both = runner.invoke(app, [*spark, "--lake", "lake", "--events", "events.parquet"])
+    assert both.exit_code == 2 and "give one of them" in both.output
+    two = runner.invoke(
+        app, [*spark, "--lake", "l", "--master", "local[2]", "--remote", "sc://h:1"]
+    )
+    assert two.exit_code == 2 and "--master and --remote: give one" in two.output
+    yarn = runner.invoke(app, [*spark, "--lake", "l", "--master", "yarn"])
+    assert yarn.exit_code == 2 and "--master 'yarn': expected local[N] or spark://" in yarn.output
+    grpc = runner.invoke(app, [*spark, "--lake", "l", "--remote", "127.0.0.1:15002"])
+    assert grpc.exit_code == 2 and "expected sc://HOST:PORT" in grpc.output
     unknown = runner.invoke(app, [*period, "--engine", "flink"])
     assert unknown.exit_code == 2 and "unknown engine 'flink'" in unknown.output
 

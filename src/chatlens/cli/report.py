@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import sys
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -77,10 +78,11 @@ def _engine(db: Path | None, overrides: dict[str, Any]) -> tuple[Any, Engine]:
         raise InputError(f"--set: {exc}") from None
 
 
-def _spark_engine(events: Path, db: Path | None, overrides: dict[str, Any]) -> Engine:
-    """An engine on Spark over an events Parquet file; settings from --db when given (else
-    the defaults), then --set."""
-    from chatlens.store.spark import open_spark
+def _spark_engine(source: SparkSource, db: Path | None, overrides: dict[str, Any]) -> Engine:
+    """An engine on Spark over an events Parquet file or a lake, in the session --master or
+    --remote names (local[2] by default); settings from --db when given (else the defaults),
+    then --set."""
+    from chatlens.store.spark import open_spark, open_spark_lake, spark_session
 
     stored = {}
     if db is not None:
@@ -90,7 +92,46 @@ def _spark_engine(events: Path, db: Path | None, overrides: dict[str, Any]) -> E
         settings = make_settings({**stored, **overrides})
     except (ValueError, TypeError) as exc:
         raise InputError(f"--set: {exc}") from None
-    return Engine.on(open_spark(events, settings), settings)
+    session = spark_session(source.master, source.remote)
+    if source.lake is not None:
+        return Engine.on(open_spark_lake(source.lake, settings, session), settings)
+    assert source.events is not None
+    return Engine.on(open_spark(source.events, settings, session), settings)
+
+
+@dataclass(frozen=True)
+class SparkSource:
+    """What `report --engine spark` reads (--events or --lake) and where it runs."""
+
+    events: Path | None = None
+    lake: str | None = None
+    master: str | None = None
+    remote: str | None = None
+
+    def check(self, engine_name: str) -> None:
+        """Raise InputError unless the options go together."""
+        spark_only = [
+            name
+            for name, value in (
+                ("--events", self.events),
+                ("--lake", self.lake),
+                ("--master", self.master),
+                ("--remote", self.remote),
+            )
+            if value is not None
+        ]
+        if engine_name != "spark":
+            if spark_only:
+                raise InputError(f"{', '.join(spark_only)}: only with --engine spark")
+            return
+        if (self.events is None) == (self.lake is None):
+            raise InputError(
+                "--engine spark reads --events FILE.parquet or --lake URL: give one of them"
+            )
+        if self.master is not None and self.remote is not None:
+            raise InputError(
+                "--master and --remote: give one (a cluster, or a Spark Connect server)"
+            )
 
 
 def register(app: typer.Typer) -> None:
@@ -125,7 +166,8 @@ def report(
     engine_name: Annotated[
         str,
         typer.Option(
-            "--engine", help="duckdb (the store) or spark (an events Parquet file, --events)."
+            "--engine",
+            help="duckdb (the store) or spark (an events Parquet file, --events, or --lake).",
         ),
     ] = "duckdb",
     events: Annotated[
@@ -136,15 +178,39 @@ def report(
             show_default=False,
         ),
     ] = None,
+    lake: Annotated[
+        str | None,
+        typer.Option(
+            "--lake",
+            help="With --engine spark: an event lake (a folder or s3://bucket/prefix).",
+            show_default=False,
+        ),
+    ] = None,
+    master: Annotated[
+        str | None,
+        typer.Option(
+            "--master",
+            help="With --engine spark: local[N] (default local[2]) or a cluster, spark://HOST:PORT.",
+            show_default=False,
+        ),
+    ] = None,
+    remote: Annotated[
+        str | None,
+        typer.Option(
+            "--remote",
+            help="With --engine spark: a Spark Connect server, sc://HOST:PORT.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Compute metrics for a period, optionally by time bucket and dimensions."""
     if fmt not in ("table", "csv", "json", "markdown"):
         raise fail(f"unknown format {fmt!r}; expected table, csv, json or markdown")
     if engine_name not in ("duckdb", "spark"):
         raise fail(f"unknown engine {engine_name!r}; expected duckdb or spark")
-    if (engine_name == "spark") != (events is not None):
-        raise fail("--events FILE.parquet goes with --engine spark (and only with it)")
+    source = SparkSource(events, lake, master, remote)
     try:
+        source.check(engine_name)
         ids = tuple(m.strip() for m in metrics.split(",")) if metrics else tuple(METRICS)
         dims = tuple(d.strip() for d in by.split(",")) if by else ()
         query = Query(
@@ -157,8 +223,8 @@ def report(
             compare=compare,
             bounds=bounds,
         )
-        if events is not None:
-            result = _spark_engine(events, db, _overrides(settings)).run(query)
+        if engine_name == "spark":
+            result = _spark_engine(source, db, _overrides(settings)).run(query)
         else:
             store, engine = _engine(db, _overrides(settings))
             with store:

@@ -1,11 +1,16 @@
 """Apache Spark as the engine (optional: `pip install 'chatlens[spark]'`).
 
 `open_spark(events)` reads an events Parquet file (what `chatlens export events` writes),
-derives the conversation facts and agent stints on Spark (facts_sql.py rendered for Spark)
-and returns a `SparkBackend` the metric engine runs on (`Engine.on(backend, settings)`).
+`open_spark_lake(url)` the events of a lake (`ROOT/events/date=*/part-*.parquet`, deduplicated
+by `event_id`); both derive the conversation facts and agent stints on Spark (facts_sql.py
+rendered for Spark) and return a `SparkBackend` the metric engine runs on
+(`Engine.on(backend, settings)`).
 
-The session runs offline in `local[2]` unless one is given: no UI, few shuffle partitions,
-and the session time zone UTC, so that a TIMESTAMP value is a UTC instant as in DuckDB.
+The session (`spark_session`) is `local[2]` in this process unless told otherwise: a
+standalone cluster (`master="spark://HOST:7077"`) or a Spark Connect server
+(`remote="sc://HOST:15002"`). Either way: no UI, few shuffle partitions, and the session time
+zone UTC, so that a TIMESTAMP value is a UTC instant as in DuckDB. docs/spark.md has the
+set-up of each.
 """
 
 from __future__ import annotations
@@ -16,12 +21,14 @@ import sys
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import ibis
 import ibis.expr.datatypes as dtypes
+import pyarrow.fs as pafs
 
 from chatlens.errors import InputError
+from chatlens.lake.layout import EVENT_SCHEMA, EVENTS, Lake
 from chatlens.store.facts import FACTS_TABLE
 from chatlens.store.facts_dialect import SPARK
 from chatlens.store.facts_sql import facts_query, stints_sql
@@ -37,29 +44,75 @@ SPARK_CONF = {
     # adaptive execution re-plans every stage: measured 1.5x slower on chatlens-sized data
     "spark.sql.adaptive.enabled": "false",
     "spark.sql.session.timeZone": "UTC",
+    # a division by zero is NULL, as in DuckDB: with ANSI mode (Spark 4's default) CORR over
+    # a group of zero variance (ces_csat_correlation of a day with one rating) fails the job
+    "spark.sql.ansi.enabled": "false",
+    "spark.sql.legacy.sizeOfNull": "false",  # SIZE(NULL) stays NULL with ANSI mode off
     "spark.driver.bindAddress": "127.0.0.1",
     "spark.driver.host": "127.0.0.1",
     "spark.sql.execution.arrow.pyspark.enabled": "true",
 }
 """The settings of the session chatlens starts (offline, small, UTC)."""
 
+LOCAL_MASTER = "local[2]"
+"""The default: Spark inside this process, on two threads."""
 
-def spark_session(master: str = "local[2]") -> SparkSession:
-    """A local Spark session for chatlens (the active one is reused)."""
+
+def spark_session(master: str | None = None, remote: str | None = None) -> SparkSession:
+    """A Spark session for chatlens: `local[2]` by default, a standalone cluster's master
+    (`spark://HOST:PORT`, this process is the driver) or a Spark Connect server
+    (`sc://HOST:PORT`, the server is the driver; this process only sends plans). A classic
+    session already running in this process on the same master is reused."""
+    if master and remote:
+        raise InputError("--master and --remote: give one (a cluster, or a Spark Connect server)")
+    if remote is not None and not remote.startswith("sc://"):
+        raise InputError(f"--remote {remote!r}: expected sc://HOST:PORT (a Spark Connect server)")
+    if master is not None and not master.startswith(("local", "spark://")):
+        raise InputError(f"--master {master!r}: expected local[N] or spark://HOST:PORT")
     try:
         from pyspark.sql import SparkSession
     except ImportError:
         raise InputError(
             "the Spark engine needs pyspark: pip install 'chatlens[spark]' (or make test-spark)"
         ) from None
+    if remote is not None:
+        return _connect_session(remote)
+    master = master or LOCAL_MASTER
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # workers run this Python
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # offline: bind to loopback only
+    active = SparkSession.getActiveSession()
+    if active is not None and active.sparkContext.master != master:
+        raise InputError(
+            f"a Spark session on {active.sparkContext.master} already runs in this process; "
+            f"stop it before starting one on {master}"
+        )
     builder = SparkSession.builder.master(master).appName("chatlens")
     for key, value in SPARK_CONF.items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     return session
+
+
+def _connect_session(remote: str) -> SparkSession:
+    """A new session on a Spark Connect server. The Connect client's own builder is used, not
+    `SparkSession.builder.remote()`: that one refuses while a classic session runs in this
+    process and switches the whole process to Connect mode (an environment variable)."""
+    try:
+        from pyspark.sql.connect.session import SparkSession as ConnectSession
+    except ImportError as exc:  # grpcio, grpcio-status, googleapis-common-protos
+        raise InputError(
+            f"Spark Connect needs its client libraries: pip install 'chatlens[spark]' ({exc})"
+        ) from None
+    session = ConnectSession.builder.remote(remote).create()
+    try:
+        for key, value in SPARK_CONF.items():
+            if key.startswith("spark.sql."):  # the server's static settings stay its own
+                session.conf.set(key, value)
+    except Exception as exc:  # grpc's errors: the server is not there or refused
+        session.stop()
+        raise InputError(f"cannot reach the Spark Connect server at {remote}: {exc}") from None
+    return cast("SparkSession", session)
 
 
 def _spark_type(dtype: dtypes.DataType) -> Any:
@@ -124,10 +177,24 @@ class SparkBackend:
                 "chatlens export events --format parquet --out FILE"
             )
         self.session.read.parquet(str(source)).createOrReplaceTempView("events")
+        self._derive()
+        self.derive_facts(settings)
+
+    def load_lake(self, url: str, settings: Settings) -> None:
+        """Read a lake's events and derive the stints and the facts under `settings`."""
+        self.session.read.schema(_spark_schema()).option("pathGlobFilter", "*.parquet").parquet(
+            lake_events_path(url)
+        ).selectExpr(
+            *EVENT_SCHEMA.names, "_metadata.file_name AS _file", "_metadata.row_index AS _row"
+        ).createOrReplaceTempView("_lake_events")
+        self.session.sql(LAKE_EVENTS_SQL).localCheckpoint().createOrReplaceTempView("events")
+        self._derive()
+        self.derive_facts(settings)
+
+    def _derive(self) -> None:
         self.session.sql(stints_sql(SPARK)).localCheckpoint().createOrReplaceTempView(
             "agent_stints"
         )
-        self.derive_facts(settings)
 
     def derive_facts(self, settings: Settings, table: str = FACTS_TABLE) -> None:
         """(Re)derive the conversation facts under `settings` into the view `table`."""
@@ -137,6 +204,53 @@ class SparkBackend:
     def facts_rows(self, table: str = FACTS_TABLE) -> list[dict[str, Any]]:
         """Every row of the facts, by conversation (timestamps naive UTC)."""
         return self.sql(f"SELECT * FROM {table} ORDER BY conversation_id")
+
+
+LAKE_EVENTS_SQL = f"""
+WITH files AS (  -- a lake's file names start with their write time: their order is arrival
+  SELECT _file, row_number() OVER (ORDER BY _file) AS _n
+  FROM (SELECT DISTINCT _file FROM _lake_events)
+),
+arrived AS (
+  SELECT e.*, shiftleft(CAST(f._n AS BIGINT), 32) + e._row AS seq
+  FROM _lake_events e JOIN files f USING (_file)
+),
+firsts AS (
+  SELECT *, row_number() OVER (PARTITION BY event_id ORDER BY seq) AS _copy FROM arrived
+)
+SELECT {", ".join(EVENT_SCHEMA.names)}, seq FROM firsts WHERE _copy = 1
+"""
+"""The events of a lake as the store holds them: each `event_id` once (its first copy), and
+`seq`, the arrival order the facts break ties of `ts` with, from the file's place among the
+lake's files (names sort by write time) and the row's place in its file."""
+
+
+def lake_events_path(url: str) -> str:
+    """Where Spark reads a lake's events: the local folder, or `s3a://bucket/prefix/events`
+    for an `s3://` lake (Hadoop's S3A connector: hadoop-aws on the cluster, docs/spark.md).
+    The lake must hold events (an `events/` folder): else an InputError says so."""
+    lake = Lake.open(url)
+    events = lake.kind_dir(EVENTS)
+    if lake.fs.get_file_info(events).type != pafs.FileType.Directory:
+        raise InputError(f"no events in the lake at {url!r} (no {EVENTS}/ folder under it)")
+    if isinstance(lake.fs, pafs.LocalFileSystem):
+        return events
+    if isinstance(lake.fs, pafs.S3FileSystem):
+        return f"s3a://{events}"
+    raise InputError(f"the lake at {url!r}: Spark reads local folders and s3:// lakes only")
+
+
+def _spark_schema() -> Any:
+    """The events' Spark columns (the lake's files are read with them, not inferred)."""
+    from pyspark.sql import types as st
+
+    kinds = {
+        "string": st.StringType(),
+        "double": st.DoubleType(),
+        "bool": st.BooleanType(),
+        "timestamp[us, tz=UTC]": st.TimestampType(),
+    }
+    return st.StructType([st.StructField(f.name, kinds[str(f.type)]) for f in EVENT_SCHEMA])
 
 
 def _naive(value: Any) -> Any:
@@ -155,4 +269,13 @@ def open_spark(
     """A Spark backend over an events Parquet file, its facts derived under `settings`."""
     backend = SparkBackend(session or spark_session())
     backend.load_events(events, settings)
+    return backend
+
+
+def open_spark_lake(
+    url: str, settings: Settings, session: SparkSession | None = None
+) -> SparkBackend:
+    """A Spark backend over a lake's events, its facts derived under `settings`."""
+    backend = SparkBackend(session or spark_session())
+    backend.load_lake(url, settings)
     return backend
