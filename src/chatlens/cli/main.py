@@ -17,6 +17,7 @@ from rich.table import Table
 
 from chatlens import topics
 from chatlens.cli import connections as connections_commands
+from chatlens.cli import lake_facts as lake_facts_commands
 from chatlens.cli import privacy as privacy_commands
 from chatlens.cli import report as report_commands
 from chatlens.cli import server as server_commands
@@ -47,6 +48,7 @@ server_commands.register(app)
 topics_commands.register(app)
 privacy_commands.register(app)
 connections_commands.register(app)
+lake_facts_commands.register(app)  # with cli/lake.py: register(app, lake.lake_app)
 app.add_typer(docs_app, name="docs")
 
 

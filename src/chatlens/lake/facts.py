@@ -173,7 +173,10 @@ class _Run(Protocol):
     def dialect(self) -> FactsDialect: ...
 
     def events_view(self, name: str, paths: list[str], ranks: pa.Table) -> None: ...
-    def arrow_view(self, name: str, table: pa.Table) -> None: ...
+    def facts_view(self, name: str, paths: list[str]) -> None:
+        """`name`: the missed-chat columns of the facts files `paths`."""
+        ...
+
     def table(self, name: str, sql: str, params: dict[str, Any] | None = None) -> None: ...
     def arrow(self, sql: str, params: dict[str, Any] | None = None) -> pa.Table: ...
     def close(self) -> None: ...
@@ -216,8 +219,12 @@ class _DuckDBRun:
             JOIN {name}_ranks r ON r.name = parse_filename(e.filename)"""
         )
 
-    def arrow_view(self, name: str, table: pa.Table) -> None:
-        self.con.register(name, table)
+    def facts_view(self, name: str, paths: list[str]) -> None:
+        source = f"read_parquet({_list([self.path(p) for p in paths])})" if paths else None
+        self.con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {name} AS "
+            + (f"SELECT {', '.join(_OLD_TYPES)} FROM {source}" if source else _NO_OLD_FACTS)
+        )
 
     def table(self, name: str, sql: str, params: dict[str, Any] | None = None) -> None:
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}", params or {})
@@ -268,28 +275,17 @@ class _SparkRun:
             "file_name", "row_index", "name", "rank"
         ).createOrReplaceTempView(name)
 
-    def arrow_view(self, name: str, table: pa.Table) -> None:
-        from pyspark.sql import types as st
-
-        if table.num_rows:
-            frame = self.session.createDataFrame(table.to_pandas())
-        else:  # an empty frame needs its schema spelled out
-            fields = {
-                pa.string(): st.StringType(),
-                pa.bool_(): st.BooleanType(),
-            }
-            struct = st.StructType(
-                [
-                    st.StructField(f.name, fields.get(f.type, st.TimestampType()))
-                    for f in table.schema
-                ]
-            )
-            frame = self.session.createDataFrame([], struct)
+    def facts_view(self, name: str, paths: list[str]) -> None:
+        if paths:
+            frame = self.session.read.parquet(*paths).select(*_OLD_TYPES)
+        else:
+            frame = self.session.sql(_NO_OLD_FACTS)
         frame.createOrReplaceTempView(name)
 
     def table(self, name: str, sql: str, params: dict[str, Any] | None = None) -> None:
         frame = self.session.sql(sql, args=params or None).localCheckpoint()
         frame.createOrReplaceTempView(name)
+        self.checkpoints.append(frame)
 
     def arrow(self, sql: str, params: dict[str, Any] | None = None) -> pa.Table:
         table: pa.Table = self.session.sql(sql, args=params or None).toArrow()
@@ -298,6 +294,8 @@ class _SparkRun:
     def close(self) -> None:
         for name in ("_raw", "_new", "_old_facts", "_scope", "events", "agent_stints"):
             self.session.catalog.dropTempView(name)
+        for frame in self.checkpoints:  # checkpointed blocks are held until let go
+            frame.unpersist()
 
 
 def _list(items: list[str]) -> str:
@@ -381,6 +379,10 @@ def _old_columns(lake: Lake, state: FactsState | None, kind: str, columns: list[
     return pa.concat_tables(tables)
 
 
+_NO_OLD_FACTS = (
+    "SELECT CAST(NULL AS STRING) AS conversation_id, CAST(NULL AS BOOLEAN) AS missed, "
+    "CAST(NULL AS TIMESTAMP) AS queue_entry_at WHERE false"
+)
 _OLD_TYPES = {
     "conversation_id": pa.string(),
     "missed": pa.bool_(),
@@ -515,7 +517,7 @@ def _derive(
     else:
         new_paths = [f.path for day in touched for f in partitions[day]]
         run.events_view("_new", new_paths, ranks)
-        run.arrow_view("_old_facts", old_facts.select(list(_OLD_TYPES)))
+        run.facts_view("_old_facts", state.files(lake, FACTS) if state else [])
         run.table("_scope", _SCOPE_SQL)
         run.table("events", _EVENTS_SQL.format(where=_RUN_EVENTS, columns=_COLUMNS))
     scope = run.arrow("SELECT conversation_id FROM _scope").column(0).combine_chunks()
