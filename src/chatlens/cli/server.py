@@ -66,6 +66,15 @@ def serve(
             "address the sign-in limits count.",
         ),
     ] = "",
+    lake: Annotated[
+        str | None,
+        typer.Option(
+            "--lake",
+            envvar="CHATLENS_LAKE",
+            help="Serve the dashboard and read APIs from this event lake's derived facts "
+            "(chatlens lake facts / spark facts); the --db store then holds no events.",
+        ),
+    ] = None,
 ) -> None:
     """Run the server: ingest API, query API, sign-in (http://HOST:PORT/docs lists it all)."""
     import uvicorn
@@ -80,10 +89,12 @@ def serve(
             secure_cookies=secure_cookies,
             duckdb_threads=duckdb_threads,
             memory_limit=memory_limit,
+            lake=lake,
         )
     except ChatlensError as exc:
         raise fail(str(exc)) from None
-    out.print(f"chatlens serving {db_path(db)} on http://{host}:{port}  (API docs: /docs)")
+    served = f"the lake {lake}" if lake else str(db_path(db))
+    out.print(f"chatlens serving {served} on http://{host}:{port}  (API docs: /docs)")
     # chatlens's own records (workspace opened, journal replayed, duplicates turned away)
     # go where uvicorn's go: counts and names, never event contents
     log_config = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)

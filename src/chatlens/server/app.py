@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
@@ -41,10 +42,12 @@ def create_app(
     secure_cookies: bool = False,
     duckdb_threads: int | None = None,
     memory_limit: str = DEFAULT_MEMORY_LIMIT,
+    lake: str | None = None,
 ) -> FastAPI:
-    """The ASGI app serving the workspaces whose default store is `store`."""
+    """The ASGI app serving the workspaces whose default store is `store` (or, with `lake`,
+    the default workspace from the lake's facts: chatlens.server.runtime.lake)."""
     store = store.resolve()
-    workspaces = Workspaces(refresh_seconds, duckdb_threads, memory_limit)  # settings checked
+    workspaces = Workspaces(refresh_seconds, duckdb_threads, memory_limit, lake)
     factory = open_app_db(app_db_url(store, app_db))
     with factory() as db:
         service.ensure_default_workspace(db, store)
@@ -90,6 +93,15 @@ def create_app(
         if SESSION_COOKIE not in request.cookies:
             return RedirectResponse("/login", status_code=303)
         return RedirectResponse("/overview", status_code=303)
+
+    if lake is not None:
+        served = workspaces.lake_workspace()  # opened now: a bad lake URL fails the start
+
+        @app.middleware("http")
+        async def freshness(request: Request, call_next: Any) -> Response:
+            response: Response = await call_next(request)
+            response.headers.update(served.freshness.headers())
+            return response
 
     access.check_routes(app)
     return app

@@ -435,8 +435,12 @@ class Workspaces:
         refresh_seconds: float,
         duckdb_threads: int | None = None,
         memory: str = DEFAULT_MEMORY_LIMIT,
+        lake: str | None = None,
     ):
         self.refresh_seconds = refresh_seconds
+        self.lake = lake
+        """With a lake URL, the default workspace is served from the lake's facts
+        (chatlens.server.runtime.lake) and no other workspace is served."""
         self.memory = memory_limit(memory)
         # one core is left to the request handlers: DuckDB on every core (its default)
         # stretches ingest latency while the facts refresh
@@ -455,11 +459,30 @@ class Workspaces:
         with self._lock:
             if name not in self._open:
                 started = time.perf_counter()
-                self._open[name] = Workspace(
-                    name, path, self.refresh_seconds, self.duckdb_threads, self.memory
-                )
+                self._open[name] = self._make(name, path)
                 log.info("workspace %s opened in %.2f s", name, time.perf_counter() - started)
             return self._open[name]
+
+    def _make(self, name: str, path: Path) -> Workspace:
+        if self.lake is None:
+            return Workspace(name, path, self.refresh_seconds, self.duckdb_threads, self.memory)
+        from chatlens.app.service import DEFAULT_WORKSPACE
+        from chatlens.errors import Conflict
+        from chatlens.server.runtime.lake import LakeWorkspace
+
+        if name != DEFAULT_WORKSPACE:
+            raise Conflict(f"this server reads one lake, the {DEFAULT_WORKSPACE} workspace's")
+        # the same surface as a Workspace for the routes (engine, writer, redactor...)
+        served: Any = LakeWorkspace(name, self.lake, self.refresh_seconds, self.duckdb_threads)
+        return served  # type: ignore[no-any-return]
+
+    def lake_workspace(self) -> Any:
+        """The lake's workspace (opened on first use), or None on a store server."""
+        if self.lake is None:
+            return None
+        from chatlens.app.service import DEFAULT_WORKSPACE
+
+        return self.get(DEFAULT_WORKSPACE, Path(self.lake))
 
     def close(self) -> None:
         with self._lock:
