@@ -314,6 +314,10 @@ def register_lake_fs(con: duckdb.DuckDBPyConnection, lake: Lake) -> str:
     class LakeFS(ArrowFSWrapper):  # type: ignore[misc]
         protocol = "chatlenslake"
 
+        @classmethod
+        def _strip_protocol(cls, path: str) -> str:  # the bucket is part of the path
+            return path.removeprefix("chatlenslake://").rstrip("/")
+
     if not con.filesystem_is_registered("chatlenslake"):
         con.register_filesystem(LakeFS(lake.fs))
     return "chatlenslake://"
