@@ -349,14 +349,13 @@ WHERE customer_id IN (SELECT customer_id FROM customers) AND conversation_id IS 
 """
 
 _EVENTS_SQL = """
-SELECT {columns} FROM (
-  SELECT *, row_number() OVER (PARTITION BY event_id ORDER BY seq) AS _copy
-  FROM _raw
-  WHERE {where}
-) WHERE _copy = 1
+SELECT {columns} FROM _raw
+WHERE ({where}) AND seq IN (SELECT min(seq) FROM _raw WHERE {where} GROUP BY event_id)
 """
 """The events a run reads, each once: its conversations', their customers' (goals, visits,
-page views) and every agent status (who was online)."""
+page views) and every agent status (who was online). The first copy is found by its `seq`
+alone (a semi-join): a row_number() window over whole rows took 10x as long (194 s against
+20 s for 1.8 M events)."""
 
 _COLUMNS = ", ".join([*EVENT_SCHEMA.names, "seq"])
 

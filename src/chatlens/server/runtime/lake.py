@@ -209,14 +209,14 @@ class LakeWorkspace:
         )
         self.con.execute(
             f"""CREATE VIEW events AS
-            SELECT {columns}, seq FROM (
-              SELECT e.*, (r.rank::BIGINT << 32) + e.file_row_number AS seq,
-                row_number() OVER (PARTITION BY e.event_id
-                                   ORDER BY r.rank, e.file_row_number) AS _copy
+            WITH raw AS (
+              SELECT e.*, (r.rank::BIGINT << 32) + e.file_row_number AS seq
               FROM read_parquet({paths}, filename = true, file_row_number = true,
                                 hive_partitioning = false) e
               JOIN (VALUES {ranks}) r(name, rank) ON r.name = parse_filename(e.filename)
-            ) WHERE _copy = 1"""
+            )
+            SELECT {columns}, seq FROM raw
+            WHERE seq IN (SELECT min(seq) FROM raw GROUP BY event_id)"""
         )
         self._made["events"] = "VIEW"
 
