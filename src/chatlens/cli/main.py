@@ -19,6 +19,7 @@ from chatlens import topics
 from chatlens.cli import audit as audit_commands
 from chatlens.cli import connections as connections_commands
 from chatlens.cli import lake as lake_commands
+from chatlens.cli import lake_facts as lake_facts_commands
 from chatlens.cli import privacy as privacy_commands
 from chatlens.cli import report as report_commands
 from chatlens.cli import server as server_commands
@@ -51,6 +52,7 @@ topics_commands.register(app)
 privacy_commands.register(app)
 connections_commands.register(app)
 lake_commands.register(app)
+lake_facts_commands.register(app, lake_commands.lake_app)
 sync_commands.register(app)
 audit_commands.register(app)
 app.add_typer(docs_app, name="docs")

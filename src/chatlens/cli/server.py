@@ -87,6 +87,16 @@ def serve(
             "repairing missed webhooks (docs/connections.md).",
         ),
     ] = None,
+    lake_facts: Annotated[
+        str | None,
+        typer.Option(
+            "--lake-facts",
+            envvar="CHATLENS_LAKE_FACTS",
+            help="Serve the dashboard and read APIs from this event lake's derived facts "
+            "(chatlens lake facts / spark facts; docs/lake.md); the --db store then holds "
+            "no events.",
+        ),
+    ] = None,
 ) -> None:
     """Run the server: ingest API, query API, sign-in (http://HOST:PORT/docs lists it all)."""
     import uvicorn
@@ -112,10 +122,12 @@ def serve(
             memory_limit=memory_limit,
             lake=sink,
             sync_every=interval,
+            lake_facts=lake_facts,
         )
     except ChatlensError as exc:
         raise fail(str(exc)) from None
-    out.print(f"chatlens serving {db_path(db)} on http://{host}:{port}  (API docs: /docs)")
+    served = f"the lake {escape(shown_url(lake_facts))}" if lake_facts else str(db_path(db))
+    out.print(f"chatlens serving {served} on http://{host}:{port}  (API docs: /docs)")
     if lake:
         also = " and the store" if store_too else " (not the store)"
         where = escape(shown_url(lake))

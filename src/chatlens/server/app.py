@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
@@ -58,15 +59,19 @@ def create_app(
     memory_limit: str = DEFAULT_MEMORY_LIMIT,
     lake: LakeSink | None = None,
     sync_every: float | None = None,
+    lake_facts: str | None = None,
 ) -> FastAPI:
     """The ASGI app serving the workspaces whose default store is `store`; with `lake`, the
     ingested events go to that event lake (and to the stores if `lake.store_too`);
     `sync_every`: seconds between API syncs of the connections with API credentials (None:
-    only those with an interval of their own)."""
+    only those with an interval of their own); with `lake_facts`, the default workspace is
+    served from that lake's facts (chatlens.server.runtime.lake)."""
     store = store.resolve()
     factory = open_app_db(app_db_url(store, app_db))
     # settings checked; each workspace's retention job also expires its audit records
-    workspaces = Workspaces(refresh_seconds, duckdb_threads, memory_limit, factory, lake)
+    workspaces = Workspaces(
+        refresh_seconds, duckdb_threads, memory_limit, factory, lake, lake_facts
+    )
     with factory() as db:
         service.ensure_default_workspace(db, store)
     state = Server(
@@ -105,7 +110,6 @@ def create_app(
     )
     app.state.chatlens = state
     connect.install(app, state, sync_every)
-    connect.install(app, state)
     tracker.install(app)
     errors.install(app)
     api = (ingest, reads, admin, live, topics, connect, tracker, audit, privacy)
@@ -123,6 +127,15 @@ def create_app(
         if SESSION_COOKIE not in request.cookies:
             return RedirectResponse("/login", status_code=303)
         return RedirectResponse("/overview", status_code=303)
+
+    if lake_facts is not None:
+        served = workspaces.lake_workspace()  # opened now: a bad lake URL fails the start
+
+        @app.middleware("http")
+        async def freshness(request: Request, call_next: Any) -> Response:
+            response: Response = await call_next(request)
+            response.headers.update(served.freshness.headers())
+            return response
 
     access.check_routes(app)
     return app

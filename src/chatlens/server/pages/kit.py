@@ -93,7 +93,11 @@ def render(request: Request, ctx: Server, name: str, context: dict[str, Any]) ->
         with ctx.sessions() as db:
             session = service.find_session(db, token)
             csrf = session.csrf_token if session else ""
-    return templates.TemplateResponse(request, name, {**context, "csrf": csrf})
+    lake = ctx.workspaces.lake_workspace()
+    freshness = lake.freshness.text if lake is not None else None
+    return templates.TemplateResponse(
+        request, name, {**context, "csrf": csrf, "freshness": freshness}
+    )
 
 
 def change_text(row: dict[str, Any], mid: str) -> str | None:

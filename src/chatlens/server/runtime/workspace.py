@@ -533,11 +533,15 @@ class Workspaces:
         memory: str = DEFAULT_MEMORY_LIMIT,
         sessions: Any = None,
         lake: LakeSink | None = None,
+        lake_facts: str | None = None,
     ):
         self.refresh_seconds = refresh_seconds
         self.sessions = sessions
         """The app state, where the retention job expires each workspace's audit records."""
         self.lake = lake
+        self.lake_facts = lake_facts
+        """With a lake URL, the default workspace is served from the lake's facts
+        (chatlens.server.runtime.lake) and no other workspace is served."""
         self.memory = memory_limit(memory)
         # one core is left to the request handlers: DuckDB on every core (its default)
         # stretches ingest latency while the facts refresh
@@ -558,17 +562,40 @@ class Workspaces:
                 started = time.perf_counter()
                 if privacy.pending(path):  # an erasure cut short by a crash completes first
                     log.info("workspace %s: finishing erasures %s", name, privacy.resume(path))
-                self._open[name] = Workspace(
-                    name,
-                    path,
-                    self.refresh_seconds,
-                    self.duckdb_threads,
-                    self.memory,
-                    self.sessions,
-                    self.lake,
-                )
+                self._open[name] = self._make(name, path)
                 log.info("workspace %s opened in %.2f s", name, time.perf_counter() - started)
             return self._open[name]
+
+    def _make(self, name: str, path: Path) -> Workspace:
+        if self.lake_facts is None:
+            return Workspace(
+                name,
+                path,
+                self.refresh_seconds,
+                self.duckdb_threads,
+                self.memory,
+                self.sessions,
+                self.lake,
+            )
+        from chatlens.app.service import DEFAULT_WORKSPACE
+        from chatlens.errors import Conflict
+        from chatlens.server.runtime.lake import LakeWorkspace
+
+        if name != DEFAULT_WORKSPACE:
+            raise Conflict(f"this server reads one lake, the {DEFAULT_WORKSPACE} workspace's")
+        # the same surface as a Workspace for the routes (engine, writer, redactor...)
+        served: Any = LakeWorkspace(
+            name, self.lake_facts, self.refresh_seconds, self.duckdb_threads
+        )
+        return served  # type: ignore[no-any-return]
+
+    def lake_workspace(self) -> Any:
+        """The lake's workspace (opened on first use), or None on a store server."""
+        if self.lake_facts is None:
+            return None
+        from chatlens.app.service import DEFAULT_WORKSPACE
+
+        return self.get(DEFAULT_WORKSPACE, Path(self.lake_facts))
 
     def erase(
         self, name: str, path: Path, kind: str, subject: str, operator: str
