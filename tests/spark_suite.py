@@ -215,7 +215,7 @@ def cli_report_matches(store: Store, lake: str, where: list[str]) -> None:
     args = ["report", "--from", SIM_PERIOD[0], "--to", SIM_PERIOD[1], "--every", "week"]
     args += ["--metrics", ",".join(metrics), "--format", "json", "--engine", "spark"]
     result = CliRunner().invoke(app, [*args, "--lake", lake, *where])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 0, (result.output, result.exception)
     want = report(store, metrics, *SIM_PERIOD, grain="week").rows
     got = orjson.loads(result.stdout)["rows"]
     assert len(got) == len(want) == 2  # the weeks of Monday 19 and Monday 26 October

@@ -131,6 +131,7 @@ class SparkBackend:
 
     def __init__(self, session: SparkSession):
         self.session = session
+        self._kept: dict[str, Any] = {}
         zone = session.conf.get("spark.sql.session.timeZone")
         if zone != "UTC":  # TIMESTAMP values would be read and shown in another zone
             raise InputError(f"the Spark session time zone is {zone!r}; chatlens needs 'UTC'")
@@ -187,19 +188,25 @@ class SparkBackend:
         ).selectExpr(
             *EVENT_SCHEMA.names, "_metadata.file_name AS _file", "_metadata.row_index AS _row"
         ).createOrReplaceTempView("_lake_events")
-        self.session.sql(LAKE_EVENTS_SQL).localCheckpoint().createOrReplaceTempView("events")
+        self._checkpoint(self.session.sql(LAKE_EVENTS_SQL), "events")
         self._derive()
         self.derive_facts(settings)
 
     def _derive(self) -> None:
-        self.session.sql(stints_sql(SPARK)).localCheckpoint().createOrReplaceTempView(
-            "agent_stints"
-        )
+        self._checkpoint(self.session.sql(stints_sql(SPARK)), "agent_stints")
 
     def derive_facts(self, settings: Settings, table: str = FACTS_TABLE) -> None:
         """(Re)derive the conversation facts under `settings` into the view `table`."""
         query, params = facts_query(SPARK, settings)
-        self.session.sql(query, args=params).localCheckpoint().createOrReplaceTempView(table)
+        self._checkpoint(self.session.sql(query, args=params), table)
+
+    def _checkpoint(self, frame: Any, view: str) -> None:
+        """`frame` computed once (localCheckpoint) and named `view`. The checkpointed frame is
+        kept: through Spark Connect it is a relation cached on the server, released when its
+        Python object is collected, and the view would then name nothing."""
+        checkpointed = frame.localCheckpoint()
+        checkpointed.createOrReplaceTempView(view)
+        self._kept[view] = checkpointed
 
     def facts_rows(self, table: str = FACTS_TABLE) -> list[dict[str, Any]]:
         """Every row of the facts, by conversation (timestamps naive UTC)."""
