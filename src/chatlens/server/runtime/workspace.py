@@ -607,7 +607,8 @@ class Workspaces:
             found = self._open.pop(name, None)
             if found is not None:
                 found.close()
-            return privacy.erase(path, kind, subject, operator)
+            lake = self.lake.lake_of(name).url if self.lake is not None else None
+            return privacy.erase(path, kind, subject, operator, lake=lake)
 
     def close(self) -> None:
         with self._lock:
