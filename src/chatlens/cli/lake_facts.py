@@ -69,7 +69,7 @@ def _report(result: DeriveResult) -> None:
         out.print(f"facts up to date (nothing new in the lake; {result.seconds:.1f} s)")
         return
     how = "full rebuild" if result.full else "incremental"
-    days = ", ".join(result.partitions) or "none"
+    days = _days(result.partitions)
     out.print(
         f"facts derived ({how}) in {result.seconds:.1f} s: {result.conversations} "
         f"conversations; events partitions {days}; facts partitions written: "
@@ -126,3 +126,11 @@ def _session(master: str | None, remote: str | None) -> Any:
         except TypeError:
             raise InputError("--remote needs Spark Connect support in this chatlens") from None
     return spark_session(master or "local[2]")
+
+
+def _days(partitions: list[str]) -> str:
+    """The days derived: each one when they are few, else how many and their range."""
+    if len(partitions) <= 7:
+        return ", ".join(partitions) or "none"
+    ordered = sorted(partitions)
+    return f"{len(ordered)} days from {ordered[0]} to {ordered[-1]}"
