@@ -119,8 +119,8 @@ def main() -> None:
         session = spark_session()
         run("local[2]", session)
         session.stop()
-        cluster = SparkCluster(tmp / "cluster")
         (tmp / "cluster").mkdir()
+        cluster = SparkCluster(tmp / "cluster")
         cluster.start()
         try:
             session = spark_session(master=cluster.url)

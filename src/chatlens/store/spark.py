@@ -95,7 +95,7 @@ def spark_session(master: str | None = None, remote: str | None = None) -> Spark
 
 
 def _connect_session(remote: str) -> SparkSession:
-    """A new session on a Spark Connect server. The Connect client's own builder is used, not
+    """A session on a Spark Connect server. The Connect client's own builder is used, not
     `SparkSession.builder.remote()`: that one refuses while a classic session runs in this
     process and switches the whole process to Connect mode (an environment variable)."""
     try:
@@ -104,6 +104,15 @@ def _connect_session(remote: str) -> SparkSession:
         raise InputError(
             f"Spark Connect needs its client libraries: pip install 'chatlens[spark]' ({exc})"
         ) from None
+    from pyspark.sql.connect.client import DefaultChannelBuilder
+
+    endpoint = DefaultChannelBuilder(remote).endpoint
+    active = ConnectSession.getActiveSession()
+    builder = getattr(getattr(active, "client", None), "_builder", None)
+    if active is not None and getattr(builder, "endpoint", None) == endpoint:
+        # the same server's session is reused: a second session of one process got
+        # "No DataFrame with id ... is found" for its own checkpoints (pyspark 4.0.5)
+        return cast("SparkSession", active)
     session = ConnectSession.builder.remote(remote).create()
     try:
         for key, value in SPARK_CONF.items():
