@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 ROLES = ("admin", "manager", "agent")
@@ -250,8 +250,8 @@ class ConnectionSync(Base):
     connection_id: Mapped[int] = mapped_column(
         ForeignKey("connections.id", ondelete="CASCADE"), primary_key=True
     )
-    high_water: Mapped[float | None] = mapped_column(default=None)
-    run_high: Mapped[float | None] = mapped_column(default=None)
+    high_water: Mapped[float | None] = mapped_column(Float, default=None)
+    run_high: Mapped[float | None] = mapped_column(Float, default=None)
     page: Mapped[str | None] = mapped_column(String(2000), default=None)
     conversations: Mapped[int] = mapped_column(default=0)
     events: Mapped[int] = mapped_column(default=0)
