@@ -14,6 +14,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from chatlens.lake.layout import KINDS, Lake
+from chatlens.lake.rewrite import replace_part
 from chatlens.privacy.scrub import Target
 from chatlens.store.journal_files import journal_files, replace_file
 from chatlens.store.settings import Settings
@@ -67,10 +68,11 @@ def erase_journal(store: Path, target: Target, settings: Settings) -> int:
 def erase_lake(url: str, target: Target, settings: Settings, job: int) -> int:
     """Apply the erasure to every Parquet file of the lake; returns the rows changed.
 
-    A file with a changed row is written again beside it under a name made from the old
-    name and the job (`<old>-e<hash>.parquet`), then the old file is deleted: a crash
-    between the two leaves both, and the step run again rewrites the old file to the same
-    new name (an overwrite) before deleting it, so no row is ever kept twice."""
+    A file with a changed row is replaced by a copy named from the old name and the job
+    (`<old>-e<hash>.parquet`, chatlens.lake.rewrite): a crash between writing the copy and
+    deleting the old file leaves both, the copy first in the read order (readers keep the
+    erased rows), and the step run again writes the same copy before deleting the old file,
+    so no row is ever kept twice."""
     lake = Lake.open(url)
     changed = 0
     for kind in KINDS:
@@ -90,8 +92,5 @@ def _rewrite(lake: Lake, path: str, target: Target, settings: Settings, job: int
         return 0
     stem = path.rsplit("/", 1)[1].removesuffix(".parquet")
     mark = hashlib.sha256(f"{stem}/{job}".encode()).hexdigest()[:12]
-    folder = path.rsplit("/", 1)[0]
-    fresh = pa.Table.from_pylist(rows, schema=table.schema)
-    pq.write_table(fresh, f"{folder}/{stem}-e{mark}.parquet", filesystem=lake.fs)
-    lake.fs.delete_file(path)
+    replace_part(lake, path, pa.Table.from_pylist(rows, schema=table.schema), f"e{mark}")
     return changed
