@@ -10,10 +10,12 @@ from typing import Any
 
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from chatlens.lake.layout import KINDS, Lake
+from chatlens.lake.compact import partitions, read_file
+from chatlens.lake.layout import EVENTS, KINDS, Lake
 from chatlens.lake.rewrite import replace_part
 from chatlens.privacy.scrub import Target
 from chatlens.store.journal_files import journal_files, replace_file
@@ -63,6 +65,22 @@ def erase_journal(store: Path, target: Target, settings: Settings) -> int:
         if touched:
             replace_file(path, b"".join(line + b"\n" for line in lines))
     return changed
+
+
+def lake_conversations(url: str, customers: set[str]) -> set[str]:
+    """The conversations named by the lake's events of any of `customers` (reading two
+    columns): a workspace served with `--lake` alone has none of them in its store, and
+    the texts of those conversations (an agent greeting the customer by name) go too."""
+    lake = Lake.open(url)
+    wanted = pa.array(sorted(customers), pa.string())
+    found: set[str] = set()
+    for part in partitions(lake, EVENTS):
+        for info in part.files:
+            table = read_file(lake, info, ["conversation_id", "customer_id"])
+            theirs = pc.fill_null(pc.is_in(table.column("customer_id"), value_set=wanted), False)
+            named = table.column("conversation_id").filter(theirs).drop_null()
+            found.update(pc.unique(named).to_pylist())
+    return found
 
 
 def erase_lake(url: str, target: Target, settings: Settings, job: int) -> int:
