@@ -9,13 +9,16 @@ from typing import Any
 
 import pyarrow.fs as pafs
 import pytest
+from typer.testing import CliRunner
 
 import chatlens.lake.rewrite as rewrite_module
+from chatlens.cli import app
 from chatlens.lake.compact import compact, partitions, read_events
 from chatlens.lake.layout import EVENTS, Lake
 from chatlens.lake.retention import LakeExpired, expire_lake
 from chatlens.lake.write import write_events
-from chatlens.store.settings import Settings
+from chatlens.store import open_store
+from chatlens.store.settings import Settings, save_setting
 
 NOW = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)
 # text due before 11-20 12:00, attrs before 11-10 12:00, everything before 11-05 12:00
@@ -161,3 +164,22 @@ def test_a_crash_before_the_old_file_is_deleted_leaves_the_blanked_copy_first(
     compacted = compact(lake)
     assert (compacted.rows_in, compacted.rows_out) == (3, 2)
     assert {k: v["text"] for k, v in by_id(lake).items()} == {"x1": "", "x2": None}
+
+
+def test_privacy_expire_with_lake_expires_the_lake(tmp_path, lake: Lake) -> None:
+    """`chatlens privacy expire --lake URL`: the store's settings applied to the lake."""
+    db = tmp_path / "w.duckdb"
+    with open_store(db) as store:
+        for key in ("retention_text_days", "retention_attrs_days", "retention_events_days"):
+            save_setting(store.con, key, getattr(SETTINGS, key))
+    fill(lake)
+    result = CliRunner().invoke(
+        app,
+        ["privacy", "expire", "--db", str(db), "--now", NOW.isoformat(), "--lake", lake.url],
+    )
+    assert result.exit_code == 0, result.output
+    assert (
+        "Lake: 4 message texts, 1 comments, 1 page URLs, 2 attrs blanked in 3 files rewritten; "
+        "2 partitions of 3 events deleted." in " ".join(result.output.split())
+    )
+    assert by_id(lake)["c1"]["text"] == ""
