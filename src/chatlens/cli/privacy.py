@@ -18,6 +18,8 @@ from chatlens.cli.audit import WorkspaceOption, audited
 from chatlens.cli.common import AppDbOption, DbOption, fail, out
 from chatlens.cli.server import app_state
 from chatlens.errors import ChatlensError, InputError
+from chatlens.lake.layout import Lake
+from chatlens.lake.retention import expire_lake
 from chatlens.server.runtime.journal_expiry import expire_journal
 from chatlens.store import open_store
 from chatlens.store.db import db_path
@@ -43,10 +45,15 @@ def expire_command(
         str | None,
         typer.Option(help="Expire as of this time (RFC 3339; default: now). For tests."),
     ] = None,
+    lake: Annotated[
+        str | None,
+        typer.Option(help="Also expire the event lake at this URL (path or s3://...)."),
+    ] = None,
 ) -> None:
     """Blank message texts, comments, page URLs and attrs past their retention and remove
-    events past theirs, in the store and its journal files, and audit records past
-    `retention_audit_days` (the server does this hourly)."""
+    events past theirs, in the store and its journal files (and, given --lake, the lake's
+    events files), and audit records past `retention_audit_days` (the server does this
+    hourly)."""
     try:
         moment = dt.datetime.fromisoformat(now) if now else dt.datetime.now(dt.UTC)
     except ValueError as exc:
@@ -61,6 +68,7 @@ def expire_command(
                 done = expire(store, moment) if due else None
                 assert store.path is not None
                 journalled = expire_journal(store.path, settings, due) if due else 0
+            in_lake = expire_lake(Lake.open(lake), settings, moment) if lake else None
             with found.trail.sessions() as session:
                 audits = audit.expire(
                     session, found.trail.workspace, settings.retention_audit_days, moment
@@ -74,6 +82,13 @@ def expire_command(
             f"Expired: {done.text} message texts, {done.comment} comments, {done.page_url} "
             f"page URLs, {done.attrs} attrs; removed {done.events} events of "
             f"{done.conversations} conversations; {journalled} journalled rows blanked."
+        )
+    if in_lake is not None:
+        out.print(
+            f"Lake: {in_lake.text} message texts, {in_lake.comment} comments, "
+            f"{in_lake.page_url} page URLs, {in_lake.attrs} attrs blanked in {in_lake.files} "
+            f"files rewritten; {in_lake.partitions} partitions of {in_lake.events} events "
+            "deleted."
         )
     out.print(f"Audit trail: {audits} records older than retention_audit_days removed.")
 

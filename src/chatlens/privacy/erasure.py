@@ -23,7 +23,12 @@ import duckdb
 import orjson
 
 from chatlens.errors import InputError
-from chatlens.privacy.outside import erase_journal, erase_lake, journal_conversations
+from chatlens.privacy.outside import (
+    erase_journal,
+    erase_lake,
+    journal_conversations,
+    lake_conversations,
+)
 from chatlens.privacy.requests import close_request, open_request
 from chatlens.privacy.scrub import Target
 from chatlens.privacy.stored import conversations_of, erase_events, personal_strings, scrub_topics
@@ -170,6 +175,8 @@ def _journal(store: Path, db: Store, job: _Job, following: str) -> None:
         assert job.subject is not None
         found = conversations_of(db, job.subject, job.token)
         found |= journal_conversations(store, job.subject) | journal_conversations(store, job.token)
+        if job.lake:
+            found |= lake_conversations(job.lake, {job.subject, job.token})
         conversations = sorted(found)
     job.conversations = conversations
     changed = erase_journal(store, _target(db, job), load_settings(db.con))

@@ -10,10 +10,13 @@ from typing import Any
 
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from chatlens.lake.layout import KINDS, Lake
+from chatlens.lake.compact import partitions, read_file
+from chatlens.lake.layout import EVENTS, KINDS, Lake
+from chatlens.lake.rewrite import replace_part
 from chatlens.privacy.scrub import Target
 from chatlens.store.journal_files import journal_files, replace_file
 from chatlens.store.settings import Settings
@@ -64,13 +67,30 @@ def erase_journal(store: Path, target: Target, settings: Settings) -> int:
     return changed
 
 
+def lake_conversations(url: str, customers: set[str]) -> set[str]:
+    """The conversations named by the lake's events of any of `customers` (reading two
+    columns): a workspace served with `--lake` alone has none of them in its store, and
+    the texts of those conversations (an agent greeting the customer by name) go too."""
+    lake = Lake.open(url)
+    wanted = pa.array(sorted(customers), pa.string())
+    found: set[str] = set()
+    for part in partitions(lake, EVENTS):
+        for info in part.files:
+            table = read_file(lake, info, ["conversation_id", "customer_id"])
+            theirs = pc.fill_null(pc.is_in(table.column("customer_id"), value_set=wanted), False)
+            named = table.column("conversation_id").filter(theirs).drop_null()
+            found.update(pc.unique(named).to_pylist())
+    return found
+
+
 def erase_lake(url: str, target: Target, settings: Settings, job: int) -> int:
     """Apply the erasure to every Parquet file of the lake; returns the rows changed.
 
-    A file with a changed row is written again beside it under a name made from the old
-    name and the job (`<old>-e<hash>.parquet`), then the old file is deleted: a crash
-    between the two leaves both, and the step run again rewrites the old file to the same
-    new name (an overwrite) before deleting it, so no row is ever kept twice."""
+    A file with a changed row is replaced by a copy named from the old name and the job
+    (`<old>-e<hash>.parquet`, chatlens.lake.rewrite): a crash between writing the copy and
+    deleting the old file leaves both, the copy first in the read order (readers keep the
+    erased rows), and the step run again writes the same copy before deleting the old file,
+    so no row is ever kept twice."""
     lake = Lake.open(url)
     changed = 0
     for kind in KINDS:
@@ -90,8 +110,5 @@ def _rewrite(lake: Lake, path: str, target: Target, settings: Settings, job: int
         return 0
     stem = path.rsplit("/", 1)[1].removesuffix(".parquet")
     mark = hashlib.sha256(f"{stem}/{job}".encode()).hexdigest()[:12]
-    folder = path.rsplit("/", 1)[0]
-    fresh = pa.Table.from_pylist(rows, schema=table.schema)
-    pq.write_table(fresh, f"{folder}/{stem}-e{mark}.parquet", filesystem=lake.fs)
-    lake.fs.delete_file(path)
+    replace_part(lake, path, pa.Table.from_pylist(rows, schema=table.schema), f"e{mark}")
     return changed

@@ -1,14 +1,19 @@
 """The server's retention job: each open workspace applies its retention settings when it
 opens and every `RETENTION_SECONDS` after (chatlens.store.retention), and removes its audit
-records older than `retention_audit_days` (chatlens.app.audit). The journal needs no pass
-here: the mover empties it into the store within a fraction of a second."""
+records older than `retention_audit_days` (chatlens.app.audit); serving with `--lake`, the
+workspace's lake gets the same settings (chatlens.lake.retention). The journal needs no
+pass here: the mover empties it into the store (or the lake) within a fraction of a
+second."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 from collections.abc import Callable
 
+from chatlens.lake.layout import Lake
+from chatlens.lake.retention import expire_lake
 from chatlens.store import Store
 from chatlens.store.retention import expire
 from chatlens.store.settings import Settings, load_settings
@@ -27,12 +32,15 @@ class RetentionKeeper:
         facts_lock: threading.Lock,
         seconds: float = RETENTION_SECONDS,
         audit: Callable[[Settings], int] | None = None,
+        lake: Lake | None = None,
     ):
         self.store = store
         self.facts_lock = facts_lock
         self.seconds = seconds
         self.audit = audit
         """Removes the workspace's audit records past `retention_audit_days`; how many."""
+        self.lake = lake
+        """The workspace's lake (`serve --lake`), expired by the same settings."""
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="chatlens-retention", daemon=True)
@@ -44,10 +52,18 @@ class RetentionKeeper:
         if done.total():
             # counts only: never ids or contents
             log.info("retention: %s", ", ".join(f"{k} {v}" for k, v in vars(done).items()))
+        settings = load_settings(self.store.con)
         if self.audit is not None:
-            removed = self.audit(load_settings(self.store.con))
+            removed = self.audit(settings)
             if removed:
                 log.info("retention: %d audit records", removed)
+        # last: a lake out of reach (S3 down) fails this step only, retried next run
+        if self.lake is not None:
+            in_lake = expire_lake(self.lake, settings, dt.datetime.now(dt.UTC))
+            if in_lake.total():
+                log.info(
+                    "lake retention: %s", ", ".join(f"{k} {v}" for k, v in vars(in_lake).items())
+                )
 
     def _loop(self) -> None:
         while True:

@@ -419,17 +419,21 @@ class Workspace:
         run(self.store.con, f"SET memory_limit = '{memory_limit(memory)}'")
         refresh_facts(self.store)
         self.redactor = redactor(load_settings(self.store.con))
+        workspace_lake = lake.lake_of(name) if lake else None
         self.writer = Writer(
             self._cursor(),
             self._cursor(),
             path.with_suffix(".journal"),
-            lake.lake_of(name) if lake else None,
+            workspace_lake,
             lake.store_too if lake else True,
         )
         self.refresher = Refresher(self._cursor, refresh_seconds)
         self.topics = TopicsKeeper(self._cursor())
         self.retention = RetentionKeeper(
-            self._cursor(), self.refresher.lock, audit=self._audit_expiry(sessions)
+            self._cursor(),
+            self.refresher.lock,
+            audit=self._audit_expiry(sessions),
+            lake=workspace_lake,
         )
         self._engines: queue.LifoQueue[Engine] = queue.LifoQueue()
         self.caches = Caches()  # compiled SQL and results, shared by this workspace's engines
