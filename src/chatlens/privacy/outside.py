@@ -18,7 +18,7 @@ from chatlens.lake.compact import partitions, read_file
 from chatlens.lake.layout import EVENTS, KINDS, Lake
 from chatlens.lake.rewrite import replace_part
 from chatlens.privacy.scrub import Target
-from chatlens.store.journal_files import journal_files, replace_file
+from chatlens.store.journal_files import journal_files, rewrite_rows
 from chatlens.store.settings import Settings
 
 
@@ -46,25 +46,7 @@ def _journal_rows(store: Path) -> list[dict[str, Any]]:
 def erase_journal(store: Path, target: Target, settings: Settings) -> int:
     """Apply the erasure to every journalled row; returns the rows changed. A line that
     does not decode (torn by a crash, never acknowledged) is dropped, as replay drops it."""
-    changed = 0
-    for path in journal_files(store):
-        lines, touched = [], False
-        for line in path.read_bytes().split(b"\n"):
-            if not line.strip():
-                continue
-            try:
-                group = orjson.loads(line)
-            except orjson.JSONDecodeError:
-                touched = True
-                continue
-            for row in group if isinstance(group, list) else [group]:
-                if target.scrub(row, settings):
-                    changed += 1
-                    touched = True
-            lines.append(orjson.dumps(group))
-        if touched:
-            replace_file(path, b"".join(line + b"\n" for line in lines))
-    return changed
+    return rewrite_rows(store, lambda row: target.scrub(row, settings))
 
 
 def lake_conversations(url: str, customers: set[str]) -> set[str]:
