@@ -138,7 +138,10 @@ def test_a_visitor_reading_three_pages_and_opening_the_widget_is_counted(tmp_pat
 
         def figures() -> dict[str, Any] | None:
             row: dict[str, Any] = reader.post("/api/v1/query", json=query).json()["rows"][0]
-            return row if row["visitors"] and row["conversations"] else None
+            # the figures are read from the facts, refreshed apart from the raw counts: wait
+            # until the chat has joined its visit as well
+            joined = row["visitor_chat_rate"] and row["time_on_site_before_chat"] is not None
+            return row if row["visitors"] and row["conversations"] and joined else None
 
         row = wait_until(figures, 60, what="the visit and its chat counted (facts refreshed)")
         assert (row["visitors"], row["conversations"], row["visitor_chat_rate"]) == (1, 1, 1.0)
