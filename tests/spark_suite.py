@@ -172,8 +172,11 @@ def lake_sim(tmp_path_factory):
     store.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def lake_sim_on_spark(lake_sim, on_spark):
+    """A backend over the simulated lake, made for each test: a backend's views (events,
+    agent_stints, conversation_facts) are names in the session, which the next backend made
+    on the same session (the reference fixture, the CLI's report) replaces."""
     store, lake = lake_sim
     return OnSpark(on_spark, lake, load_settings(store.con))
 
