@@ -77,7 +77,7 @@ def rabbitmq(password: str = "rasa-pw-3Zk9", timeout: float = 120.0) -> Iterator
     server = RABBITMQ / "rabbitmq-server"
     assert server.exists(), "RabbitMQ is not installed: apt install rabbitmq-server (.ci/run does)"
     home = Path(tempfile.mkdtemp(prefix="chatlens-rabbit-"))
-    port, dist = free_port(), free_port()
+    port, dist, epmd = free_port(), free_port(), free_port()
     node = f"chatlens{port}@localhost"
     (home / "enabled_plugins").write_text("[].\n")
     (home / "rabbitmq.conf").write_text("loopback_users.guest = true\n")
@@ -94,6 +94,8 @@ def rabbitmq(password: str = "rasa-pw-3Zk9", timeout: float = 120.0) -> Iterator
         "RABBITMQ_CONFIG_FILE": str(home / "rabbitmq"),
         "RABBITMQ_CONF_ENV_FILE": str(home / "rabbitmq-env.conf"),
         "RABBITMQ_PID_FILE": str(home / "rabbit.pid"),
+        # an Erlang port mapper of its own, stopped after (not the machine's, on 4369)
+        "ERL_EPMD_PORT": str(epmd),
     }
     log = (home / "server.out").open("wb")
     process = subprocess.Popen(
@@ -126,4 +128,5 @@ def rabbitmq(password: str = "rasa-pw-3Zk9", timeout: float = 120.0) -> Iterator
             os.killpg(process.pid, 9)
             process.wait()
         log.close()
+        subprocess.run(["epmd", "-port", str(epmd), "-kill"], env=env, capture_output=True)
         shutil.rmtree(home, ignore_errors=True)
