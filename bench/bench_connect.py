@@ -33,6 +33,7 @@ from pathlib import Path
 import httpx
 import orjson
 
+import rawhttp
 from chatlens.app import connections, service
 from chatlens.app.db import app_db_url, open_app_db
 
@@ -108,46 +109,27 @@ def events(n: int, base: int) -> bytes:
     return b"\n".join(orjson.dumps(line) for line in lines)
 
 
+def split(url: str) -> tuple[str, int]:
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    return host, int(port)
+
+
 async def throughput(url: str, requests: list[tuple[str, dict[str, str], bytes]], clients: int):
-    queue: asyncio.Queue[tuple[str, dict[str, str], bytes]] = asyncio.Queue()
-    for request in requests:
-        queue.put_nowait(request)
-    times: list[float] = []
-
-    async def client() -> None:
-        async with httpx.AsyncClient(base_url=url, timeout=60) as http:
-            while not queue.empty():
-                path, headers, body = queue.get_nowait()
-                sent = time.perf_counter()
-                answer = await http.post(path, content=body, headers=headers)
-                answer.raise_for_status()
-                times.append(time.perf_counter() - sent)
-
-    started = time.perf_counter()
-    await asyncio.gather(*(client() for _ in range(clients)))
-    return len(requests) / (time.perf_counter() - started), sorted(times)
+    """Requests/s with `clients` keep-alive connections, and the sorted answer times
+    (rawhttp: the client's own cost is tens of microseconds a request)."""
+    return await rawhttp.throughput(*split(url), requests, clients)
 
 
 async def latency(url: str, requests: list[tuple[str, dict[str, str], bytes]], rate: float):
-    times: list[float] = []
-    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as http:
+    """Open loop at `rate`/s; sorted times from when each request was due to its answer."""
+    return await rawhttp.latency(*split(url), requests, rate)
 
-        async def one(path: str, headers: dict[str, str], body: bytes) -> None:
-            sent = time.perf_counter()
-            answer = await http.post(path, content=body, headers=headers)
-            answer.raise_for_status()
-            times.append(time.perf_counter() - sent)
 
-        tasks = []
-        started = time.perf_counter()
-        for i, request in enumerate(requests):
-            delay = started + i / rate - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(*request)))
-        await asyncio.gather(*tasks)
-    return sorted(times)
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system, all threads) a process has used: what a request costs the
+    server, whatever else runs on the machine."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def pct(times: list[float], q: float) -> float:
@@ -223,10 +205,17 @@ def main() -> None:
             f"load average {load[0]:.1f} at the start"
         )
         for name, requests in (("webhooks", hooks), ("/api/v1/events", plain)):
+            before, cpu = counted(url, read), cpu_seconds(server.pid)
             rate, times = asyncio.run(throughput(url, requests, args.clients))
+            answered = cpu_seconds(server.pid) - cpu
+            while counted(url, read) < before + len(requests):
+                time.sleep(0.1)
+            stored = cpu_seconds(server.pid) - cpu
             print(
                 f"{name}: {rate:,.0f} conversations/s with {args.clients} clients "
-                f"(p50 {pct(times, 0.5):.1f} ms, p99 {pct(times, 0.99):.1f} ms)"
+                f"(p50 {pct(times, 0.5):.1f} ms, p99 {pct(times, 0.99):.1f} ms); server CPU "
+                f"{answered / len(requests) * 1000:.2f} ms a conversation until answered, "
+                f"{stored / len(requests) * 1000:.2f} ms until counted"
             )
         count = int(args.rate * args.seconds)
         for name, requests in (

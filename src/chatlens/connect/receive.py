@@ -17,12 +17,11 @@ import re
 import threading
 from collections.abc import Mapping
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
 from chatlens.app.connections import find_connection
@@ -63,14 +62,17 @@ class Received:
 
 @dataclass
 class _Job:
-    """A checked delivery waiting to be folded."""
+    """A checked delivery for the folder thread: to fold into its conversation (`kind`
+    set), or only to record (an ignored delivery counted, a refused one kept as a problem)."""
 
-    conn_id: int
-    kind: Platform
-    payload: dict[str, Any]
-    body: bytes
     received: Received
-    future: Future[Received]
+    kind: Platform | None = None
+    payload: dict[str, Any] | None = None
+    body: bytes = b""
+    problem: ConnectionProblem | None = None
+    refusal: Refusal | None = None
+    """Answered (raised) once its problem is kept."""
+    future: Future[Received] = field(default_factory=Future)
 
 
 GROUP = 500
@@ -78,10 +80,12 @@ GROUP = 500
 
 
 class Receiver:
-    """Deliveries of every connection of the server. `check` (a worker thread's job)
-    authenticates a delivery and finds its conversation; `fold` hands it to the folder
-    thread, which folds every delivery waiting into its conversation and commits them
-    together (one disk sync for the group, as the ingest writer does)."""
+    """Deliveries of every connection of the server. `check` authenticates a delivery and
+    finds its conversation (quick: a query by the token's hash, the signature, the JSON; run
+    on the event loop, where a worker thread's hop cost more than the work). `fold` hands
+    the job to the folder thread, which folds every delivery waiting into its conversation
+    and records the refused and ignored ones, all in one commit (one disk sync for the
+    group, as the ingest writer does)."""
 
     def __init__(self, sessions: sessionmaker[Any]):
         self.sessions = sessions
@@ -89,31 +93,33 @@ class Receiver:
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
 
-    def check(self, token: str, headers: Mapping[str, str], body: bytes) -> Received | _Job:
-        """The delivery authenticated and parsed: done (ignored), or a job for `fold`."""
-        with self.sessions() as db:
-            conn = find_connection(db, token)
-            if conn is None or conn.platform == "tracker":  # a tracker has no webhooks
-                raise Refusal(
-                    404,
-                    "no connection has this URL: copy it again from the Connections page",
-                    "unknown_connection",
-                )
-            if conn.platform not in PLATFORMS:  # a Rasa broker: the server consumes it
-                raise Refusal(
-                    404, "this connection takes no webhooks (it is a Rasa broker)", "not_webhook"
-                )
-            if conn.status != "active":
-                raise Refusal(403, "this connection was revoked", "revoked")
-            db.expunge(conn)
+    def check(self, token: str, headers: Mapping[str, str], body: bytes) -> _Job:
+        """The job for `fold` of an authenticated, parsed delivery, or of a refusal to keep
+        (raised once kept); raises Refusal at once when no active webhook connection has
+        this token (nothing to keep it under)."""
+        conn = find_connection(self.sessions.kw["bind"], token)
+        if conn is None or conn.platform == "tracker":  # a tracker has no webhooks
+            raise Refusal(
+                404,
+                "no connection has this URL: copy it again from the Connections page",
+                "unknown_connection",
+            )
+        if conn.platform not in PLATFORMS:  # a Rasa broker: the server consumes it
+            raise Refusal(
+                404, "this connection takes no webhooks (it is a Rasa broker)", "not_webhook"
+            )
+        if conn.status != "active":
+            raise Refusal(403, "this connection was revoked", "revoked")
         try:
             return self._check(conn, headers, body)
         except Refusal as exc:
-            if exc.code != "quarantined":
-                self._problem(conn.id, None, exc.status, exc.message, None)
-            raise
+            return _Job(
+                Received(conn.id, ""),
+                problem=_problem(conn.id, None, exc.status, exc.message, None),
+                refusal=exc,
+            )
 
-    def _check(self, conn: Connection, headers: Mapping[str, str], body: bytes) -> Received | _Job:
+    def _check(self, conn: Connection, headers: Mapping[str, str], body: bytes) -> _Job:
         kind = platform(conn.platform)
         if len(body) > MAX_DELIVERY_BYTES:
             raise Refusal(
@@ -131,14 +137,14 @@ class Receiver:
         try:
             received.conversation = kind.conversation(payload)
         except Refusal as exc:  # authenticated but unusable: kept for a look
-            self._problem(conn.id, received.delivery_id, exc.status, exc.message, body)
-            raise Refusal(
+            quarantined = Refusal(
                 exc.status, exc.message + " (the delivery is quarantined)", "quarantined"
-            ) from None
+            )
+            problem = _problem(conn.id, received.delivery_id, exc.status, exc.message, body)
+            return _Job(received, problem=problem, refusal=quarantined)
         if received.conversation is None:
-            self._count(conn.id, received.delivery_id)
-            return received
-        return _Job(conn.id, kind, payload, body, received, Future())
+            return _Job(received)  # ignored: only counted
+        return _Job(received, kind, payload, body)
 
     def fold(self, job: _Job) -> Future[Received]:
         """Queue a checked delivery for the folder; the future is done once committed."""
@@ -185,10 +191,10 @@ class Receiver:
 
     def _fold_group(self, group: list[_Job]) -> None:
         """Fold each delivery into its conversation, unless the result cannot be converted
-        (then the delivery is quarantined and the conversation stays as it was); one
-        commit for the group."""
+        (then the delivery is quarantined and the conversation stays as it was); record the
+        refused and the ignored ones; one commit for the group."""
         with self.sessions() as db:
-            keys = {(j.conn_id, j.received.delivery_id) for j in group}
+            keys = {(j.received.connection_id, j.received.delivery_id) for j in group}
             seen = {
                 (c, d)
                 for c, d in db.execute(
@@ -199,43 +205,57 @@ class Receiver:
             }
             rows_by_key = self._conversations(db, group)
             for job in group:
-                key = (job.conn_id, str(job.received.conversation)[:300])
-                row = rows_by_key.get(key)
-                before = orjson.loads(row.document) if row is not None else None
-                try:
-                    document = job.kind.fold(before, job.payload)
-                    if job.kind.ready(document):
-                        rows(job.kind.convert(document))
-                except Exception as exc:  # every failure is named and kept
-                    job.received.quarantined = reason(exc)
-                    db.add(
-                        ConnectionProblem(
-                            connection_id=job.conn_id,
-                            delivery_id=job.received.delivery_id,
-                            status=200,
-                            reason=job.received.quarantined,
-                            body=job.body.decode("utf-8", "replace"),
-                        )
-                    )
+                conn_id = job.received.connection_id
+                if job.problem is not None:
+                    db.add(job.problem)
                     continue
-                text = orjson.dumps(document).decode()
-                if row is None:
-                    row = ConnectionConversation(
-                        connection_id=key[0], conversation=key[1], document=text, revision=0
-                    )
-                    db.add(row)
-                row.document, row.revision = text, row.revision + 1
-                row.settled, row.updated_at = False, now()
-                rows_by_key[key] = row
-                delivery = (job.conn_id, job.received.delivery_id)
+                if job.kind is not None:
+                    key = (conn_id, str(job.received.conversation)[:300])
+                    if not self._fold(db, job, rows_by_key.get(key), rows_by_key, key):
+                        continue
+                delivery = (conn_id, job.received.delivery_id)
                 if delivery not in seen:  # a replay's row exists already
                     seen.add(delivery)
-                    db.add(
-                        ConnectionDelivery(
-                            connection_id=job.conn_id, delivery_id=job.received.delivery_id
-                        )
-                    )
+                    db.add(ConnectionDelivery(connection_id=conn_id, delivery_id=delivery[1]))
             db.commit()
+
+    @staticmethod
+    def _fold(
+        db: Any,
+        job: _Job,
+        row: ConnectionConversation | None,
+        rows_by_key: dict[tuple[int, str], ConnectionConversation],
+        key: tuple[int, str],
+    ) -> bool:
+        """Fold one delivery into its conversation's row; False when it is quarantined."""
+        assert job.kind is not None and job.payload is not None
+        before = orjson.loads(row.document) if row is not None else None
+        try:
+            document = job.kind.fold(before, job.payload)
+            if job.kind.ready(document):
+                rows(job.kind.convert(document))
+        except Exception as exc:  # every failure is named and kept
+            job.received.quarantined = reason(exc)
+            db.add(
+                ConnectionProblem(
+                    connection_id=key[0],
+                    delivery_id=job.received.delivery_id,
+                    status=200,
+                    reason=job.received.quarantined,
+                    body=job.body.decode("utf-8", "replace"),
+                )
+            )
+            return False
+        text = orjson.dumps(document).decode()
+        if row is None:
+            row = ConnectionConversation(
+                connection_id=key[0], conversation=key[1], document=text, revision=0
+            )
+            db.add(row)
+        row.document, row.revision = text, row.revision + 1
+        row.settled, row.updated_at = False, now()
+        rows_by_key[key] = row
+        return True
 
     @staticmethod
     def _conversations(db: Any, group: list[_Job]) -> dict[tuple[int, str], ConnectionConversation]:
@@ -243,7 +263,9 @@ class Receiver:
         connection (a lookup per delivery was a third of the folder's time)."""
         wanted: dict[int, set[str]] = {}
         for job in group:
-            wanted.setdefault(job.conn_id, set()).add(str(job.received.conversation)[:300])
+            if job.kind is not None:
+                conversation = str(job.received.conversation)[:300]
+                wanted.setdefault(job.received.connection_id, set()).add(conversation)
         found: dict[tuple[int, str], ConnectionConversation] = {}
         for conn_id, conversations in wanted.items():
             for row in db.scalars(
@@ -255,28 +277,17 @@ class Receiver:
                 found[(row.connection_id, row.conversation)] = row
         return found
 
-    def _count(self, connection_id: int, delivery_id: str) -> None:
-        with self.sessions() as db:
-            db.add(ConnectionDelivery(connection_id=connection_id, delivery_id=delivery_id))
-            try:
-                db.commit()
-            except IntegrityError:  # a replay: its first row stays
-                db.rollback()
 
-    def _problem(
-        self, connection_id: int, delivery: str | None, status: int, why: str, body: bytes | None
-    ) -> None:
-        with self.sessions() as db:
-            db.add(
-                ConnectionProblem(
-                    connection_id=connection_id,
-                    delivery_id=delivery,
-                    status=status,
-                    reason=plain(why),
-                    body=body.decode("utf-8", "replace") if body else None,
-                )
-            )
-            db.commit()
+def _problem(
+    connection_id: int, delivery: str | None, status: int, why: str, body: bytes | None
+) -> ConnectionProblem:
+    return ConnectionProblem(
+        connection_id=connection_id,
+        delivery_id=delivery,
+        status=status,
+        reason=plain(why),
+        body=body.decode("utf-8", "replace") if body else None,
+    )
 
 
 def rows(events: list[dict[str, Any]]) -> list[dict[str, Any]]:

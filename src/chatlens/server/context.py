@@ -34,6 +34,8 @@ class Server:
     """Group-commits the audit trail's records (closed last at shutdown)."""
 
 
-def server(request: Request) -> Server:
+async def server(request: Request) -> Server:
+    """The app's state (async: FastAPI runs a plain function dependency on a worker thread,
+    a thread hop per request for a lookup)."""
     state: Server = request.app.state.chatlens
     return state

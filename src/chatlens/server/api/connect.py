@@ -10,11 +10,12 @@ import asyncio
 from pathlib import Path
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Depends, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from pydantic import BaseModel
 
-from chatlens.connect import Received, Receiver, Refusal, Settler
+from chatlens.connect import Receiver, Refusal, Settler
 from chatlens.connect.receive import MAX_DELIVERY_BYTES
 from chatlens.server.context import Server, server
 from chatlens.server.errors import ApiError
@@ -58,7 +59,7 @@ def stop(app: FastAPI) -> None:
     app.state.connect_receiver.close()
 
 
-def receiver(request: Request) -> Receiver:
+async def receiver(request: Request) -> Receiver:
     found: Receiver = request.app.state.connect_receiver
     return found
 
@@ -102,19 +103,22 @@ async def deliver(
     body = await _body(request)
     headers = {k.lower(): v for k, v in request.headers.items()}
     try:
-        checked = await asyncio.to_thread(taker.check, connection, headers, body)
+        job = taker.check(connection, headers, body)
     except Refusal as exc:
         raise ApiError(exc.status, exc.message, code=exc.code) from None
-    # folded with every delivery waiting, in one app-state commit
-    received = (
-        checked if isinstance(checked, Received) else await asyncio.wrap_future(taker.fold(checked))
-    )
+    # recorded with every delivery waiting, in one app-state commit
+    received = await asyncio.wrap_future(taker.fold(job))
+    if job.refusal is not None:  # kept on the Connections page, then answered
+        raise ApiError(job.refusal.status, job.refusal.message, code=job.refusal.code)
     if received.quarantined is not None:
-        answer = DeliveryAnswer(
-            status="quarantined", delivery_id=received.delivery_id, reason=received.quarantined
-        )
-        return JSONResponse(answer.model_dump(), status_code=200)
+        return _answer(200, "quarantined", received.delivery_id, received.quarantined)
     if received.conversation is None:
-        answer = DeliveryAnswer(status="ignored", delivery_id=received.delivery_id)
-        return JSONResponse(answer.model_dump(), status_code=200)
-    return DeliveryAnswer(status="received", delivery_id=received.delivery_id)
+        return _answer(200, "ignored", received.delivery_id)
+    return _answer(202, "received", received.delivery_id)
+
+
+def _answer(status: int, what: str, delivery_id: str, why: str | None = None) -> Response:
+    """The answer's JSON written directly (the route's model documents it): validating and
+    serializing the model cost more than the rest of a delivery's answer."""
+    body = {"status": what, "delivery_id": delivery_id, "reason": why}
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
