@@ -24,7 +24,7 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
-from chatlens.app.connections import find_connection
+from chatlens.app.connections import ConnectionFinder
 from chatlens.app.models import (
     Connection,
     ConnectionConversation,
@@ -89,6 +89,7 @@ class Receiver:
 
     def __init__(self, sessions: sessionmaker[Any]):
         self.sessions = sessions
+        self._connections = ConnectionFinder(sessions.kw["bind"])
         self._queue: queue.Queue[_Job | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
@@ -97,7 +98,7 @@ class Receiver:
         """The job for `fold` of an authenticated, parsed delivery, or of a refusal to keep
         (raised once kept); raises Refusal at once when no active webhook connection has
         this token (nothing to keep it under)."""
-        conn = find_connection(self.sessions.kw["bind"], token)
+        conn = self._connections.find(token)
         if conn is None or conn.platform == "tracker":  # a tracker has no webhooks
             raise Refusal(
                 404,
@@ -162,6 +163,7 @@ class Receiver:
         if self._thread is not None:
             self._queue.put(None)
             self._thread.join()
+        self._connections.close()
 
     def _loop(self) -> None:
         while True:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import sessionmaker
 
 from chatlens.app import service
@@ -42,6 +42,17 @@ QUIET_SECONDS = float(os.environ.get("CHATLENS_CONNECT_QUIET_SECONDS", "1.0"))
 reorderings within the pause are exact ($CHATLENS_CONNECT_QUIET_SECONDS)."""
 TICK_SECONDS = 0.2
 BATCH = 500
+
+_TABLE: Table = ConnectionConversation.__table__  # type: ignore[assignment]
+_SETTLED = (
+    update(_TABLE)
+    .where(
+        _TABLE.c.connection_id == bindparam("c"),
+        _TABLE.c.conversation == bindparam("v"),
+        _TABLE.c.revision == bindparam("r"),
+    )
+    .values(settled=True)
+)
 
 Submit = Callable[[str, Path, list[dict[str, Any]]], int]
 """Hands rows to a workspace's writer (name, store) and returns how many it stored, once
@@ -114,11 +125,23 @@ class Settler:
             kind = platform(conn.platform)
             workspace = conn.workspace.name
             store = service.workspace_store(self.folder, conn.workspace)
-            documents = []
-            for conversation, revision in conversations:
-                row = db.get(ConnectionConversation, (connection_id, conversation))
-                if row is not None and row.revision == revision and not row.settled:
-                    documents.append((conversation, revision, orjson.loads(row.document)))
+            wanted = dict(conversations)
+            found = db.execute(
+                select(
+                    ConnectionConversation.conversation,
+                    ConnectionConversation.revision,
+                    ConnectionConversation.document,
+                ).where(
+                    ConnectionConversation.connection_id == connection_id,
+                    ConnectionConversation.conversation.in_(sorted(wanted)),
+                    ConnectionConversation.settled.is_(False),
+                )
+            ).all()
+            documents = [
+                (conversation, revision, orjson.loads(document))
+                for conversation, revision, document in found
+                if wanted.get(conversation) == revision
+            ]
         events: list[dict[str, Any]] = []
         converted: list[dict[str, Any]] = []
         problems = []
@@ -134,15 +157,9 @@ class Settler:
         # a failure here (the store) leaves the conversations unsettled: tried again
         stored = self.submit(workspace, store, converted) if converted else 0
         with self.sessions() as db:
-            for conversation, revision, _ in documents:
-                db.execute(
-                    update(ConnectionConversation)
-                    .where(
-                        ConnectionConversation.connection_id == connection_id,
-                        ConnectionConversation.conversation == conversation,
-                        ConnectionConversation.revision == revision,
-                    )
-                    .values(settled=True)
+            if documents:  # one statement for the batch (a changed revision stays unsettled)
+                db.connection().execute(
+                    _SETTLED, [{"c": connection_id, "v": v, "r": r} for v, r, _ in documents]
                 )
             for why in problems:
                 db.add(ConnectionProblem(connection_id=connection_id, status=500, reason=why))

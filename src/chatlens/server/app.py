@@ -107,6 +107,9 @@ def create_app(
         summary="Analytics for chatbots and live chat: ingest events, read every KPI.",
         lifespan=lifespan,
         dependencies=[Depends(routes.note_route)],  # the route, for the audit trail
+        # no OpenTelemetry: its per-request checks were 5-8% of a webhook's CPU, and its
+        # logs would record exception messages (which may quote a payload's text)
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.chatlens = state
     connect.install(app, state, sync_every)

@@ -11,43 +11,29 @@ a few seconds), so 200k distinct questions would take up to a minute and a half.
 regression over the texts' character n-grams (already counted for clustering) learns from
 it and labels the rest; the texts it is unsure of go back to lingua. (Naive Bayes was tried
 first: as fast, but sure of itself when wrong, so its doubts could not be sent to lingua.)
+lingua runs in a child process (lingua_child.py: it holds the GIL while it works).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import cache
-from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
+from chatlens.topics import lingua_child
 from chatlens.topics.vectors import idf_of, tfidf
 
-LANGUAGES = ("en", "fi", "sv", "fr", "id", "de", "es", "pt", "it", "nl")
-"""Languages detected. Few on purpose: every extra language is one more way a short message
-can be mistaken."""
 LINGUA_AT_MOST = 8_000
 """Distinct texts lingua labels itself; the rest are labelled by what it taught (above)."""
 SURE = 0.9
 """The classifier's probability below which a text goes back to lingua."""
 
 
-@cache
-def _detector() -> Any:
-    from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
-
-    langs = [Language.from_iso_code_639_1(getattr(IsoCode639_1, c.upper())) for c in LANGUAGES]
-    return LanguageDetectorBuilder.from_languages(*langs).build()
-
-
 def _lingua(texts: Sequence[str]) -> list[str | None]:
-    # the first 1,000 characters tell the language; lingua's time grows with the length
-    # (a 100 KB message took 30 s)
-    found = _detector().detect_languages_in_parallel_of([t[:1000] for t in texts])
-    return [None if lang is None else lang.iso_code_639_1.name.lower() for lang in found]
+    return lingua_child.detect(texts)
 
 
 def detect_languages(
