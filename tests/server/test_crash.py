@@ -14,6 +14,7 @@ import pytest
 from chatlens.store import open_store
 from chatlens.store.sql import run
 from tests.serverkit import LiveServer, numbered_chat, provision
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.server
 
@@ -92,6 +93,16 @@ class Retrier(threading.Thread):
         http.close()
 
 
+def wait_acked(clients: list[Client], more: int) -> None:
+    """Until every client had `more` batches acknowledged from now on."""
+    floor = [len(c.acked_batches) + more for c in clients]
+    wait_until(
+        lambda: all(len(c.acked_batches) >= n for c, n in zip(clients, floor, strict=True)),
+        timeout=120,
+        what=f"{more} more acknowledged batches per client",
+    )
+
+
 def test_acknowledged_events_survive_sigkill_exactly_once(tmp_path):
     store = tmp_path / "chatlens.duckdb"
     seats = provision(store, {"crash": {"keys": {"in": "ingest"}}})
@@ -103,14 +114,20 @@ def test_acknowledged_events_survive_sigkill_exactly_once(tmp_path):
         thread.start()
     chance = random.Random(4)
     try:
-        # the pauses ARE the scenario (not waits on a condition): traffic runs for a random
-        # while, the server dies mid-flight, stays down a moment, comes back; then a last run
+        # traffic runs until each client had a random number of batches acknowledged since
+        # the server came up (a count, not a time: a loaded machine answers slower), then a
+        # random moment more, and the server dies mid-flight, stays down a moment (the pauses
+        # ARE the scenario), comes back; then a last run
         for _ in range(KILLS):
-            time.sleep(chance.uniform(0.6, 1.5))
+            wait_acked(clients, chance.randint(1, 3))
+            time.sleep(chance.uniform(0.0, 0.5))
             server.kill()
             time.sleep(chance.uniform(0.0, 0.3))
             server.start()
-        time.sleep(1.0)
+        wait_acked(clients, 2)
+        wait_until(
+            lambda: sum(len(r.answers) for r in retriers) >= 20, timeout=120, what="20 retries"
+        )
     finally:
         stop.set()
         for thread in [*clients, *retriers]:
@@ -118,7 +135,7 @@ def test_acknowledged_events_survive_sigkill_exactly_once(tmp_path):
         server.stop()
     acked = set().union(*(c.acked for c in clients))
     answers = [a for c in clients for a in c.answers]
-    assert len(acked) >= CLIENTS * BATCH * 5, "the clients should have got through"
+    assert len(acked) >= CLIENTS * BATCH * (KILLS + 2), "the clients should have got through"
     with open_store(tmp_path / "chatlens.crash.duckdb", read_only=True) as workspace:
         stored = run(workspace.con, "SELECT event_id, count(*) FROM events GROUP BY event_id")
     counts = dict(stored)
