@@ -16,7 +16,7 @@ quarantined with its position and the reason, and its neighbours are kept.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import orjson
@@ -30,6 +30,7 @@ from chatlens.app.models import (
     ConnectionProblem,
     now,
 )
+from chatlens.connect.converted import CONVERTED
 from chatlens.connect.platforms import Platform
 from chatlens.connect.receive import reason, rows
 from chatlens.errors import ItemError
@@ -62,6 +63,11 @@ class Folded:
     taken: int = 0
     replayed: int = 0
     quarantined: int = 0
+    made: list[tuple[str, int, list[dict[str, Any]], list[dict[str, Any]]]] = field(
+        default_factory=list
+    )
+    """(sender, revision, events, rows) of each tracker folded: its conversion, for the
+    settler once the batch is committed (converted.py)."""
 
 
 def _sender(value: Any) -> str | None:
@@ -128,9 +134,11 @@ class RasaPika(RasaBroker):
 BROKERS: dict[str, RasaBroker] = {p.name: p for p in (RasaSql(), RasaPika())}
 
 
-def _check(document: dict[str, Any]) -> None:
-    """Raises when the tracker cannot be converted into valid chatlens events."""
-    rows(RasaBroker.convert(BROKERS["rasa-sql"], document))
+def _check(document: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The tracker's chatlens events and their store rows; raises when it cannot be
+    converted into valid events."""
+    events = RasaBroker.convert(BROKERS["rasa-sql"], document)
+    return events, rows(events)
 
 
 def fold_batch(db: DbSession, connection_id: int, arrivals: list[Arrival]) -> Folded:
@@ -177,8 +185,9 @@ def fold_batch(db: DbSession, connection_id: int, arrivals: list[Arrival]) -> Fo
             "keys": [*doc["keys"], *(k for _, _, k in fresh)],
         }
         taken = out.taken
+        conversion = None
         try:
-            _check(candidate)
+            conversion = _check(candidate)
             doc = candidate
             out.taken += len(fresh)
         except Exception:  # find the culprits: one event at a time
@@ -189,7 +198,7 @@ def fold_batch(db: DbSession, connection_id: int, arrivals: list[Arrival]) -> Fo
                     "keys": [*doc["keys"], key],
                 }
                 try:
-                    _check(step)
+                    conversion = _check(step)
                 except Exception as exc:  # every failure is named and kept
                     _quarantine(db, connection_id, arrival, reason(exc))
                     out.quarantined += 1
@@ -207,6 +216,8 @@ def fold_batch(db: DbSession, connection_id: int, arrivals: list[Arrival]) -> Fo
             known[sender[:300]] = row
         row.document, row.revision = text, row.revision + 1
         row.settled, row.updated_at = False, now()
+        if conversion is not None:
+            out.made.append((sender[:300], row.revision, *conversion))
     return out
 
 
@@ -243,6 +254,9 @@ def take(
         state.consumed = (state.consumed or 0) + folded.taken + folded.quarantined
         state.state, state.checked_at = "running", now()
         db.commit()
+    app = str(sessions.kw["bind"].url)
+    for sender, revision, events, stored in folded.made:
+        CONVERTED.put((app, connection_id, sender, revision), events, stored)
     return folded
 
 

@@ -32,6 +32,7 @@ from chatlens.app.models import (
     ConnectionProblem,
     now,
 )
+from chatlens.connect.converted import CONVERTED
 from chatlens.connect.platforms import PLATFORMS, Platform, Refusal, platform
 from chatlens.errors import EventError, ItemError
 from chatlens.events import parse_event, to_row
@@ -75,6 +76,8 @@ class _Job:
     future: Future[Received] = field(default_factory=Future)
 
 
+Made = tuple[int, list[dict[str, Any]] | None, list[dict[str, Any]] | None]
+"""A conversation's revision once folded, and its events and store rows (None: not ready)."""
 GROUP = 500
 """Most deliveries one app-state commit takes (all those waiting when the folder wakes)."""
 
@@ -206,6 +209,7 @@ class Receiver:
                 ).all()
             }
             rows_by_key = self._conversations(db, group)
+            made: dict[tuple[int, str], Made] = {}
             for job in group:
                 conn_id = job.received.connection_id
                 if job.problem is not None:
@@ -213,29 +217,37 @@ class Receiver:
                     continue
                 if job.kind is not None:
                     key = (conn_id, str(job.received.conversation)[:300])
-                    if not self._fold(db, job, rows_by_key.get(key), rows_by_key, key):
+                    if not self._fold(db, job, rows_by_key, key, made):
                         continue
                 delivery = (conn_id, job.received.delivery_id)
                 if delivery not in seen:  # a replay's row exists already
                     seen.add(delivery)
                     db.add(ConnectionDelivery(connection_id=conn_id, delivery_id=delivery[1]))
             db.commit()
+        app = str(self.sessions.kw["bind"].url)
+        for (conn_id, conversation), (revision, events, stored) in made.items():
+            if events is not None and stored is not None:
+                CONVERTED.put((app, conn_id, conversation, revision), events, stored)
 
     @staticmethod
     def _fold(
         db: Any,
         job: _Job,
-        row: ConnectionConversation | None,
         rows_by_key: dict[tuple[int, str], ConnectionConversation],
         key: tuple[int, str],
+        made: dict[tuple[int, str], Made],
     ) -> bool:
-        """Fold one delivery into its conversation's row; False when it is quarantined."""
+        """Fold one delivery into its conversation's row; False when it is quarantined.
+        The conversion that checked it goes to `made` (for the settler, once committed)."""
         assert job.kind is not None and job.payload is not None
+        row = rows_by_key.get(key)
         before = orjson.loads(row.document) if row is not None else None
+        events = stored = None
         try:
             document = job.kind.fold(before, job.payload)
             if job.kind.ready(document):
-                rows(job.kind.convert(document))
+                events = job.kind.convert(document)
+                stored = rows(events)
         except Exception as exc:  # every failure is named and kept
             job.received.quarantined = reason(exc)
             db.add(
@@ -257,6 +269,7 @@ class Receiver:
         row.document, row.revision = text, row.revision + 1
         row.settled, row.updated_at = False, now()
         rows_by_key[key] = row
+        made[key] = (row.revision, events, stored)
         return True
 
     @staticmethod

@@ -32,6 +32,7 @@ from chatlens.app.models import (
     ConnectionProblem,
     now,
 )
+from chatlens.connect.converted import CONVERTED
 from chatlens.connect.platforms import platform
 from chatlens.connect.receive import latest, reason, rows
 
@@ -138,18 +139,25 @@ class Settler:
                 )
             ).all()
             documents = [
-                (conversation, revision, orjson.loads(document))
+                (conversation, revision, document)
                 for conversation, revision, document in found
                 if wanted.get(conversation) == revision
             ]
         events: list[dict[str, Any]] = []
         converted: list[dict[str, Any]] = []
         problems = []
-        for _, _, document in documents:
-            if not kind.ready(document):  # nothing to count until the rest arrives
+        app = str(self.sessions.kw["bind"].url)
+        for conversation, revision, document in documents:
+            made = CONVERTED.take((app, connection_id, conversation, revision))
+            if made is not None:  # the folder converted this very revision
+                events.extend(made[0])
+                converted.extend(made[1])
+                continue
+            folded = orjson.loads(document)
+            if not kind.ready(folded):  # nothing to count until the rest arrives
                 continue
             try:
-                these = kind.convert(document)
+                these = kind.convert(folded)
                 converted.extend(rows(these))
                 events.extend(these)
             except Exception as exc:  # checked at delivery: kept as a problem if it fails now
