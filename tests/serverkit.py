@@ -136,10 +136,13 @@ class LiveServer:
         RUNNING.discard(self)
 
     def client(self, key: str | None = None, source: str | None = None) -> httpx.Client:
-        """A client; `source`: the loopback address it connects from (e.g. 127.0.0.5)."""
+        """A client; `source`: the loopback address it connects from (e.g. 127.0.0.5). Its
+        answers may take two minutes: an erasure rewrites the store, which on a CI machine
+        loaded by the suite's other tests took over 30 s (a hung test still ends at the
+        suite's timeout)."""
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         transport = httpx.HTTPTransport(local_address=source) if source else None
-        return httpx.Client(base_url=self.url, headers=headers, timeout=30, transport=transport)
+        return httpx.Client(base_url=self.url, headers=headers, timeout=120, transport=transport)
 
     def login(self, email: str, password: str = PASSWORD) -> httpx.Client:
         """A client signed in as `email`, sending its CSRF token on every request."""

@@ -16,6 +16,7 @@ import pytest
 from chatlens.store import open_store
 from chatlens.store.sql import run
 from tests.serverkit import LiveServer, numbered_chat, provision
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.server
 
@@ -72,7 +73,21 @@ def test_retries_during_the_journal_move_are_stored_once(tmp_path):
     threads += [threading.Thread(target=retry) for _ in range(RETRIERS)]
     for thread in threads:
         thread.start()
-    time.sleep(SECONDS)  # the scenario: senders and retriers race for this long
+    # the scenario: senders and retriers race for SECONDS at least, and until enough went
+    # through (a count, not a time: a loaded machine answers slower)
+    started = time.monotonic()
+    wait_until(
+        lambda: (
+            failures
+            or (
+                len(acked) >= 20
+                and len(retry_answers) >= 50
+                and time.monotonic() - started >= SECONDS
+            )
+        ),
+        timeout=240,
+        what="20 batches sent and 50 retried",
+    )
     stop.set()
     for thread in threads:
         thread.join(timeout=60)
