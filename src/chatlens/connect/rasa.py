@@ -42,7 +42,8 @@ class Arrival:
     """One Rasa event as a broker holds it."""
 
     position: str
-    """Where it was read, for the quarantine: `events.id 17`, `message sha256:ab12...`."""
+    """Where it was read, for the quarantine: `events.id 17`, `message <id>`; "" for a
+    message without an id, named `message sha256:<hash of its body>` if quarantined."""
     body: str | bytes
     """The event's JSON (the SQL table's `data`, the message's body)."""
     sender: str | None = None
@@ -226,12 +227,17 @@ def _quarantine(db: DbSession, connection_id: int, arrival: Arrival, why: str) -
     db.add(
         ConnectionProblem(
             connection_id=connection_id,
-            delivery_id=arrival.position[:128],
+            delivery_id=(arrival.position or _hashed(arrival.body))[:128],
             status=422,
             reason=why[:500],
             body=body if body is not None else str(arrival.body),
         )
     )
+
+
+def _hashed(body: str | bytes) -> str:
+    data = body.encode() if isinstance(body, str) else body
+    return f"message sha256:{hashlib.sha256(data).hexdigest()[:16]}"
 
 
 def take(
