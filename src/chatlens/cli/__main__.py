@@ -2,4 +2,5 @@
 
 from chatlens.cli.main import main
 
-main()
+if __name__ == "__main__":  # a spawned child process imports this module again: not a run
+    main()
