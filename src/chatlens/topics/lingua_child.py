@@ -15,6 +15,7 @@ import contextlib
 import multiprocessing
 import os
 import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -46,9 +47,19 @@ def _detect(texts: list[str]) -> list[str | None]:
     return [None if lang is None else lang.iso_code_639_1.name.lower() for lang in found]
 
 
-def _at_priority(nice: int) -> None:
+def _start_child(nice: int) -> None:
+    """In the child, first: the caller's priority, and an end when the parent ends."""
     with contextlib.suppress(OSError, AttributeError):  # not Linux, or not allowed
         os.setpriority(os.PRIO_PROCESS, 0, max(nice, os.getpriority(os.PRIO_PROCESS, 0)))
+    threading.Thread(target=_end_with, args=(os.getppid(),), daemon=True).start()
+
+
+def _end_with(parent: int) -> None:
+    """Exit once the parent is gone (a server killed, or one whose exit did not wait for its
+    pool): an orphan would hold lingua's models (~350 MB) for nothing."""
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(0)
 
 
 def _caller_nice() -> int:
@@ -69,7 +80,7 @@ def detect(texts: Sequence[str]) -> list[str | None]:
             _pool = ProcessPoolExecutor(
                 max_workers=1,
                 mp_context=multiprocessing.get_context("spawn"),
-                initializer=_at_priority,
+                initializer=_start_child,
                 initargs=(_caller_nice(),),
             )
         pool = _pool
