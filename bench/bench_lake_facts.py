@@ -306,7 +306,8 @@ def main() -> None:
     if len({r["incremental conversations"] for r in results.values()}) > 1:
         agree = False
         print("MISMATCH: the incremental runs derived different conversation counts")
-    print(f"row counts agree across engines and with the base x {args.copies}: {agree}")
+    if results:
+        print(f"row counts agree across engines and with the base x {args.copies}: {agree}")
 
 
 if __name__ == "__main__":
