@@ -21,11 +21,12 @@ conversations equal across engines.
 Spark: `--spark local` (local[2] in this process), `--spark cluster` (starts a standalone
 master and two workers, tests/sparkcluster.py, and stops them after; this process is the
 driver), or `--spark spark://HOST:PORT` (a running cluster). Memory is given explicitly:
-`--driver-memory`, `--executor-memory` (each worker offers `--worker-memory`).
+`--driver-memory`, `--executor-memory` (each worker offers `--worker-memory`); DuckDB gets
+`--duckdb-memory` and spills beyond it into the work folder.
 
 Usage: python bench/bench_lake_facts.py [--conversations 100000] [--copies 10]
          [--spark local|cluster|spark://HOST:PORT] [--engines duckdb,spark]
-         [--driver-memory 4g] [--executor-memory 3g] [--worker-memory 3g]
+         [--duckdb-memory 8GB] [--driver-memory 4g] [--executor-memory 3g] [--worker-memory 3g]
          [--work DIR] [--keep] [--store]
 """
 
@@ -182,6 +183,21 @@ def run_engine(
     return result
 
 
+def limit_duckdb(memory: str, spill: Path) -> None:
+    """DuckDB's lake runs get a memory limit and a spill folder (its default, 80 % of the
+    RAM, left a shared machine without memory at 3M conversations)."""
+    import chatlens.lake.facts as lake_facts
+
+    spill.mkdir(parents=True, exist_ok=True)
+    start = lake_facts._DuckDBRun.__init__
+
+    def limited(self: Any, lake: Lake, con: Any = None) -> None:
+        config = {"memory_limit": memory, "temp_directory": str(spill)}
+        start(self, lake, con or duckdb.connect(config=config))
+
+    lake_facts._DuckDBRun.__init__ = limited  # type: ignore[method-assign]
+
+
 def spark_env(args: argparse.Namespace) -> None:
     """The driver's and executors' memory, before the driver JVM starts."""
     os.environ["PYSPARK_SUBMIT_ARGS"] = (
@@ -197,6 +213,7 @@ def main() -> None:
     parser.add_argument("--copies", type=int, default=10, help="copies of the base in the lake")
     parser.add_argument("--spark", default=None, help="local, cluster or spark://HOST:PORT")
     parser.add_argument("--engines", default="duckdb,spark", help="which engines, in order")
+    parser.add_argument("--duckdb-memory", default="8GB", help="DuckDB's memory_limit")
     parser.add_argument("--driver-memory", default="4g")
     parser.add_argument("--executor-memory", default="3g")
     parser.add_argument("--worker-memory", default="3g", help="each worker's (with cluster)")
@@ -261,6 +278,7 @@ def main() -> None:
     try:
         for engine in engines:
             if engine == "duckdb":
+                limit_duckdb(args.duckdb_memory, work / "duckdb-spill")
                 results["duckdb"] = run_engine("DuckDB", lake, root, held, last, settings, "duckdb")
                 continue
             spark_env(args)
