@@ -1,10 +1,11 @@
 """Facts derived into an event lake (chatlens.lake.facts): DuckDB against Spark (local[2] or
-a real standalone cluster) on the same lake, in the same run, at 1M and 10M conversations.
+a real standalone cluster) on the same lake, in the same run, at 1M conversations and more
+(docs/benchmarks.md, "Facts in the lake").
 
 The data: a base store of N simulated conversations over 365 days (bench_store.build_store,
 cached in bench/.cache/) is written into a local lake K times (`--copies`), each copy with
 its identifiers rewritten (event_id, conversation_id, customer_id, session_id, agent_id,
-from_agent_id, bot_id and ticket_id suffixed `~cK`; copy 0 keeps the base's ids) and its
+from_agent_id, bot_id and ticket_id suffixed `~c<k>`; copy 0 keeps the base's ids) and its
 times unchanged: K operations of the base's size on the same days, K times the conversations
 a day. Every day is one Parquet file (zstd) written by one DuckDB COPY holding every copy's
 events of the day in arrival order (base seq, then copy), as a compacted lake has it. The
@@ -14,15 +15,16 @@ is timed apart from the derivations.
 Then, per engine (duckdb, then spark if asked), from no facts: a full derivation of every
 day but the last, then the last day arriving (an incremental run: the day's conversations,
 those of their customers, and missed chats after new agent statuses). Checked for every
-engine: conversations derived in full = base conversations x K; facts and stints rows after
-the incremental run = the base store's facts and stints x K; the incremental run's
-conversations equal across engines.
+engine: the facts and stints rows after the incremental run = the base store's facts and
+stints x K; the incremental run's conversations equal across engines.
 
 Spark: `--spark local` (local[2] in this process), `--spark cluster` (starts a standalone
 master and two workers, tests/sparkcluster.py, and stops them after; this process is the
 driver), or `--spark spark://HOST:PORT` (a running cluster). Memory is given explicitly:
 `--driver-memory`, `--executor-memory` (each worker offers `--worker-memory`); DuckDB gets
-`--duckdb-memory` and spills beyond it into the work folder.
+`--duckdb-memory` and spills beyond it into the work folder (at 10M conversations, more than
+52 GB: check `df` first). `--keep` keeps the lake in `--work` and reuses it when the base
+and K match (so that the engines can run one after the other on one lake).
 
 Usage: python bench/bench_lake_facts.py [--conversations 100000] [--copies 10]
          [--spark local|cluster|spark://HOST:PORT] [--engines duckdb,spark]
