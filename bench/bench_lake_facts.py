@@ -28,7 +28,8 @@ and K match (so that the engines can run one after the other on one lake).
 
 Usage: python bench/bench_lake_facts.py [--conversations 100000] [--copies 10]
          [--spark local|cluster|spark://HOST:PORT] [--engines duckdb,spark]
-         [--duckdb-memory 8GB] [--driver-memory 4g] [--executor-memory 3g] [--worker-memory 3g]
+         [--duckdb-memory 8GB] [--shuffle-partitions N] [--driver-memory 4g]
+         [--executor-memory 3g] [--worker-memory 3g]
          [--work DIR] [--keep] [--store]
 """
 
@@ -216,6 +217,9 @@ def main() -> None:
     parser.add_argument("--spark", default=None, help="local, cluster or spark://HOST:PORT")
     parser.add_argument("--engines", default="duckdb,spark", help="which engines, in order")
     parser.add_argument("--duckdb-memory", default="8GB", help="DuckDB's memory_limit")
+    parser.add_argument(
+        "--shuffle-partitions", type=int, default=None, help="Spark's (chatlens's own: 4)"
+    )
     parser.add_argument("--driver-memory", default="4g")
     parser.add_argument("--executor-memory", default="3g")
     parser.add_argument("--worker-memory", default="3g", help="each worker's (with cluster)")
@@ -298,6 +302,9 @@ def main() -> None:
                 master = args.spark
             label = f"Spark {master or 'local[2]'}"
             session, _ = timed(f"{label}: session start", lambda m=master: spark_session(master=m))
+            if args.shuffle_partitions:
+                session.conf.set("spark.sql.shuffle.partitions", str(args.shuffle_partitions))
+                label += f", {args.shuffle_partitions} shuffle partitions"
             results[label] = run_engine(label, lake, root, held, last, settings, "spark", session)
             session.stop()
     finally:
