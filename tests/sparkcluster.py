@@ -117,10 +117,13 @@ def _alive(process: subprocess.Popen[bytes], log: Path) -> None:
 
 
 class SparkCluster:
-    """A master and WORKERS workers, each a JVM started by spark-class."""
+    """A master and WORKERS workers, each a JVM started by spark-class, each offering
+    `cores` cores and `memory` to executors (bench/bench_lake_facts.py gives them more)."""
 
-    def __init__(self, tmp: Path):
+    def __init__(self, tmp: Path, cores: int = 1, memory: str = "1g"):
         self.tmp = tmp
+        self.cores = cores
+        self.memory = memory
         self.env = _env(tmp)
         self.port = free_port()
         self.ui_port = free_port()
@@ -135,9 +138,10 @@ class SparkCluster:
         self._launch(master, "master")
         for n in range(1, WORKERS + 1):
             work = self.tmp / f"worker{n}"
-            work.mkdir()
+            work.mkdir(exist_ok=True)
             worker = [spark_class, "org.apache.spark.deploy.worker.Worker", self.url]
-            worker += ["--cores", "1", "--memory", "1g", "--host", "127.0.0.1"]
+            worker += ["--cores", str(self.cores), "--memory", self.memory]
+            worker += ["--host", "127.0.0.1"]
             worker += ["--webui-port", str(free_port()), "--work-dir", str(work)]
             self._launch(worker, f"worker{n}")
         wait_until(
