@@ -48,10 +48,6 @@ SPARK_CONF = {
     # a group of zero variance (ces_csat_correlation of a day with one rating) fails the job
     "spark.sql.ansi.enabled": "false",
     "spark.sql.legacy.sizeOfNull": "false",  # SIZE(NULL) stays NULL with ANSI mode off
-    # the driver's JVM heap (local mode: the executors too), set when the process's first
-    # session starts it: Spark's 1 GB default ran out of execution memory in a long test run
-    # (`UNABLE_TO_ACQUIRE_MEMORY` in the lake's incremental facts)
-    "spark.driver.memory": "2g",
     "spark.driver.bindAddress": "127.0.0.1",
     "spark.driver.host": "127.0.0.1",
     "spark.sql.execution.arrow.pyspark.enabled": "true",
