@@ -5,6 +5,7 @@ refused, and two servers over one lake agreeing (also after a new facts run)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 from typing import Any
 
@@ -18,7 +19,7 @@ from chatlens.simulate import SimConfig, write_events
 from chatlens.store import open_store
 from chatlens.store.facts import refresh_facts
 from chatlens.store.settings import load_settings
-from tests.serverkit import LiveServer, provision
+from tests.serverkit import LiveServer, numbered_chat, provision
 from tests.waiting import wait_until
 
 from .lakekit import store_events, write_day_files
@@ -62,6 +63,20 @@ def answers(client) -> list[list[dict]]:
     return found
 
 
+def brand_workspace_lake(tmp, lake: Lake) -> Lake:
+    """Workspace `brand`'s own lake, where `serve --lake` puts its events (URL/workspaces/
+    brand): two email conversations of three events each, on 2026-10-20, facts derived."""
+    rows = numbered_chat("b1", 3, day="2026-10-20T09", channel="email", text="hello")
+    rows += numbered_chat("b2", 3, day="2026-10-20T10", channel="email", text="hi")
+    source = tmp / "brand.jsonl"
+    source.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    with open_store(":memory:") as store:
+        import_file(store, source)
+        write_day_files(lake, store_events(store))
+        derive(lake, load_settings(store.con))
+    return lake
+
+
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory):
     """A store server and two lake servers over the same simulated events."""
@@ -78,11 +93,13 @@ def deployment(tmp_path_factory):
         late = store_events(store, "ts >= '2026-10-31'")
         settings = load_settings(store.con)
     derive(lake, settings)
+    brand_lake = brand_workspace_lake(tmp, Lake.open(str(tmp / "lake" / "workspaces" / "brand")))
     spec = {
         "default": {
             "users": {"boss": ("admin", None, None)},
             "keys": {"in": "ingest", "read": "read"},
-        }
+        },
+        "brand": {"users": {"brand-boss": ("admin", None, None)}, "keys": {"brand-read": "read"}},
     }
     store_seats = provision(store_path, spec)
     lake_app = tmp / "app" / "chatlens.duckdb"
@@ -99,6 +116,7 @@ def deployment(tmp_path_factory):
             "store_seats": store_seats,
             "lake_seats": lake_seats,
             "lake": lake,
+            "brand_lake": brand_lake,
             "late": late,
             "settings": settings,
         }
@@ -179,3 +197,28 @@ def test_a_lake_server_refuses_events_and_settings_changes(deployment):
     changed = admin.patch("/api/v1/settings", json={"fcr_followup_days": 3})
     assert changed.status_code == 409, changed.text
     assert "chatlens lake facts --set" in changed.text
+
+
+def test_each_workspace_is_served_from_its_own_lake(deployment):
+    """Workspace `brand` reads URL/workspaces/brand (its two conversations), never the default
+    workspace's lake; its answers and pages carry its own lake's freshness."""
+    server = deployment["lakes"][0]
+    reader = server.client(deployment["lake_seats"].keys["brand-read"])
+    query = {"metrics": ["conversations"], **PERIOD, "by": ["channel"]}
+    answer = reader.post("/api/v1/query", json=query)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["rows"] == [{"channel": "email", "conversations": 2}]
+    brand_state = read_state(deployment["brand_lake"])
+    assert brand_state is not None
+    assert answer.headers["x-chatlens-facts-derived-at"] == brand_state.derived_at
+    assert answer.headers["x-chatlens-facts-latest-event-at"] == brand_state.latest_event_at
+    assert brand_state.latest_event_at.startswith("2026-10-20T10:00:02")
+    other = reader.post("/api/v1/query", params={"workspace": "default"}, json=query)
+    assert other.status_code == 403
+    admin = server.login(deployment["lake_seats"].emails["brand-boss"])
+    page = admin.get("/overview", params={"from": PERIOD["from"], "to": PERIOD["to"]})
+    assert page.status_code == 200
+    assert "events up to 2026-10-20 10:00 UTC" in page.text
+    # the default workspace's readers still see theirs
+    default = server.client(deployment["lake_seats"].keys["read"]).post("/api/v1/query", json=query)
+    assert {row["channel"] for row in default.json()["rows"]} != {"email"}

@@ -91,7 +91,13 @@ class LakeSink:
     store_too: bool = False
 
     def lake_of(self, workspace: str) -> Lake:
-        if workspace == DEFAULT_WORKSPACE:
-            return Lake.open(self.url)
-        path, mark, query = self.url.partition("?")
-        return Lake.open(f"{path.rstrip('/')}/workspaces/{workspace}{mark}{query}")
+        return Lake.open(workspace_lake_url(self.url, workspace))
+
+
+def workspace_lake_url(url: str, workspace: str) -> str:
+    """The lake of `workspace` under a server's lake URL: the URL itself for the default
+    workspace, `URL/workspaces/NAME` for workspace NAME (an S3 URL keeps its query)."""
+    if workspace == DEFAULT_WORKSPACE:
+        return url
+    path, mark, query = url.partition("?")
+    return f"{path.rstrip('/')}/workspaces/{workspace}{mark}{query}"

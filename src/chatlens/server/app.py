@@ -30,7 +30,7 @@ from chatlens.server.api import (
     topics,
     tracker,
 )
-from chatlens.server.auth import SESSION_COOKIE
+from chatlens.server.auth import SERVED_WORKSPACE, SESSION_COOKIE
 from chatlens.server.context import Server
 from chatlens.server.pages import (
     agents,
@@ -137,7 +137,10 @@ def create_app(
         @app.middleware("http")
         async def freshness(request: Request, call_next: Any) -> Response:
             response: Response = await call_next(request)
-            response.headers.update(served.freshness.headers())
+            name = request.scope.get(SERVED_WORKSPACE)  # the caller's, once let in
+            lake = served if name is None else workspaces.lake_workspace(name)
+            if lake is not None:
+                response.headers.update(lake.freshness.headers())
             return response
 
     access.check_routes(app)

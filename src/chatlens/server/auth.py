@@ -171,6 +171,11 @@ of these through `gate` (or is listed public in `access.PUBLIC`), checked at sta
 `access.check_routes` and over every credential kind by tests/server/test_matrix.py."""
 
 
+SERVED_WORKSPACE = "chatlens.workspace"
+"""The request scope's key for the caller's workspace, once `gate` let the caller in (what a
+lake server's freshness headers and footer are about)."""
+
+
 def gate(need: str, *, page: bool = False) -> Callable[..., Awaitable[Principal]]:
     """The dependency a route declares: the caller, if it has `need`. A page (`page=True`)
     sends someone not signed in to the sign-in form instead of answering 401."""
@@ -187,6 +192,7 @@ def gate(need: str, *, page: bool = False) -> Callable[..., Awaitable[Principal]
             raise
         if not allowed(who):
             raise Forbidden(refusal)
+        request.scope[SERVED_WORKSPACE] = who.workspace
         return who
 
     check.need = need  # type: ignore[attr-defined]

@@ -18,7 +18,7 @@ from chatlens.metrics.dimensions import MENU
 from chatlens.metrics.periods import page_period
 from chatlens.reports.drill import Drill, read_drill
 from chatlens.reports.format import human
-from chatlens.server.auth import SESSION_COOKIE, PageReader, session_token
+from chatlens.server.auth import SERVED_WORKSPACE, SESSION_COOKIE, PageReader, session_token
 from chatlens.server.context import Server
 from chatlens.server.errors import ApiError
 from chatlens.server.routes import parse_filters
@@ -93,7 +93,7 @@ def render(request: Request, ctx: Server, name: str, context: dict[str, Any]) ->
         with ctx.sessions() as db:
             session = service.find_session(db, token)
             csrf = session.csrf_token if session else ""
-    lake = ctx.workspaces.lake_workspace()
+    lake = ctx.workspaces.lake_workspace(request.scope.get(SERVED_WORKSPACE))
     freshness = lake.freshness.text if lake is not None else None
     return templates.TemplateResponse(
         request, name, {**context, "csrf": csrf, "freshness": freshness}

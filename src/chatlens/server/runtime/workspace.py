@@ -544,8 +544,9 @@ class Workspaces:
         """The app state, where the retention job expires each workspace's audit records."""
         self.lake = lake
         self.lake_facts = lake_facts
-        """With a lake URL, the default workspace is served from the lake's facts
-        (chatlens.server.runtime.lake) and no other workspace is served."""
+        """With a lake URL, every workspace is served from its lake's facts
+        (chatlens.server.runtime.lake): the default one from the URL, workspace NAME from
+        `URL/workspaces/NAME`."""
         self.memory = memory_limit(memory)
         # one core is left to the request handlers: DuckDB on every core (its default)
         # stretches ingest latency while the facts refresh
@@ -581,22 +582,27 @@ class Workspaces:
                 self.sessions,
                 self.lake,
             )
-        from chatlens.app.service import DEFAULT_WORKSPACE
-        from chatlens.errors import Conflict
+        from chatlens.lake.ingest import workspace_lake_url
         from chatlens.server.runtime.lake import LakeWorkspace
 
-        if name != DEFAULT_WORKSPACE:
-            raise Conflict(f"this server reads one lake, the {DEFAULT_WORKSPACE} workspace's")
-        # the same surface as a Workspace for the routes (engine, writer, redactor...)
+        # the same surface as a Workspace for the routes (engine, writer, redactor...); each
+        # workspace reads the lake its ingest servers write (`serve --lake`)
         served: Any = LakeWorkspace(
-            name, self.lake_facts, self.refresh_seconds, self.duckdb_threads
+            name,
+            workspace_lake_url(self.lake_facts, name),
+            self.refresh_seconds,
+            self.duckdb_threads,
         )
         return served  # type: ignore[no-any-return]
 
-    def lake_workspace(self) -> Any:
-        """The lake's workspace (opened on first use), or None on a store server."""
+    def lake_workspace(self, name: str | None = None) -> Any:
+        """On a lake server, the lake workspace `name` if it is open (None if not), or
+        the default one when no name is given (opened on first use); None on a store
+        server."""
         if self.lake_facts is None:
             return None
+        if name is not None:
+            return self.opened(name)
         from chatlens.app.service import DEFAULT_WORKSPACE
 
         return self.get(DEFAULT_WORKSPACE, Path(self.lake_facts))
