@@ -262,7 +262,7 @@ class _SparkRun:
         return spark_source.read_files(self.session, self.lake, files, schema, where)
 
     def events_view(self, name: str, paths: list[str], ranks: pa.Table) -> None:
-        from pyspark.sql import functions as F
+        F = spark_source.functions(self.session)  # a classic or a Connect session's
 
         if not paths:
             frame = self.session.createDataFrame(EVENT_SCHEMA.empty_table().to_pandas())

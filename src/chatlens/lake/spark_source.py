@@ -119,6 +119,21 @@ def splits(files: Sequence[tuple[str, int]], parallelism: int) -> list[list[str]
     return groups
 
 
+def functions(session: SparkSession) -> Any:
+    """`pyspark.sql.functions` for `session`: a Spark Connect session's own module when it
+    is one (the classic one needs a SparkContext in this process, and chatlens does not
+    switch the whole process to Connect mode: store/spark.py `_connect_session`)."""
+    from pyspark.sql import SparkSession as ClassicSession
+
+    if isinstance(session, ClassicSession):
+        from pyspark.sql import functions as classic
+
+        return classic
+    from pyspark.sql.connect import functions as connect
+
+    return connect
+
+
 def _parallelism(session: SparkSession) -> int:
     """The session's default parallelism (the cores it has); 2 where it cannot be asked
     (a Spark Connect client has no SparkContext)."""
