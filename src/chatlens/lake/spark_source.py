@@ -51,7 +51,10 @@ def needs_source(lake: Lake) -> bool:
 
 def executor_filesystem(lake: Lake) -> pafs.FileSystem:
     """The lake's filesystem as the executors get it: an S3 filesystem with the driver's
-    credentials spelled out (an InputError when there are none to give)."""
+    credentials spelled out (an InputError when there are none to give); a local
+    filesystem as it is (the executors share the path)."""
+    if isinstance(lake.fs, pafs.LocalFileSystem):
+        return lake.fs
     if not isinstance(lake.fs, pafs.S3FileSystem):
         raise InputError(
             f"Spark reads a lake on a local or shared path or on S3; not {type(lake.fs).__name__}"
