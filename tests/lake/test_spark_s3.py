@@ -5,6 +5,10 @@ errors without credentials or with a bad endpoint, and no secret in the plan."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -95,3 +99,42 @@ def test_a_bad_endpoint_is_a_clear_error(moto, spark):
             result.output
         ), result.output
         assert CREDENTIALS["AWS_SECRET_ACCESS_KEY"] not in result.output
+
+
+EXECUTOR = """
+import pickle, sys
+sys.modules["chatlens"] = None  # an executor where chatlens is not installed
+import pyarrow as pa
+from pyspark.sql.pandas.types import from_arrow_schema
+source, options = pickle.loads(sys.stdin.buffer.read())
+schema = pa.schema([("event_id", pa.string()), ("f", pa.string()), ("r", pa.int64())])
+reader = source(options).reader(from_arrow_schema(schema))
+for part in reader.partitions():
+    for batch in reader.read(part):
+        print(batch.to_pylist())
+"""
+
+
+def test_the_source_needs_no_chatlens_where_it_reads(tmp_path):
+    """The data source class, pickled as Spark pickles it, reads a lake's file in a Python
+    where importing chatlens fails: executors need pyspark and pyarrow only."""
+    from pyspark import cloudpickle
+
+    lake = Lake.open(str(tmp_path / "lake"))
+    path = f"{lake.root}/events/date=2026-10-20/part-1.parquet"
+    lake.fs.create_dir(path.rsplit("/", 1)[0], recursive=True)
+    pq.write_table(pa.table({"event_id": ["a", "b"]}), path)
+    spark_source._pickle_by_value()
+    source = spark_source._source_class("chatlens_lake_test", lake.fs)
+    options = {"splits": json.dumps([[path]]), "position": json.dumps(["f", "r"])}
+    child = subprocess.run(
+        [sys.executable, "-c", EXECUTOR],
+        input=cloudpickle.dumps((source, options)),
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert child.returncode == 0, child.stderr.decode()[-2000:]
+    want = [{"event_id": "a", "f": "part-1.parquet", "r": 0}]
+    want.append({"event_id": "b", "f": "part-1.parquet", "r": 1})
+    assert child.stdout.decode().strip() == str(want)

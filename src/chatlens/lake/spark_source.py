@@ -191,7 +191,8 @@ def _source_class(source_name: str, fs: pafs.FileSystem) -> type:
             self.columns = [f.name for f in schema.fields if f.name not in skip]
 
         def partitions(self) -> Sequence[InputPartition]:
-            return [InputPartition(group) for group in self.groups]
+            # no file: one empty partition (a scan needs one to run)
+            return [InputPartition(group) for group in self.groups or [[]]]
 
         def read(self, partition: InputPartition) -> Iterator[pa.RecordBatch]:
             yield from _read_group(fs, partition.value, self.columns, self.position)
