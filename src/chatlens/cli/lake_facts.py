@@ -11,6 +11,7 @@ import typer
 from chatlens.cli.common import fail, out
 from chatlens.cli.report import SetOption, _overrides
 from chatlens.errors import ChatlensError, InputError
+from chatlens.lake import spark_source
 from chatlens.lake.facts import DeriveResult, derive, settings_of
 from chatlens.lake.layout import Lake
 from chatlens.store.settings import Settings, load_settings, make_settings
@@ -109,6 +110,8 @@ def spark_facts(
         if master and remote:
             raise InputError("give --master or --remote, not both")
         opened = Lake.open(lake)
+        if spark_source.needs_source(opened):
+            spark_source.check_lake(opened)  # before reading its manifest
         chosen = _settings(opened, db, _overrides(settings))
         session = _session(master, remote)
         _report(derive(opened, chosen, engine="spark", session=session, full=full))

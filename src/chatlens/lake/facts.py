@@ -44,6 +44,7 @@ import pyarrow.parquet as pq
 
 from chatlens.errors import InputError
 from chatlens.events import COLUMNS
+from chatlens.lake import spark_source
 from chatlens.lake.layout import EVENT_SCHEMA, EVENTS, FACTS, PARTITION, STINTS, Lake
 from chatlens.store.facts import facts_version
 from chatlens.store.facts_dialect import DUCKDB, SPARK, FactsDialect
@@ -244,28 +245,37 @@ class _SparkRun:
     def __init__(self, lake: Lake, session: SparkSession):
         from chatlens.store.spark import SparkBackend
 
-        if not isinstance(lake.fs, pafs.LocalFileSystem):
-            raise InputError(
-                "the Spark engine reads a lake on a local or shared path here; for an object "
-                "store give Spark its s3a connector and the lake's path"
-            )
         SparkBackend(session)  # checks the session's time zone
         self.lake = lake
         self.session = session
         self.checkpoints: list[Any] = []
+        self.sizes: dict[str, int] = {}
+        """Each file's size, for a lake Spark reads through pyarrow (lake/spark_source.py)."""
+        if spark_source.needs_source(lake):
+            for files in event_partitions(lake).values():
+                self.sizes.update((f.path, f.size or 0) for f in files)
+
+    def _read(self, paths: list[str], schema: pa.Schema, position: bool = False) -> Any:
+        """The files `paths` of an object-store lake, through pyarrow (spark_source)."""
+        files = [(p, self.sizes.get(p) or 0) for p in paths]
+        where = ("file_name", "row_index") if position else None
+        return spark_source.read_files(self.session, self.lake, files, schema, where)
 
     def events_view(self, name: str, paths: list[str], ranks: pa.Table) -> None:
-        from pyspark.sql import functions as F
+        F = spark_source.functions(self.session)  # a classic or a Connect session's
 
         if not paths:
             frame = self.session.createDataFrame(EVENT_SCHEMA.empty_table().to_pandas())
             frame.withColumn("seq", F.lit(0).cast("bigint")).createOrReplaceTempView(name)
             return
-        frame = (
-            self.session.read.option("basePath", self.lake.kind_dir(EVENTS))
-            .parquet(*paths)
-            .select("*", "_metadata.file_name", "_metadata.row_index")
-        )
+        if spark_source.needs_source(self.lake):
+            frame = self._read(paths, EVENT_SCHEMA, position=True)
+        else:
+            frame = (
+                self.session.read.option("basePath", self.lake.kind_dir(EVENTS))
+                .parquet(*paths)
+                .select("*", "_metadata.file_name", "_metadata.row_index")
+            )
         if PARTITION in frame.columns:
             frame = frame.drop(PARTITION)
         rank = self.session.createDataFrame(ranks.to_pandas())
@@ -276,7 +286,9 @@ class _SparkRun:
         ).createOrReplaceTempView(name)
 
     def facts_view(self, name: str, paths: list[str]) -> None:
-        if paths:
+        if paths and spark_source.needs_source(self.lake):
+            frame = self._read(paths, pa.schema(_OLD_TYPES))
+        elif paths:
             frame = self.session.read.parquet(*paths).select(*_OLD_TYPES)
         else:
             frame = self.session.sql(_NO_OLD_FACTS)
@@ -459,6 +471,8 @@ def derive(
     if engine not in ENGINES:
         raise InputError(f"unknown facts engine {engine!r}; expected one of {', '.join(ENGINES)}")
     started = time.perf_counter()
+    if engine == "spark" and spark_source.needs_source(lake):
+        spark_source.check_lake(lake)  # credentials for the executors, the store answers
     state = read_state(lake)
     version = facts_version(settings)
     partitions = event_partitions(lake)

@@ -28,6 +28,7 @@ import ibis.expr.datatypes as dtypes
 import pyarrow.fs as pafs
 
 from chatlens.errors import InputError
+from chatlens.lake import spark_source
 from chatlens.lake.layout import EVENT_SCHEMA, EVENTS, Lake
 from chatlens.store.facts import FACTS_TABLE
 from chatlens.store.facts_dialect import SPARK
@@ -191,12 +192,30 @@ class SparkBackend:
         self.derive_facts(settings)
 
     def load_lake(self, url: str, settings: Settings) -> None:
-        """Read a lake's events and derive the stints and the facts under `settings`."""
-        self.session.read.schema(_spark_schema()).option("pathGlobFilter", "*.parquet").parquet(
-            lake_events_path(url)
-        ).selectExpr(
-            *EVENT_SCHEMA.names, "_metadata.file_name AS _file", "_metadata.row_index AS _row"
-        ).createOrReplaceTempView("_lake_events")
+        """Read a lake's events and derive the stints and the facts under `settings`. A
+        local lake is read by Spark's Parquet reader, an S3 one through pyarrow
+        (lake/spark_source.py: no Hadoop S3A connector needed)."""
+        lake = Lake.open(url)
+        if spark_source.needs_source(lake):
+            spark_source.check_lake(lake)
+        path = lake_events_path(url)
+        if spark_source.needs_source(lake):
+            files = spark_source.event_files(lake)
+            frame = spark_source.read_files(
+                self.session, lake, files, EVENT_SCHEMA, ("_file", "_row")
+            )
+        else:
+            frame = (
+                self.session.read.schema(_spark_schema())
+                .option("pathGlobFilter", "*.parquet")
+                .parquet(path)
+                .selectExpr(
+                    *EVENT_SCHEMA.names,
+                    "_metadata.file_name AS _file",
+                    "_metadata.row_index AS _row",
+                )
+            )
+        frame.createOrReplaceTempView("_lake_events")
         self._checkpoint(self.session.sql(LAKE_EVENTS_SQL), "events")
         self._derive()
         self.derive_facts(settings)
@@ -242,9 +261,9 @@ lake's files (names sort by write time) and the row's place in its file."""
 
 
 def lake_events_path(url: str) -> str:
-    """Where Spark reads a lake's events: the local folder, or `s3a://bucket/prefix/events`
-    for an `s3://` lake (Hadoop's S3A connector: hadoop-aws on the cluster, docs/spark.md).
-    The lake must hold events (an `events/` folder): else an InputError says so."""
+    """Where a lake's events are: the local folder, or `bucket/prefix/events` inside an
+    `s3://` lake's filesystem (read through pyarrow: lake/spark_source.py). The lake must
+    hold events (an `events/` folder): else an InputError says so."""
     lake = Lake.open(url)
     events = lake.kind_dir(EVENTS)
     if lake.fs.get_file_info(events).type != pafs.FileType.Directory:
@@ -252,7 +271,7 @@ def lake_events_path(url: str) -> str:
     if isinstance(lake.fs, pafs.LocalFileSystem):
         return events
     if isinstance(lake.fs, pafs.S3FileSystem):
-        return f"s3a://{events}"
+        return events
     raise InputError(f"the lake at {url!r}: Spark reads local folders and s3:// lakes only")
 
 
