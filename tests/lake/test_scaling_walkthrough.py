@@ -1,4 +1,5 @@
-"""docs/scaling.md's "Step by step", command by command, on real parts: two ingest servers
+"""docs/scaling.md's "Step by step", command by command, on real parts, over a local lake
+folder and over an S3 lake (moto's server, tests/lake/conftest.py `lake_url`): two ingest servers
 (`chatlens serve --lake URL`) take the events of 300 simulated conversations through their
 API (a batch sent to both, as a client retrying against the other would), `chatlens lake
 compact`, `chatlens spark facts` on the standalone cluster (tests/sparkcluster.py), then a
@@ -48,13 +49,13 @@ def chatlens(*args: str, timeout: float = 900) -> str:
 
 
 def test_ingest_servers_lake_spark_job_and_dashboard_as_scaling_md_says(
-    tmp_path: Path, spark_cluster
+    tmp_path: Path, lake_url: str, spark_cluster
 ) -> None:
     cfg = SimConfig(conversations=300, days=14, seed=17, end=dt.date(2026, 11, 1))
     source = tmp_path / "events.jsonl"
     write_events(cfg, source)
     events = [orjson.loads(line) for line in source.read_bytes().splitlines()]
-    url = str(tmp_path / "lake")
+    url = lake_url
 
     # 1. two ingest servers writing the lake, each with a store file of its own (keys)
     ingest, keys = [], []
