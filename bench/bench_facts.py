@@ -58,6 +58,9 @@ def _module(rev: str, path: str, **names: object) -> types.ModuleType:
 def _before(rev: str, settings) -> tuple[str, str, dict]:
     """The stints SQL, facts SQL and parameters of facts_sql.py at revision `rev`."""
     old = _module(rev, "src/chatlens/store/facts_sql.py")
+    if hasattr(old, "facts_query"):  # a revision with the declaration rendered per dialect
+        sql, params = old.facts_query(DUCKDB, settings)
+        return old.stints_sql(DUCKDB), sql, params
     match, params = old.facts_parameters(settings, marker="$", apostrophe="''''")
     goals = old.conversion_test("$", len(conversion_goals(settings)))
     sql = old.FACTS_SQL.format(fallback_match=match, conversion_match=goals)

@@ -48,7 +48,7 @@ from chatlens.lake import spark_source
 from chatlens.lake.layout import EVENT_SCHEMA, EVENTS, FACTS, PARTITION, STINTS, Lake
 from chatlens.store.facts import facts_version
 from chatlens.store.facts_dialect import DUCKDB, SPARK, FactsDialect
-from chatlens.store.facts_sql import facts_query, stints_sql
+from chatlens.store.facts_sql import FACTS_STEPS, facts_query, facts_steps, stints_sql
 from chatlens.store.settings import Settings, make_settings
 
 if TYPE_CHECKING:
@@ -304,7 +304,15 @@ class _SparkRun:
         return table
 
     def close(self) -> None:
-        for name in ("_raw", "_new", "_old_facts", "_scope", "events", "agent_stints"):
+        for name in (
+            "_raw",
+            "_new",
+            "_old_facts",
+            "_scope",
+            "events",
+            "agent_stints",
+            *FACTS_STEPS,
+        ):
             self.session.catalog.dropTempView(name)
         for frame in self.checkpoints:  # checkpointed blocks are held until let go
             frame.unpersist()
@@ -540,6 +548,11 @@ def _derive(
     scope = run.arrow("SELECT conversation_id FROM _scope").column(0).combine_chunks()
     run.table("agent_stints", stints_sql(run.dialect))
     sql, params = facts_query(run.dialect, settings)
+    if run.dialect is SPARK:  # Spark inlines CTEs: the shared ones are computed once first
+        steps, params = facts_steps(SPARK, settings)
+        for name, step in steps[:-1]:
+            run.table(name, step, params)
+        sql = steps[-1][1]
     facts = _conform(run.arrow(sql, params), facts_schema)
     facts = facts.filter(pc.is_in(facts["conversation_id"], scope))
     in_scope = "conversation_id IN (SELECT conversation_id FROM _scope)"

@@ -66,8 +66,8 @@ ANSWERED_RUN = (
 """The first message of a run of customer messages that an agent answered."""
 
 
-def _message_ctes(d: FactsDialect, fallback_match: str) -> str:
-    """The counted messages in order, their response runs and their counts."""
+def _scope_ctes(d: FactsDialect, fallback_match: str) -> str:
+    """The events of the conversations derived, and their counted messages."""
     return f"""
 ev AS (
   SELECT * FROM events WHERE {d.in_scope}
@@ -78,7 +78,12 @@ msg AS (  -- counted messages: customer, bot and agent; private notes and system
   FROM ev
   WHERE type = 'message' AND sender IN ('customer', 'bot', 'agent')
     AND NOT coalesce(private, false)
-),
+),"""
+
+
+def _message_ctes(d: FactsDialect) -> str:
+    """The counted messages in order, their response runs and their counts."""
+    return f"""
 msg_seq AS (
   SELECT *,
     lag(sender) OVER (PARTITION BY conversation_id ORDER BY ts, seq) AS prev_sender,
@@ -295,12 +300,8 @@ f3 AS (  -- the entry to the human queue
 ),"""
 
 
-def _queue_ctes(d: FactsDialect, conversion_match: str) -> str:
-    """After queue entry: pickup, first response, missed chats, goals, follow-ups, visits."""
-    followup = (
-        f"{d.instant('n.started_at')} <= {d.instant('c.ended_at')} + {d.days('followup_days')}"
-    )
-    unanswered = "f.unanswered AND NOT coalesce(f.left_within_grace, false)"
+def _pickup_ctes(d: FactsDialect) -> str:
+    """After queue entry: pickup and first response; whether the chat went unanswered."""
     return f"""
 pickups AS (  -- the first pickup and the first agent message at or after queue entry
   SELECT f.conversation_id, min(e.ts) AS picked_up_at,
@@ -330,7 +331,16 @@ f5 AS (
     {d.epoch("ended_at")} - {d.epoch("queue_entry_at")} <= {d.param("grace")}
       AS left_within_grace
   FROM f4
-),
+),"""
+
+
+def _outcome_ctes(d: FactsDialect, conversion_match: str) -> str:
+    """Over the conversations (f5): goals, follow-ups, missed chats' agents and visits."""
+    followup = (
+        f"{d.instant('n.started_at')} <= {d.instant('c.ended_at')} + {d.days('followup_days')}"
+    )
+    unanswered = "f.unanswered AND NOT coalesce(f.left_within_grace, false)"
+    return f"""
 goals AS (  -- goal completions credited to the customer's latest conversation in the window
   SELECT g.event_id, g.goal, g.value, g.ts,
     {d.arg_max("c.conversation_id", "c.started_at, c.conversation_id")} AS conversation_id
@@ -363,17 +373,34 @@ earlier AS (  -- the same pairs seen from the later conversation: it is a follow
     AND n.started_at > c.started_at AND {followup}
   GROUP BY n.conversation_id
 ),
-status_spans AS (  -- each agent_status holds until the same agent's next one
-  SELECT agent_id, status, ts,
-    coalesce(lead(ts) OVER (PARTITION BY agent_id ORDER BY ts, seq), {d.far_future}) AS until
-  FROM events WHERE type = 'agent_status' AND agent_id IS NOT NULL
+status_changes AS (  -- each agent_status holds until the same agent's next one: what it
+  -- adds to the agents online and to the agents with a known status
+  SELECT ts,
+    online - coalesce(lag(online) OVER (PARTITION BY agent_id ORDER BY ts, seq), 0) AS online,
+    known - coalesce(lag(known) OVER (PARTITION BY agent_id ORDER BY ts, seq), 0) AS known
+  FROM (
+    SELECT agent_id, ts, seq, CASE WHEN status = 'online' THEN 1 ELSE 0 END AS online,
+      CASE WHEN status IS NOT NULL THEN 1 ELSE 0 END AS known
+    FROM events WHERE type = 'agent_status' AND agent_id IS NOT NULL
+  )
 ),
 queue_status AS (  -- missed chats: whether an agent was online when the chat entered the
-  -- queue (no row: no agent had reported a status yet, so it is unknown)
-  SELECT f.conversation_id, bool_or(s.status = 'online') AS agent_online
-  FROM f5 f JOIN status_spans s ON s.ts <= f.queue_entry_at AND f.queue_entry_at < s.until
-  WHERE {unanswered}
-  GROUP BY f.conversation_id
+  -- queue, from the status changes up to that time in one ordered pass (a join on the time
+  -- range alone is a nested loop); no agent with a known status yet: NULL, unknown
+  SELECT conversation_id,
+    CASE WHEN online > 0 THEN true WHEN known > 0 THEN false END AS agent_online
+  FROM (
+    SELECT conversation_id, is_entry,
+      sum(online) OVER (ORDER BY ts, is_entry ROWS UNBOUNDED PRECEDING) AS online,
+      sum(known) OVER (ORDER BY ts, is_entry ROWS UNBOUNDED PRECEDING) AS known
+    FROM (
+      SELECT NULL AS conversation_id, ts, 0 AS is_entry, online, known FROM status_changes
+      UNION ALL
+      SELECT f.conversation_id, f.queue_entry_at, 1, 0, 0 FROM f5 f
+      WHERE {unanswered} AND f.queue_entry_at IS NOT NULL
+    )
+  )
+  WHERE is_entry = 1
 ),
 visits AS (  -- the visit a chat happened in: its customer's latest visit_started before it,
   -- while the visit was still active (its start or a page view of it at most
@@ -404,12 +431,7 @@ later_views AS (  -- missed chats: page views of the same visit after the chat e
 )"""
 
 
-def facts_query(d: FactsDialect, settings: Settings) -> tuple[str, dict[str, Any]]:
-    """The facts SELECT in dialect `d` for these settings, and its named parameters."""
-    match, params = facts_parameters(settings, marker=d.marker, apostrophe=d.apostrophe)
-    goals = conversion_test(d.marker, len(conversion_goals(settings)))
-    columns = ",\n  ".join(column.sql(d) for column in FACT_COLUMNS)
-    sql = f"""WITH{_message_ctes(d, match)}{_event_ctes(d)}{STATE_CTES}{_queue_ctes(d, goals)}
+FACTS_JOINS = """
 SELECT
   {columns}
 FROM f5 f
@@ -420,7 +442,54 @@ LEFT JOIN queue_status qs USING (conversation_id)
 LEFT JOIN visits vi USING (conversation_id)
 LEFT JOIN later_views lv USING (conversation_id)
 """
-    return sql, params
+
+
+def facts_query(d: FactsDialect, settings: Settings) -> tuple[str, dict[str, Any]]:
+    """The facts SELECT in dialect `d` for these settings, and its named parameters."""
+    match, params = facts_parameters(settings, marker=d.marker, apostrophe=d.apostrophe)
+    goals = conversion_test(d.marker, len(conversion_goals(settings)))
+    ctes = (
+        _scope_ctes(d, match)
+        + _message_ctes(d)
+        + _event_ctes(d)
+        + STATE_CTES
+        + _pickup_ctes(d)
+        + _outcome_ctes(d, goals)
+    )
+    return f"WITH{ctes}{_final_select(d)}", params
+
+
+FACTS_STEPS = ("_facts_f3", "_facts_f5")
+"""The views `facts_steps` computes before the facts: the conversations' state (f3), and
+with their pickup and first response (f5)."""
+
+
+def facts_steps(
+    d: FactsDialect, settings: Settings
+) -> tuple[list[tuple[str, str]], dict[str, Any]]:
+    """The facts SELECT of `facts_query` cut in three: (view, SELECT) for each of FACTS_STEPS,
+    to be computed in turn (each reads the views before it), then the facts' SELECT (its view
+    name empty). The same CTEs: an engine that computes a CTE again at each reference (Spark
+    inlines them) computes f3 and f5 once each this way; in one query the state CTEs were
+    derived nine times over, and their sorts and aggregations, chained in one task, ran out
+    of Spark's execution memory (docs/spark.md)."""
+    match, params = facts_parameters(settings, marker=d.marker, apostrophe=d.apostrophe)
+    goals = conversion_test(d.marker, len(conversion_goals(settings)))
+    f3, f5 = FACTS_STEPS
+    state = _scope_ctes(d, match) + _message_ctes(d) + _event_ctes(d) + STATE_CTES
+    pickup = f"{_scope_ctes(d, match)}\nf3 AS (SELECT * FROM {f3}),{_pickup_ctes(d)}"
+    outcome = f"\nf5 AS (SELECT * FROM {f5}),{_outcome_ctes(d, goals)}"
+    steps = [
+        (f3, f"WITH{state.rstrip(',')}\nSELECT * FROM f3"),
+        (f5, f"WITH{pickup.rstrip(',')}\nSELECT * FROM f5"),
+        ("", f"WITH{outcome}{_final_select(d)}"),
+    ]
+    return steps, params
+
+
+def _final_select(d: FactsDialect) -> str:
+    columns = ",\n  ".join(column.sql(d) for column in FACT_COLUMNS)
+    return FACTS_JOINS.format(columns=columns)
 
 
 def stints_sql(d: FactsDialect) -> str:

@@ -32,7 +32,7 @@ from chatlens.lake import spark_source
 from chatlens.lake.layout import EVENT_SCHEMA, EVENTS, Lake
 from chatlens.store.facts import FACTS_TABLE
 from chatlens.store.facts_dialect import SPARK
-from chatlens.store.facts_sql import facts_query, stints_sql
+from chatlens.store.facts_sql import facts_steps, stints_sql
 from chatlens.store.settings import Settings
 
 if TYPE_CHECKING:
@@ -52,6 +52,12 @@ SPARK_CONF = {
     "spark.driver.bindAddress": "127.0.0.1",
     "spark.driver.host": "127.0.0.1",
     "spark.sql.execution.arrow.pyspark.enabled": "true",
+    # the unit in which sorts and aggregations take execution memory. Spark's default is the
+    # pool / cores / 16 rounded up to a power of two (16 MB for a 1 GB local[2] driver): the
+    # facts' joins chain some twenty sorts and aggregations in one task, each holding a page,
+    # and with two tasks running the pool ran out (UNABLE_TO_ACQUIRE_MEMORY, whatever the
+    # driver's memory: the page grows with it). docs/spark.md, "Memory"
+    "spark.buffer.pageSize": "2m",
 }
 """The settings of the session chatlens starts (offline, small, UTC)."""
 
@@ -225,8 +231,10 @@ class SparkBackend:
 
     def derive_facts(self, settings: Settings, table: str = FACTS_TABLE) -> None:
         """(Re)derive the conversation facts under `settings` into the view `table`."""
-        query, params = facts_query(SPARK, settings)
-        self._checkpoint(self.session.sql(query, args=params), table)
+        steps, params = facts_steps(SPARK, settings)
+        for view, query in steps[:-1]:
+            self._checkpoint(self.session.sql(query, args=params), view)
+        self._checkpoint(self.session.sql(steps[-1][1], args=params), table)
 
     def _checkpoint(self, frame: Any, view: str) -> None:
         """`frame` computed once (localCheckpoint) and named `view`. The checkpointed frame is
