@@ -80,6 +80,12 @@ def test_reference_fixture_facts_in_the_lake_equal_the_store(tmp_path):
     assert result.conversations == len(want_facts) > 20
     assert not differences(want_facts, lake_rows(lake, FACTS))
     assert lake_rows(lake, STINTS) == want_stints
+    # a run keeps the text of unflagged bot messages only (TEXT_READ), and that is enough:
+    # d02's "Sorry, I didn't understand." (no flag) and its flagged "Hmm?" are fallbacks;
+    # m09's phrase-like text flagged fallback=False is not, its flagged "What?" is
+    got = {r["conversation_id"]: r for r in lake_rows(lake, FACTS)}
+    assert (got["d02"]["fallback_messages"], got["d02"]["last_bot_turn_fallback"]) == (2, True)
+    assert (got["m09"]["fallback_messages"], got["m09"]["last_bot_turn_fallback"]) == (1, False)
 
 
 def test_simulation_facts_in_the_lake_equal_the_store(simulated, tmp_path):

@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -47,7 +48,7 @@ from chatlens.events import COLUMNS
 from chatlens.lake.layout import EVENT_SCHEMA, EVENTS, FACTS, PARTITION, STINTS, Lake
 from chatlens.store.facts import facts_version
 from chatlens.store.facts_dialect import DUCKDB, SPARK, FactsDialect
-from chatlens.store.facts_sql import facts_query, stints_sql
+from chatlens.store.facts_sql import EVENT_COLUMNS, TEXT_READ, facts_query, stints_sql
 from chatlens.store.settings import Settings, make_settings
 
 if TYPE_CHECKING:
@@ -56,8 +57,8 @@ if TYPE_CHECKING:
 
 STATE_FILE = "_state/facts.json"
 ENGINES = ("duckdb", "spark")
-_JSON = [name for name, kind in COLUMNS.items() if kind == "json"]
-"""Columns the store keeps as JSON (a lake file holds their text)."""
+_JSON = [name for name in EVENT_COLUMNS if COLUMNS[name] == "json"]
+"""Columns the facts read that the store keeps as JSON (a lake file holds their text)."""
 _SEQ_SHIFT = 32
 """An event's seq: its file's rank shifted left by this, plus its row in the file."""
 
@@ -182,17 +183,60 @@ class _Run(Protocol):
     def close(self) -> None: ...
 
 
+_SIZE = re.compile(r"\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class DuckDBLimits:
+    """What a DuckDB derivation may use: `memory_limit` (DuckDB's default is 80 % of the
+    RAM), where it spills beyond it (`temp_directory`; DuckDB's default is beside the
+    process, `.tmp`) and how much it may spill there (`max_temp_directory_size`; by default
+    90 % of the free disk). Sizes as DuckDB writes them: 8GB, 512MB, 4GiB."""
+
+    memory_limit: str | None = None
+    temp_directory: str | None = None
+    max_temp_directory_size: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("memory_limit", "max_temp_directory_size"):
+            value = getattr(self, name)
+            if value is not None and (not _SIZE.fullmatch(value) or not _positive(value)):
+                raise InputError(
+                    f"{name.replace('_', ' ')} {value!r} is not a size; give a number and "
+                    "a unit, e.g. 8GB, 512MB or 4GiB"
+                )
+
+    def config(self) -> dict[str, Any]:
+        """DuckDB's configuration for these limits (only those given)."""
+        return {k: v.strip() for k, v in vars(self).items() if v is not None}
+
+
+def _positive(size: str) -> bool:
+    return float(re.sub(r"[^0-9.]", "", size)) > 0
+
+
 class _DuckDBRun:
     """DuckDB reading the lake's Parquet (a local path directly, an object store through
     its pyarrow filesystem registered with DuckDB)."""
 
     dialect = DUCKDB
 
-    def __init__(self, lake: Lake, con: duckdb.DuckDBPyConnection | None = None):
+    def __init__(self, lake: Lake, limits: DuckDBLimits | None = None):
         import duckdb
 
+        config = (limits or DuckDBLimits()).config()
+        if "temp_directory" in config:
+            try:
+                pafs.LocalFileSystem().create_dir(config["temp_directory"], recursive=True)
+            except OSError as exc:
+                raise InputError(f"temp_directory: {exc}") from None
+        try:
+            self.con = duckdb.connect(config=config)
+        except duckdb.Error as exc:
+            raise InputError(f"DuckDB refused its limits: {exc}") from None
+        # rows carry their order (seq): DuckDB need not keep it, and holds less in memory
+        self.con.execute("SET preserve_insertion_order = false")
         self.lake = lake
-        self.con = con or duckdb.connect()
         self.con.execute("SET TimeZone = 'UTC'")
         self.con.execute("SET enable_progress_bar = false")
         self.prefix = register_lake_fs(self.con, lake)
@@ -203,17 +247,16 @@ class _DuckDBRun:
     def events_view(self, name: str, paths: list[str], ranks: pa.Table) -> None:
         self.con.register(f"{name}_ranks", ranks)
         files = [self.path(p) for p in paths] or None
+        columns = ", ".join(f"CAST({c} AS JSON) AS {c}" if c in _JSON else c for c in EVENT_COLUMNS)
         if files is None:  # no file: an empty relation of the events' columns
             self.con.execute(
-                f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT *, 0::BIGINT AS seq "
+                f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT {columns}, 0::BIGINT AS seq "
                 f"FROM {name}_empty"
             )
             return
-        self.con.execute(
+        self.con.execute(  # only the columns the facts read (EVENT_COLUMNS)
             f"""CREATE OR REPLACE TEMP VIEW {name} AS
-            SELECT e.* EXCLUDE (filename, file_row_number, {", ".join(_JSON)}),
-              {", ".join(f"CAST({c} AS JSON) AS {c}" for c in _JSON)},
-              (r.rank::BIGINT << {_SEQ_SHIFT}) + e.file_row_number AS seq
+            SELECT {columns}, (r.rank::BIGINT << {_SEQ_SHIFT}) + e.file_row_number AS seq
             FROM read_parquet({_list(files)}, filename = true, file_row_number = true,
                               hive_partitioning = false) e
             JOIN {name}_ranks r ON r.name = parse_filename(e.filename)"""
@@ -234,6 +277,22 @@ class _DuckDBRun:
 
     def close(self) -> None:
         self.con.close()
+
+    def out_of_memory(self, exc: Exception) -> InputError | None:
+        """A clear error when DuckDB ran out of memory and spill space."""
+        import duckdb
+
+        if not isinstance(exc, duckdb.OutOfMemoryException):
+            return None
+        [(memory, folder, spill)] = self.con.execute(
+            "SELECT current_setting('memory_limit'), current_setting('temp_directory'), "
+            "current_setting('max_temp_directory_size')"
+        ).fetchall()
+        return InputError(
+            f"DuckDB ran out of memory (memory limit {memory}, at most {spill} spilled into "
+            f"{folder or 'no folder'}); the facts are as they were. Give it more with "
+            "--memory-limit or --max-temp-size, or a --temp-dir on a bigger disk"
+        )
 
 
 class _SparkRun:
@@ -357,7 +416,11 @@ page views) and every agent status (who was online). The first copy is found by 
 alone (a semi-join): a row_number() window over whole rows took 10x as long (194 s against
 20 s for 1.8 M events)."""
 
-_COLUMNS = ", ".join([*EVENT_SCHEMA.names, "seq"])
+_COLUMNS = ", ".join(
+    f"CASE WHEN {TEXT_READ} THEN text END AS text" if c == "text" else c
+    for c in [*EVENT_COLUMNS, "seq"]
+)
+"""The events' columns a run keeps: those the facts read, `text` only where they read it."""
 
 _RUN_EVENTS = (
     "conversation_id IN (SELECT conversation_id FROM _scope) "
@@ -453,9 +516,11 @@ def derive(
     session: SparkSession | None = None,
     *,
     full: bool = False,
+    limits: DuckDBLimits | None = None,
 ) -> DeriveResult:
     """Derive the facts and stints of what changed in the lake since the last run (all of
-    it with `full`, on the first run, or when `settings` change the facts)."""
+    it with `full`, on the first run, or when `settings` change the facts). `limits`: what
+    DuckDB may use (the DuckDB engine only)."""
     if engine not in ENGINES:
         raise InputError(f"unknown facts engine {engine!r}; expected one of {', '.join(ENGINES)}")
     started = time.perf_counter()
@@ -475,11 +540,16 @@ def derive(
 
         run = _SparkRun(lake, session or spark_session())
     else:
-        run = _DuckDBRun(lake)
+        run = _DuckDBRun(lake, limits)
     try:
         return _derive(
             lake, settings, run, state, version, partitions, prints, touched, full, started
         )
+    except Exception as exc:
+        error = run.out_of_memory(exc) if isinstance(run, _DuckDBRun) else None
+        if error is not None:
+            raise error from None
+        raise
     finally:
         run.close()
 
