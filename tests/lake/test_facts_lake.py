@@ -112,6 +112,23 @@ def test_simulation_facts_in_the_lake_equal_the_store(simulated, tmp_path):
     assert (again.full, again.partitions, again.conversations) == (False, [], 0)
 
 
+def test_a_full_derivation_in_slices_equals_the_store(simulated, tmp_path):
+    """A full DuckDB derivation of a lake with more events than `slice_events` goes in
+    slices of conversations (each closed under customer): the same rows as the store's,
+    each conversation once."""
+    lake = Lake.open(str(tmp_path / "lake"))
+    events = store_events(simulated)
+    write_day_files(lake, events)
+    result = derive(lake, load_settings(simulated.con), slice_events=events.num_rows // 4 + 1)
+    want = store_facts(simulated, "conversation_facts")
+    assert (result.full, result.slices, result.conversations) == (True, 4, 300)
+    assert not differences(want, lake_rows(lake, FACTS))  # same count: none twice
+    assert lake_rows(lake, STINTS) == store_facts(simulated, "agent_stints")
+    state = read_state(lake)
+    assert state is not None
+    assert state.latest_event_at == max(events["ts"].to_pylist()).isoformat()
+
+
 def test_incremental_runs_after_a_new_day_and_late_events_equal_a_full_rebuild(simulated, tmp_path):
     """The lake fills as the days go: first all but the last day (and without the closing
     messages of some early conversations), then the last day, then the withheld events of

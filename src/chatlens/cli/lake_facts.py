@@ -69,6 +69,8 @@ def _report(result: DeriveResult) -> None:
         out.print(f"facts up to date (nothing new in the lake; {result.seconds:.1f} s)")
         return
     how = "full rebuild" if result.full else "incremental"
+    if result.slices > 1:
+        how += f" in {result.slices} slices"
     days = _days(result.partitions)
     out.print(
         f"facts derived ({how}) in {result.seconds:.1f} s: {result.conversations} "

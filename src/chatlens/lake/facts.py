@@ -59,6 +59,9 @@ STATE_FILE = "_state/facts.json"
 ENGINES = ("duckdb", "spark")
 _JSON = [name for name in EVENT_COLUMNS if COLUMNS[name] == "json"]
 """Columns the facts read that the store keeps as JSON (a lake file holds their text)."""
+SLICE_EVENTS = 25_000_000
+"""A full DuckDB derivation of a lake of more events goes in slices of conversations of about
+this many events each (docs/lake.md): 17.7M events (1M conversations) took 15 GB at once."""
 _SEQ_SHIFT = 32
 """An event's seq: its file's rank shifted left by this, plus its row in the file."""
 
@@ -99,6 +102,8 @@ class DeriveResult:
     """The facts partitions written anew."""
     seconds: float
     state: FactsState | None
+    slices: int = 1
+    """The slices of conversations a full DuckDB derivation went in (SLICE_EVENTS)."""
 
 
 def read_state(lake: Lake) -> FactsState | None:
@@ -277,6 +282,14 @@ class _DuckDBRun:
 
     def close(self) -> None:
         self.con.close()
+
+    def rows(self, paths: list[str]) -> int:
+        """The rows of these Parquet files (from their footers), duplicates included."""
+        if not paths:
+            return 0
+        files = _list([self.path(p) for p in paths])
+        [(count,)] = self.con.execute(f"SELECT count(*) FROM read_parquet({files})").fetchall()
+        return int(count)
 
     def out_of_memory(self, exc: Exception) -> InputError | None:
         """A clear error when DuckDB ran out of memory and spill space."""
@@ -517,10 +530,12 @@ def derive(
     *,
     full: bool = False,
     limits: DuckDBLimits | None = None,
+    slice_events: int | None = None,
 ) -> DeriveResult:
     """Derive the facts and stints of what changed in the lake since the last run (all of
     it with `full`, on the first run, or when `settings` change the facts). `limits`: what
-    DuckDB may use (the DuckDB engine only)."""
+    DuckDB may use (the DuckDB engine only). A full derivation on DuckDB goes in slices of
+    conversations of about `slice_events` events each (default SLICE_EVENTS)."""
     if engine not in ENGINES:
         raise InputError(f"unknown facts engine {engine!r}; expected one of {', '.join(ENGINES)}")
     started = time.perf_counter()
@@ -543,7 +558,17 @@ def derive(
         run = _DuckDBRun(lake, limits)
     try:
         return _derive(
-            lake, settings, run, state, version, partitions, prints, touched, full, started
+            lake,
+            settings,
+            run,
+            state,
+            version,
+            partitions,
+            prints,
+            touched,
+            full,
+            started,
+            slice_events or SLICE_EVENTS,
         )
     except Exception as exc:
         error = run.out_of_memory(exc) if isinstance(run, _DuckDBRun) else None
@@ -565,6 +590,7 @@ def _derive(
     touched: list[str],
     full: bool,
     started: float,
+    slice_events: int,
 ) -> DeriveResult:
     facts_schema, stints_schema = _facts_schema()
     everything = sorted(
@@ -582,32 +608,36 @@ def _derive(
     run.events_view("_raw", [f.path for f in everything], ranks)
     old_facts = _old_columns(lake, None if full else state, FACTS, list(_OLD_TYPES))
     old_stints = _old_columns(lake, None if full else state, STINTS, ["conversation_id"])
-    if full:
-        run.table(
-            "_scope", "SELECT DISTINCT conversation_id FROM _raw WHERE conversation_id IS NOT NULL"
-        )
-        run.table("events", _EVENTS_SQL.format(where="true", columns=_COLUMNS))
+    slices = 1
+    if full and isinstance(run, _DuckDBRun):
+        slices = max(1, -(-run.rows([f.path for f in everything]) // slice_events))
+    if full and slices > 1:
+        facts, stints, scope = _derive_slices(run, settings, slices)
     else:
-        new_paths = [f.path for day in touched for f in partitions[day]]
-        run.events_view("_new", new_paths, ranks)
-        run.facts_view("_old_facts", state.files(lake, FACTS) if state else [])
-        run.table("_scope", _SCOPE_SQL)
-        run.table("events", _EVENTS_SQL.format(where=_RUN_EVENTS, columns=_COLUMNS))
-    scope = run.arrow("SELECT conversation_id FROM _scope").column(0).combine_chunks()
-    run.table("agent_stints", stints_sql(run.dialect))
-    sql, params = facts_query(run.dialect, settings)
-    facts = _conform(run.arrow(sql, params), facts_schema)
-    facts = facts.filter(pc.is_in(facts["conversation_id"], scope))
-    in_scope = "conversation_id IN (SELECT conversation_id FROM _scope)"
-    stints = _conform(run.arrow(f"SELECT * FROM agent_stints WHERE {in_scope}"), stints_schema)
-    latest = run.arrow("SELECT max(ts) AS ts FROM events").column(0)[0].as_py()
-    latest_new = latest
-    if not full:
-        found = run.arrow("SELECT max(ts) AS ts FROM _new").column(0)[0].as_py()
-        latest_new = found
+        if full:
+            run.table(
+                "_scope",
+                "SELECT DISTINCT conversation_id FROM _raw WHERE conversation_id IS NOT NULL",
+            )
+            run.table("events", _EVENTS_SQL.format(where="true", columns=_COLUMNS))
+        else:
+            new_paths = [f.path for day in touched for f in partitions[day]]
+            run.events_view("_new", new_paths, ranks)
+            run.facts_view("_old_facts", state.files(lake, FACTS) if state else [])
+            run.table("_scope", _SCOPE_SQL)
+            run.table("events", _EVENTS_SQL.format(where=_RUN_EVENTS, columns=_COLUMNS))
+        scope = run.arrow("SELECT conversation_id FROM _scope").column(0).combine_chunks()
+        facts, stints = _facts_of(run, settings, "_scope")
+    facts, stints = _conform(facts, facts_schema), _conform(stints, stints_schema)
+    latest_new = run.arrow(f"SELECT max(ts) AS ts FROM {'_raw' if full else '_new'}")[0][0]
     previous = state.latest_event_at if state and not full else None
     latest_at = max(
-        [t for t in (latest_new.isoformat() if latest_new else None, previous) if t], default=None
+        [
+            t
+            for t in (latest_new.as_py().isoformat() if latest_new.is_valid else None, previous)
+            if t
+        ],
+        default=None,
     )
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     new_state = FactsState(
@@ -632,9 +662,57 @@ def _derive(
     for path in dropped + dropped_stints:  # after the manifest: readers have moved on
         with contextlib.suppress(OSError):
             lake.fs.delete_file(path)
-    return DeriveResult(
-        full, touched, len(scope), written_facts, time.perf_counter() - started, new_state
+    took = time.perf_counter() - started
+    return DeriveResult(full, touched, len(scope), written_facts, took, new_state, slices)
+
+
+def _facts_of(run: _Run, settings: Settings, keep: str) -> tuple[pa.Table, pa.Table]:
+    """The facts and stints of the conversations in the temp table `keep`, from the temp
+    table `events` (which holds every event they need: see _derive)."""
+    run.table("agent_stints", stints_sql(run.dialect))
+    sql, params = facts_query(run.dialect, settings)
+    keep_ids = run.arrow(f"SELECT conversation_id FROM {keep}").column(0).combine_chunks()
+    facts = run.arrow(sql, params)
+    facts = facts.filter(pc.is_in(facts["conversation_id"], keep_ids))
+    in_keep = f"conversation_id IN (SELECT conversation_id FROM {keep})"
+    return facts, run.arrow(f"SELECT * FROM agent_stints WHERE {in_keep}")
+
+
+_SLICE_SQL = """
+SELECT DISTINCT conversation_id FROM _pairs WHERE hash(conversation_id) % $slices = $slice
+"""
+_SLICE_SCOPE_SQL = """
+SELECT conversation_id FROM _seed
+UNION
+SELECT conversation_id FROM _pairs WHERE customer_id IN (
+  SELECT customer_id FROM _pairs
+  WHERE conversation_id IN (SELECT conversation_id FROM _seed) AND customer_id IS NOT NULL)
+"""
+"""A slice's conversations (`_seed`) closed under customer as an incremental run's are:
+every conversation of their customers, whose events their facts read (follow-ups, goal
+attribution). Only the seed's facts are kept: the others' are another slice's."""
+
+
+def _derive_slices(
+    run: _Run, settings: Settings, slices: int
+) -> tuple[pa.Table, pa.Table, pa.Array]:
+    """A full derivation on DuckDB in `slices` parts by a hash of the conversation id, each
+    one as an incremental run derives: memory and spill grow with a slice, not the lake."""
+    run.table(
+        "_pairs",
+        "SELECT DISTINCT conversation_id, customer_id FROM _raw WHERE conversation_id IS NOT NULL",
     )
+    facts, stints, seeds = [], [], []
+    for part in range(slices):
+        run.table("_seed", _SLICE_SQL, {"slices": slices, "slice": part})
+        run.table("_scope", _SLICE_SCOPE_SQL)
+        run.table("events", _EVENTS_SQL.format(where=_RUN_EVENTS, columns=_COLUMNS))
+        rows, stint_rows = _facts_of(run, settings, "_seed")
+        facts.append(rows)
+        stints.append(stint_rows)
+        seeds.append(run.arrow("SELECT conversation_id FROM _seed").column(0).combine_chunks())
+    scope = pa.concat_arrays(seeds)
+    return pa.concat_tables(facts), pa.concat_tables(stints), scope
 
 
 def _rewrite(
