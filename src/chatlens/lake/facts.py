@@ -437,10 +437,12 @@ _COLUMNS = ", ".join(
 
 _RUN_EVENTS = (
     "conversation_id IN (SELECT conversation_id FROM _scope) "
-    "OR customer_id IN (SELECT customer_id FROM _raw WHERE customer_id IS NOT NULL "
+    "OR customer_id IN (SELECT customer_id FROM {pairs} WHERE customer_id IS NOT NULL "
     "AND conversation_id IN (SELECT conversation_id FROM _scope)) "
     "OR type = 'agent_status'"
 )
+"""The events of a run's conversations (`_scope`), their customers' and every agent status;
+`pairs`: where the customers of a conversation are found (_raw, or its distinct pairs)."""
 
 
 def _old_columns(lake: Lake, state: FactsState | None, kind: str, columns: list[str]) -> pa.Table:
@@ -625,7 +627,8 @@ def _derive(
             run.events_view("_new", new_paths, ranks)
             run.facts_view("_old_facts", state.files(lake, FACTS) if state else [])
             run.table("_scope", _SCOPE_SQL)
-            run.table("events", _EVENTS_SQL.format(where=_RUN_EVENTS, columns=_COLUMNS))
+            where = _RUN_EVENTS.format(pairs="_raw")
+            run.table("events", _EVENTS_SQL.format(where=where, columns=_COLUMNS))
         scope = run.arrow("SELECT conversation_id FROM _scope").column(0).combine_chunks()
         facts, stints = _facts_of(run, settings, "_scope")
     facts, stints = _conform(facts, facts_schema), _conform(stints, stints_schema)
@@ -706,7 +709,8 @@ def _derive_slices(
     for part in range(slices):
         run.table("_seed", _SLICE_SQL, {"slices": slices, "slice": part})
         run.table("_scope", _SLICE_SCOPE_SQL)
-        run.table("events", _EVENTS_SQL.format(where=_RUN_EVENTS, columns=_COLUMNS))
+        where = _RUN_EVENTS.format(pairs="_pairs")
+        run.table("events", _EVENTS_SQL.format(where=where, columns=_COLUMNS))
         rows, stint_rows = _facts_of(run, settings, "_seed")
         facts.append(rows)
         stints.append(stint_rows)
