@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import logging
 import os
 import platform
 import shutil
@@ -220,6 +221,10 @@ def main() -> None:
     )
     parser.add_argument("--store", action="store_true", help="time the base store's rebuild")
     args = parser.parse_args()
+    shown = logging.StreamHandler(sys.stdout)  # a full run's slices, as they end
+    shown.setFormatter(logging.Formatter("  %(message)s"))
+    logging.getLogger("chatlens.lake").addHandler(shown)
+    logging.getLogger("chatlens.lake").setLevel(logging.INFO)
     engines = [e for e in args.engines.split(",") if e == "duckdb" or args.spark]
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, "

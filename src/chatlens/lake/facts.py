@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import logging
 import re
 import time
 from collections.abc import Iterable
@@ -55,6 +56,7 @@ if TYPE_CHECKING:
     import duckdb
     from pyspark.sql import SparkSession
 
+log = logging.getLogger("chatlens.lake")
 STATE_FILE = "_state/facts.json"
 ENGINES = ("duckdb", "spark")
 _JSON = [name for name in EVENT_COLUMNS if COLUMNS[name] == "json"]
@@ -707,6 +709,7 @@ def _derive_slices(
     )
     facts, stints, seeds = [], [], []
     for part in range(slices):
+        began = time.perf_counter()
         run.table("_seed", _SLICE_SQL, {"slices": slices, "slice": part})
         run.table("_scope", _SLICE_SCOPE_SQL)
         where = _RUN_EVENTS.format(pairs="_pairs")
@@ -715,6 +718,14 @@ def _derive_slices(
         facts.append(rows)
         stints.append(stint_rows)
         seeds.append(run.arrow("SELECT conversation_id FROM _seed").column(0).combine_chunks())
+        took = time.perf_counter() - began
+        log.info(
+            "facts slice %d of %d: %d conversations in %.1f s",
+            part + 1,
+            slices,
+            len(seeds[-1]),
+            took,
+        )
     scope = pa.concat_arrays(seeds)
     return pa.concat_tables(facts), pa.concat_tables(stints), scope
 
