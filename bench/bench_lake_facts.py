@@ -237,7 +237,7 @@ def main() -> None:
         f"base store of {args.conversations:,} conversations",
         lambda: build_store(args.conversations),
     )
-    with open_store(path) as store:
+    with open_store(path, read_only=not args.store) as store:  # generations run beside
         settings = load_settings(store.con)
         if args.store:
             timed(
