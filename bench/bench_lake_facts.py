@@ -22,13 +22,15 @@ Spark: `--spark local` (local[2] in this process), `--spark cluster` (starts a s
 master and two workers, tests/sparkcluster.py, and stops them after; this process is the
 driver), or `--spark spark://HOST:PORT` (a running cluster). Memory is given explicitly:
 `--driver-memory`, `--executor-memory` (each worker offers `--worker-memory`); DuckDB gets
-`--duckdb-memory` and spills beyond it into the work folder (at 10M conversations, more than
-52 GB: check `df` first). `--keep` keeps the lake in `--work` and reuses it when the base
-and K match (so that the engines can run one after the other on one lake).
+`--duckdb-memory` and spills beyond it into the work folder, at most `--duckdb-spill` (DuckDB's
+max_temp_directory_size; check `df` first), through the options of `chatlens lake facts`
+(`DuckDBLimits`). `--engines none` only generates the lake. `--keep` keeps the lake in
+`--work` and reuses it when the base and K match (so that the engines can run one after the
+other on one lake).
 
 Usage: python bench/bench_lake_facts.py [--conversations 100000] [--copies 10]
          [--spark local|cluster|spark://HOST:PORT] [--engines duckdb,spark]
-         [--duckdb-memory 8GB] [--shuffle-partitions N] [--driver-memory 4g]
+         [--duckdb-memory 8GB] [--duckdb-spill 40GB] [--shuffle-partitions N] [--driver-memory 4g]
          [--executor-memory 3g] [--worker-memory 3g]
          [--work DIR] [--keep] [--store]
 """
@@ -37,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import logging
 import os
 import platform
 import shutil
@@ -55,7 +58,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # tests/sparkcluster.py starts the cluster
 
 from bench_store import build_store  # noqa: E402
-from chatlens.lake.facts import derive, read_state  # noqa: E402
+from chatlens.lake.facts import DuckDBLimits, derive, read_state  # noqa: E402
 from chatlens.lake.layout import EVENT_SCHEMA, FACTS, STINTS, Lake  # noqa: E402
 from chatlens.store import open_store  # noqa: E402
 from chatlens.store.facts import refresh_facts  # noqa: E402
@@ -158,19 +161,20 @@ def run_engine(
     settings: Settings,
     engine: str,
     session: Any = None,
+    limits: DuckDBLimits | None = None,
 ) -> dict[str, Any]:
     """From no facts: a full derivation without the last day, then the last day arriving."""
     for kind in ("facts", "stints", "_state"):
         shutil.rmtree(root / kind, ignore_errors=True)
     full, full_took = timed(
         f"{name}: full derivation, every day but the last",
-        lambda: derive(lake, settings, engine, session, full=True),
+        lambda: derive(lake, settings, engine, session, full=True, limits=limits),
     )
     arrive(root, held, last)
     try:
         inc, inc_took = timed(
             f"{name}: incremental run, the last day arrives",
-            lambda: derive(lake, settings, engine, session),
+            lambda: derive(lake, settings, engine, session, limits=limits),
         )
     finally:
         arrive(root, held, last, back=True)
@@ -184,21 +188,6 @@ def run_engine(
     }
     print(f"  {result}", flush=True)
     return result
-
-
-def limit_duckdb(memory: str, spill: Path) -> None:
-    """DuckDB's lake runs get a memory limit and a spill folder (its default, 80 % of the
-    RAM, left a shared machine without memory at 3M conversations)."""
-    import chatlens.lake.facts as lake_facts
-
-    spill.mkdir(parents=True, exist_ok=True)
-    start = lake_facts._DuckDBRun.__init__
-
-    def limited(self: Any, lake: Lake, con: Any = None) -> None:
-        config = {"memory_limit": memory, "temp_directory": str(spill)}
-        start(self, lake, con or duckdb.connect(config=config))
-
-    lake_facts._DuckDBRun.__init__ = limited  # type: ignore[method-assign]
 
 
 def spark_env(args: argparse.Namespace) -> None:
@@ -218,6 +207,9 @@ def main() -> None:
     parser.add_argument("--engines", default="duckdb,spark", help="which engines, in order")
     parser.add_argument("--duckdb-memory", default="8GB", help="DuckDB's memory_limit")
     parser.add_argument(
+        "--duckdb-spill", default=None, help="DuckDB's max_temp_directory_size (in --work)"
+    )
+    parser.add_argument(
         "--shuffle-partitions", type=int, default=None, help="Spark's (chatlens's own: 4)"
     )
     parser.add_argument("--driver-memory", default="4g")
@@ -229,6 +221,10 @@ def main() -> None:
     )
     parser.add_argument("--store", action="store_true", help="time the base store's rebuild")
     args = parser.parse_args()
+    shown = logging.StreamHandler(sys.stdout)  # a full run's slices, as they end
+    shown.setFormatter(logging.Formatter("  %(message)s"))
+    logging.getLogger("chatlens.lake").addHandler(shown)
+    logging.getLogger("chatlens.lake").setLevel(logging.INFO)
     engines = [e for e in args.engines.split(",") if e == "duckdb" or args.spark]
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, "
@@ -241,7 +237,7 @@ def main() -> None:
         f"base store of {args.conversations:,} conversations",
         lambda: build_store(args.conversations),
     )
-    with open_store(path) as store:
+    with open_store(path, read_only=not args.store) as store:  # generations run beside
         settings = load_settings(store.con)
         if args.store:
             timed(
@@ -284,8 +280,13 @@ def main() -> None:
     try:
         for engine in engines:
             if engine == "duckdb":
-                limit_duckdb(args.duckdb_memory, work / "duckdb-spill")
-                results["duckdb"] = run_engine("DuckDB", lake, root, held, last, settings, "duckdb")
+                # its default, 80 % of the RAM, left a shared machine without memory at 3M
+                limits = DuckDBLimits(
+                    args.duckdb_memory, str(work / "duckdb-spill"), args.duckdb_spill
+                )
+                results["duckdb"] = run_engine(
+                    "DuckDB", lake, root, held, last, settings, "duckdb", limits=limits
+                )
                 continue
             spark_env(args)
             from chatlens.store.spark import spark_session

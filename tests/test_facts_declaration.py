@@ -121,3 +121,33 @@ def test_a_new_fact_column_is_one_declaration(store, tmp_path, monkeypatch):
     assert {k: v["human_messages"] for k, v in facts(store).items()} == {"c1": 6, "c2": 1}
     assert "| `human_messages` | Customer and agent messages. |" in facts_doc.facts_markdown()
     assert not refresh_facts(store).full  # the same SQL again: nothing to rebuild
+
+
+def test_the_facts_read_exactly_the_declared_event_columns():
+    """EVENT_COLUMNS (what a lake derivation reads) is what the SQL needs: the SQL binds over
+    those columns and `seq`, and fails without any one of them."""
+    import duckdb
+
+    from chatlens.lake.layout import EVENT_SCHEMA
+
+    settings = make_settings({"fallback_phrases": ["no idea"], "conversion_goals": ["signup"]})
+    sql, params = facts_query(DUCKDB, settings)
+
+    def binds(columns: list[str]) -> bool:
+        con = duckdb.connect()
+        con.register("_empty", EVENT_SCHEMA.empty_table().select(columns))
+        con.execute("CREATE TEMP TABLE events AS SELECT *, 0::BIGINT AS seq FROM _empty")
+        con.execute("CREATE TEMP TABLE _scope (conversation_id VARCHAR)")
+        try:
+            con.execute(f"CREATE TEMP TABLE agent_stints AS {stints_sql(DUCKDB)}")
+            con.execute(sql, params)
+        except duckdb.BinderException:
+            return False
+        finally:
+            con.close()
+        return True
+
+    declared = list(facts_sql.EVENT_COLUMNS)
+    assert set(declared) <= set(EVENT_SCHEMA.names)
+    assert binds(declared)
+    assert [c for c in declared if binds([d for d in declared if d != c])] == []

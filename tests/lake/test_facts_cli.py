@@ -88,3 +88,50 @@ def test_spark_facts_refuses_master_and_remote_together(tmp_path):
         ],
     )
     assert result.exit_code == 2 and "not both" in result.output
+
+
+def _lake_of_events(tmp_path):
+    """The EVENTS in a store (for the expected facts) and in a lake; the store's facts."""
+    source = tmp_path / "events.jsonl"
+    source.write_text("\n".join(EVENTS) + "\n")
+    imported = CliRunner().invoke(app, ["import", str(source), "--db", str(tmp_path / "s.duckdb")])
+    assert imported.exit_code == 0, imported.output
+    with open_store(tmp_path / "s.duckdb") as store:
+        refresh_facts(store)
+        lake = Lake.open(str(tmp_path / "lake"))
+        write_day_files(lake, store_events(store))
+        return lake, store.con.sql("SELECT * FROM conversation_facts ORDER BY 1").to_arrow_table()
+
+
+def test_lake_facts_memory_options_reach_duckdb(tmp_path):
+    """--memory-limit, --temp-dir and --max-temp-size: a bad size is named and nothing is
+    derived; sizes DuckDB can work in give the store's facts; caps too small for the work
+    fail with a clear error and leave the facts as they were."""
+    lake, want = _lake_of_events(tmp_path)
+    runner = CliRunner()
+    where = ["lake", "facts", "--lake", str(tmp_path / "lake")]
+    spill = tmp_path / "spill"
+
+    bad = runner.invoke(app, [*where, "--memory-limit", "8 gigs"])
+    assert bad.exit_code == 2
+    assert "memory limit '8 gigs' is not a size" in bad.output and "8GB" in bad.output
+    bad = runner.invoke(app, [*where, "--max-temp-size", "0GB"])
+    assert bad.exit_code == 2 and "max temp directory size '0GB' is not a size" in bad.output
+    assert read_state(lake) is None  # nothing derived
+
+    capped = [*where, "--memory-limit", "256MB", "--temp-dir", str(spill)]
+    ok = runner.invoke(app, [*capped, "--max-temp-size", "1GB"])
+    assert ok.exit_code == 0, ok.output
+    assert "full rebuild" in ok.output and "2 conversations" in ok.output
+    assert spill.is_dir()  # made for DuckDB to spill into
+    assert not differences(want.to_pylist(), lake_rows(lake, "facts"))
+    before = read_state(lake)
+
+    starved = runner.invoke(
+        app, [*where, "--full", "--memory-limit", "1MB", "--temp-dir", str(spill)]
+    )
+    assert starved.exit_code == 2
+    assert "DuckDB ran out of memory (memory limit 976.5 KiB" in starved.output
+    assert "the facts are as they were" in starved.output
+    assert read_state(lake) == before
+    assert not differences(want.to_pylist(), lake_rows(lake, "facts"))

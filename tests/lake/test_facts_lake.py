@@ -80,6 +80,12 @@ def test_reference_fixture_facts_in_the_lake_equal_the_store(tmp_path):
     assert result.conversations == len(want_facts) > 20
     assert not differences(want_facts, lake_rows(lake, FACTS))
     assert lake_rows(lake, STINTS) == want_stints
+    # a run keeps the text of unflagged bot messages only (TEXT_READ), and that is enough:
+    # d02's "Sorry, I didn't understand." (no flag) and its flagged "Hmm?" are fallbacks;
+    # m09's phrase-like text flagged fallback=False is not, its flagged "What?" is
+    got = {r["conversation_id"]: r for r in lake_rows(lake, FACTS)}
+    assert (got["d02"]["fallback_messages"], got["d02"]["last_bot_turn_fallback"]) == (2, True)
+    assert (got["m09"]["fallback_messages"], got["m09"]["last_bot_turn_fallback"]) == (1, False)
 
 
 def test_simulation_facts_in_the_lake_equal_the_store(simulated, tmp_path):
@@ -104,6 +110,23 @@ def test_simulation_facts_in_the_lake_equal_the_store(simulated, tmp_path):
     # nothing changed: a second run derives nothing
     again = derive(lake, settings)
     assert (again.full, again.partitions, again.conversations) == (False, [], 0)
+
+
+def test_a_full_derivation_in_slices_equals_the_store(simulated, tmp_path):
+    """A full DuckDB derivation of a lake with more events than `slice_events` goes in
+    slices of conversations (each closed under customer): the same rows as the store's,
+    each conversation once."""
+    lake = Lake.open(str(tmp_path / "lake"))
+    events = store_events(simulated)
+    write_day_files(lake, events)
+    result = derive(lake, load_settings(simulated.con), slice_events=events.num_rows // 4 + 1)
+    want = store_facts(simulated, "conversation_facts")
+    assert (result.full, result.slices, result.conversations) == (True, 4, 300)
+    assert not differences(want, lake_rows(lake, FACTS))  # same count: none twice
+    assert lake_rows(lake, STINTS) == store_facts(simulated, "agent_stints")
+    state = read_state(lake)
+    assert state is not None
+    assert state.latest_event_at == max(events["ts"].to_pylist()).isoformat()
 
 
 def test_incremental_runs_after_a_new_day_and_late_events_equal_a_full_rebuild(simulated, tmp_path):

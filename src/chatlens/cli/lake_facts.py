@@ -12,7 +12,7 @@ from chatlens.cli.common import fail, out
 from chatlens.cli.report import SetOption, _overrides
 from chatlens.errors import ChatlensError, InputError
 from chatlens.lake import spark_source
-from chatlens.lake.facts import DeriveResult, derive, settings_of
+from chatlens.lake.facts import DeriveResult, DuckDBLimits, derive, settings_of
 from chatlens.lake.layout import Lake
 from chatlens.store.settings import Settings, load_settings, make_settings
 
@@ -70,6 +70,8 @@ def _report(result: DeriveResult) -> None:
         out.print(f"facts up to date (nothing new in the lake; {result.seconds:.1f} s)")
         return
     how = "full rebuild" if result.full else "incremental"
+    if result.slices > 1:
+        how += f" in {result.slices} slices"
     days = _days(result.partitions)
     out.print(
         f"facts derived ({how}) in {result.seconds:.1f} s: {result.conversations} "
@@ -83,11 +85,38 @@ def lake_facts(
     full: FullOption = False,
     settings: SetOption = None,
     db: SettingsDbOption = None,
+    memory_limit: Annotated[
+        str | None,
+        typer.Option(
+            "--memory-limit",
+            help="DuckDB's memory cap, e.g. 8GB (default 80 % of the RAM); beyond it DuckDB "
+            "spills to --temp-dir.",
+            show_default=False,
+        ),
+    ] = None,
+    temp_dir: Annotated[
+        str | None,
+        typer.Option(
+            "--temp-dir",
+            help="Where DuckDB spills (default .tmp in the current folder).",
+            show_default=False,
+        ),
+    ] = None,
+    max_temp_size: Annotated[
+        str | None,
+        typer.Option(
+            "--max-temp-size",
+            help="The most DuckDB may spill, e.g. 40GB (default 90 % of the free disk).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Derive the facts and stints of what changed in the lake, with DuckDB."""
     try:
+        limits = DuckDBLimits(memory_limit, temp_dir, max_temp_size)
         opened = Lake.open(lake)
-        _report(derive(opened, _settings(opened, db, _overrides(settings)), full=full))
+        chosen = _settings(opened, db, _overrides(settings))
+        _report(derive(opened, chosen, full=full, limits=limits))
     except ChatlensError as exc:
         raise fail(str(exc)) from None
 

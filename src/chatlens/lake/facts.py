@@ -31,6 +31,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import logging
+import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -48,17 +50,28 @@ from chatlens.lake import spark_source
 from chatlens.lake.layout import EVENT_SCHEMA, EVENTS, FACTS, PARTITION, STINTS, Lake
 from chatlens.store.facts import facts_version
 from chatlens.store.facts_dialect import DUCKDB, SPARK, FactsDialect
-from chatlens.store.facts_sql import FACTS_STEPS, facts_query, facts_steps, stints_sql
+from chatlens.store.facts_sql import (
+    EVENT_COLUMNS,
+    FACTS_STEPS,
+    TEXT_READ,
+    facts_query,
+    facts_steps,
+    stints_sql,
+)
 from chatlens.store.settings import Settings, make_settings
 
 if TYPE_CHECKING:
     import duckdb
     from pyspark.sql import SparkSession
 
+log = logging.getLogger("chatlens.lake")
 STATE_FILE = "_state/facts.json"
 ENGINES = ("duckdb", "spark")
-_JSON = [name for name, kind in COLUMNS.items() if kind == "json"]
-"""Columns the store keeps as JSON (a lake file holds their text)."""
+_JSON = [name for name in EVENT_COLUMNS if COLUMNS[name] == "json"]
+"""Columns the facts read that the store keeps as JSON (a lake file holds their text)."""
+SLICE_EVENTS = 25_000_000
+"""A full DuckDB derivation of a lake of more events goes in slices of conversations of about
+this many events each (docs/lake.md): 17.7M events (1M conversations) took 15 GB at once."""
 _SEQ_SHIFT = 32
 """An event's seq: its file's rank shifted left by this, plus its row in the file."""
 
@@ -99,6 +112,8 @@ class DeriveResult:
     """The facts partitions written anew."""
     seconds: float
     state: FactsState | None
+    slices: int = 1
+    """The slices of conversations a full DuckDB derivation went in (SLICE_EVENTS)."""
 
 
 def read_state(lake: Lake) -> FactsState | None:
@@ -183,17 +198,64 @@ class _Run(Protocol):
     def close(self) -> None: ...
 
 
+_SIZE = re.compile(r"\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class DuckDBLimits:
+    """What a DuckDB derivation may use: `memory_limit` (DuckDB's default is 80 % of the
+    RAM), where it spills beyond it (`temp_directory`; DuckDB's default is beside the
+    process, `.tmp`) and how much it may spill there (`max_temp_directory_size`; by default
+    90 % of the free disk). Sizes as DuckDB writes them: 8GB, 512MB, 4GiB."""
+
+    memory_limit: str | None = None
+    temp_directory: str | None = None
+    max_temp_directory_size: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("memory_limit", "max_temp_directory_size"):
+            value = getattr(self, name)
+            if value is not None and (not _SIZE.fullmatch(value) or not _positive(value)):
+                raise InputError(
+                    f"{name.replace('_', ' ')} {value!r} is not a size; give a number and "
+                    "a unit, e.g. 8GB, 512MB or 4GiB"
+                )
+
+    def config(self) -> dict[str, Any]:
+        """DuckDB's configuration for these limits (only those given)."""
+        return {k: v.strip() for k, v in vars(self).items() if v is not None}
+
+
+def _positive(size: str) -> bool:
+    return float(re.sub(r"[^0-9.]", "", size)) > 0
+
+
+_LAKE_VIEWS = re.compile(r"\b(_raw|_new)\b")
+"""The views over the lake's events files (events_view)."""
+
+
 class _DuckDBRun:
     """DuckDB reading the lake's Parquet (a local path directly, an object store through
     its pyarrow filesystem registered with DuckDB)."""
 
     dialect = DUCKDB
 
-    def __init__(self, lake: Lake, con: duckdb.DuckDBPyConnection | None = None):
+    def __init__(self, lake: Lake, limits: DuckDBLimits | None = None):
         import duckdb
 
+        config = (limits or DuckDBLimits()).config()
+        if "temp_directory" in config:
+            try:
+                pafs.LocalFileSystem().create_dir(config["temp_directory"], recursive=True)
+            except OSError as exc:
+                raise InputError(f"temp_directory: {exc}") from None
+        try:
+            self.con = duckdb.connect(config=config)
+        except duckdb.Error as exc:
+            raise InputError(f"DuckDB refused its limits: {exc}") from None
+        # rows carry their order (seq): DuckDB need not keep it, and holds less in memory
+        self.con.execute("SET preserve_insertion_order = false")
         self.lake = lake
-        self.con = con or duckdb.connect()
         self.con.execute("SET TimeZone = 'UTC'")
         self.con.execute("SET enable_progress_bar = false")
         self.prefix = register_lake_fs(self.con, lake)
@@ -204,17 +266,16 @@ class _DuckDBRun:
     def events_view(self, name: str, paths: list[str], ranks: pa.Table) -> None:
         self.con.register(f"{name}_ranks", ranks)
         files = [self.path(p) for p in paths] or None
+        columns = ", ".join(f"CAST({c} AS JSON) AS {c}" if c in _JSON else c for c in EVENT_COLUMNS)
         if files is None:  # no file: an empty relation of the events' columns
             self.con.execute(
-                f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT *, 0::BIGINT AS seq "
+                f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT {columns}, 0::BIGINT AS seq "
                 f"FROM {name}_empty"
             )
             return
-        self.con.execute(
+        self.con.execute(  # only the columns the facts read (EVENT_COLUMNS)
             f"""CREATE OR REPLACE TEMP VIEW {name} AS
-            SELECT e.* EXCLUDE (filename, file_row_number, {", ".join(_JSON)}),
-              {", ".join(f"CAST({c} AS JSON) AS {c}" for c in _JSON)},
-              (r.rank::BIGINT << {_SEQ_SHIFT}) + e.file_row_number AS seq
+            SELECT {columns}, (r.rank::BIGINT << {_SEQ_SHIFT}) + e.file_row_number AS seq
             FROM read_parquet({_list(files)}, filename = true, file_row_number = true,
                               hive_partitioning = false) e
             JOIN {name}_ranks r ON r.name = parse_filename(e.filename)"""
@@ -228,13 +289,49 @@ class _DuckDBRun:
         )
 
     def table(self, name: str, sql: str, params: dict[str, Any] | None = None) -> None:
-        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}", params or {})
+        # DuckDB guesses a Parquet scan's rows from its first file (a lake's oldest, often
+        # its smallest day: 100x too few at 10M conversations) and then builds its hash
+        # tables on the lake's side of `x IN (SELECT ...)`: every event in memory, spilled
+        # (28 GB in 3 minutes). Over the lake's views the joins keep the side they are
+        # written with: the subquery's, or the file ranks'.
+        reads_lake = _LAKE_VIEWS.search(sql) is not None
+        if reads_lake:
+            self.con.execute("SET disabled_optimizers = 'build_side_probe_side'")
+        try:
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}", params or {})
+        finally:
+            if reads_lake:
+                self.con.execute("RESET disabled_optimizers")
 
     def arrow(self, sql: str, params: dict[str, Any] | None = None) -> pa.Table:
         return self.con.sql(sql, params=params or None).to_arrow_table()
 
     def close(self) -> None:
         self.con.close()
+
+    def rows(self, paths: list[str]) -> int:
+        """The rows of these Parquet files (from their footers), duplicates included."""
+        if not paths:
+            return 0
+        files = _list([self.path(p) for p in paths])
+        [(count,)] = self.con.execute(f"SELECT count(*) FROM read_parquet({files})").fetchall()
+        return int(count)
+
+    def out_of_memory(self, exc: Exception) -> InputError | None:
+        """A clear error when DuckDB ran out of memory and spill space."""
+        import duckdb
+
+        if not isinstance(exc, duckdb.OutOfMemoryException):
+            return None
+        [(memory, folder, spill)] = self.con.execute(
+            "SELECT current_setting('memory_limit'), current_setting('temp_directory'), "
+            "current_setting('max_temp_directory_size')"
+        ).fetchall()
+        return InputError(
+            f"DuckDB ran out of memory (memory limit {memory}, at most {spill} spilled into "
+            f"{folder or 'no folder'}); the facts are as they were. Give it more with "
+            "--memory-limit or --max-temp-size, or a --temp-dir on a bigger disk"
+        )
 
 
 class _SparkRun:
@@ -377,7 +474,11 @@ page views) and every agent status (who was online). The first copy is found by 
 alone (a semi-join): a row_number() window over whole rows took 10x as long (194 s against
 20 s for 1.8 M events)."""
 
-_COLUMNS = ", ".join([*EVENT_SCHEMA.names, "seq"])
+_COLUMNS = ", ".join(
+    f"CASE WHEN {TEXT_READ} THEN text END AS text" if c == "text" else c
+    for c in [*EVENT_COLUMNS, "seq"]
+)
+"""The events' columns a run keeps: those the facts read, `text` only where they read it."""
 
 _RUN_EVENTS = (
     "conversation_id IN (SELECT conversation_id FROM _scope) "
@@ -385,6 +486,7 @@ _RUN_EVENTS = (
     "AND conversation_id IN (SELECT conversation_id FROM _scope)) "
     "OR type = 'agent_status'"
 )
+"""The events of a run's conversations (`_scope`), their customers' and every agent status."""
 
 
 def _old_columns(lake: Lake, state: FactsState | None, kind: str, columns: list[str]) -> pa.Table:
@@ -473,9 +575,13 @@ def derive(
     session: SparkSession | None = None,
     *,
     full: bool = False,
+    limits: DuckDBLimits | None = None,
+    slice_events: int | None = None,
 ) -> DeriveResult:
     """Derive the facts and stints of what changed in the lake since the last run (all of
-    it with `full`, on the first run, or when `settings` change the facts)."""
+    it with `full`, on the first run, or when `settings` change the facts). `limits`: what
+    DuckDB may use (the DuckDB engine only). A full derivation on DuckDB goes in slices of
+    conversations of about `slice_events` events each (default SLICE_EVENTS)."""
     if engine not in ENGINES:
         raise InputError(f"unknown facts engine {engine!r}; expected one of {', '.join(ENGINES)}")
     started = time.perf_counter()
@@ -497,11 +603,26 @@ def derive(
 
         run = _SparkRun(lake, session or spark_session())
     else:
-        run = _DuckDBRun(lake)
+        run = _DuckDBRun(lake, limits)
     try:
         return _derive(
-            lake, settings, run, state, version, partitions, prints, touched, full, started
+            lake,
+            settings,
+            run,
+            state,
+            version,
+            partitions,
+            prints,
+            touched,
+            full,
+            started,
+            slice_events or SLICE_EVENTS,
         )
+    except Exception as exc:
+        error = run.out_of_memory(exc) if isinstance(run, _DuckDBRun) else None
+        if error is not None:
+            raise error from None
+        raise
     finally:
         run.close()
 
@@ -517,6 +638,7 @@ def _derive(
     touched: list[str],
     full: bool,
     started: float,
+    slice_events: int,
 ) -> DeriveResult:
     facts_schema, stints_schema = _facts_schema()
     everything = sorted(
@@ -534,37 +656,36 @@ def _derive(
     run.events_view("_raw", [f.path for f in everything], ranks)
     old_facts = _old_columns(lake, None if full else state, FACTS, list(_OLD_TYPES))
     old_stints = _old_columns(lake, None if full else state, STINTS, ["conversation_id"])
-    if full:
-        run.table(
-            "_scope", "SELECT DISTINCT conversation_id FROM _raw WHERE conversation_id IS NOT NULL"
-        )
-        run.table("events", _EVENTS_SQL.format(where="true", columns=_COLUMNS))
+    slices = 1
+    if full and isinstance(run, _DuckDBRun):
+        slices = max(1, -(-run.rows([f.path for f in everything]) // slice_events))
+    if full and slices > 1:
+        facts, stints, scope = _derive_slices(run, settings, slices)
     else:
-        new_paths = [f.path for day in touched for f in partitions[day]]
-        run.events_view("_new", new_paths, ranks)
-        run.facts_view("_old_facts", state.files(lake, FACTS) if state else [])
-        run.table("_scope", _SCOPE_SQL)
-        run.table("events", _EVENTS_SQL.format(where=_RUN_EVENTS, columns=_COLUMNS))
-    scope = run.arrow("SELECT conversation_id FROM _scope").column(0).combine_chunks()
-    run.table("agent_stints", stints_sql(run.dialect))
-    sql, params = facts_query(run.dialect, settings)
-    if run.dialect is SPARK:  # Spark inlines CTEs: the shared ones are computed once first
-        steps, params = facts_steps(SPARK, settings)
-        for name, step in steps[:-1]:
-            run.table(name, step, params)
-        sql = steps[-1][1]
-    facts = _conform(run.arrow(sql, params), facts_schema)
-    facts = facts.filter(pc.is_in(facts["conversation_id"], scope))
-    in_scope = "conversation_id IN (SELECT conversation_id FROM _scope)"
-    stints = _conform(run.arrow(f"SELECT * FROM agent_stints WHERE {in_scope}"), stints_schema)
-    latest = run.arrow("SELECT max(ts) AS ts FROM events").column(0)[0].as_py()
-    latest_new = latest
-    if not full:
-        found = run.arrow("SELECT max(ts) AS ts FROM _new").column(0)[0].as_py()
-        latest_new = found
+        if full:
+            run.table(
+                "_scope",
+                "SELECT DISTINCT conversation_id FROM _raw WHERE conversation_id IS NOT NULL",
+            )
+            run.table("events", _EVENTS_SQL.format(where="true", columns=_COLUMNS))
+        else:
+            new_paths = [f.path for day in touched for f in partitions[day]]
+            run.events_view("_new", new_paths, ranks)
+            run.facts_view("_old_facts", state.files(lake, FACTS) if state else [])
+            run.table("_scope", _SCOPE_SQL)
+            run.table("events", _EVENTS_SQL.format(where=_RUN_EVENTS, columns=_COLUMNS))
+        scope = run.arrow("SELECT conversation_id FROM _scope").column(0).combine_chunks()
+        facts, stints = _facts_of(run, settings, "_scope")
+    facts, stints = _conform(facts, facts_schema), _conform(stints, stints_schema)
+    latest_new = run.arrow(f"SELECT max(ts) AS ts FROM {'_raw' if full else '_new'}")[0][0]
     previous = state.latest_event_at if state and not full else None
     latest_at = max(
-        [t for t in (latest_new.isoformat() if latest_new else None, previous) if t], default=None
+        [
+            t
+            for t in (latest_new.as_py().isoformat() if latest_new.is_valid else None, previous)
+            if t
+        ],
+        default=None,
     )
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     new_state = FactsState(
@@ -589,9 +710,74 @@ def _derive(
     for path in dropped + dropped_stints:  # after the manifest: readers have moved on
         with contextlib.suppress(OSError):
             lake.fs.delete_file(path)
-    return DeriveResult(
-        full, touched, len(scope), written_facts, time.perf_counter() - started, new_state
-    )
+    took = time.perf_counter() - started
+    return DeriveResult(full, touched, len(scope), written_facts, took, new_state, slices)
+
+
+def _facts_of(run: _Run, settings: Settings, keep: str) -> tuple[pa.Table, pa.Table]:
+    """The facts and stints of the conversations in the temp table `keep`, from the temp
+    table `events` (which holds every event they need: see _derive)."""
+    run.table("agent_stints", stints_sql(run.dialect))
+    sql, params = facts_query(run.dialect, settings)
+    if run.dialect is SPARK:  # Spark inlines CTEs: the shared ones are computed once first
+        steps, params = facts_steps(SPARK, settings)
+        for name, step in steps[:-1]:
+            run.table(name, step, params)
+        sql = steps[-1][1]
+    keep_ids = run.arrow(f"SELECT conversation_id FROM {keep}").column(0).combine_chunks()
+    facts = run.arrow(sql, params)
+    facts = facts.filter(pc.is_in(facts["conversation_id"], keep_ids))
+    in_keep = f"conversation_id IN (SELECT conversation_id FROM {keep})"
+    return facts, run.arrow(f"SELECT * FROM agent_stints WHERE {in_keep}")
+
+
+_SLICE_SCOPE_SQL = """
+WITH seed AS (  -- the slice's own conversations
+  SELECT conversation_id, customer_id FROM _raw
+  WHERE conversation_id IS NOT NULL AND hash(conversation_id) % {slices} = {part}
+),
+customers AS (SELECT DISTINCT customer_id FROM seed WHERE customer_id IS NOT NULL)
+SELECT conversation_id FROM seed
+UNION
+SELECT conversation_id FROM _raw
+WHERE customer_id IN (SELECT customer_id FROM customers) AND conversation_id IS NOT NULL
+"""
+"""A slice's conversations (those whose id hashes to it) closed under customer as an
+incremental run's are: every conversation of their customers, whose events their facts
+read (follow-ups, goal attribution). Only the slice's own facts are kept: the others' are
+another slice's. Nothing is aggregated over the whole lake: a first version that listed
+the lake's distinct (conversation, customer) pairs before the slices had spilled 15 GB in
+17 minutes at 10M conversations without finishing its first slice."""
+
+
+def _derive_slices(
+    run: _Run, settings: Settings, slices: int
+) -> tuple[pa.Table, pa.Table, pa.Array]:
+    """A full derivation on DuckDB in `slices` parts by a hash of the conversation id, each
+    one as an incremental run derives: memory and spill grow with a slice, not the lake."""
+    facts, stints, seeds = [], [], []
+    for part in range(slices):
+        began = time.perf_counter()
+        run.table("_scope", _SLICE_SCOPE_SQL.format(slices=int(slices), part=int(part)))
+        run.table(
+            "_seed",
+            f"SELECT conversation_id FROM _scope WHERE hash(conversation_id) % {slices} = {part}",
+        )
+        run.table("events", _EVENTS_SQL.format(where=_RUN_EVENTS, columns=_COLUMNS))
+        rows, stint_rows = _facts_of(run, settings, "_seed")
+        facts.append(rows)
+        stints.append(stint_rows)
+        seeds.append(run.arrow("SELECT conversation_id FROM _seed").column(0).combine_chunks())
+        took = time.perf_counter() - began
+        log.info(
+            "facts slice %d of %d: %d conversations in %.1f s",
+            part + 1,
+            slices,
+            len(seeds[-1]),
+            took,
+        )
+    scope = pa.concat_arrays(seeds)
+    return pa.concat_tables(facts), pa.concat_tables(stints), scope
 
 
 def _rewrite(

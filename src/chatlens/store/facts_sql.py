@@ -59,6 +59,19 @@ chatlens.topics, to find the questions the bot failed on)."""
 AGENT_WROTE = "type = 'message' AND sender = 'agent' AND NOT coalesce(private, false)"
 """An agent's message to the customer (private notes excluded)."""
 
+EVENT_COLUMNS = (
+    "event_id", "type", "ts", "conversation_id", "customer_id", "agent_id", "bot_id", "team",
+    "channel", "attrs", "initiated_by", "page_url", "sender", "text", "fallback", "welcome",
+    "canned_response_id", "private", "reason", "tag", "category", "priority", "resolution",
+    "resolved_by", "kind", "score", "comment", "goal", "value", "session_id", "status",
+)  # fmt: skip
+"""The event columns the facts and stints SQL read (with `seq`): a derivation over a lake
+reads only these (tests/test_facts_declaration.py binds the SQL without each of them)."""
+
+TEXT_READ = "type = 'message' AND sender = 'bot' AND fallback IS NULL"
+"""The only events whose `text` the facts read: bot messages without a fallback flag, for
+the phrase test of IS_FALLBACK (a lake derivation keeps no other text)."""
+
 ANSWERED_RUN = (
     "sender = 'customer' AND prev_sender IS DISTINCT FROM 'customer' "
     "AND next_agent_ts IS NOT NULL AND NOT overtaken"
