@@ -182,7 +182,7 @@ def _source_class(source_name: str, fs: pafs.FileSystem) -> type:
     from pyspark.sql.datasource import DataSource, DataSourceReader, InputPartition
     from pyspark.sql.types import StructType
 
-    class LakeFilesReader(DataSourceReader):
+    class LakeFilesReader(DataSourceReader):  # type: ignore[misc, unused-ignore]
         def __init__(self, schema: StructType, options: dict[str, str]):
             self.groups: list[list[str]] = json.loads(options["splits"])
             found = json.loads(options.get("position") or "null")
@@ -197,7 +197,7 @@ def _source_class(source_name: str, fs: pafs.FileSystem) -> type:
         def read(self, partition: InputPartition) -> Iterator[pa.RecordBatch]:
             yield from _read_group(fs, partition.value, self.columns, self.position)
 
-    class LakeFiles(DataSource):
+    class LakeFiles(DataSource):  # type: ignore[misc, unused-ignore]
         @classmethod
         def name(cls) -> str:
             return source_name
@@ -241,4 +241,4 @@ def _pickle_by_value() -> None:
     module's functions and classes whole."""
     from pyspark import cloudpickle
 
-    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # type: ignore[no-untyped-call]
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # type: ignore[no-untyped-call, unused-ignore]
