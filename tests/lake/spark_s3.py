@@ -13,7 +13,7 @@ from chatlens.cli import app
 from chatlens.lake.facts import derive, read_state
 from chatlens.lake.layout import FACTS, STINTS, Lake
 from chatlens.store import Store
-from chatlens.store.settings import load_settings
+from chatlens.store.settings import Settings, load_settings
 from tests.lake.s3 import CREDENTIALS, MotoS3
 
 from .lakekit import store_events, store_facts, write_day_files
@@ -40,6 +40,12 @@ def spark_facts_equal_duckdb(store: Store, moto: MotoS3, session: Any) -> None:
     assert result.full and result.conversations == 300
     state = read_state(lake)
     assert state is not None and state.engine == "spark"
+    same_as_store_and_duckdb(store, lake, settings)
+
+
+def same_as_store_and_duckdb(store: Store, lake: Lake, settings: Settings) -> None:
+    """The lake's facts and stints (Spark's) are the store's, and a full DuckDB rebuild of
+    the same lake writes them again."""
     on_spark = lake_rows(lake, FACTS), lake_rows(lake, STINTS)
     assert not differences(store_facts(store, "conversation_facts"), on_spark[0])
     assert on_spark[1] == store_facts(store, "agent_stints")
@@ -58,12 +64,7 @@ def incremental_spark_run_equals_duckdb(store: Store, moto: MotoS3, session: Any
     write_day_files(lake, store_events(store, f"NOT ({BEFORE})"))
     later = derive(lake, settings, engine="spark", session=session)
     assert not later.full and later.partitions == ["2026-10-30", "2026-10-31", "2026-11-01"]
-    on_spark = lake_rows(lake, FACTS), lake_rows(lake, STINTS)
-    assert not differences(store_facts(store, "conversation_facts"), on_spark[0])
-    assert on_spark[1] == store_facts(store, "agent_stints")
-    assert derive(lake, settings, engine="duckdb", full=True).full
-    assert not differences(lake_rows(lake, FACTS), on_spark[0])
-    assert lake_rows(lake, STINTS) == on_spark[1]
+    same_as_store_and_duckdb(store, lake, settings)
 
 
 def cli_spark_facts(store: Store, moto: MotoS3, where: list[str]) -> str:
