@@ -47,7 +47,15 @@ import pyarrow.parquet as pq
 from chatlens.errors import InputError
 from chatlens.events import COLUMNS
 from chatlens.lake import spark_source
-from chatlens.lake.layout import EVENT_SCHEMA, EVENTS, FACTS, PARTITION, STINTS, Lake
+from chatlens.lake.layout import (
+    EVENT_SCHEMA,
+    EVENTS,
+    FACTS,
+    PARTITION,
+    STINTS,
+    Lake,
+    event_partitions,
+)
 from chatlens.store.facts import facts_version
 from chatlens.store.facts_dialect import DUCKDB, SPARK, FactsDialect
 from chatlens.store.facts_sql import (
@@ -156,22 +164,6 @@ def _write_parquet(lake: Lake, path: str, table: pa.Table) -> None:
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink, compression="zstd")
     _put(lake, path, sink.getvalue().to_pybytes())
-
-
-def event_partitions(lake: Lake) -> dict[str, list[pafs.FileInfo]]:
-    """The lake's events files by partition day (only whole `part-*.parquet` files)."""
-    selector = pafs.FileSelector(lake.kind_dir(EVENTS), recursive=True, allow_not_found=True)
-    found: dict[str, list[pafs.FileInfo]] = {}
-    for info in lake.fs.get_file_info(selector):
-        if info.type != pafs.FileType.File or not info.base_name.startswith("part-"):
-            continue
-        if not info.base_name.endswith(".parquet"):
-            continue
-        folder = info.path.rsplit("/", 2)[-2]
-        if not folder.startswith(f"{PARTITION}="):
-            continue
-        found.setdefault(folder.split("=", 1)[1], []).append(info)
-    return found
 
 
 def _fingerprint(files: Iterable[pafs.FileInfo]) -> str:

@@ -65,3 +65,19 @@ class Lake:
         """A file name no other writer will choose: time first (files sort by age), then
         96 random bits."""
         return f"part-{time.time_ns():020d}-{secrets.token_hex(12)}.parquet"
+
+
+def event_partitions(lake: Lake) -> dict[str, list[pafs.FileInfo]]:
+    """The lake's events files by partition day (only whole `part-*.parquet` files)."""
+    selector = pafs.FileSelector(lake.kind_dir(EVENTS), recursive=True, allow_not_found=True)
+    found: dict[str, list[pafs.FileInfo]] = {}
+    for info in lake.fs.get_file_info(selector):
+        if info.type != pafs.FileType.File or not info.base_name.startswith("part-"):
+            continue
+        if not info.base_name.endswith(".parquet"):
+            continue
+        folder = info.path.rsplit("/", 2)[-2]
+        if not folder.startswith(f"{PARTITION}="):
+            continue
+        found.setdefault(folder.split("=", 1)[1], []).append(info)
+    return found

@@ -33,7 +33,7 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 
 from chatlens.errors import InputError
-from chatlens.lake.layout import EVENTS, PARTITION, Lake
+from chatlens.lake.layout import Lake, event_partitions
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -91,15 +91,8 @@ def check_lake(lake: Lake) -> None:
 
 def event_files(lake: Lake) -> list[tuple[str, int]]:
     """Every events file of the lake (`events/date=*/part-*.parquet`): path, size."""
-    selector = pafs.FileSelector(lake.kind_dir(EVENTS), recursive=True, allow_not_found=True)
-    return sorted(
-        (info.path, info.size or 0)
-        for info in lake.fs.get_file_info(selector)
-        if info.type == pafs.FileType.File
-        and info.base_name.startswith("part-")
-        and info.base_name.endswith(".parquet")
-        and info.path.rsplit("/", 2)[-2].startswith(f"{PARTITION}=")
-    )
+    found = event_partitions(lake).values()
+    return sorted((info.path, info.size or 0) for files in found for info in files)
 
 
 def splits(files: Sequence[tuple[str, int]], parallelism: int) -> list[list[str]]:

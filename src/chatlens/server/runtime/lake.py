@@ -35,11 +35,10 @@ from chatlens.lake.facts import (
     FactsState,
     _facts_schema,
     _list,
-    event_partitions,
     read_state,
     register_lake_fs,
 )
-from chatlens.lake.layout import EVENT_SCHEMA, FACTS, STINTS, Lake
+from chatlens.lake.layout import EVENT_SCHEMA, FACTS, STINTS, Lake, event_partitions
 from chatlens.metrics import Caches, Engine
 from chatlens.store import Store
 from chatlens.store.facts import FACTS_TABLE, STINTS_TABLE
