@@ -11,6 +11,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.fs as pafs
 import pytest
 
@@ -18,6 +19,7 @@ import chatlens.lake.compact as compact_module
 from chatlens.lake.compact import compact, partitions, read_events
 from chatlens.lake.info import lake_info
 from chatlens.lake.layout import EVENTS, Lake
+from chatlens.lake.rewrite import replace_part
 from chatlens.lake.write import write_events
 
 DAY2 = dt.date(2026, 11, 2)
@@ -209,3 +211,31 @@ def test_an_upload_killed_halfway_is_never_visible(moto) -> None:  # type: ignor
     assert [i.base_name for i in listed if i.type == pafs.FileType.File] == [
         keys[0].rsplit("/")[-1]
     ]
+
+
+def test_a_file_replaced_while_it_is_read_sends_the_read_to_a_new_listing(
+    lake: Lake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Retention replaces a file between read_events' listing and its reading (the race
+    the hourly retention job runs against every reader): the read lists again and returns
+    the replaced rows, never an error."""
+    fill(lake)
+    read_file = compact_module.read_file
+    replaced: list[str] = []
+
+    def racing(lake_: Lake, info: pafs.FileInfo, columns: list[str] | None = None):  # type: ignore[no-untyped-def]
+        if not replaced:
+            table = read_file(lake_, info)
+            edited = table.set_column(
+                table.schema.get_field_index("text"), "text", pa.array([""] * table.num_rows)
+            )
+            replaced.append(replace_part(lake_, info.path, edited, "r"))
+        return read_file(lake_, info, columns)
+
+    monkeypatch.setattr(compact_module, "read_file", racing)
+    events = read_events(lake)
+    assert len(replaced) == 1
+    # the first file read (of the first write: a and b on day 2, or c on day 3) was blanked:
+    # its copy is read, never the old file's text
+    blanked = {"a": "", "b": ""} if "date=2026-11-02" in replaced[0] else {"c": ""}
+    assert texts(events) == {k: "first" for k in "abcdef"} | blanked

@@ -34,6 +34,10 @@ deletes it."""
 
 _ORDER = "__lake_order"
 
+RELISTS = 5
+"""How many times `read_events` lists a lake again when a file it listed was deleted before
+it was read (each rewrite or compaction deletes a file only after writing its successor)."""
+
 
 @dataclass
 class Partition:
@@ -140,10 +144,18 @@ def read_events(
 ) -> pa.Table:
     """The lake's events on the days [start, end] (both included; None: no bound), each
     event_id once (its first copy), in file age then row order. Partial files are never
-    read."""
-    infos = [info for part in partitions(lake, EVENTS, start, end) for info in part.files]
-    infos.sort(key=lambda info: info.base_name)
-    return first_copies([read_file(lake, info) for info in infos])
+    read. A file deleted between the listing and its reading (replaced by retention or an
+    erasure, merged by a compaction: its rows are in a file written before it was deleted)
+    sends the read back to a new listing, up to `RELISTS` times."""
+    for attempt in range(RELISTS + 1):
+        infos = [info for part in partitions(lake, EVENTS, start, end) for info in part.files]
+        infos.sort(key=lambda info: info.base_name)
+        try:
+            return first_copies([read_file(lake, info) for info in infos])
+        except FileNotFoundError:
+            if attempt == RELISTS:
+                raise
+    raise AssertionError("unreachable")
 
 
 @dataclass
