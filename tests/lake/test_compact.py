@@ -16,7 +16,7 @@ import pyarrow.fs as pafs
 import pytest
 
 import chatlens.lake.compact as compact_module
-from chatlens.lake.compact import compact, partitions, read_events
+from chatlens.lake.compact import compact, partitions, read_events, read_file
 from chatlens.lake.info import lake_info
 from chatlens.lake.layout import EVENTS, Lake
 from chatlens.lake.rewrite import replace_part
@@ -220,16 +220,11 @@ def test_a_file_replaced_while_it_is_read_sends_the_read_to_a_new_listing(
     the hourly retention job runs against every reader): the read lists again and returns
     the replaced rows, never an error."""
     fill(lake)
-    read_file = compact_module.read_file
     replaced: list[str] = []
 
     def racing(lake_: Lake, info: pafs.FileInfo, columns: list[str] | None = None):  # type: ignore[no-untyped-def]
         if not replaced:
-            table = read_file(lake_, info)
-            edited = table.set_column(
-                table.schema.get_field_index("text"), "text", pa.array([""] * table.num_rows)
-            )
-            replaced.append(replace_part(lake_, info.path, edited, "r"))
+            replaced.append(blank(lake_, info.path))
         return read_file(lake_, info, columns)
 
     monkeypatch.setattr(compact_module, "read_file", racing)
@@ -239,3 +234,54 @@ def test_a_file_replaced_while_it_is_read_sends_the_read_to_a_new_listing(
     # its copy is read, never the old file's text
     blanked = {"a": "", "b": ""} if "date=2026-11-02" in replaced[0] else {"c": ""}
     assert texts(events) == {k: "first" for k in "abcdef"} | blanked
+
+
+def blank(lake: Lake, path: str) -> str:
+    """What retention does to a file: its copy with every text blanked, then it is gone."""
+    table = read_file(lake, pafs.FileInfo(path))
+    column = table.schema.get_field_index("text")
+    return replace_part(
+        lake, path, table.set_column(column, "text", pa.array([""] * table.num_rows)), "r"
+    )
+
+
+@pytest.mark.parametrize("moment", ["before its read", "after its read"])
+def test_a_compaction_racing_a_rewrite_keeps_the_rewritten_rows(
+    lake: Lake, monkeypatch: pytest.MonkeyPatch, moment: str
+) -> None:
+    """Retention replaces day 2's newest file (b d) while compaction works on day 2, before
+    compaction reads it or after (between its read and the merged file): compaction lists
+    the partition again and merges the blanked copy; the old text never comes back."""
+    fill(lake)
+    [day2] = partitions(lake, EVENTS, DAY2, DAY2)
+    target = day2.files[1].path  # the second write's day-2 file: b (second copy), d
+    replaced: list[str] = []
+    if moment == "before its read":
+
+        def racing_read(lake_: Lake, info: pafs.FileInfo, columns: list[str] | None = None):  # type: ignore[no-untyped-def]
+            if info.path == target and not replaced:
+                replaced.append(blank(lake_, target))
+            return read_file(lake_, info, columns)
+
+        monkeypatch.setattr(compact_module, "read_file", racing_read)
+    else:
+        write_file = compact_module.write_file
+
+        def racing_write(lake_: Lake, folder: str, table, name=None):  # type: ignore[no-untyped-def]
+            if folder == day2.folder and not replaced:
+                replaced.append(blank(lake_, target))
+            return write_file(lake_, folder, table, name)
+
+        monkeypatch.setattr(compact_module, "write_file", racing_write)
+
+    done = compact(lake)
+    assert len(replaced) == 1
+    # day 2 merged once, from a b | b d blanked | a f: a b first, d blanked, f first
+    assert (done.partitions, done.files_in, done.rows_in, done.rows_out) == (2, 5, 8, 5)
+    assert {p.day: len(p.files) for p in partitions(lake)} == {DAY2: 1, DAY3: 1, DAY4: 1}
+    assert texts(read_events(lake, DAY2, DAY2)) == {
+        "a": "first",
+        "b": "first",
+        "d": "",
+        "f": "first",
+    }

@@ -180,23 +180,50 @@ def compact(lake: Lake, since: dt.date | str | None = None) -> Compacted:
     done = Compacted()
     for part in partitions(lake, EVENTS, since):
         done.stale_removed += _remove_stale(lake, part)
-        if not part.files:
-            continue
-        tables = [read_file(lake, info) for info in part.files]
-        rows_in = sum(t.num_rows for t in tables)
-        merged = first_copies(tables)
-        if len(part.files) == 1 and merged.num_rows == rows_in:
-            continue
-        done.partitions += 1
-        done.files_in += len(part.files)
-        done.rows_in += rows_in
-        done.rows_out += merged.num_rows
-        if merged.num_rows:
-            write_file(lake, part.folder, merged, _merged_name(lake, part.files[0]))
-            done.files_out += 1
-        for info in part.files:
-            _delete(lake, info.path)
+        for attempt in range(RELISTS + 1):
+            if _merge(lake, part, done):
+                break
+            if attempt == RELISTS:
+                raise InputError(
+                    f"compaction of {part.folder}: its files kept being replaced while it ran "
+                    "(a retention or erasure run at the same time?); run it again later"
+                )
+            again = partitions(lake, EVENTS, part.day, part.day)
+            part = again[0] if again else Partition(part.day, part.folder)
     return done
+
+
+def _merge(lake: Lake, part: Partition, done: Compacted) -> bool:
+    """Merge one partition's files into one (counted in `done`); False, with nothing
+    deleted, when one of them was replaced or deleted meanwhile (retention, an erasure,
+    another compaction): the partition must be listed again. An input replaced after
+    the check is the one window left (docs/lake.md, "Compaction")."""
+    if not part.files:
+        return True
+    try:
+        tables = [read_file(lake, info) for info in part.files]
+    except FileNotFoundError:
+        return False
+    rows_in = sum(t.num_rows for t in tables)
+    merged = first_copies(tables)
+    if len(part.files) == 1 and merged.num_rows == rows_in:
+        return True
+    written = None
+    if merged.num_rows:
+        written = write_file(lake, part.folder, merged, _merged_name(lake, part.files[0]))
+    inputs = lake.fs.get_file_info([info.path for info in part.files])
+    if any(info.type == pafs.FileType.NotFound for info in inputs):
+        if written:
+            _delete(lake, written)
+        return False
+    done.partitions += 1
+    done.files_in += len(part.files)
+    done.rows_in += rows_in
+    done.rows_out += merged.num_rows
+    done.files_out += 1 if written else 0
+    for info in part.files:
+        _delete(lake, info.path)
+    return True
 
 
 def _merged_name(lake: Lake, oldest: pafs.FileInfo) -> str:
