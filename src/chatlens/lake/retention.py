@@ -72,8 +72,11 @@ def expire_lake(lake: Lake, settings: Settings, now: dt.datetime) -> LakeExpired
             _delete_partition(lake, part, done)
             continue
         for info in part.files:
-            if _has_due(lake, info, field_due):
-                _expire_file(lake, info, settings, due, done)
+            try:
+                if _has_due(lake, info, field_due):
+                    _expire_file(lake, info, settings, due, done)
+            except FileNotFoundError:  # merged by a compaction since the listing: the
+                continue  # merged file is a new one, which the next (hourly) run expires
     return done
 
 

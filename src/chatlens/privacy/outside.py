@@ -65,6 +65,10 @@ def lake_conversations(url: str, customers: set[str]) -> set[str]:
     return found
 
 
+ERASE_PASSES = 5
+"""The most passes `erase_lake` makes over a lake whose files keep changing."""
+
+
 def erase_lake(url: str, target: Target, settings: Settings, job: int) -> int:
     """Apply the erasure to every Parquet file of the lake; returns the rows changed.
 
@@ -72,16 +76,39 @@ def erase_lake(url: str, target: Target, settings: Settings, job: int) -> int:
     (`<old>-e<hash>.parquet`, chatlens.lake.rewrite): a crash between writing the copy and
     deleting the old file leaves both, the copy first in the read order (readers keep the
     erased rows), and the step run again writes the same copy before deleting the old file,
-    so no row is ever kept twice."""
+    so no row is ever kept twice.
+
+    The lake may change meanwhile: servers add files, a compaction merges files read
+    before this pass rewrote them (docs/lake.md, "Compaction"). So once every listed file
+    is done, the files that appeared since are done too, and again, until a pass over the
+    new files changes nothing and finds none gone (at most ERASE_PASSES)."""
     lake = Lake.open(url)
     changed = 0
+    seen: set[str] = set()
+    for _ in range(ERASE_PASSES):
+        fresh = [path for path in _lake_files(lake) if path not in seen]
+        seen.update(fresh)
+        changed_now = gone = 0
+        for path in fresh:
+            try:
+                changed_now += _rewrite(lake, path, target, settings, job)
+            except FileNotFoundError:  # merged or replaced since the listing: its
+                gone += 1  # successor is a new file, seen by the next pass
+        changed += changed_now
+        if not changed_now and not gone:
+            break
+    return changed
+
+
+def _lake_files(lake: Lake) -> list[str]:
+    """Every Parquet file of the lake's kinds (events, facts, stints)."""
+    paths = []
     for kind in KINDS:
         selector = pafs.FileSelector(lake.kind_dir(kind), recursive=True, allow_not_found=True)
         for info in lake.fs.get_file_info(selector):
-            if info.type != pafs.FileType.File or not info.path.endswith(".parquet"):
-                continue
-            changed += _rewrite(lake, info.path, target, settings, job)
-    return changed
+            if info.type == pafs.FileType.File and info.path.endswith(".parquet"):
+                paths.append(info.path)
+    return paths
 
 
 def _rewrite(lake: Lake, path: str, target: Target, settings: Settings, job: int) -> int:
