@@ -5,7 +5,9 @@ events, duplicates and a settings change."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
+import re
 from typing import Any
 
 import pyarrow as pa
@@ -112,16 +114,24 @@ def test_simulation_facts_in_the_lake_equal_the_store(simulated, tmp_path):
     assert (again.full, again.partitions, again.conversations) == (False, [], 0)
 
 
-def test_a_full_derivation_in_slices_equals_the_store(simulated, tmp_path):
+def test_a_full_derivation_in_slices_equals_the_store(simulated, tmp_path, caplog):
     """A full DuckDB derivation of a lake with more events than `slice_events` goes in
     slices of conversations (each closed under customer): the same rows as the store's,
-    each conversation once."""
+    each conversation once. Slices go by customer, so no slice derives another's
+    conversations (the simulation gives every conversation one customer)."""
     lake = Lake.open(str(tmp_path / "lake"))
     events = store_events(simulated)
     write_day_files(lake, events)
-    result = derive(lake, load_settings(simulated.con), slice_events=events.num_rows // 4 + 1)
+    with caplog.at_level(logging.INFO, logger="chatlens.lake"):
+        result = derive(lake, load_settings(simulated.con), slice_events=events.num_rows // 4 + 1)
     want = store_facts(simulated, "conversation_facts")
     assert (result.full, result.slices, result.conversations) == (True, 4, 300)
+    derived = [
+        int(m.group(1))
+        for r in caplog.records
+        if (m := re.search(r"\((\d+) with their customers' others\)", r.getMessage()))
+    ]
+    assert len(derived) == 4 and sum(derived) == 300
     assert not differences(want, lake_rows(lake, FACTS))  # same count: none twice
     assert lake_rows(lake, STINTS) == store_facts(simulated, "agent_stints")
     state = read_state(lake)
