@@ -3,15 +3,19 @@ the same rows as the store, first in full and then incrementally."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
+from chatlens.cli import app
+from chatlens.errors import InputError
 from chatlens.lake.facts import derive, read_state
 from chatlens.lake.layout import FACTS, STINTS, Lake
-from chatlens.store.settings import load_settings
+from chatlens.store.settings import Settings, load_settings
 from tests.serverkit import free_port
 from tests.waiting import wait_until
 
@@ -65,3 +69,19 @@ def test_facts_derived_in_an_object_store_equal_the_store(simulated, s3_lake):  
     assert lake_rows(lake, STINTS) == store_facts(simulated, "agent_stints")
     state = read_state(lake)
     assert state is not None and state.latest_event_at is not None
+
+
+def test_an_object_store_that_does_not_answer_is_a_clear_error(monkeypatch):
+    """DuckDB's `lake facts` against an endpoint where nothing listens: the lake named, the
+    endpoint, no traceback, no secret; derive() says the same from the Python API."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-to-be-printed")
+    port = free_port()  # nothing listens there
+    url = f"s3://nowhere/lake?endpoint_override=127.0.0.1:{port}&scheme=http&region=us-east-1"
+    want = f"cannot reach the lake at s3://nowhere/lake (endpoint 127.0.0.1:{port})"
+    result = CliRunner().invoke(app, ["lake", "facts", "--lake", url])
+    assert result.exit_code == 2, result.output  # fail(): the CLI's exit code for bad input
+    assert want in result.output
+    assert "Traceback" not in result.output and "not-to-be-printed" not in result.output
+    with pytest.raises(InputError, match=re.escape(want)):
+        derive(Lake.open(url), Settings())

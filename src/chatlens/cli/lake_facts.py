@@ -115,6 +115,7 @@ def lake_facts(
     try:
         limits = DuckDBLimits(memory_limit, temp_dir, max_temp_size)
         opened = Lake.open(lake)
+        opened.check_reachable()  # before reading its manifest
         chosen = _settings(opened, db, _overrides(settings))
         _report(derive(opened, chosen, full=full, limits=limits))
     except ChatlensError as exc:

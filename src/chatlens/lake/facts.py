@@ -582,6 +582,8 @@ def derive(
     started = time.perf_counter()
     if engine == "spark" and spark_source.needs_source(lake):
         spark_source.check_lake(lake)  # credentials for the executors, the store answers
+    else:
+        lake.check_reachable()
     state = read_state(lake)
     version = facts_version(settings)
     partitions = event_partitions(lake)

@@ -51,6 +51,21 @@ class Lake:
             fs.create_dir(root, recursive=True)
         return cls(url=url, fs=fs, root=root)
 
+    def check_reachable(self) -> None:
+        """An InputError naming the lake (never its URL: it may carry a secret key) when its
+        object store does not answer; a local lake always does."""
+        if isinstance(self.fs, pafs.LocalFileSystem):
+            return
+        try:
+            self.fs.get_file_info(self.root)
+        except OSError as exc:
+            reduced = self.fs.__reduce__()[1]
+            options = reduced[0] if reduced and isinstance(reduced[0], dict) else {}
+            endpoint = options.get("endpoint_override") or "AWS"
+            raise InputError(
+                f"cannot reach the lake at s3://{self.root} (endpoint {endpoint}): {exc}"
+            ) from None
+
     def kind_dir(self, kind: str) -> str:
         """The folder of one kind of data (events, facts, stints)."""
         if kind not in KINDS:

@@ -80,13 +80,7 @@ def check_lake(lake: Lake) -> None:
     """Before any Spark job: the executors can have credentials, and the object store
     answers. An InputError names the lake (never its URL: it may hold a secret key)."""
     executor_filesystem(lake)
-    try:
-        lake.fs.get_file_info(lake.root)
-    except OSError as exc:
-        endpoint = lake.fs.__reduce__()[1][0].get("endpoint_override") or "AWS"
-        raise InputError(
-            f"cannot reach the lake at s3://{lake.root} (endpoint {endpoint}): {exc}"
-        ) from None
+    lake.check_reachable()
 
 
 def event_files(lake: Lake) -> list[tuple[str, int]]:
