@@ -563,6 +563,22 @@ def _day_of(column: pa.ChunkedArray) -> pa.ChunkedArray:
     return pc.strftime(column, format="%Y-%m-%d")
 
 
+def _by_day(rows: pa.Table, start_column: str) -> dict[str, pa.Table]:
+    """The rows by the UTC day of `start_column`, in one sort (a filter per day was a pass
+    over every row per day: 365 passes over a year's facts)."""
+    if not rows.num_rows:
+        return {}
+    days = _day_of(rows[start_column])
+    order = pc.sort_indices(days)
+    ordered, days = rows.take(order), days.take(order)
+    found, offset = {}, 0
+    for item in pc.value_counts(days):  # in order of first appearance: the sorted order
+        count = item["counts"].as_py()
+        found[item["values"].as_py()] = ordered.slice(offset, count)
+        offset += count
+    return found
+
+
 def derive(
     lake: Lake,
     settings: Settings,
@@ -803,7 +819,7 @@ def _rewrite(
     if not full:
         losing = old.filter(pc.is_in(old["conversation_id"], scope))
         days |= set(pc.unique(losing["day"]).to_pylist())
-    row_days = _day_of(rows[start_column]) if rows.num_rows else pa.array([], pa.string())
+    by_day = _by_day(rows, start_column)
     replaced: list[str] = []
     for day in sorted(days):
         folder = lake.partition_dir(kind, dt.date.fromisoformat(day))
@@ -812,7 +828,7 @@ def _rewrite(
             for name in previous.get(day, []):
                 table = pq.read_table(f"{folder}/{name}", filesystem=lake.fs)
                 kept.append(table.filter(pc.invert(pc.is_in(table["conversation_id"], scope))))
-        fresh = rows.filter(pc.equal(row_days, day)) if rows.num_rows else rows
+        fresh = by_day.get(day, rows.slice(0, 0))
         table = pa.concat_tables([*(_conform(k, rows.schema) for k in kept), fresh])
         table = table.sort_by([("conversation_id", "ascending"), (start_column, "ascending")])
         if table.num_rows:
