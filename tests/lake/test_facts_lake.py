@@ -137,6 +137,19 @@ def test_a_full_derivation_in_slices_equals_the_store(simulated, tmp_path, caplo
     state = read_state(lake)
     assert state is not None
     assert state.latest_event_at == max(events["ts"].to_pylist()).isoformat()
+    # each slice wrote its own files as it ended: a busy day has several
+    day = max(state.facts, key=lambda d: len(state.facts[d]))
+    assert 1 < len(state.facts[day]) <= 4
+
+    # a second copy of that day's messages arrives: the incremental run rewrites the day's
+    # facts as one file, and nothing changes (the first copy of an event counts)
+    write_day_files(lake, store_events(simulated, f"ts::DATE = '{day}' AND type = 'message'"))
+    again = derive(lake, load_settings(simulated.con), slice_events=events.num_rows // 4 + 1)
+    assert not again.full and again.partitions == [day]
+    state = read_state(lake)
+    assert state is not None and len(state.facts[day]) == 1
+    assert not differences(want, lake_rows(lake, FACTS))
+    assert lake_rows(lake, STINTS) == store_facts(simulated, "agent_stints")
 
 
 def test_incremental_runs_after_a_new_day_and_late_events_equal_a_full_rebuild(simulated, tmp_path):

@@ -34,7 +34,7 @@ import hashlib
 import logging
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -672,8 +672,15 @@ def _derive(
     slices = 1
     if full and isinstance(run, _DuckDBRun):
         slices = max(1, -(-run.rows([f.path for f in everything]) // slice_events))
-    if full and slices > 1:
-        facts, stints, scope = _derive_slices(run, settings, slices)
+    sliced: tuple[dict[str, list[str]], dict[str, list[str]]] = ({}, {})
+    facts = stints = None
+    if full and slices > 1:  # each slice's rows are written as it ends: memory holds one
+
+        def write(slice_facts: pa.Table, slice_stints: pa.Table) -> None:
+            _append_days(lake, FACTS, _conform(slice_facts, facts_schema), sliced[0])
+            _append_days(lake, STINTS, _conform(slice_stints, stints_schema), sliced[1])
+
+        scope = _derive_slices(run, settings, slices, write)
     else:
         if full:
             run.table(
@@ -689,7 +696,7 @@ def _derive(
             run.table("events", _EVENTS_SQL.format(where=_RUN_EVENTS, columns=_COLUMNS))
         scope = run.arrow("SELECT conversation_id FROM _scope").column(0).combine_chunks()
         facts, stints = _facts_of(run, settings, "_scope")
-    facts, stints = _conform(facts, facts_schema), _conform(stints, stints_schema)
+        facts, stints = _conform(facts, facts_schema), _conform(stints, stints_schema)
     latest_new = run.arrow(f"SELECT max(ts) AS ts FROM {'_raw' if full else '_new'}")[0][0]
     previous = state.latest_event_at if state and not full else None
     latest_at = max(
@@ -711,12 +718,18 @@ def _derive(
         facts={} if full else dict(state.facts) if state else {},
         stints={} if full else dict(state.stints) if state else {},
     )
-    written_facts, dropped = _rewrite(
-        lake, FACTS, facts, "started_at", old_facts, scope, state, new_state, full
-    )
-    _, dropped_stints = _rewrite(
-        lake, STINTS, stints, "started_at", old_stints, scope, state, new_state, full
-    )
+    if facts is None or stints is None:  # written slice by slice
+        new_state.facts, new_state.stints = sliced
+        written_facts = sorted(new_state.facts)
+        dropped = state.files(lake, FACTS) if state else []
+        dropped_stints = state.files(lake, STINTS) if state else []
+    else:
+        written_facts, dropped = _rewrite(
+            lake, FACTS, facts, "started_at", old_facts, scope, state, new_state, full
+        )
+        _, dropped_stints = _rewrite(
+            lake, STINTS, stints, "started_at", old_stints, scope, state, new_state, full
+        )
     _put(
         lake, f"{lake.root}/{STATE_FILE}", orjson.dumps(vars(new_state), option=orjson.OPT_INDENT_2)
     )
@@ -772,21 +785,20 @@ slice's. Only the slice's own facts are kept."""
 
 
 def _derive_slices(
-    run: _Run, settings: Settings, slices: int
-) -> tuple[pa.Table, pa.Table, pa.Array]:
+    run: _Run, settings: Settings, slices: int, write: Callable[[pa.Table, pa.Table], None]
+) -> pa.Array:
     """A full derivation on DuckDB in `slices` parts by a hash of the conversations'
-    customer, each one as an incremental run derives: memory and spill grow with a slice,
-    not the lake."""
-    facts, stints, seeds = [], [], []
+    customer, each one as an incremental run derives and handed to `write` (its facts, its
+    stints) as it ends: memory and spill grow with a slice, not the lake. Returns the
+    conversations derived."""
+    seeds = []
     run.table("_owners", _OWNERS_SQL.format(slices=int(slices)))
     for part in range(slices):
         began = time.perf_counter()
         run.table("_scope", _SLICE_SCOPE_SQL.format(part=int(part)))
         run.table("_seed", f"SELECT conversation_id FROM _owners WHERE part = {int(part)}")
         run.table("events", _EVENTS_SQL.format(where=_RUN_EVENTS, columns=_COLUMNS))
-        rows, stint_rows = _facts_of(run, settings, "_seed")
-        facts.append(rows)
-        stints.append(stint_rows)
+        write(*_facts_of(run, settings, "_seed"))
         seeds.append(run.arrow("SELECT conversation_id FROM _seed").column(0).combine_chunks())
         log.info(
             "facts slice %d of %d: %d conversations (%d with their customers' others) in %.1f s",
@@ -796,8 +808,18 @@ def _derive_slices(
             run.arrow("SELECT count(*) AS n FROM _scope")[0][0].as_py(),
             time.perf_counter() - began,
         )
-    scope = pa.concat_arrays(seeds)
-    return pa.concat_tables(facts), pa.concat_tables(stints), scope
+    return pa.concat_arrays(seeds)
+
+
+def _append_days(lake: Lake, kind: str, rows: pa.Table, into: dict[str, list[str]]) -> None:
+    """Write `rows` (facts or stints of one slice) as a new file in each day's partition
+    they fall on, added to the days' files in `into` (a manifest's: several a day)."""
+    for day, table in _by_day(rows, "started_at").items():
+        name = lake.new_file_name()
+        folder = lake.partition_dir(kind, dt.date.fromisoformat(day))
+        table = table.sort_by([("conversation_id", "ascending"), ("started_at", "ascending")])
+        _write_parquet(lake, f"{folder}/{name}", table)
+        into.setdefault(day, []).append(name)
 
 
 def _rewrite(
