@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import pyarrow as pa
 import pytest
 
 from chatlens.lake.facts import derive, read_state
@@ -109,3 +110,42 @@ def test_no_task_of_the_derivation_can_run_out_of_execution_memory(spark):
     finally:
         for name in ("events", "agent_stints", *(name for name, _ in steps if name)):
             spark.catalog.dropTempView(name)
+
+
+def test_an_incremental_run_never_sorts_the_lake_for_its_scope(simulated, spark, tmp_path):  # noqa: F811
+    """The day's conversations and customers are small, but Spark sizes them from the lake
+    they are found in: unhinted, it planned sort-merge joins that shuffle and sort every
+    event of the history (at 10M: 50 GB of sort spill, the run stopped after 21 minutes at
+    stage 24). With automatic broadcasting off, as at any size where the estimates pass
+    its threshold, the plans still join the lake to the scope by broadcast."""
+    from chatlens.lake import facts as lake_facts
+    from chatlens.lake.layout import event_partitions
+
+    lake = Lake.open(str(tmp_path / "lake"))
+    write_day_files(lake, store_events(simulated))
+    derive(lake, load_settings(simulated.con), engine="spark", session=spark)
+    run = lake_facts._SparkRun(lake, spark)
+    parts = event_partitions(lake)
+    files = sorted((f for day in parts.values() for f in day), key=lambda f: f.base_name)
+    ranks = pa.table({"name": [f.base_name for f in files], "rank": list(range(len(files)))})
+    run.events_view("_raw", [f.path for f in files], ranks)
+    run.events_view("_new", [f.path for f in parts[max(parts)]], ranks)
+    state = read_state(lake)
+    assert state is not None
+    run.facts_view("_old_facts", state.files(lake, FACTS))
+    threshold = spark.conf.get("spark.sql.autoBroadcastJoinThreshold")
+    spark.conf.set("spark.sql.autoBroadcastJoinThreshold", "-1")
+    try:
+        run.table("_scope", lake_facts._SCOPE_SQL)
+        events = lake_facts._EVENTS_SQL.format(
+            where=lake_facts._RUN_EVENTS, columns=lake_facts._COLUMNS
+        )
+        for sql in (lake_facts._SCOPE_SQL, events):
+            plan = spark.sql(sql)._jdf.queryExecution().executedPlan().toString()
+            merges = [line for line in plan.splitlines() if "SortMergeJoin" in line]
+            # what is left: the run's own events against their first copies (both small)
+            assert all("min(seq)" in line for line in merges), merges
+            assert "BroadcastHashJoin [customer_id" in plan
+    finally:
+        spark.conf.set("spark.sql.autoBroadcastJoinThreshold", threshold)
+        run.close()
