@@ -12,7 +12,12 @@ from typer.testing import CliRunner
 from chatlens.ingest import import_file
 from chatlens.store import Store, open_store
 from chatlens.store.facts import refresh_facts
-from tests.sparkcluster import cluster_spark, spark_cluster, spark_connect  # noqa: F401
+from tests.sparkcluster import (  # noqa: F401
+    cluster_spark,
+    connect_spark,
+    spark_cluster,
+    spark_connect,
+)
 
 
 @pytest.fixture

@@ -249,6 +249,16 @@ def spark_connect(
         server.stop()
 
 
+@pytest.fixture(scope="module")
+def connect_spark(spark_connect: ConnectServer) -> Iterator[Any]:
+    """A Spark Connect client session on the test cluster's Connect server."""
+    from chatlens.store.spark import spark_session
+
+    session = spark_session(remote=spark_connect.url)
+    yield session
+    session.stop()
+
+
 def write_lake(store: Store, url: str, batch_rows: int = 500, repeat_every: int = 0) -> Lake:
     """The store's events written to a lake as the layout says, the way a lake writer fills
     it: batches of `batch_rows` events in arrival order (`seq`), each batch one file per UTC

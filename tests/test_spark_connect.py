@@ -13,12 +13,8 @@ pytestmark = pytest.mark.spark
 
 
 @pytest.fixture(scope="module")
-def on_spark(spark_connect):
-    from chatlens.store.spark import spark_session
-
-    session = spark_session(remote=spark_connect.url)
-    yield session
-    session.stop()
+def on_spark(connect_spark):
+    return connect_spark
 
 
 def test_the_session_is_a_connect_client_on_the_cluster(spark_cluster, spark_connect, on_spark):

@@ -20,12 +20,8 @@ pytestmark = pytest.mark.spark
 
 
 @pytest.fixture(scope="module")
-def connected(spark_connect):
-    from chatlens.store.spark import spark_session
-
-    session = spark_session(remote=spark_connect.url)
-    yield session
-    session.stop()
+def connected(connect_spark):
+    return connect_spark
 
 
 def test_spark_facts_of_an_s3_lake_through_connect_equal_duckdb(simulated, moto, connected):  # noqa: F811
